@@ -1,0 +1,17 @@
+//! twinbench: a workbench for adaptive resource twins.
+//!
+//! Crate map (dependencies point downwards only):
+//! - [`model`]: twins, the dependency graph, the telemetry store, scenarios. No IO.
+//! - [`policy`]: compliance policies as model types and their evaluation.
+//! - [`sim`]: seeded random streams, history generation (and later the engine).
+//! - [`io`]: the only place that touches files: scenario, telemetry and image formats.
+//! - [`cli`]: the headless subcommands.
+//! - `ui` (feature `gui`): the eframe desktop shell.
+
+pub mod cli;
+pub mod io;
+pub mod model;
+pub mod policy;
+pub mod sim;
+#[cfg(feature = "gui")]
+pub mod ui;

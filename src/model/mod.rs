@@ -1,0 +1,27 @@
+//! The nouns of twinbench: twins, their dependency graph, their telemetry and the
+//! scenario that bundles them. Nothing here touches files, the network, the wall clock
+//! or egui; everything is deterministic given its inputs.
+
+pub mod graph;
+pub mod ids;
+pub mod metric;
+pub mod scenario;
+pub mod telemetry;
+pub mod twin;
+pub mod workload;
+
+pub use graph::{Dependency, EdgeKind, GraphError, TwinGraph};
+pub use ids::{MetricName, SeriesKey, TwinId};
+pub use scenario::Scenario;
+pub use telemetry::{Bucket, RetentionPolicy, SeriesData, StoreError, StoreStats, TelemetryStore};
+pub use twin::{Capacity, ConfigChange, ConfigValue, Status, Twin, TwinKind};
+pub use workload::{Incident, IncidentEffect, WorkloadModel};
+
+/// Seconds since the Unix epoch, UTC. Simulated and historical time are always this
+/// type; the wall clock only appears in the UI and IO layers.
+pub type UnixSecs = i64;
+
+/// Seconds in a day, for readability of workload and retention arithmetic.
+pub const DAY_SECS: i64 = 86_400;
+/// Seconds in an hour.
+pub const HOUR_SECS: i64 = 3_600;
