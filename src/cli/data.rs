@@ -1,0 +1,189 @@
+//! Data subcommands: `info`, `generate`, `ingest`, `export`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use super::{ExportArgs, GenerateArgs, InfoArgs, IngestArgs, print_json};
+use crate::io::{self, Stopwatch, scenario, synth, telemetry};
+use crate::model::{SeriesData, SeriesKey, TelemetryStore};
+
+/// `twinbench info`.
+pub fn info(args: &InfoArgs) -> Result<ExitCode> {
+    let clock = Stopwatch::start();
+    let s = scenario::load(&args.scenario)?;
+    let load_secs = clock.secs();
+    let stats = s.telemetry.stats();
+    let metrics = s.telemetry.metric_names();
+    let (first, last) = s.telemetry.span().unwrap_or((s.start, s.end));
+    let history_days = (last - first + s.resolution_secs) as f64 / 86_400.0;
+    if args.json {
+        print_json(&json!({
+            "name": s.name,
+            "twins": s.graph.twin_count(),
+            "edges": s.graph.edge_count(),
+            "metrics": metrics.len(),
+            "series": stats.series,
+            "samples": stats.samples,
+            "history_days": round3(history_days),
+            "start": io::time::format_rfc3339(first),
+            "end": io::time::format_rfc3339(last),
+            "resolution_secs": s.resolution_secs,
+            "policies": s.policies.len(),
+            "encoded_bytes": stats.encoded_bytes,
+            "bytes_per_sample": round3(stats.bytes_per_sample()),
+            "load_secs": round3(load_secs),
+            "peak_rss_bytes": io::peak_rss_bytes(),
+        }))?;
+    } else {
+        eprintln!("{} — {}", s.name, s.description);
+        eprintln!(
+            "  twins      {}  ({} dependency edges, {} policies)",
+            s.graph.twin_count(),
+            s.graph.edge_count(),
+            s.policies.len()
+        );
+        eprintln!(
+            "  metrics    {}  ({})",
+            metrics.len(),
+            metrics.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+        );
+        eprintln!(
+            "  samples    {} in {} series, {:.1} days at {} s",
+            stats.samples, stats.series, history_days, s.resolution_secs
+        );
+        eprintln!("  history    {} .. {}", io::time::format_rfc3339(first), io::time::format_rfc3339(last));
+        eprintln!("  store      {} bytes encoded, {:.3} bytes/sample", stats.encoded_bytes, stats.bytes_per_sample());
+        eprintln!("  loaded in  {load_secs:.2} s");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// `twinbench generate`.
+pub fn generate(args: &GenerateArgs) -> Result<ExitCode> {
+    if !(args.days.is_finite() && args.days > 0.0 && args.days <= 3650.0) {
+        bail!("--days must be more than 0 and at most 3650, not {}", args.days);
+    }
+    let file = synth::estate(synth::SynthSpec { twins: args.twins as usize, days: args.days, seed: args.seed });
+    scenario::save(&args.out, &file)?;
+    eprintln!(
+        "wrote {} ({} twins, {} dependencies, {} days) to {}",
+        file.name,
+        file.twins.len(),
+        file.dependencies.len(),
+        args.days,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `twinbench ingest`.
+pub fn ingest(args: &IngestArgs) -> Result<ExitCode> {
+    let clock = Stopwatch::start();
+    let mut merged: BTreeMap<SeriesKey, SeriesData> = BTreeMap::new();
+    let mut rows = 0;
+    for path in &args.files {
+        let table = telemetry::read_table(path)?;
+        rows += table.rows;
+        for (key, data) in table.series {
+            let entry = merged.entry(key).or_default();
+            entry.ts.extend(data.ts);
+            entry.values.extend(data.values);
+        }
+    }
+    let mut table = telemetry::TelemetryTable { layout: telemetry::Layout::Long, rows, series: merged };
+    let repairs = telemetry::sort_series(&mut table);
+    let label = args.files.first().map_or(Path::new("input"), |p| p.as_path());
+    let store = telemetry::table_into_store(label, &table, Default::default())?;
+    let load_secs = clock.secs();
+    let verified = if args.verify { Some(verify(&store, &table.series)?) } else { None };
+    let stats = store.stats();
+    if args.json {
+        print_json(&json!({
+            "files": args.files.len(),
+            "series": stats.series,
+            "samples": stats.samples,
+            "raw_bytes": stats.raw_bytes,
+            "encoded_bytes": stats.encoded_bytes,
+            "bytes_per_sample": round3(stats.bytes_per_sample()),
+            "verified": verified,
+            "sorted_series": repairs.sorted_series,
+            "duplicate_timestamps": repairs.duplicate_timestamps,
+            "load_secs": round3(load_secs),
+            "samples_per_sec": (stats.samples as f64 / load_secs.max(1e-9)).round(),
+        }))?;
+    } else {
+        eprintln!(
+            "ingested {} samples in {} series from {} files in {load_secs:.2} s",
+            stats.samples,
+            stats.series,
+            args.files.len()
+        );
+        if repairs.sorted_series > 0 || repairs.duplicate_timestamps > 0 {
+            eprintln!(
+                "  repaired: {} series sorted by time; {} samples share a timestamp with their predecessor (kept)",
+                repairs.sorted_series, repairs.duplicate_timestamps
+            );
+        }
+        if args.stats {
+            eprintln!("  samples          {}", stats.samples);
+            eprintln!("  raw_bytes        {}", stats.raw_bytes);
+            eprintln!("  encoded_bytes    {}", stats.encoded_bytes);
+            eprintln!("  bytes_per_sample {:.3}", stats.bytes_per_sample());
+        }
+        match verified {
+            Some(true) => eprintln!("  verified: every sample reads back bit-identical"),
+            Some(false) => eprintln!("  VERIFY FAILED: the store did not give back what was ingested"),
+            None => {}
+        }
+    }
+    Ok(if verified == Some(false) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Decodes every series and compares it bit for bit with what was put in.
+fn verify(store: &TelemetryStore, input: &BTreeMap<SeriesKey, SeriesData>) -> Result<bool> {
+    for (key, want) in input {
+        let Some(series) = store.series(key) else {
+            return Ok(false);
+        };
+        let got = series.read_all()?;
+        let same_values = got.values.len() == want.values.len()
+            && got.values.iter().zip(&want.values).all(|(a, b)| a.to_bits() == b.to_bits());
+        if got.ts != want.ts || !same_values {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `twinbench export`.
+pub fn export(args: &ExportArgs) -> Result<ExitCode> {
+    let s = scenario::load(&args.scenario)?;
+    for id in &args.twins {
+        if s.graph.twin(&id.as_str().into()).is_none() {
+            bail!("scenario {} has no twin {id:?}", s.name);
+        }
+    }
+    let mut series = Vec::new();
+    for key in s.telemetry.keys() {
+        let twin_ok = args.twins.is_empty() || args.twins.iter().any(|t| t == key.twin.as_str());
+        let metric_ok = args.metrics.is_empty() || args.metrics.iter().any(|m| m == key.metric.as_str());
+        if twin_ok && metric_ok {
+            let data = s.telemetry.series(key).context("series vanished")?.read_all()?;
+            series.push((key.clone(), data));
+        }
+    }
+    if series.is_empty() {
+        bail!("nothing to export: no series match the --twin/--metric filters");
+    }
+    let rows = telemetry::write_long(&args.out, &series)?;
+    eprintln!("wrote {rows} rows of {} series to {}", series.len(), args.out.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,164 @@
+//! The command line: argument definitions (clap) and the headless subcommands. Each
+//! subcommand validates its arguments, calls the library and prints either human text
+//! (stderr) or one JSON document (stdout with `--json`).
+
+mod data;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+/// twinbench: rehearse changes on digital twins of your estate before touching it.
+#[derive(Debug, Parser)]
+#[command(name = "twinbench", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do; without a command the workbench opens on the default scenario.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the workbench window.
+    Gui(GuiArgs),
+    /// Summarise a scenario: twins, edges, metrics, samples, history span.
+    Info(InfoArgs),
+    /// Write a synthetic scenario with a realistic dependency graph and workload models.
+    Generate(GenerateArgs),
+    /// Load telemetry files (CSV/Parquet) into the store; report size and verify.
+    Ingest(IngestArgs),
+    /// Export a scenario's telemetry to CSV or Parquet (long layout).
+    Export(ExportArgs),
+}
+
+/// Arguments of `gui`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct GuiArgs {
+    /// Scenario to open (default: scenarios/webshop.ron, or the bundled copy).
+    pub scenario: Option<PathBuf>,
+    /// Render the first settled frame to this PNG and exit.
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
+    /// Render N frames, print {frames, median_ms, p95_ms} of CPU time per frame, exit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub frame_stats: Option<u32>,
+    /// Window size in logical pixels, e.g. 1600x1000.
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub size: Option<(f32, f32)>,
+    /// Select this twin on start (useful with --screenshot).
+    #[arg(long, value_name = "ID")]
+    pub select: Option<String>,
+}
+
+fn parse_size(s: &str) -> Result<(f32, f32), String> {
+    let (w, h) = s.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT, e.g. 1600x1000")?;
+    let w: f32 = w.trim().parse().map_err(|_| format!("bad width {w:?}"))?;
+    let h: f32 = h.trim().parse().map_err(|_| format!("bad height {h:?}"))?;
+    if !(320.0..=8192.0).contains(&w) || !(240.0..=8192.0).contains(&h) {
+        return Err("size must be between 320x240 and 8192x8192".into());
+    }
+    Ok((w, h))
+}
+
+/// Arguments of `info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Scenario file (.ron).
+    pub scenario: PathBuf,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of twins.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=200_000))]
+    pub twins: u32,
+    /// Days of history.
+    #[arg(long, default_value_t = 30.0, allow_negative_numbers = true)]
+    pub days: f64,
+    /// Seed of the estate and of its history.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Scenario file to write (.ron).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Telemetry files: CSV or Parquet, `timestamp,value` or `timestamp,twin,metric,value`.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print size figures.
+    #[arg(long)]
+    pub stats: bool,
+    /// Decode everything again and check the round trip is bit-exact.
+    #[arg(long)]
+    pub verify: bool,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Scenario file (.ron).
+    pub scenario: PathBuf,
+    /// Output file: .csv or .parquet.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only these twins (repeatable).
+    #[arg(long = "twin", value_name = "ID")]
+    pub twins: Vec<String>,
+    /// Only these metrics (repeatable).
+    #[arg(long = "metric", value_name = "NAME")]
+    pub metrics: Vec<String>,
+}
+
+/// Parses arguments and runs the command. Usage errors print clap's message and give
+/// exit code 2; `--help`/`--version` give 0.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            // Printing can only fail when stdout/stderr are closed; nothing to do then.
+            let _ = e.print();
+            return Ok(ExitCode::from(code));
+        }
+    };
+    match cli.command {
+        None => gui(&GuiArgs::default()),
+        Some(Command::Gui(args)) => gui(&args),
+        Some(Command::Info(args)) => data::info(&args),
+        Some(Command::Generate(args)) => data::generate(&args),
+        Some(Command::Ingest(args)) => data::ingest(&args),
+        Some(Command::Export(args)) => data::export(&args),
+    }
+}
+
+#[cfg(feature = "gui")]
+fn gui(args: &GuiArgs) -> Result<ExitCode> {
+    crate::ui::run(args)
+}
+
+#[cfg(not(feature = "gui"))]
+fn gui(_args: &GuiArgs) -> Result<ExitCode> {
+    anyhow::bail!("this twinbench was built without the `gui` feature; use the headless commands (see --help)")
+}
+
+/// Prints a JSON document on stdout.
+pub(crate) fn print_json(value: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    println!("{text}");
+    Ok(())
+}

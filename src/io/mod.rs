@@ -1,0 +1,57 @@
+//! The only layer that touches files (and, later, the network): scenario, policy and
+//! telemetry formats as versioned serde DTOs converted into model types, CSV and
+//! Parquet through polars, PNG screenshots. Every error that comes from a file names
+//! it, with line and column where the format has them.
+
+mod error;
+#[cfg(feature = "gui")]
+pub mod image;
+pub mod located;
+pub mod scenario;
+pub mod synth;
+pub mod telemetry;
+pub mod time;
+
+pub use error::IoError;
+
+/// The peak resident set size of this process in bytes (Linux `VmHWM`), when the
+/// platform reports it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Reads a whole text file, naming it in the error.
+pub fn read_text(path: &std::path::Path, what: &'static str) -> Result<String, IoError> {
+    let bytes = std::fs::read(path).map_err(|error| IoError::Read { what, path: path.to_path_buf(), error })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, col) =
+            located::line_col_of_byte(&String::from_utf8_lossy(e.as_bytes()), e.utf8_error().valid_up_to());
+        IoError::Parse { path: path.to_path_buf(), line, col, message: "the file is not valid UTF-8 text".into() }
+    })
+}
+
+/// Writes a whole file, naming it in the error.
+pub fn write_bytes(path: &std::path::Path, what: &'static str, bytes: &[u8]) -> Result<(), IoError> {
+    std::fs::write(path, bytes).map_err(|error| IoError::Write { what, path: path.to_path_buf(), error })
+}
+
+/// Wall-clock stopwatch for the CLI's own figures (load time, throughput). Only the IO
+/// and UI layers read the wall clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch(std::time::Instant);
+
+impl Stopwatch {
+    /// Starts timing.
+    #[allow(clippy::disallowed_methods)]
+    pub fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    /// Seconds since start.
+    pub fn secs(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}

@@ -1,0 +1,938 @@
+//! Scenario files (`.ron`, versioned). The DTOs here mirror the file; [`load_def`]
+//! parses and validates one into a [`Scenario`] without history, and [`load`] also
+//! fills the history (generated from workload models, or read from the telemetry file
+//! the scenario names). Every error names the file with line and column.
+//!
+//! ```ron
+//! (
+//!     version: 1,
+//!     name: "teaching-minimal",
+//!     seed: 7,
+//!     start: "2026-10-01T00:00:00Z",
+//!     days: 7,
+//!     twins: [
+//!         (id: "web", kind: service, metrics: {"cpu_usage": (base: 40, daily: 15, noise: 2)}),
+//!         (id: "db", kind: database, config: {"max_connections": 200}),
+//!     ],
+//!     dependencies: [(from: "web", to: "db", kind: depends_on, latency_ms: 2.0)],
+//!     policies: [(name: "cpu", rules: [(metric: "cpu_usage", operator: ">", threshold: 85)])],
+//! )
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use ron::extensions::Extensions;
+use serde::{Deserialize, Serialize};
+
+use super::located::Locator;
+use super::time::{format_rfc3339, parse_timestamp};
+use super::{IoError, read_text};
+use crate::model::ids::is_valid_name;
+use crate::model::{
+    Capacity, ConfigChange, ConfigValue, DAY_SECS, Dependency, EdgeKind, GraphError, HOUR_SECS, Incident,
+    IncidentEffect, MetricName, RetentionPolicy, Scenario, SeriesKey, TelemetryStore, Twin, TwinGraph, TwinId,
+    TwinKind, WorkloadModel, metric,
+};
+use crate::policy::{MetricRule, Operator, Policy, Selector, Severity};
+
+/// The scenario format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Upper bound on samples per series (10 years of minutes), so a typo in `days` or
+/// `resolution_secs` is an error instead of an out-of-memory.
+pub const MAX_SAMPLES_PER_SERIES: i64 = 5_300_000;
+
+/// The bundled scenarios, compiled in so the workbench starts on any machine.
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("webshop", include_str!("../../scenarios/webshop.ron")),
+    ("teaching-minimal", include_str!("../../scenarios/teaching-minimal.ron")),
+];
+
+/// Path of the default scenario, relative to the project root.
+pub const DEFAULT_SCENARIO: &str = "scenarios/webshop.ron";
+
+/// A scenario file as written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Format version; must be [`FORMAT_VERSION`].
+    pub version: u32,
+    /// Short name.
+    pub name: String,
+    /// What the scenario shows.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Seed of every random stream.
+    #[serde(default)]
+    pub seed: u64,
+    /// Sampling interval of the history.
+    #[serde(default = "default_resolution")]
+    pub resolution_secs: i64,
+    /// First instant of history (RFC 3339 or `YYYY-MM-DD HH:MM:SS`).
+    pub start: String,
+    /// Length of history in days.
+    pub days: f64,
+    /// Retention of raw samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionFile>,
+    /// The twins.
+    pub twins: Vec<TwinFile>,
+    /// Dependency edges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<DependencyFile>,
+    /// Inline policies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyFile>,
+    /// A telemetry file (long CSV or Parquet, relative to the scenario) holding the
+    /// history instead of generating it from workload models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<String>,
+}
+
+fn default_resolution() -> i64 {
+    60
+}
+
+/// Retention settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionFile {
+    /// Days of raw samples kept.
+    pub raw_days: f64,
+    /// Width of the rollups that replace older samples.
+    #[serde(default = "default_rollup_secs")]
+    pub rollup_bucket_secs: i64,
+    /// Days of rollups kept.
+    #[serde(default = "default_rollup_days")]
+    pub rollup_keep_days: f64,
+}
+
+fn default_rollup_secs() -> i64 {
+    HOUR_SECS
+}
+
+fn default_rollup_days() -> f64 {
+    400.0
+}
+
+/// One twin as written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwinFile {
+    /// Unique id.
+    pub id: String,
+    /// Kind (`"service"`, `"database"`, `"load_balancer"`, …).
+    pub kind: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Configuration at the start of history.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, ConfigValueFile>,
+    /// Capacity.
+    #[serde(default, skip_serializing_if = "CapacityFile::is_empty")]
+    pub capacity: CapacityFile,
+    /// Workload models per metric.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, MetricFile>,
+    /// Configuration changes during history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ChangeFile>,
+}
+
+/// A configuration value: bool, integer, float, string or list.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ConfigValueFile {
+    /// `true`/`false`.
+    Bool(bool),
+    /// Integer.
+    Int(i64),
+    /// Float.
+    Float(f64),
+    /// String.
+    Str(String),
+    /// List.
+    List(Vec<ConfigValueFile>),
+}
+
+impl From<&ConfigValueFile> for ConfigValue {
+    fn from(v: &ConfigValueFile) -> Self {
+        match v {
+            ConfigValueFile::Bool(b) => ConfigValue::Bool(*b),
+            ConfigValueFile::Int(i) => ConfigValue::Int(*i),
+            ConfigValueFile::Float(f) => ConfigValue::Float(*f),
+            ConfigValueFile::Str(s) => ConfigValue::Str(s.clone()),
+            ConfigValueFile::List(items) => ConfigValue::List(items.iter().map(ConfigValue::from).collect()),
+        }
+    }
+}
+
+impl From<&ConfigValue> for ConfigValueFile {
+    fn from(v: &ConfigValue) -> Self {
+        match v {
+            ConfigValue::Bool(b) => ConfigValueFile::Bool(*b),
+            ConfigValue::Int(i) => ConfigValueFile::Int(*i),
+            ConfigValue::Float(f) => ConfigValueFile::Float(*f),
+            ConfigValue::Str(s) => ConfigValueFile::Str(s.clone()),
+            ConfigValue::List(items) => ConfigValueFile::List(items.iter().map(ConfigValueFile::from).collect()),
+        }
+    }
+}
+
+/// Capacity as written.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityFile {
+    /// CPU cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_cores: Option<f64>,
+    /// Memory in GiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_gib: Option<f64>,
+    /// Disk in GiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_gib: Option<f64>,
+    /// Replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Network bandwidth in Mbit/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mbps: Option<f64>,
+}
+
+impl CapacityFile {
+    fn is_empty(&self) -> bool {
+        self == &CapacityFile::default()
+    }
+}
+
+/// A workload model as written. Only `base` is required.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricFile {
+    /// Level at the start of history.
+    pub base: f64,
+    /// Half the daily swing.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub daily: f64,
+    /// Hour of the daily peak (UTC).
+    #[serde(default = "default_peak_hour")]
+    pub peak_hour: f64,
+    /// Level multiplier on weekends.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub weekend: f64,
+    /// Change per day.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub trend: f64,
+    /// Noise standard deviation.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub noise: f64,
+    /// Noise autocorrelation in [0, 1).
+    #[serde(default = "default_memory")]
+    pub noise_memory: f64,
+    /// Lower clamp (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Upper clamp (default: 100 for percentages, unbounded otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Decimals kept (negative rounds to tens, hundreds…).
+    #[serde(default = "default_decimals")]
+    pub decimals: i8,
+    /// Incidents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<IncidentFile>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+fn one() -> f64 {
+    1.0
+}
+fn default_peak_hour() -> f64 {
+    14.0
+}
+fn default_memory() -> f64 {
+    0.6
+}
+fn default_decimals() -> i8 {
+    2
+}
+
+/// An incident as written: when (hours after the start of history, or a timestamp),
+/// how long, and what it does.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentFile {
+    /// Start, in hours after the start of history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hours: Option<f64>,
+    /// Start as a timestamp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Duration in hours.
+    pub hours: f64,
+    /// Effect.
+    pub effect: EffectFile,
+}
+
+/// Incident effects as written: `spike(40)`, `shift(10)`, `ramp(30)`, `scale(1.5)`, `outage`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectFile {
+    /// Triangle peak added.
+    Spike(f64),
+    /// Constant added.
+    Shift(f64),
+    /// Linearly growing addition.
+    Ramp(f64),
+    /// Multiplier.
+    Scale(f64),
+    /// Twin down.
+    Outage,
+}
+
+/// A configuration change during history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeFile {
+    /// When, in hours after the start of history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hours: Option<f64>,
+    /// When, as a timestamp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Key path.
+    pub key: String,
+    /// New value; absent removes the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<ConfigValueFile>,
+}
+
+/// A dependency edge as written.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DependencyFile {
+    /// Dependent twin.
+    pub from: String,
+    /// Twin depended on.
+    pub to: String,
+    /// Edge kind: `"depends_on"` (default), `"runs_on"`, `"routes_to"`, `"replicates_to"`.
+    #[serde(default = "default_edge_kind", skip_serializing_if = "is_depends_on")]
+    pub kind: String,
+    /// Share of traffic in [0, 1].
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub traffic_share: f64,
+    /// Added latency in ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub latency_ms: f64,
+}
+
+fn default_edge_kind() -> String {
+    EdgeKind::DependsOn.as_str().into()
+}
+
+fn is_depends_on(kind: &str) -> bool {
+    kind == EdgeKind::DependsOn.as_str()
+}
+
+/// An inline policy (the seed's `CompliancePolicy` plus selector and severity).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Name.
+    pub name: String,
+    /// Severity (default medium).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    /// Which twins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<SelectorFile>,
+    /// Metric rules.
+    #[serde(default)]
+    pub rules: Vec<RuleFile>,
+}
+
+/// A selector as written.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SelectorFile {
+    /// Kinds (any of).
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Tags (all of).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Ids (any of).
+    #[serde(default)]
+    pub ids: Vec<String>,
+}
+
+/// A metric rule as written: `(metric: "cpu_usage", operator: ">", threshold: 85)`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// Metric.
+    pub metric: String,
+    /// Operator (`>`, `>=`, `<`, `<=`, `==`, `!=`).
+    pub operator: String,
+    /// Threshold.
+    pub threshold: f64,
+}
+
+/// The RON options every twinbench file is read with: `Some(..)` may be omitted.
+pub fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_NEWTYPES)
+}
+
+/// Parses RON text into `T`, turning errors into `file:line:col: message`.
+pub fn parse_ron<T: serde::de::DeserializeOwned>(path: &Path, src: &str) -> Result<T, IoError> {
+    ron_options().from_str(src).map_err(|e| {
+        let line = e.span.start.line.max(1);
+        let col = e.span.start.col.max(1);
+        IoError::at(path, (line, col), e.code.to_string())
+    })
+}
+
+/// A validated scenario without history, and where its history comes from.
+#[derive(Clone, Debug)]
+pub struct ScenarioDef {
+    /// The scenario, with empty telemetry.
+    pub scenario: Scenario,
+    /// The telemetry file named by the scenario (resolved against its folder), if any.
+    pub telemetry: Option<PathBuf>,
+    /// The file the definition came from (for messages), or the bundled name.
+    pub origin: PathBuf,
+}
+
+/// Reads and validates a scenario file into a scenario without history.
+pub fn load_def(path: &Path) -> Result<ScenarioDef, IoError> {
+    let src = read_text(path, "scenario")?;
+    parse_def(path, &src)
+}
+
+/// Parses and validates scenario text; `path` names it in errors and anchors the
+/// telemetry file reference.
+pub fn parse_def(path: &Path, src: &str) -> Result<ScenarioDef, IoError> {
+    let file: ScenarioFile = parse_ron(path, src)?;
+    let scenario = Converter { path, locator: Locator::new(src) }.convert(&file)?;
+    let telemetry = file.telemetry.map(|t| path.parent().unwrap_or(Path::new(".")).join(t));
+    Ok(ScenarioDef { scenario, telemetry, origin: path.to_path_buf() })
+}
+
+/// The definition of a bundled scenario by name (`webshop`, `teaching-minimal`).
+pub fn bundled_def(name: &str) -> Result<ScenarioDef, IoError> {
+    let origin = PathBuf::from(format!("<bundled {name}.ron>"));
+    let (_, text) = BUNDLED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| IoError::invalid(&origin, "no bundled scenario of that name"))?;
+    parse_def(&origin, text)
+}
+
+/// The default scenario: `scenarios/webshop.ron` when it exists under the working
+/// directory (so edits to it show), else the copy compiled into the binary.
+pub fn default_def() -> Result<ScenarioDef, IoError> {
+    let path = Path::new(DEFAULT_SCENARIO);
+    if path.is_file() { load_def(path) } else { bundled_def("webshop") }
+}
+
+/// Reads a scenario and fills its history: generated from workload models, or read
+/// from the telemetry file it names.
+pub fn load(path: &Path) -> Result<Scenario, IoError> {
+    fill_history(load_def(path)?, &|_, _| {}, &AtomicBool::new(false))
+}
+
+/// Fills history: from the telemetry file when the scenario names one, else from its
+/// workload models.
+pub fn fill_history(
+    def: ScenarioDef,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Scenario, IoError> {
+    let ScenarioDef { mut scenario, telemetry, origin } = def;
+    match telemetry {
+        Some(file) => {
+            let store = super::telemetry::read_store(&file, scenario.telemetry.retention())?;
+            if let Some(key) = store.keys().find(|k| scenario.graph.twin(&k.twin).is_none()) {
+                return Err(IoError::invalid(
+                    &file,
+                    format!("telemetry names twin {:?}, which the scenario does not declare", key.twin.as_str()),
+                ));
+            }
+            scenario.telemetry = store;
+            progress(1, 1);
+        }
+        None => crate::sim::history::generate(&mut scenario, progress, cancel)
+            .map_err(|e| IoError::invalid(&origin, e.to_string()))?,
+    }
+    Ok(scenario)
+}
+
+/// A scenario made from a telemetry file alone (dropped on the window, or opened):
+/// one twin per distinct twin id in the file (kind `service`, tagged `imported`), no
+/// dependencies, resolution inferred from the median sample interval.
+pub fn from_telemetry(path: &Path) -> Result<Scenario, IoError> {
+    let mut table = super::telemetry::read_table(path)?;
+    super::telemetry::sort_series(&mut table);
+    let store = super::telemetry::table_into_store(path, &table, RetentionPolicy::default())?;
+    let mut graph = TwinGraph::new();
+    for key in table.series.keys() {
+        if graph.twin(&key.twin).is_none() {
+            let mut twin = Twin::new(key.twin.clone(), TwinKind::Service);
+            twin.tags.insert("imported".into());
+            graph.add_twin(twin).map_err(|e| IoError::invalid(path, e.to_string()))?;
+        }
+    }
+    let mut deltas: Vec<i64> = table
+        .series
+        .values()
+        .flat_map(|d| d.ts.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0).collect::<Vec<_>>())
+        .collect();
+    deltas.sort_unstable();
+    let resolution_secs = deltas.get(deltas.len() / 2).copied().unwrap_or(60).max(1);
+    let (start, last) = store.span().unwrap_or((0, 0));
+    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("telemetry").to_string();
+    Ok(Scenario {
+        description: format!("Imported from {}", path.display()),
+        name,
+        seed: 0,
+        resolution_secs,
+        start,
+        end: last + resolution_secs,
+        graph,
+        telemetry: store,
+        workloads: BTreeMap::new(),
+        policies: Vec::new(),
+    })
+}
+
+struct Converter<'a> {
+    path: &'a Path,
+    locator: Locator<'a>,
+}
+
+impl Converter<'_> {
+    fn err(&self, context: &[&str], needle: &str, message: impl Into<String>) -> IoError {
+        IoError::at(self.path, self.locator.find(context, needle, 0), message)
+    }
+
+    fn err_nth(&self, needle: &str, nth: usize, message: impl Into<String>) -> IoError {
+        IoError::at(self.path, self.locator.find(&[], needle, nth), message)
+    }
+
+    fn convert(&self, f: &ScenarioFile) -> Result<Scenario, IoError> {
+        if f.version != FORMAT_VERSION {
+            return Err(self.err(
+                &[],
+                "version",
+                format!("unsupported scenario version {}; this twinbench reads version {FORMAT_VERSION}", f.version),
+            ));
+        }
+        if f.name.trim().is_empty() {
+            return Err(self.err(&[], "name", "the scenario name is empty"));
+        }
+        if !(1..=DAY_SECS).contains(&f.resolution_secs) {
+            return Err(self.err(
+                &[],
+                "resolution_secs",
+                format!("resolution_secs must be between 1 and 86400, not {}", f.resolution_secs),
+            ));
+        }
+        let start = parse_timestamp(&f.start).map_err(|m| self.err(&[], "start", m))?;
+        let start = start - start.rem_euclid(f.resolution_secs);
+        if !(f.days.is_finite() && f.days > 0.0 && f.days <= 3650.0) {
+            return Err(self.err(&[], "days", format!("days must be more than 0 and at most 3650, not {}", f.days)));
+        }
+        let span = (f.days * DAY_SECS as f64).round() as i64;
+        if span / f.resolution_secs > MAX_SAMPLES_PER_SERIES {
+            return Err(self.err(
+                &[],
+                "days",
+                format!(
+                    "{} days at {} s is {} samples per series; the limit is {MAX_SAMPLES_PER_SERIES}",
+                    f.days,
+                    f.resolution_secs,
+                    span / f.resolution_secs
+                ),
+            ));
+        }
+        let end = start + span - span.rem_euclid(f.resolution_secs);
+        let retention = match &f.retention {
+            None => RetentionPolicy::default(),
+            Some(r) => self.retention(r)?,
+        };
+        let mut scenario = Scenario {
+            name: f.name.clone(),
+            description: f.description.clone(),
+            seed: f.seed,
+            resolution_secs: f.resolution_secs,
+            start,
+            end,
+            graph: TwinGraph::new(),
+            telemetry: TelemetryStore::with_retention(retention),
+            workloads: BTreeMap::new(),
+            policies: Vec::new(),
+        };
+        if f.twins.is_empty() {
+            return Err(self.err(&[], "twins", "the scenario declares no twins"));
+        }
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for twin in &f.twins {
+            let n = seen.entry(twin.id.as_str()).or_insert(0);
+            *n += 1;
+            let quoted = format!("{:?}", twin.id);
+            if *n > 1 {
+                return Err(self.err_nth(&quoted, *n - 1, format!("duplicate twin id {quoted}")));
+            }
+            let (model, workloads) = self.twin(twin, start)?;
+            scenario.graph.add_twin(model).map_err(|e| self.err(&[], &quoted, e.to_string()))?;
+            scenario.workloads.extend(workloads);
+        }
+        for i in 0..f.dependencies.len() {
+            self.dependency(&mut scenario.graph, &f.dependencies, i)?;
+        }
+        for policy in &f.policies {
+            scenario.policies.push(self.policy(policy, &scenario.graph)?);
+        }
+        Ok(scenario)
+    }
+
+    fn retention(&self, r: &RetentionFile) -> Result<RetentionPolicy, IoError> {
+        if !(r.raw_days.is_finite() && r.raw_days >= 1.0) {
+            return Err(self.err(&["retention"], "raw_days", "raw_days must be at least 1"));
+        }
+        if !(60..=7 * DAY_SECS).contains(&r.rollup_bucket_secs) {
+            return Err(self.err(
+                &["retention"],
+                "rollup_bucket_secs",
+                "rollup_bucket_secs must be between 60 and 604800",
+            ));
+        }
+        if !(r.rollup_keep_days.is_finite() && r.rollup_keep_days >= r.raw_days) {
+            return Err(self.err(&["retention"], "rollup_keep_days", "rollup_keep_days must be at least raw_days"));
+        }
+        Ok(RetentionPolicy {
+            raw_secs: (r.raw_days * DAY_SECS as f64) as i64,
+            rollup_bucket_secs: r.rollup_bucket_secs,
+            rollup_keep_secs: (r.rollup_keep_days * DAY_SECS as f64) as i64,
+        })
+    }
+
+    fn when(&self, ctx: &[&str], at_hours: Option<f64>, at: Option<&str>, start: i64) -> Result<i64, IoError> {
+        match (at_hours, at) {
+            (Some(h), None) if h.is_finite() && h.abs() < 1e6 => Ok(start + (h * HOUR_SECS as f64).round() as i64),
+            (Some(h), None) => Err(self.err(ctx, "at_hours", format!("at_hours {h} is not a usable number of hours"))),
+            (None, Some(text)) => parse_timestamp(text).map_err(|m| self.err(ctx, "at", m)),
+            (Some(_), Some(_)) => Err(self.err(ctx, "at", "give either at_hours or at, not both")),
+            (None, None) => Err(self.err(ctx, "(", "a start time is needed: at_hours or at")),
+        }
+    }
+
+    fn twin(&self, f: &TwinFile, start: i64) -> Result<(Twin, Vec<(SeriesKey, WorkloadModel)>), IoError> {
+        let quoted = format!("{:?}", f.id);
+        let ctx = [quoted.as_str()];
+        if !is_valid_name(&f.id) {
+            return Err(self.err(&[], &quoted, format!("twin id {quoted} must be 1–128 letters, digits or - _ . : /")));
+        }
+        let id = TwinId::new(&f.id);
+        let kind = parse_kind(&f.kind).map_err(|m| self.err(&ctx, &format!("{:?}", f.kind), m))?;
+        let mut twin = Twin::new(id.clone(), kind);
+        if let Some(name) = &f.name {
+            twin.name = name.clone();
+        }
+        twin.tags = f.tags.iter().cloned().collect();
+        twin.config = f.config.iter().map(|(k, v)| (k.clone(), ConfigValue::from(v))).collect();
+        twin.capacity = self.capacity(&ctx, &f.capacity)?;
+        let mut changes: Vec<(i64, &ChangeFile)> = Vec::new();
+        for change in &f.changes {
+            let at = self.when(&[&quoted, "changes"], change.at_hours, change.at.as_deref(), start)?;
+            if change.key.trim().is_empty() {
+                return Err(self.err(&[&quoted, "changes"], "key", "configuration key is empty"));
+            }
+            changes.push((at, change));
+        }
+        changes.sort_by_key(|(at, _)| *at);
+        for (at, change) in changes {
+            let after = change.value.as_ref().map(ConfigValue::from);
+            let before = match &after {
+                Some(v) => twin.config.insert(change.key.clone(), v.clone()),
+                None => twin.config.remove(&change.key),
+            };
+            twin.config_history.push(ConfigChange { at, key: change.key.clone(), before, after });
+        }
+        let mut workloads = Vec::new();
+        for (name, m) in &f.metrics {
+            if !is_valid_name(name) {
+                return Err(self.err(&ctx, &format!("{name:?}"), format!("metric name {name:?} is not valid")));
+            }
+            let model = self.metric(&[&quoted, &format!("{name:?}")], name, m, start)?;
+            workloads.push((SeriesKey::new(id.clone(), MetricName::new(name)), model));
+        }
+        Ok((twin, workloads))
+    }
+
+    fn capacity(&self, ctx: &[&str], c: &CapacityFile) -> Result<Capacity, IoError> {
+        for (field, value) in [
+            ("cpu_cores", c.cpu_cores),
+            ("memory_gib", c.memory_gib),
+            ("disk_gib", c.disk_gib),
+            ("network_mbps", c.network_mbps),
+        ] {
+            if let Some(v) = value
+                && !(v.is_finite() && v > 0.0)
+            {
+                return Err(self.err(ctx, field, format!("capacity {field} must be a positive number, not {v}")));
+            }
+        }
+        if c.replicas == Some(0) {
+            return Err(self.err(ctx, "replicas", "replicas must be at least 1"));
+        }
+        Ok(Capacity {
+            cpu_cores: c.cpu_cores,
+            memory_gib: c.memory_gib,
+            disk_gib: c.disk_gib,
+            replicas: c.replicas,
+            network_mbps: c.network_mbps,
+        })
+    }
+
+    fn metric(&self, ctx: &[&str], name: &str, m: &MetricFile, start: i64) -> Result<WorkloadModel, IoError> {
+        let bounds = metric::info(name).and_then(|i| i.bounds);
+        let min = m.min.unwrap_or(bounds.map_or(0.0, |b| b.0));
+        let max = m.max.unwrap_or(bounds.map_or(f64::MAX, |b| b.1));
+        let finite = [
+            ("base", m.base),
+            ("daily", m.daily),
+            ("peak_hour", m.peak_hour),
+            ("weekend", m.weekend),
+            ("trend", m.trend),
+            ("noise", m.noise),
+            ("noise_memory", m.noise_memory),
+            ("min", min),
+            ("max", max),
+        ];
+        for (field, v) in finite {
+            if !v.is_finite() {
+                return Err(self.err(ctx, field, format!("metric {name}: {field} must be a finite number")));
+            }
+        }
+        let checks: [(bool, &str, String); 6] = [
+            (m.noise >= 0.0, "noise", format!("noise must not be negative, not {}", m.noise)),
+            (
+                (0.0..1.0).contains(&m.noise_memory),
+                "noise_memory",
+                format!("noise_memory must be in [0, 1), not {}", m.noise_memory),
+            ),
+            (min <= max, "min", format!("min ({min}) is above max ({max})")),
+            (
+                (0.0..24.0).contains(&m.peak_hour),
+                "peak_hour",
+                format!("peak_hour must be in [0, 24), not {}", m.peak_hour),
+            ),
+            (m.weekend >= 0.0, "weekend", format!("weekend factor must not be negative, not {}", m.weekend)),
+            (
+                (-9..=12).contains(&m.decimals),
+                "decimals",
+                format!("decimals must be between -9 and 12, not {}", m.decimals),
+            ),
+        ];
+        for (ok, field, message) in checks {
+            if !ok {
+                return Err(self.err(ctx, field, format!("metric {name}: {message}")));
+            }
+        }
+        let mut incidents = Vec::new();
+        for inc in &m.incidents {
+            let at = self.when(&[ctx[0], ctx[1], "incidents"], inc.at_hours, inc.at.as_deref(), start)?;
+            if !(inc.hours.is_finite() && inc.hours > 0.0 && inc.hours < 1e5) {
+                return Err(self.err(
+                    &[ctx[0], ctx[1], "incidents"],
+                    "hours",
+                    format!("metric {name}: incident hours must be positive, not {}", inc.hours),
+                ));
+            }
+            let effect = match inc.effect {
+                EffectFile::Spike(x) => IncidentEffect::Spike(x),
+                EffectFile::Shift(x) => IncidentEffect::Shift(x),
+                EffectFile::Ramp(x) => IncidentEffect::Ramp(x),
+                EffectFile::Scale(x) => IncidentEffect::Scale(x),
+                EffectFile::Outage => IncidentEffect::Outage,
+            };
+            if let IncidentEffect::Spike(x)
+            | IncidentEffect::Shift(x)
+            | IncidentEffect::Ramp(x)
+            | IncidentEffect::Scale(x) = effect
+                && !x.is_finite()
+            {
+                return Err(self.err(
+                    &[ctx[0], ctx[1], "incidents"],
+                    "effect",
+                    format!("metric {name}: incident size must be finite"),
+                ));
+            }
+            incidents.push(Incident {
+                start: at,
+                duration_secs: (inc.hours * HOUR_SECS as f64).round().max(1.0) as i64,
+                effect,
+            });
+        }
+        incidents.sort_by_key(|i| i.start);
+        Ok(WorkloadModel {
+            base: m.base,
+            daily_amplitude: m.daily,
+            peak_hour: m.peak_hour,
+            weekend_factor: m.weekend,
+            trend_per_day: m.trend,
+            noise: m.noise,
+            noise_memory: m.noise_memory,
+            min,
+            max,
+            decimals: m.decimals,
+            incidents,
+        })
+    }
+
+    fn dependency(&self, graph: &mut TwinGraph, deps: &[DependencyFile], index: usize) -> Result<(), IoError> {
+        let d = &deps[index];
+        let from_q = format!("{:?}", d.from);
+        let to_q = format!("{:?}", d.to);
+        let ctx = ["dependencies"];
+        if !(d.traffic_share.is_finite() && (0.0..=1.0).contains(&d.traffic_share)) {
+            return Err(self.err(
+                &ctx,
+                "traffic_share",
+                format!("dependency {from_q} -> {to_q}: traffic_share must be in [0, 1], not {}", d.traffic_share),
+            ));
+        }
+        if !(d.latency_ms.is_finite() && d.latency_ms >= 0.0) {
+            return Err(self.err(
+                &ctx,
+                "latency_ms",
+                format!("dependency {from_q} -> {to_q}: latency_ms must not be negative, not {}", d.latency_ms),
+            ));
+        }
+        let kind = EdgeKind::ALL.into_iter().find(|k| k.as_str() == d.kind).ok_or_else(|| {
+            self.err(
+                &ctx,
+                &format!("{:?}", d.kind),
+                format!(
+                    "unknown dependency kind {:?} (expected depends_on, runs_on, routes_to or replicates_to)",
+                    d.kind
+                ),
+            )
+        })?;
+        let dep = Dependency { kind, traffic_share: d.traffic_share, latency_ms: d.latency_ms };
+        graph.add_dependency(&TwinId::new(&d.from), &TwinId::new(&d.to), dep).map_err(|e| {
+            // Point at this edge. An unknown id appears nowhere before it; otherwise the
+            // edge's `from` is preceded by one occurrence per earlier mention of that id.
+            let (needle, nth) = match &e {
+                GraphError::UnknownTwin(id) => (format!("{:?}", id.as_str()), 0),
+                _ => {
+                    let earlier = &deps[..index];
+                    let mentions = earlier.iter().filter(|x| x.from == d.from).count()
+                        + earlier.iter().filter(|x| x.to == d.from).count();
+                    (from_q.clone(), mentions)
+                }
+            };
+            IoError::at(self.path, self.locator.find(&["dependencies"], &needle, nth), e.to_string())
+        })?;
+        Ok(())
+    }
+
+    fn policy(&self, p: &PolicyFile, graph: &TwinGraph) -> Result<Policy, IoError> {
+        let quoted = format!("{:?}", p.name);
+        let ctx = ["policies", quoted.as_str()];
+        if p.name.trim().is_empty() {
+            return Err(self.err(&["policies"], "name", "policy name is empty"));
+        }
+        let severity = match &p.severity {
+            None => Severity::default(),
+            Some(s) => Severity::parse(s).ok_or_else(|| {
+                self.err(
+                    &ctx,
+                    "severity",
+                    format!("unknown severity {s:?} (expected info, low, medium, high or critical)"),
+                )
+            })?,
+        };
+        let selector = p.selector.clone().unwrap_or_default();
+        let mut kinds = Vec::new();
+        for kind in &selector.kinds {
+            kinds.push(parse_kind(kind).map_err(|m| self.err(&ctx, &format!("{kind:?}"), m))?);
+        }
+        for id in &selector.ids {
+            if graph.twin(&TwinId::new(id)).is_none() {
+                return Err(self.err(&ctx, &format!("{id:?}"), format!("policy {quoted} selects unknown twin {id:?}")));
+            }
+        }
+        let mut rules = Vec::new();
+        for r in &p.rules {
+            let operator = Operator::parse(&r.operator).ok_or_else(|| {
+                self.err(
+                    &ctx,
+                    "operator",
+                    format!("unknown operator {:?} (expected >, >=, <, <=, == or !=)", r.operator),
+                )
+            })?;
+            if !r.threshold.is_finite() {
+                return Err(self.err(&ctx, "threshold", "threshold must be a finite number"));
+            }
+            if !is_valid_name(&r.metric) {
+                return Err(self.err(&ctx, "metric", format!("metric name {:?} is not valid", r.metric)));
+            }
+            rules.push(MetricRule { metric: MetricName::new(&r.metric), operator, threshold: r.threshold });
+        }
+        Ok(Policy {
+            name: p.name.clone(),
+            severity,
+            selector: Selector { kinds, tags: selector.tags, ids: selector.ids.iter().map(TwinId::new).collect() },
+            rules,
+        })
+    }
+}
+
+/// Parses a twin kind name, with the list of kinds in the error.
+pub fn parse_kind(name: &str) -> Result<TwinKind, String> {
+    TwinKind::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = TwinKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown twin kind {name:?} (expected one of {})", names.join(", "))
+    })
+}
+
+/// Serialises a scenario file as pretty RON.
+pub fn to_ron(file: &ScenarioFile) -> Result<String, ron::Error> {
+    let config = ron::ser::PrettyConfig::new()
+        .depth_limit(4)
+        .separate_tuple_members(false)
+        .struct_names(false)
+        .extensions(Extensions::IMPLICIT_SOME);
+    let body = ron::Options::default().to_string_pretty(file, config)?;
+    Ok(format!("// twinbench scenario, format version {FORMAT_VERSION}\n{body}\n"))
+}
+
+/// Writes a scenario file.
+pub fn save(path: &Path, file: &ScenarioFile) -> Result<(), IoError> {
+    let text = to_ron(file).map_err(|e| IoError::invalid(path, format!("cannot serialise scenario: {e}")))?;
+    super::write_bytes(path, "scenario", text.as_bytes())
+}
+
+/// The file form of a timestamp.
+pub fn timestamp_field(t: i64) -> String {
+    format_rfc3339(t)
+}
+
+/// Ids of every twin in a file, for checks that need the set before conversion.
+pub fn twin_ids(file: &ScenarioFile) -> BTreeSet<&str> {
+    file.twins.iter().map(|t| t.id.as_str()).collect()
+}

@@ -1,0 +1,153 @@
+//! Timestamps in files: RFC 3339, `YYYY-MM-DD HH:MM:SS[.fff]` (UTC), or Unix seconds.
+//! Telemetry has whole-second resolution: fractional seconds are truncated.
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+
+use crate::model::UnixSecs;
+
+/// Parses a timestamp in any accepted form.
+pub fn parse_timestamp(text: &str) -> Result<UnixSecs, String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err("empty timestamp".into());
+    }
+    if let Some(t) = parse_fast(s.as_bytes()) {
+        return Ok(t);
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'+' || b == b'e' || b == b'E')
+        && s.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'-')
+        && !s[1..].contains('-')
+    {
+        if let Ok(secs) = s.parse::<i64>() {
+            return check_range(secs, text);
+        }
+        if let Ok(secs) = s.parse::<f64>()
+            && secs.is_finite()
+            && secs.abs() < 1e13
+        {
+            return check_range(secs.floor() as i64, text);
+        }
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Ok(t.and_utc().timestamp());
+        }
+    }
+    Err(format!("cannot read {text:?} as a timestamp (expected RFC 3339, YYYY-MM-DD HH:MM:SS or Unix seconds)"))
+}
+
+fn check_range(secs: i64, text: &str) -> Result<UnixSecs, String> {
+    // Years 1900..=9999 keep every later calculation far from overflow.
+    if (-2_208_988_800..=253_402_300_799).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(format!("timestamp {text:?} is outside the years 1900–9999"))
+    }
+}
+
+/// `YYYY-MM-DD[ T]HH:MM:SS[Z]` without chrono, for the common case in large files.
+fn parse_fast(b: &[u8]) -> Option<UnixSecs> {
+    let b = match b {
+        [rest @ .., b'Z'] => rest,
+        _ => b,
+    };
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || (b[10] != b' ' && b[10] != b'T')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let days_in_month = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if d < 1 || d > days_in_month || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// RFC 3339 in UTC with a `Z`, e.g. `2026-10-01T00:00:00Z`.
+pub fn format_rfc3339(t: UnixSecs) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .map_or_else(|| t.to_string(), |d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC, for display.
+pub fn format_short(t: UnixSecs) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0).map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d %H:%M").to_string())
+}
+
+/// A label for a time axis mark: the date when marks are a day or more apart, else
+/// date and time (UTC).
+pub fn format_axis(t: UnixSecs, step_secs: f64) -> String {
+    let Some(d) = DateTime::<Utc>::from_timestamp(t, 0) else {
+        return String::new();
+    };
+    if step_secs >= 86_400.0 { d.format("%b %d").to_string() } else { d.format("%b %d %H:%M").to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_every_documented_form() {
+        let t = 1_392_388_200; // 2014-02-14 14:30:00 UTC
+        for s in [
+            "2014-02-14 14:30:00",
+            "2014-02-14T14:30:00Z",
+            "2014-02-14T14:30:00+00:00",
+            "2014-02-14T15:30:00+01:00",
+            "2014-02-14 14:30:00.000000",
+            "1392388200",
+            "1392388200.75",
+            " 2014-02-14 14:30:00 ",
+        ] {
+            assert_eq!(parse_timestamp(s), Ok(t), "{s}");
+        }
+        assert_eq!(format_rfc3339(t), "2014-02-14T14:30:00Z");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for s in
+            ["", "yesterday", "2014-02-30 00:00:00", "2014-13-01 00:00:00", "99999999999999999999", "NaN", "1e400", "-"]
+        {
+            assert!(parse_timestamp(s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        for t in [0i64, 951_782_400, 1_392_388_200, 4_102_444_799, -86_400] {
+            let s = DateTime::<Utc>::from_timestamp(t, 0).unwrap().format("%Y-%m-%d %H:%M:%S").to_string();
+            assert_eq!(parse_fast(s.as_bytes()), Some(t), "{s}");
+        }
+    }
+}
