@@ -1,0 +1,794 @@
+//! The workbench application: state, the per-frame logic (draining background jobs,
+//! shortcuts, playback, automation) and the layout of the panels.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+
+use eframe::egui::{self, RichText};
+use serde::{Deserialize, Serialize};
+
+use super::graph_panel::{GraphAction, GraphFilter, GraphModel, graph_ui};
+use super::inspector::{InspectorInput, InspectorState, inspector_ui};
+use super::jobs::{LoadEvent, LoadJob, Loaded, Source};
+use super::notify::Notifications;
+use super::plot_cache::PlotCache;
+use super::theme;
+use super::timeline::{Timeline, timeline_ui};
+use crate::io::time::format_short;
+use crate::model::{Scenario, TwinId};
+use crate::policy::history::{ViolationHistory, health_at};
+
+/// What the window should do by itself (command-line automation).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Automation {
+    /// Render the first settled frame to this PNG, then close.
+    Screenshot(PathBuf),
+    /// Render N frames after loading and report CPU time per frame, then close.
+    FrameStats(u32),
+}
+
+/// What automation produced.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// The screenshot was written.
+    Screenshot(PathBuf),
+    /// Frame statistics as JSON.
+    FrameStats(serde_json::Value),
+    /// Automation could not finish.
+    Failed(String),
+}
+
+/// How the app starts.
+#[derive(Clone, Debug, Default)]
+pub struct Launch {
+    /// Scenario to open; `None` opens the default scenario.
+    pub scenario: Option<PathBuf>,
+    /// Automation, if any.
+    pub automation: Option<Automation>,
+    /// Twin to select once loaded.
+    pub select: Option<String>,
+    /// Where automation reports.
+    pub outcome: Arc<Mutex<Option<Outcome>>>,
+}
+
+/// Settings persisted between sessions (eframe storage).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Dark theme.
+    pub dark_mode: bool,
+    /// Recently opened scenario files, newest first.
+    pub recent: Vec<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { dark_mode: true, recent: Vec::new() }
+    }
+}
+
+const SETTINGS_KEY: &str = "twinbench.settings";
+
+/// Actions requested by panels, executed after the UI pass.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Select a twin (or clear the selection).
+    Select(Option<TwinId>),
+    /// Move the time cursor.
+    SetTime(i64),
+    /// Open a scenario or telemetry file.
+    Open(Source),
+    /// Show the native file picker.
+    OpenDialog,
+    /// Show the typed-path dialog.
+    OpenPathDialog,
+    /// Switch between dark and light.
+    ToggleTheme,
+    /// Close the window.
+    Quit,
+}
+
+/// The loaded scenario and what is derived from it.
+struct Current {
+    scenario: Scenario,
+    violations: ViolationHistory,
+    history_ready: bool,
+    source: Source,
+}
+
+struct AutomationState {
+    mode: Automation,
+    settled_frames: u32,
+    screenshot_requested: bool,
+    cpu_ms: Vec<f64>,
+    done: bool,
+}
+
+/// The workbench.
+pub struct WorkbenchApp {
+    settings: Settings,
+    current: Option<Current>,
+    previous: Option<Current>,
+    job: Option<LoadJob>,
+    graph: Option<GraphModel>,
+    filter: GraphFilter,
+    selected: Option<TwinId>,
+    timeline: Timeline,
+    inspector: InspectorState,
+    plot_cache: PlotCache,
+    notifications: Notifications,
+    commands: Vec<Command>,
+    automation: Option<AutomationState>,
+    outcome: Arc<Mutex<Option<Outcome>>>,
+    pending_select: Option<String>,
+    file_pick: Option<(Receiver<Option<PathBuf>>, f64)>,
+    path_dialog: Option<String>,
+    show_help: bool,
+    painted: Option<(i64, u64)>,
+    paint_generation: u64,
+}
+
+impl WorkbenchApp {
+    /// Creates the app and starts loading the launch scenario.
+    pub fn new(cc: &eframe::CreationContext<'_>, launch: Launch) -> Self {
+        let settings = match (&launch.automation, cc.storage) {
+            (None, Some(storage)) => eframe::get_value(storage, SETTINGS_KEY).unwrap_or_default(),
+            _ => Settings::default(),
+        };
+        theme::apply(&cc.egui_ctx, settings.dark_mode);
+        let mut app = Self {
+            settings,
+            current: None,
+            previous: None,
+            job: None,
+            graph: None,
+            filter: GraphFilter::default(),
+            selected: None,
+            timeline: Timeline::default(),
+            inspector: InspectorState::default(),
+            plot_cache: PlotCache::default(),
+            notifications: Notifications::default(),
+            commands: Vec::new(),
+            automation: launch.automation.map(|mode| AutomationState {
+                mode,
+                settled_frames: 0,
+                screenshot_requested: false,
+                cpu_ms: Vec::new(),
+                done: false,
+            }),
+            outcome: launch.outcome,
+            pending_select: launch.select,
+            file_pick: None,
+            path_dialog: None,
+            show_help: false,
+            painted: None,
+            paint_generation: 0,
+        };
+        let source = launch.scenario.map_or(Source::Default, Source::from_path);
+        app.open(&source, &cc.egui_ctx);
+        app
+    }
+
+    /// The loaded scenario, if any.
+    pub fn scenario(&self) -> Option<&Scenario> {
+        self.current.as_ref().map(|c| &c.scenario)
+    }
+
+    /// True when a scenario and its history are loaded and nothing is loading.
+    pub fn is_ready(&self) -> bool {
+        self.job.is_none() && self.current.as_ref().is_some_and(|c| c.history_ready)
+    }
+
+    /// The selected twin.
+    pub fn selected(&self) -> Option<&TwinId> {
+        self.selected.as_ref()
+    }
+
+    /// The time cursor.
+    pub fn time(&self) -> i64 {
+        self.timeline.time
+    }
+
+    /// Notification texts currently shown.
+    pub fn notification_texts(&self) -> Vec<String> {
+        self.notifications.texts().into_iter().map(|(_, t)| t.to_string()).collect()
+    }
+
+    /// Queues a command, as a panel would.
+    pub fn push_command(&mut self, command: Command) {
+        self.commands.push(command);
+    }
+
+    fn open(&mut self, source: &Source, ctx: &egui::Context) {
+        match LoadJob::spawn(source.clone(), ctx) {
+            Ok(job) => self.job = Some(job),
+            Err(e) => self.notifications.error(format!("Cannot start loading {}: {e}", source.label())),
+        }
+    }
+
+    fn remember(&mut self, source: &Source) {
+        if let Source::File(path) | Source::Telemetry(path) = source {
+            self.settings.recent.retain(|p| p != path);
+            self.settings.recent.insert(0, path.clone());
+            self.settings.recent.truncate(8);
+        }
+    }
+
+    fn install(&mut self, scenario: Scenario, violations: ViolationHistory, history_ready: bool, source: Source) {
+        let same_scenario =
+            self.current.as_ref().is_some_and(|c| c.source == source && c.scenario.name == scenario.name);
+        if !same_scenario {
+            self.graph = Some(GraphModel::build(&scenario.graph));
+            self.timeline.time = scenario.end;
+            self.timeline.playing = false;
+            self.inspector = InspectorState::default();
+            self.filter = GraphFilter::default();
+            self.selected = None;
+        }
+        self.plot_cache.clear();
+        self.paint_generation += 1;
+        let pending = self.pending_select.take();
+        self.current = Some(Current { scenario, violations, history_ready, source });
+        if let Some(id) = pending {
+            let id = TwinId::new(&id);
+            if self.scenario().is_some_and(|s| s.graph.twin(&id).is_some()) {
+                self.select(Some(id));
+            } else {
+                self.notifications.error(format!("No twin {:?} in this scenario", id.as_str()));
+            }
+        }
+    }
+
+    fn select(&mut self, id: Option<TwinId>) {
+        if let Some(graph) = &mut self.graph {
+            graph.select(id.as_ref());
+        }
+        self.selected = id;
+    }
+
+    fn poll_job(&mut self) {
+        let Some(job) = &self.job else {
+            return;
+        };
+        let source = job.source.clone();
+        while let Some(event) = self.job.as_ref().and_then(LoadJob::poll) {
+            match event {
+                LoadEvent::Defined(scenario) => {
+                    self.previous = self.current.take();
+                    self.install(*scenario, ViolationHistory::new(), false, source.clone());
+                }
+                LoadEvent::Loaded(loaded) => {
+                    let Loaded { scenario, violations } = *loaded;
+                    self.previous = None;
+                    self.install(scenario, violations, true, source.clone());
+                    self.remember(&source);
+                    self.job = None;
+                }
+                LoadEvent::Failed(message) => {
+                    self.job = None;
+                    if let Some(previous) = self.previous.take() {
+                        let (s, v, ready, src) =
+                            (previous.scenario, previous.violations, previous.history_ready, previous.source);
+                        self.current = None;
+                        self.install(s, v, ready, src);
+                    }
+                    let kept = if self.current.is_some() { " The open scenario is unchanged." } else { "" };
+                    self.notifications.error(format!("Cannot open {}: {message}.{kept}", source.label()));
+                    if let Some(auto) = &mut self.automation {
+                        auto.done = true;
+                        self.set_outcome(Outcome::Failed(message));
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_outcome(&self, outcome: Outcome) {
+        if let Ok(mut slot) = self.outcome.lock() {
+            *slot = Some(outcome);
+        }
+    }
+
+    fn poll_file_pick(&mut self, now: f64) {
+        let Some((rx, started)) = &self.file_pick else {
+            return;
+        };
+        let Ok(result) = rx.try_recv() else {
+            return;
+        };
+        let quick = now - *started < 0.5;
+        self.file_pick = None;
+        match result {
+            Some(path) => self.commands.push(Command::Open(Source::from_path(path))),
+            None if quick => {
+                self.notifications.info("No file picker is available here; type the path instead.");
+                self.path_dialog = Some(String::new());
+            }
+            None => {}
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let (start, end) = self.current.as_ref().map_or((0, 0), |c| (c.scenario.start, c.scenario.end));
+        let typing = ctx.egui_wants_keyboard_input();
+        let mut focus_search = false;
+        ctx.input_mut(|i| {
+            use egui::{Key, KeyboardShortcut, Modifiers};
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::O)) {
+                self.commands.push(Command::OpenDialog);
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::L)) {
+                self.commands.push(Command::OpenPathDialog);
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::T)) {
+                self.commands.push(Command::ToggleTheme);
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Q)) {
+                self.commands.push(Command::Quit);
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::F)) {
+                focus_search = true;
+            }
+            if i.consume_key(Modifiers::NONE, Key::F1) {
+                self.show_help = !self.show_help;
+            }
+            if typing {
+                return;
+            }
+            if i.consume_key(Modifiers::NONE, Key::Space) {
+                self.timeline.playing = !self.timeline.playing;
+            }
+            if i.consume_key(Modifiers::NONE, Key::Home) {
+                self.timeline.time = start;
+            }
+            if i.consume_key(Modifiers::NONE, Key::End) {
+                self.timeline.time = end;
+            }
+            for (key, sign) in [(Key::ArrowLeft, -1), (Key::ArrowRight, 1)] {
+                if i.consume_key(Modifiers::SHIFT, key) {
+                    self.timeline.nudge(sign * 86_400, start, end);
+                }
+                if i.consume_key(Modifiers::NONE, key) {
+                    self.timeline.nudge(sign * 3600, start, end);
+                }
+            }
+            if i.consume_key(Modifiers::NONE, Key::Escape) {
+                self.commands.push(Command::Select(None));
+            }
+        });
+        if focus_search {
+            ctx.memory_mut(|m| m.request_focus(egui::Id::new("graph-search")));
+        }
+    }
+
+    fn dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        if let Some(path) = dropped.into_iter().next() {
+            self.commands.push(Command::Open(Source::from_path(path)));
+        }
+    }
+
+    fn run_commands(&mut self, ctx: &egui::Context) {
+        let commands = std::mem::take(&mut self.commands);
+        for command in commands {
+            match command {
+                Command::Select(id) => self.select(id),
+                Command::SetTime(t) => {
+                    if let Some(c) = &self.current {
+                        self.timeline.time = t.clamp(c.scenario.start, c.scenario.end);
+                        self.timeline.playing = false;
+                    }
+                }
+                Command::Open(source) => self.open(&source, ctx),
+                Command::OpenDialog => self.start_file_pick(ctx),
+                Command::OpenPathDialog => self.path_dialog = Some(String::new()),
+                Command::ToggleTheme => {
+                    self.settings.dark_mode = !self.settings.dark_mode;
+                    theme::apply(ctx, self.settings.dark_mode);
+                    self.paint_generation += 1;
+                }
+                Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            }
+        }
+    }
+
+    fn start_file_pick(&mut self, ctx: &egui::Context) {
+        if self.file_pick.is_some() {
+            return;
+        }
+        let (tx, rx) = channel();
+        let ctx2 = ctx.clone();
+        let spawned = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
+            let picked = rfd::FileDialog::new()
+                .set_title("Open scenario or telemetry")
+                .add_filter("Scenario", &["ron"])
+                .add_filter("Telemetry", &["csv", "parquet"])
+                .pick_file();
+            // The app may have closed; then nobody needs the answer.
+            let _ = tx.send(picked);
+            ctx2.request_repaint();
+        });
+        match spawned {
+            Ok(_) => self.file_pick = Some((rx, ctx.input(|i| i.time))),
+            Err(e) => self.notifications.error(format!("Cannot show the file picker: {e}")),
+        }
+    }
+
+    /// Recolours graph nodes when the time cursor, filter or data changed.
+    fn paint_graph(&mut self) {
+        let key = (self.timeline.time, self.paint_generation);
+        if self.painted == Some(key) && !self.filter_changed() {
+            return;
+        }
+        let (Some(current), Some(graph)) = (&self.current, &mut self.graph) else {
+            return;
+        };
+        let dark = self.settings.dark_mode;
+        let t = self.timeline.time;
+        let s = &current.scenario;
+        graph.paint(
+            |id| {
+                let status = s.graph.twin(id).map_or(crate::model::Status::Unknown, |twin| {
+                    if current.history_ready {
+                        health_at(twin, current.violations.get(id), t)
+                    } else {
+                        twin.status_at(t)
+                    }
+                });
+                theme::status_color(status, dark)
+            },
+            |id, kind| self.filter.hides(id, kind),
+        );
+        self.painted = Some(key);
+    }
+
+    fn filter_changed(&self) -> bool {
+        // The filter is cheap to re-apply; repaint whenever it is active.
+        !self.filter.search.is_empty() || self.filter.kind.is_some()
+    }
+
+    fn automate(&mut self, ctx: &egui::Context, frame: &eframe::Frame) {
+        let ready = self.is_ready();
+        let Some(auto) = &mut self.automation else {
+            return;
+        };
+        if auto.done {
+            return;
+        }
+        ctx.request_repaint();
+        let screenshot = ctx.input(|i| {
+            i.raw.events.iter().find_map(|e| match e {
+                egui::Event::Screenshot { image, .. } => Some(Arc::clone(image)),
+                _ => None,
+            })
+        });
+        if !ready {
+            return;
+        }
+        auto.settled_frames += 1;
+        match &auto.mode {
+            Automation::Screenshot(path) => {
+                if let Some(image) = screenshot {
+                    let [w, h] = image.size;
+                    let bytes: Vec<u8> = image.pixels.iter().flat_map(|p| p.to_array()).collect();
+                    let outcome = match crate::io::image::write_png(path, w as u32, h as u32, &bytes) {
+                        Ok(()) => Outcome::Screenshot(path.clone()),
+                        Err(e) => Outcome::Failed(format!("{e:#}")),
+                    };
+                    auto.done = true;
+                    let outcome_slot = Arc::clone(&self.outcome);
+                    if let Ok(mut slot) = outcome_slot.lock() {
+                        *slot = Some(outcome);
+                    }
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                } else if auto.settled_frames >= 4 && !auto.screenshot_requested {
+                    auto.screenshot_requested = true;
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(egui::UserData::default()));
+                }
+            }
+            Automation::FrameStats(n) => {
+                // Skip the first settled frames (fonts, layout warm-up).
+                if auto.settled_frames > 3
+                    && let Some(cpu) = frame.info().cpu_usage
+                {
+                    auto.cpu_ms.push(f64::from(cpu) * 1000.0);
+                }
+                if auto.cpu_ms.len() >= *n as usize {
+                    let mut sorted = auto.cpu_ms.clone();
+                    sorted.sort_by(f64::total_cmp);
+                    let pick = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+                    let stats = serde_json::json!({
+                        "frames": sorted.len(),
+                        "median_ms": (pick(0.5) * 1000.0).round() / 1000.0,
+                        "p95_ms": (pick(0.95) * 1000.0).round() / 1000.0,
+                    });
+                    auto.done = true;
+                    if let Ok(mut slot) = self.outcome.lock() {
+                        *slot = Some(Outcome::FrameStats(stats));
+                    }
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            }
+        }
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.add(egui::Button::new("Open…").shortcut_text("Ctrl+O")).clicked() {
+                    self.commands.push(Command::OpenDialog);
+                }
+                if ui.add(egui::Button::new("Open path…").shortcut_text("Ctrl+L")).clicked() {
+                    self.commands.push(Command::OpenPathDialog);
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.settings.recent.is_empty() {
+                        ui.weak("Nothing yet");
+                    }
+                    for path in self.settings.recent.clone() {
+                        if ui.button(path.display().to_string()).clicked() {
+                            self.commands.push(Command::Open(Source::from_path(path)));
+                        }
+                    }
+                });
+                if ui.button("Open default scenario").clicked() {
+                    self.commands.push(Command::Open(Source::Default));
+                }
+                ui.separator();
+                if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
+                    self.commands.push(Command::Quit);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                let label = if self.settings.dark_mode { "Light theme" } else { "Dark theme" };
+                if ui.add(egui::Button::new(label).shortcut_text("Ctrl+T")).clicked() {
+                    self.commands.push(Command::ToggleTheme);
+                }
+                if ui.button("Whole history in plots").clicked() {
+                    self.inspector.reset_view = true;
+                }
+            });
+            ui.menu_button("Help", |ui| {
+                if ui.add(egui::Button::new("Keyboard shortcuts").shortcut_text("F1")).clicked() {
+                    self.show_help = true;
+                }
+            });
+            if let Some(c) = &self.current {
+                ui.separator();
+                ui.label(RichText::new(&c.scenario.name).strong());
+                ui.weak(&c.scenario.description);
+            }
+        });
+    }
+
+    fn status_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            match &self.current {
+                Some(c) => {
+                    let stats = c.scenario.telemetry.stats();
+                    ui.label(format!(
+                        "{} twins · {} edges · {} policies",
+                        c.scenario.graph.twin_count(),
+                        c.scenario.graph.edge_count(),
+                        c.scenario.policies.len()
+                    ));
+                    ui.separator();
+                    if c.history_ready {
+                        ui.label(format!(
+                            "{} samples in {} series · {:.1} days at {} s · {:.2} bytes/sample",
+                            stats.samples,
+                            stats.series,
+                            c.scenario.history_days(),
+                            c.scenario.resolution_secs,
+                            stats.bytes_per_sample()
+                        ));
+                        let degraded = c.violations.keys().count();
+                        ui.separator();
+                        ui.label(format!("{degraded} twins violated a rule at some point"));
+                    }
+                }
+                None => {
+                    ui.label("No scenario loaded");
+                }
+            }
+            if let Some(job) = &self.job {
+                ui.separator();
+                ui.spinner();
+                ui.label(format!("Loading {}", job.source.label()));
+                ui.add(egui::ProgressBar::new(job.progress()).desired_width(160.0).show_percentage());
+                if ui.small_button("Cancel").clicked() {
+                    job.cancel();
+                }
+            }
+        });
+    }
+
+    fn dialogs_ui(&mut self, ctx: &egui::Context) {
+        if let Some(mut text) = self.path_dialog.take() {
+            let mut open = true;
+            let mut submit = false;
+            egui::Window::new("Open path").collapsible(false).resizable(false).open(&mut open).show(ctx, |ui| {
+                ui.label("Scenario (.ron) or telemetry (.csv, .parquet) file:");
+                let edit = ui
+                    .add(egui::TextEdit::singleline(&mut text).desired_width(420.0).hint_text("scenarios/webshop.ron"));
+                edit.request_focus();
+                submit = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                ui.horizontal(|ui| {
+                    submit |= ui.button("Open").clicked();
+                });
+            });
+            if submit && !text.trim().is_empty() {
+                self.commands.push(Command::Open(Source::from_path(PathBuf::from(text.trim()))));
+            } else if open {
+                self.path_dialog = Some(text);
+            }
+        }
+        if self.show_help {
+            let mut open = true;
+            egui::Window::new("Keyboard shortcuts").open(&mut open).resizable(false).show(ctx, |ui| {
+                egui::Grid::new("shortcuts").num_columns(2).striped(true).show(ui, |ui| {
+                    for (keys, what) in [
+                        ("Ctrl+O", "Open a scenario or telemetry file"),
+                        ("Ctrl+L", "Open a file by typing its path"),
+                        ("Ctrl+T", "Toggle dark/light theme"),
+                        ("Ctrl+F", "Search twins in the graph"),
+                        ("Space", "Play / pause the timeline"),
+                        ("← / →", "Move the time cursor by an hour (Shift: a day)"),
+                        ("Home / End", "Start of history / now"),
+                        ("Esc", "Clear the selection"),
+                        ("F1", "This help"),
+                        ("Ctrl+Q", "Quit"),
+                    ] {
+                        ui.label(RichText::new(keys).monospace().strong());
+                        ui.label(what);
+                        ui.end_row();
+                    }
+                });
+                ui.separator();
+                ui.label("Drop a .ron scenario or a .csv/.parquet telemetry file on the window to open it.");
+            });
+            self.show_help = open;
+        }
+    }
+
+    fn central_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(current) = &self.current else {
+            ui.centered_and_justified(|ui| {
+                if self.job.is_some() {
+                    ui.spinner();
+                } else {
+                    ui.label("Open a scenario with File → Open (Ctrl+O), or drop a file here.");
+                }
+            });
+            return;
+        };
+        let Some(graph) = &mut self.graph else {
+            return;
+        };
+        if let Some(action) = graph_ui(ui, graph, &mut self.filter, &current.scenario.graph) {
+            match action {
+                GraphAction::Select(id) => self.commands.push(Command::Select(Some(id))),
+                GraphAction::Clear => self.commands.push(Command::Select(None)),
+            }
+        }
+    }
+}
+
+impl eframe::App for WorkbenchApp {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        self.poll_job();
+        self.poll_file_pick(ctx.input(|i| i.time));
+        self.dropped_files(ctx);
+        self.shortcuts(ctx);
+        self.run_commands(ctx);
+        if let Some(c) = &self.current {
+            let (start, end) = (c.scenario.start, c.scenario.end);
+            self.timeline.time = self.timeline.time.clamp(start, end);
+            if self.timeline.playing {
+                self.timeline.advance(f64::from(ctx.input(|i| i.stable_dt)), start, end);
+                ctx.request_repaint();
+            }
+        }
+        self.paint_graph();
+        self.automate(ctx, frame);
+        if self.job.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        if let Some(c) = &self.current {
+            let (start, end) = (c.scenario.start, c.scenario.end);
+            egui::Panel::bottom("timeline").show(ui, |ui| {
+                ui.add_space(2.0);
+                timeline_ui(ui, &mut self.timeline, start, end);
+                ui.add_space(2.0);
+            });
+        }
+        egui::Panel::right("inspector").resizable(true).default_size(520.0).size_range(320.0..=1100.0).show(ui, |ui| {
+            match (&self.current, &self.selected) {
+                (Some(current), Some(id)) => {
+                    let input = InspectorInput {
+                        scenario: &current.scenario,
+                        violations: &current.violations,
+                        id,
+                        time: self.timeline.time,
+                        dark: self.settings.dark_mode,
+                        history_ready: current.history_ready,
+                    };
+                    inspector_ui(ui, &input, &mut self.inspector, &mut self.plot_cache, &mut self.commands);
+                }
+                (Some(current), None) => overview_ui(ui, current, self.timeline.time, &mut self.commands),
+                (None, _) => {
+                    ui.weak("Nothing loaded yet.");
+                }
+            }
+        });
+        egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));
+        self.dialogs_ui(&ctx);
+        self.notifications.ui(&ctx);
+        if !self.commands.is_empty() {
+            ctx.request_repaint();
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.automation.is_none() {
+            eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+        }
+    }
+}
+
+/// The inspector when nothing is selected: what the scenario is and where to look.
+fn overview_ui(ui: &mut egui::Ui, current: &Current, time: i64, commands: &mut Vec<Command>) {
+    let s = &current.scenario;
+    ui.heading(&s.name);
+    ui.label(&s.description);
+    ui.separator();
+    ui.label(format!("History {} to {} ({:.0} days)", format_short(s.start), format_short(s.end), s.history_days()));
+    if !current.history_ready {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Generating history…");
+        });
+        return;
+    }
+    ui.add_space(6.0);
+    ui.strong("Twins violating a rule at the cursor time");
+    let mut any = false;
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        egui::Grid::new("overview-violations").striped(true).num_columns(2).show(ui, |ui| {
+            for (id, spans) in &current.violations {
+                for span in spans.iter().filter(|sp| sp.start <= time && time < sp.end) {
+                    any = true;
+                    if ui.link(id.as_str()).clicked() {
+                        commands.push(Command::Select(Some(id.clone())));
+                    }
+                    let rule = s.policies.get(span.policy).and_then(|p| p.rules.get(span.rule));
+                    ui.label(rule.map_or_else(String::new, |r| format!("{r} since {}", format_short(span.start))));
+                    ui.end_row();
+                }
+            }
+        });
+        if !any {
+            ui.weak("None — every twin is within its thresholds.");
+        }
+        ui.add_space(8.0);
+        ui.strong("Twins with configuration changes in history");
+        for twin in s.graph.twins().filter(|t| !t.config_history.is_empty()) {
+            ui.horizontal(|ui| {
+                if ui.link(twin.id.as_str()).clicked() {
+                    commands.push(Command::Select(Some(twin.id.clone())));
+                }
+                let keys: Vec<&str> = twin.config_history.iter().map(|c| c.key.as_str()).collect();
+                ui.weak(keys.join(", "));
+            });
+        }
+        ui.add_space(8.0);
+        ui.weak("Click a twin in the graph to inspect it. Drag the timeline to replay history.");
+    });
+}

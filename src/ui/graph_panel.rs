@@ -1,0 +1,304 @@
+//! The dependency graph panel: a deterministic layered layout (what depends on
+//! something sits above it), nodes coloured by health at the timeline's time, search
+//! and kind filters that fade what does not match, click to select.
+
+use std::collections::BTreeMap;
+
+use eframe::egui::{self, Color32, Pos2};
+use egui_graphs::{
+    Graph, GraphChange, GraphView, Layout, LayoutState, SettingsInteraction, SettingsNavigation, SettingsStyle,
+};
+use petgraph::Directed;
+use petgraph::stable_graph::{DefaultIx, NodeIndex};
+
+use super::edge_shape::{DependencyEdgeShape, edge_color};
+use super::node_shape::{TwinNode, TwinNodeShape};
+use super::theme;
+use crate::model::{EdgeKind, Status, TwinGraph, TwinId, TwinKind};
+
+/// The egui_graphs graph of a scenario.
+pub type ViewGraph = Graph<TwinNode, EdgeKind, Directed, DefaultIx, TwinNodeShape, DependencyEdgeShape>;
+
+/// A layout that keeps the positions it is given (ours are computed once, in
+/// [`layered_positions`]).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct FixedState;
+
+impl LayoutState for FixedState {}
+
+/// The layout for [`FixedState`]: it never moves a node.
+#[derive(Debug, Default)]
+pub struct FixedLayout;
+
+impl Layout<FixedState> for FixedLayout {
+    fn from_state(_state: FixedState) -> impl Layout<FixedState> {
+        FixedLayout
+    }
+
+    fn next<N, E, Ty, Ix, Dn, De>(&mut self, _g: &mut Graph<N, E, Ty, Ix, Dn, De>, _ui: &egui::Ui)
+    where
+        N: Clone,
+        E: Clone,
+        Ty: petgraph::EdgeType,
+        Ix: petgraph::csr::IndexType,
+        Dn: egui_graphs::DisplayNode<N, E, Ty, Ix>,
+        De: egui_graphs::DisplayEdge<N, E, Ty, Ix, Dn>,
+    {
+    }
+
+    fn state(&self) -> FixedState {
+        FixedState
+    }
+}
+
+/// The graph as shown, with the mapping from twins to view nodes.
+pub struct GraphModel {
+    /// The egui_graphs graph.
+    pub graph: ViewGraph,
+    index: BTreeMap<TwinId, NodeIndex>,
+    /// Bumped to make the view fit the graph again.
+    pub view_generation: u64,
+    /// Frames left during which the view fits the graph to the panel (the first frames
+    /// measure node sizes and panel widths).
+    fit_frames: u8,
+}
+
+const COL: f32 = 190.0;
+const ROW: f32 = 95.0;
+
+/// Positions of a layered layout: levels from the dependency order, each level ordered
+/// by the mean position of the twins above that depend on it (ties by id), wide levels
+/// wrapped into several rows. Deterministic.
+pub fn layered_positions(graph: &TwinGraph) -> BTreeMap<TwinId, Pos2> {
+    let levels = graph.levels();
+    let max_level = levels.values().copied().max().unwrap_or(0);
+    let mut by_level: Vec<Vec<TwinId>> = vec![Vec::new(); max_level + 1];
+    for (id, level) in &levels {
+        by_level[*level].push(id.clone());
+    }
+    let wrap = ((graph.twin_count() as f32).sqrt() * 1.6).ceil().max(8.0) as usize;
+    let mut x_of: BTreeMap<TwinId, f32> = BTreeMap::new();
+    let mut positions = BTreeMap::new();
+    let mut row = 0.0f32;
+    for ids in &mut by_level {
+        let key = |id: &TwinId| -> f32 {
+            let xs: Vec<f32> = graph.dependents(id).iter().filter_map(|(t, _)| x_of.get(&t.id).copied()).collect();
+            if xs.is_empty() { f32::MAX } else { xs.iter().sum::<f32>() / xs.len() as f32 }
+        };
+        let mut keyed: Vec<(f32, TwinId)> = ids.iter().map(|id| (key(id), id.clone())).collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        for chunk in keyed.chunks(wrap) {
+            let width = (chunk.len() as f32 - 1.0) * COL;
+            for (i, (_, id)) in chunk.iter().enumerate() {
+                let x = i as f32 * COL - width / 2.0;
+                x_of.insert(id.clone(), x);
+                positions.insert(id.clone(), Pos2::new(x, row * ROW));
+            }
+            row += 1.0;
+        }
+    }
+    positions
+}
+
+impl GraphModel {
+    /// Builds the view graph of a twin graph.
+    pub fn build(twins: &TwinGraph) -> Self {
+        let positions = layered_positions(twins);
+        let mut graph = ViewGraph::new();
+        let mut index = BTreeMap::new();
+        for twin in twins.twins() {
+            let pos = positions.get(&twin.id).copied().unwrap_or(Pos2::ZERO);
+            let payload = TwinNode { id: twin.id.clone(), kind: twin.kind, dimmed: false };
+            let node = graph.add_node_with_label_and_location(payload, twin.id.to_string(), pos);
+            index.insert(twin.id.clone(), node);
+        }
+        for (from, to, dep) in twins.edges() {
+            if let (Some(a), Some(b)) = (index.get(from), index.get(to)) {
+                graph.add_edge(*a, *b, dep.kind);
+            }
+        }
+        Self { graph, index, view_generation: 0, fit_frames: 4 }
+    }
+
+    /// Sets node colours and fading.
+    pub fn paint(&mut self, color_of: impl Fn(&TwinId) -> Color32, dimmed: impl Fn(&TwinId, TwinKind) -> bool) {
+        for node in self.index.values() {
+            if let Some(n) = self.graph.node_mut(*node) {
+                let id = n.payload().id.clone();
+                let kind = n.payload().kind;
+                n.set_color(color_of(&id));
+                n.payload_mut().dimmed = dimmed(&id, kind);
+            }
+        }
+    }
+
+    /// Marks one twin (or none) as selected.
+    pub fn select(&mut self, id: Option<&TwinId>) {
+        let target = id.and_then(|id| self.index.get(id)).copied();
+        for node in self.index.values() {
+            if let Some(n) = self.graph.node_mut(*node) {
+                n.set_selected(Some(*node) == target);
+            }
+        }
+        self.graph.set_selected_nodes(target.into_iter().collect());
+    }
+
+    fn twin_of(&self, node: NodeIndex) -> Option<TwinId> {
+        self.graph.node(node).map(|n| n.payload().id.clone())
+    }
+}
+
+/// Filters of the graph panel.
+#[derive(Default)]
+pub struct GraphFilter {
+    /// Substring of twin ids to highlight.
+    pub search: String,
+    /// Only this kind is highlighted.
+    pub kind: Option<TwinKind>,
+}
+
+impl GraphFilter {
+    /// Whether a twin is faded out by the filter.
+    pub fn hides(&self, id: &TwinId, kind: TwinKind) -> bool {
+        let search = self.search.trim().to_lowercase();
+        (!search.is_empty() && !id.as_str().to_lowercase().contains(&search)) || self.kind.is_some_and(|k| k != kind)
+    }
+}
+
+/// What the user did in the graph panel this frame.
+pub enum GraphAction {
+    /// Select a twin.
+    Select(TwinId),
+    /// Clear the selection.
+    Clear,
+}
+
+/// The toolbar and the graph view.
+pub fn graph_ui(
+    ui: &mut egui::Ui,
+    model: &mut GraphModel,
+    filter: &mut GraphFilter,
+    twins: &TwinGraph,
+) -> Option<GraphAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        let label = ui.label("Search");
+        let search = ui
+            .add(
+                egui::TextEdit::singleline(&mut filter.search)
+                    .hint_text("twin id…")
+                    .desired_width(160.0)
+                    .id(egui::Id::new("graph-search")),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Fades twins whose id does not match; Enter selects the first match (Ctrl+F)");
+        if search.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            let needle = filter.search.trim().to_lowercase();
+            if let Some(id) = twins.ids().find(|id| id.as_str().to_lowercase().contains(&needle)) {
+                action = Some(GraphAction::Select(id.clone()));
+            }
+        }
+        egui::ComboBox::from_id_salt("kind-filter")
+            .selected_text(filter.kind.map_or("All kinds", |k| k.as_str()))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut filter.kind, None, "All kinds");
+                for kind in TwinKind::ALL {
+                    if twins.twins().any(|t| t.kind == kind) {
+                        ui.selectable_value(&mut filter.kind, Some(kind), kind.as_str());
+                    }
+                }
+            });
+        if ui.button("Fit").on_hover_text("Fit the whole graph in view").clicked() {
+            model.fit_frames = 2;
+        }
+        ui.weak(format!("{} twins · {} edges", twins.twin_count(), twins.edge_count()));
+    });
+    let interaction = SettingsInteraction::new()
+        .with_dragging_enabled(true)
+        .with_hover_enabled(true)
+        .with_node_clicking_enabled(true)
+        .with_node_selection_enabled(true);
+    let fitting = model.fit_frames > 0;
+    model.fit_frames = model.fit_frames.saturating_sub(1);
+    let navigation = SettingsNavigation::new().with_fit_to_screen_enabled(fitting).with_zoom_and_pan_enabled(true);
+    let style = SettingsStyle::new().with_labels_always(true);
+    let response = GraphView::<FixedState, FixedLayout>::new()
+        .with_interactions(&interaction)
+        .with_navigations(&navigation)
+        .with_styles(&style)
+        .with_id(Some(format!("twin-graph-{}", model.view_generation)))
+        .show(ui, &mut model.graph);
+    legend_ui(ui, response.response.rect);
+    for change in &response.changes {
+        match change {
+            GraphChange::NodeClicked { node } | GraphChange::NodeSelected { node } => {
+                if let Some(id) = model.twin_of(*node) {
+                    action = Some(GraphAction::Select(id));
+                }
+            }
+            GraphChange::NodeDeselected { .. } if model.graph.selected_nodes().is_empty() => {
+                action = action.or(Some(GraphAction::Clear));
+            }
+            _ => {}
+        }
+    }
+    action
+}
+
+/// A small key in the bottom-left corner of the graph: status colours and edge kinds.
+fn legend_ui(ui: &egui::Ui, rect: egui::Rect) {
+    let dark = ui.visuals().dark_mode;
+    let painter = ui.painter_at(rect);
+    let font = egui::FontId::proportional(11.0);
+    let text_color = ui.visuals().weak_text_color();
+    let mut pos = egui::pos2(rect.left() + 10.0, rect.bottom() - 14.0);
+    let statuses = [Status::Healthy, Status::Degraded, Status::Down];
+    for status in statuses {
+        painter.rect_filled(
+            egui::Rect::from_center_size(pos + egui::vec2(5.0, 0.0), egui::vec2(10.0, 10.0)),
+            2.0,
+            theme::status_color(status, dark),
+        );
+        let r = painter.text(
+            pos + egui::vec2(14.0, 0.0),
+            egui::Align2::LEFT_CENTER,
+            status.as_str(),
+            font.clone(),
+            text_color,
+        );
+        pos.x = r.right() + 12.0;
+    }
+    for kind in EdgeKind::ALL {
+        let color = edge_color(kind, dark);
+        let a = pos;
+        let b = pos + egui::vec2(22.0, 0.0);
+        if matches!(kind, EdgeKind::RunsOn | EdgeKind::ReplicatesTo) {
+            painter.extend(egui::Shape::dashed_line(&[a, b], egui::Stroke::new(1.5, color), 4.0, 3.0));
+        } else {
+            painter.line_segment([a, b], egui::Stroke::new(1.5, color));
+        }
+        let r =
+            painter.text(b + egui::vec2(4.0, 0.0), egui::Align2::LEFT_CENTER, kind.as_str(), font.clone(), text_color);
+        pos.x = r.right() + 12.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Dependency, Twin};
+
+    #[test]
+    fn layered_layout_puts_dependents_above() {
+        let mut g = TwinGraph::new();
+        for id in ["lb", "web", "db"] {
+            g.add_twin(Twin::new(id, TwinKind::Service)).unwrap();
+        }
+        g.add_dependency(&"lb".into(), &"web".into(), Dependency::new(EdgeKind::RoutesTo)).unwrap();
+        g.add_dependency(&"web".into(), &"db".into(), Dependency::new(EdgeKind::DependsOn)).unwrap();
+        let p = layered_positions(&g);
+        assert!(p[&TwinId::from("lb")].y < p[&TwinId::from("web")].y);
+        assert!(p[&TwinId::from("web")].y < p[&TwinId::from("db")].y);
+        assert_eq!(p, layered_positions(&g));
+    }
+}

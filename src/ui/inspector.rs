@@ -1,0 +1,365 @@
+//! The twin inspector: identity and health at the cursor time, configuration (as it was
+//! at the cursor, with changes marked), capacity, dependencies and one plot per metric
+//! (mean line, min–max band, thresholds, cursor).
+
+use eframe::egui::{self, Color32, RichText};
+use egui_plot::{FilledArea, HLine, Line, LineStyle, Plot, PlotPoints, VLine};
+
+use super::app::Command;
+use super::plot_cache::{PlotCache, time_marks};
+use super::theme;
+use crate::io::time::{format_axis, format_short};
+use crate::model::{MetricName, Scenario, SeriesKey, TwinId, metric};
+use crate::policy::history::{ViolationHistory, health_at};
+use crate::policy::rules_for;
+
+/// Inspector state that lives across frames.
+#[derive(Default)]
+pub struct InspectorState {
+    /// Visible x range of the (linked) metric plots, from the last frame.
+    pub view: Option<(f64, f64)>,
+    /// Reset the plots to the whole history on the next frame.
+    pub reset_view: bool,
+    cursor_values: Option<(TwinId, i64, Vec<Option<f64>>)>,
+}
+
+/// What the inspector reads.
+pub struct InspectorInput<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// Rule violations over history.
+    pub violations: &'a ViolationHistory,
+    /// The twin shown.
+    pub id: &'a TwinId,
+    /// Cursor time.
+    pub time: i64,
+    /// Dark theme.
+    pub dark: bool,
+    /// Whether history is loaded yet.
+    pub history_ready: bool,
+}
+
+/// Draws the inspector of one twin.
+pub fn inspector_ui(
+    ui: &mut egui::Ui,
+    input: &InspectorInput<'_>,
+    state: &mut InspectorState,
+    cache: &mut PlotCache,
+    commands: &mut Vec<Command>,
+) {
+    let s = input.scenario;
+    let Some(twin) = s.graph.twin(input.id) else {
+        ui.label("This twin is not in the scenario.");
+        return;
+    };
+    let spans = input.violations.get(input.id);
+    let health = health_at(twin, spans, input.time);
+    ui.horizontal(|ui| {
+        ui.heading(&twin.name);
+        theme::status_badge(ui, health, input.dark).on_hover_text(format!("Health at {}", format_short(input.time)));
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(twin.kind.as_str()).monospace());
+        ui.weak(twin.id.as_str());
+        for tag in &twin.tags {
+            ui.label(RichText::new(tag).small().background_color(ui.visuals().faint_bg_color));
+        }
+    });
+    if let Some(spans) = spans {
+        let active: Vec<_> = spans.iter().filter(|sp| sp.start <= input.time && input.time < sp.end).collect();
+        for span in active {
+            if let Some(rule) = s.policies.get(span.policy).and_then(|p| p.rules.get(span.rule)) {
+                ui.colored_label(
+                    theme::status_color(crate::model::Status::Degraded, input.dark),
+                    format!("Violating {} since {} (worst {})", rule, format_short(span.start), span.worst),
+                );
+            }
+        }
+        let total_minutes: i64 = spans.iter().map(|sp| sp.end - sp.start).sum::<i64>() / 60;
+        ui.weak(format!("{} violation spans in history, {} minutes in total", spans.len(), total_minutes));
+    }
+    if twin.status_at(input.time) == crate::model::Status::Down {
+        ui.colored_label(
+            theme::status_color(crate::model::Status::Down, input.dark),
+            "Down at the cursor time (recorded outage)",
+        );
+    }
+    ui.separator();
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        config_ui(ui, input);
+        capacity_ui(ui, input);
+        dependencies_ui(ui, input, commands);
+        metrics_ui(ui, input, state, cache, commands);
+    });
+}
+
+fn config_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>) {
+    let Some(twin) = input.scenario.graph.twin(input.id) else {
+        return;
+    };
+    let config = twin.config_at(input.time);
+    egui::CollapsingHeader::new(format!("Configuration ({} keys)", config.len()))
+        .id_salt("inspector-config")
+        .default_open(true)
+        .show(ui, |ui| {
+            if config.is_empty() {
+                ui.weak("No configuration recorded.");
+                return;
+            }
+            egui::Grid::new("config-grid").striped(true).num_columns(3).show(ui, |ui| {
+                for (key, value) in &config {
+                    ui.label(RichText::new(key).monospace());
+                    ui.label(RichText::new(value.to_string()).monospace());
+                    let changes: Vec<_> = twin.config_history.iter().filter(|c| &c.key == key).collect();
+                    match changes.iter().rev().find(|c| c.at <= input.time) {
+                        Some(change) => {
+                            let was = change.before.as_ref().map_or("absent".to_string(), ToString::to_string);
+                            ui.label(
+                                RichText::new(format!("changed {} (was {was})", format_short(change.at)))
+                                    .small()
+                                    .color(Color32::from_rgb(200, 140, 40)),
+                            );
+                        }
+                        None if changes.iter().any(|c| c.at > input.time) => {
+                            ui.weak("changes later");
+                        }
+                        None => {
+                            ui.label("");
+                        }
+                    }
+                    ui.end_row();
+                }
+            });
+        });
+}
+
+fn capacity_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>) {
+    let Some(twin) = input.scenario.graph.twin(input.id) else {
+        return;
+    };
+    let rows = twin.capacity.rows();
+    if rows.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new("Capacity").id_salt("inspector-capacity").default_open(true).show(ui, |ui| {
+        egui::Grid::new("capacity-grid").striped(true).num_columns(2).show(ui, |ui| {
+            for (label, value, unit) in rows {
+                ui.label(label);
+                ui.label(RichText::new(format!("{value} {unit}")).monospace());
+                ui.end_row();
+            }
+        });
+    });
+}
+
+fn dependencies_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>, commands: &mut Vec<Command>) {
+    let g = &input.scenario.graph;
+    let needs = g.dependencies(input.id);
+    let needed_by = g.dependents(input.id);
+    let blast = g.blast_radius(input.id);
+    egui::CollapsingHeader::new(format!("Dependencies ({} out, {} in)", needs.len(), needed_by.len()))
+        .id_salt("inspector-deps")
+        .default_open(true)
+        .show(ui, |ui| {
+            for (title, list) in [("Needs", &needs), ("Needed by", &needed_by)] {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new(title).strong());
+                    if list.is_empty() {
+                        ui.weak("nothing");
+                    }
+                    for (other, dep) in list.iter() {
+                        let text = format!(
+                            "{} ({}{})",
+                            other.id,
+                            dep.kind,
+                            if dep.latency_ms > 0.0 { format!(", {} ms", dep.latency_ms) } else { String::new() }
+                        );
+                        if ui.link(text).on_hover_text("Select").clicked() {
+                            commands.push(Command::Select(Some(other.id.clone())));
+                        }
+                    }
+                });
+            }
+            let names: Vec<&str> = blast.iter().map(TwinId::as_str).collect();
+            ui.label(format!("Blast radius: {} twins", blast.len())).on_hover_text(if names.is_empty() {
+                "Nothing depends on this twin.".to_string()
+            } else {
+                names.join(", ")
+            });
+        });
+}
+
+fn metrics_ui(
+    ui: &mut egui::Ui,
+    input: &InspectorInput<'_>,
+    state: &mut InspectorState,
+    cache: &mut PlotCache,
+    commands: &mut Vec<Command>,
+) {
+    let s = input.scenario;
+    let Some(twin) = s.graph.twin(input.id) else {
+        return;
+    };
+    let metrics: Vec<MetricName> = s.telemetry.metrics_of(input.id).cloned().collect();
+    ui.horizontal(|ui| {
+        ui.strong(format!("Metrics ({})", metrics.len()));
+        if ui.small_button("Whole history").on_hover_text("Reset the zoom of the plots").clicked() {
+            state.reset_view = true;
+        }
+        ui.weak("Scroll to zoom, drag to pan, click to move the time cursor.");
+    });
+    if !input.history_ready {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Generating history…");
+        });
+        return;
+    }
+    if metrics.is_empty() {
+        ui.weak("No telemetry for this twin.");
+        return;
+    }
+    let cursor_values = match &state.cursor_values {
+        Some((id, t, values)) if id == input.id && *t == input.time => values.clone(),
+        _ => {
+            let values: Vec<Option<f64>> = metrics
+                .iter()
+                .map(|m| {
+                    s.telemetry
+                        .series(&SeriesKey::new(input.id.clone(), m.clone()))
+                        .and_then(|series| series.value_at(input.time).ok().flatten())
+                        .map(|(_, v)| v)
+                })
+                .collect();
+            state.cursor_values = Some((input.id.clone(), input.time, values.clone()));
+            values
+        }
+    };
+    let full = (s.start as f64, s.end as f64);
+    let view = state.view.unwrap_or(full);
+    let reset = std::mem::take(&mut state.reset_view);
+    let width = ui.available_width();
+    let mut new_view = None;
+    for (metric_name, cursor_value) in metrics.iter().zip(cursor_values) {
+        let key = SeriesKey::new(input.id.clone(), metric_name.clone());
+        let unit = metric::unit(metric_name.as_str());
+        let data = match cache.get(&s.telemetry, &key, view, width, s.resolution_secs) {
+            Ok(data) => data,
+            Err(e) => {
+                ui.colored_label(Color32::RED, format!("{key}: {e}"));
+                continue;
+            }
+        };
+        let rules: Vec<_> = rules_for(&s.policies, twin, metric_name.as_str()).collect();
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(metric_name.as_str()).strong().monospace());
+            if !unit.is_empty() {
+                ui.weak(unit);
+            }
+            if let Some(v) = cursor_value {
+                ui.label(format!("{} at cursor", format_value(v)));
+            }
+            for (policy, rule) in &rules {
+                ui.label(
+                    RichText::new(format!("limit {} {}", rule.operator, rule.threshold))
+                        .small()
+                        .color(theme::threshold_color(input.dark)),
+                )
+                .on_hover_text(format!(
+                    "Policy {} ({}): the dashed line",
+                    policy.name,
+                    policy.severity.as_str()
+                ));
+            }
+            if data.bucket_secs > s.resolution_secs {
+                ui.weak(format!("· mean and min-max per {}", format_bucket(data.bucket_secs)));
+            }
+        });
+        let data_max = data.max.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let dark = input.dark;
+        let unit_owned = unit.to_string();
+        let mut plot = Plot::new(("metric-plot", input.id.as_str(), metric_name.as_str()))
+            .height(120.0)
+            .link_axis("metric-plots", [true, false])
+            .link_cursor("metric-plots", [true, false])
+            .allow_zoom([true, false])
+            .allow_scroll([true, false])
+            .allow_drag([true, false])
+            .allow_double_click_reset(false)
+            .x_grid_spacer(|input| time_marks(input.bounds))
+            .x_axis_formatter(|mark, _| format_axis(mark.value as i64, mark.step_size))
+            .y_axis_min_width(48.0)
+            .label_formatter(move |pos| {
+                let p = match pos {
+                    egui_plot::HoverPosition::NearDataPoint { position, .. }
+                    | egui_plot::HoverPosition::Elsewhere { position } => position,
+                };
+                Some(format!("{}\n{} {}", format_short(p.x as i64), format_value(p.y), unit_owned))
+            });
+        if reset {
+            plot = plot.reset();
+        }
+        let response = plot.show(ui, |plot_ui| {
+            if reset || state.view.is_none() {
+                plot_ui.set_plot_bounds_x(full.0..=full.1);
+            }
+            if data.bucket_secs > s.resolution_secs && !data.xs.is_empty() {
+                plot_ui.add(
+                    FilledArea::new("min–max", &data.xs, &data.min, &data.max)
+                        .fill_color(theme::series_color(dark).gamma_multiply(0.25))
+                        .allow_hover(false),
+                );
+            }
+            let points: PlotPoints = data.xs.iter().zip(&data.avg).map(|(x, y)| [*x, *y]).collect();
+            plot_ui.line(
+                Line::new(if data.bucket_secs > s.resolution_secs { "mean" } else { "value" }, points)
+                    .color(theme::series_color(dark))
+                    .width(1.4),
+            );
+            for (policy, rule) in &rules {
+                if rule.threshold <= data_max * 1.6 || rule.threshold <= 100.0 && unit == "%" {
+                    plot_ui.hline(
+                        HLine::new(format!("{}: {}", policy.name, rule), rule.threshold)
+                            .color(theme::threshold_color(dark))
+                            .style(LineStyle::dashed_loose()),
+                    );
+                }
+            }
+            plot_ui.vline(VLine::new("cursor", input.time as f64).color(theme::cursor_color(dark)).width(1.2));
+            if plot_ui.response().clicked()
+                && let Some(p) = plot_ui.pointer_coordinate()
+            {
+                commands.push(Command::SetTime(p.x as i64));
+            }
+        });
+        let b = response.transform.bounds();
+        new_view = Some((b.min()[0], b.max()[0]));
+    }
+    if let Some(v) = new_view {
+        state.view = Some(v);
+    }
+}
+
+/// A value with sensible precision for its magnitude.
+pub fn format_value(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{:.2}G", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.2}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1}k", v / 1e3)
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn format_bucket(secs: i64) -> String {
+    match secs {
+        s if s % 86_400 == 0 => format!("{} d", s / 86_400),
+        s if s % 3600 == 0 => format!("{} h", s / 3600),
+        s => format!("{} min", s / 60),
+    }
+}

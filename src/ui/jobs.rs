@@ -1,0 +1,163 @@
+//! Background jobs: loading a scenario (parse, then generate or read history) on a
+//! named thread. Results come back through a channel that `logic()` drains; the UI
+//! thread never waits.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+
+use eframe::egui;
+
+use crate::io::scenario::{self, ScenarioDef};
+use crate::model::Scenario;
+use crate::policy::history::{ViolationHistory, violation_history};
+
+/// Where a scenario comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// The default scenario (file in the working directory, else the bundled copy).
+    Default,
+    /// A scenario file.
+    File(PathBuf),
+    /// A telemetry file opened as an ad-hoc scenario.
+    Telemetry(PathBuf),
+}
+
+impl Source {
+    /// A file path becomes a scenario or telemetry source by its extension.
+    pub fn from_path(path: PathBuf) -> Source {
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("csv" | "parquet" | "pq") => Source::Telemetry(path),
+            _ => Source::File(path),
+        }
+    }
+
+    /// How to name the source in messages.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Default => "the default scenario".into(),
+            Source::File(p) | Source::Telemetry(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// A scenario with everything derived from its history.
+pub struct Loaded {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// When each twin violated which rule.
+    pub violations: ViolationHistory,
+}
+
+/// What a load job reports.
+pub enum LoadEvent {
+    /// The scenario parsed; history is being generated. Show the graph.
+    Defined(Box<Scenario>),
+    /// Everything is ready.
+    Loaded(Box<Loaded>),
+    /// The load failed; the message is for the user.
+    Failed(String),
+}
+
+/// A running load.
+pub struct LoadJob {
+    /// What is being loaded.
+    pub source: Source,
+    rx: Receiver<LoadEvent>,
+    cancel: Arc<AtomicBool>,
+    done: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+}
+
+impl LoadJob {
+    /// Starts loading on a background thread; `ctx` is asked to repaint as news arrives.
+    pub fn spawn(source: Source, ctx: &egui::Context) -> std::io::Result<LoadJob> {
+        let (tx, rx) = channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicUsize::new(0));
+        let total = Arc::new(AtomicUsize::new(0));
+        let job = LoadJob {
+            source: source.clone(),
+            rx,
+            cancel: Arc::clone(&cancel),
+            done: Arc::clone(&done),
+            total: Arc::clone(&total),
+        };
+        let ctx = ctx.clone();
+        std::thread::Builder::new().name("scenario-load".into()).spawn(move || {
+            let event = match load(&source, &tx, &ctx, &cancel, &done, &total) {
+                Ok(loaded) => LoadEvent::Loaded(Box::new(loaded)),
+                Err(message) => LoadEvent::Failed(message),
+            };
+            // The receiver is gone only when the app dropped the job; nothing to do then.
+            let _ = tx.send(event);
+            ctx.request_repaint();
+        })?;
+        Ok(job)
+    }
+
+    /// The next event, if one arrived.
+    pub fn poll(&self) -> Option<LoadEvent> {
+        match self.rx.try_recv() {
+            Ok(event) => Some(event),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => {
+                Some(LoadEvent::Failed("the loading thread stopped unexpectedly".into()))
+            }
+        }
+    }
+
+    /// Progress of history generation in [0, 1].
+    pub fn progress(&self) -> f32 {
+        let total = self.total.load(Ordering::Relaxed);
+        if total == 0 { 0.0 } else { self.done.load(Ordering::Relaxed) as f32 / total as f32 }
+    }
+
+    /// Asks the job to stop.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for LoadJob {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+fn load(
+    source: &Source,
+    tx: &std::sync::mpsc::Sender<LoadEvent>,
+    ctx: &egui::Context,
+    cancel: &AtomicBool,
+    done: &AtomicUsize,
+    total: &AtomicUsize,
+) -> Result<Loaded, String> {
+    let scenario = match source {
+        Source::Telemetry(path) => scenario::from_telemetry(path).map_err(|e| format!("{e:#}"))?,
+        Source::Default | Source::File(_) => {
+            let def: ScenarioDef = match source {
+                Source::File(path) => scenario::load_def(path),
+                _ => scenario::default_def(),
+            }
+            .map_err(|e| format!("{e:#}"))?;
+            // Ignored send error: the app dropped the job and will not look.
+            let _ = tx.send(LoadEvent::Defined(Box::new(def.scenario.clone())));
+            ctx.request_repaint();
+            let progress = |d: usize, t: usize| {
+                done.store(d, Ordering::Relaxed);
+                total.store(t, Ordering::Relaxed);
+                if d.is_multiple_of(8) || d == t {
+                    ctx.request_repaint();
+                }
+            };
+            scenario::fill_history(def, &progress, cancel).map_err(|e| format!("{e:#}"))?
+        }
+    };
+    let violations =
+        violation_history(&scenario.policies, &scenario.graph, &scenario.telemetry, scenario.resolution_secs)
+            .map_err(|e| format!("{e:#}"))?;
+    Ok(Loaded { scenario, violations })
+}

@@ -1,0 +1,87 @@
+//! The desktop workbench (eframe/egui). The app state lives in [`app::WorkbenchApp`];
+//! each panel is a file with a `*_ui` function; background work (loading a scenario,
+//! generating history) runs on named threads and reports through channels drained in
+//! `logic()`. Panels never mutate the scenario directly: they push [`app::Command`]s
+//! that run after the UI pass.
+
+pub mod app;
+mod edge_shape;
+mod graph_panel;
+mod inspector;
+pub mod jobs;
+mod node_shape;
+mod notify;
+mod plot_cache;
+mod theme;
+mod timeline;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Result, anyhow};
+
+use crate::cli::GuiArgs;
+pub use app::{Automation, Launch, Outcome, WorkbenchApp};
+pub use jobs::Source;
+
+/// Opens the window and runs until it closes. With `--screenshot` or
+/// `--frame-stats` the app closes itself and reports through the shared outcome.
+pub fn run(args: &GuiArgs) -> Result<ExitCode> {
+    let automation = match (&args.screenshot, args.frame_stats) {
+        (Some(path), _) => Some(Automation::Screenshot(path.clone())),
+        (None, Some(n)) => Some(Automation::FrameStats(n)),
+        (None, None) => None,
+    };
+    if let Some(Automation::Screenshot(path)) = &automation {
+        check_writable(path)?;
+    }
+    let (w, h) = args.size.unwrap_or((1600.0, 1000.0));
+    let outcome: Arc<Mutex<Option<Outcome>>> = Arc::new(Mutex::new(None));
+    let launch = Launch {
+        scenario: args.scenario.clone(),
+        automation: automation.clone(),
+        select: args.select.clone(),
+        outcome: Arc::clone(&outcome),
+    };
+    let mut viewport = eframe::egui::ViewportBuilder::default()
+        .with_title("twinbench")
+        .with_app_id("twinbench")
+        .with_inner_size([w, h])
+        .with_min_inner_size([720.0, 480.0])
+        .with_drag_and_drop(true);
+    if automation.is_some() {
+        viewport = viewport.with_inner_size([w, h]);
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        renderer: eframe::Renderer::Glow,
+        persist_window: automation.is_none(),
+        ..Default::default()
+    };
+    eframe::run_native("twinbench", options, Box::new(move |cc| Ok(Box::new(WorkbenchApp::new(cc, launch)))))
+        .map_err(|e| anyhow!("cannot open the workbench window: {e}"))?;
+    let result = outcome.lock().map_err(|_| anyhow!("the window thread failed"))?.take();
+    match (automation, result) {
+        (None, _) => Ok(ExitCode::SUCCESS),
+        (Some(_), Some(Outcome::Failed(message))) => Err(anyhow!(message)),
+        (Some(_), Some(Outcome::Screenshot(path))) => {
+            eprintln!("wrote screenshot {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        (Some(_), Some(Outcome::FrameStats(stats))) => {
+            crate::cli::print_json(&stats)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        (Some(_), None) => Err(anyhow!("the window closed before the requested output was produced")),
+    }
+}
+
+fn check_writable(path: &std::path::Path) -> Result<()> {
+    let dir: PathBuf =
+        path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
+    if !dir.is_dir() {
+        return Err(anyhow!("cannot write the screenshot: no such folder: {}", dir.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! Colours and visuals: status colours readable in light and dark themes.
+
+use eframe::egui::{self, Color32};
+
+use crate::model::{Status, TwinKind};
+
+/// The colour of a status.
+pub fn status_color(status: Status, dark: bool) -> Color32 {
+    match (status, dark) {
+        (Status::Healthy, true) => Color32::from_rgb(46, 160, 90),
+        (Status::Healthy, false) => Color32::from_rgb(34, 139, 74),
+        (Status::Degraded, true) => Color32::from_rgb(230, 160, 40),
+        (Status::Degraded, false) => Color32::from_rgb(204, 122, 0),
+        (Status::Down, true) => Color32::from_rgb(225, 70, 70),
+        (Status::Down, false) => Color32::from_rgb(200, 40, 40),
+        (Status::Unknown, _) => Color32::from_rgb(128, 128, 140),
+    }
+}
+
+/// A short tag for a kind, drawn on graph nodes.
+pub fn kind_tag(kind: TwinKind) -> &'static str {
+    match kind {
+        TwinKind::Host => "HOST",
+        TwinKind::Vm => "VM",
+        TwinKind::Container => "CTR",
+        TwinKind::Service => "SVC",
+        TwinKind::Database => "DB",
+        TwinKind::Cache => "CACHE",
+        TwinKind::Queue => "QUEUE",
+        TwinKind::LoadBalancer => "LB",
+        TwinKind::Link => "LINK",
+        TwinKind::Process => "PROC",
+    }
+}
+
+/// Colour of threshold lines.
+pub fn threshold_color(dark: bool) -> Color32 {
+    if dark { Color32::from_rgb(240, 90, 90) } else { Color32::from_rgb(200, 30, 30) }
+}
+
+/// Colour of metric lines.
+pub fn series_color(dark: bool) -> Color32 {
+    if dark { Color32::from_rgb(90, 180, 250) } else { Color32::from_rgb(20, 100, 190) }
+}
+
+/// A status as a coloured dot and its name.
+pub fn status_badge(ui: &mut egui::Ui, status: Status, dark: bool) -> egui::Response {
+    let color = status_color(status, dark);
+    ui.horizontal(|ui| {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+        ui.painter().circle_filled(rect.center(), 5.0, color);
+        ui.label(egui::RichText::new(status.as_str()).strong().color(color));
+    })
+    .response
+}
+
+/// Colour of the time cursor.
+pub fn cursor_color(dark: bool) -> Color32 {
+    if dark { Color32::from_rgb(120, 170, 255) } else { Color32::from_rgb(30, 90, 200) }
+}
+
+/// Applies the chosen theme.
+pub fn apply(ctx: &egui::Context, dark: bool) {
+    ctx.set_visuals(if dark { egui::Visuals::dark() } else { egui::Visuals::light() });
+}
