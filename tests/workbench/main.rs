@@ -1,0 +1,11 @@
+//! The integration tests of twinbench: one binary, one module per behaviour.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test binary: failing loudly is the point
+
+mod cli;
+mod determinism;
+#[cfg(feature = "gui")]
+mod gui;
+mod malformed;
+mod support;
+mod telemetry;
