@@ -36,6 +36,7 @@ pub fn run(args: &GuiArgs) -> Result<ExitCode> {
     if let Some(Automation::Screenshot(path)) = &automation {
         check_writable(path)?;
     }
+    let started = crate::io::Stopwatch::start();
     let (w, h) = args.size.unwrap_or((1600.0, 1000.0));
     let outcome: Arc<Mutex<Option<Outcome>>> = Arc::new(Mutex::new(None));
     let launch = Launch {
@@ -43,6 +44,7 @@ pub fn run(args: &GuiArgs) -> Result<ExitCode> {
         automation: automation.clone(),
         select: args.select.clone(),
         outcome: Arc::clone(&outcome),
+        started: Some(started),
     };
     let mut viewport = eframe::egui::ViewportBuilder::default()
         .with_title("twinbench")
