@@ -343,6 +343,58 @@ impl TwinGraph {
             .collect()
     }
 
+    /// Groups of closely connected twins (for drawing large estates as blocks):
+    /// deterministic label propagation — every twin repeatedly takes the label most of
+    /// its neighbours carry (ties to the smallest label), visiting twins in id order,
+    /// until nothing changes. Groups are sorted by their first id; ids within a group
+    /// are sorted.
+    pub fn communities(&self) -> Vec<Vec<TwinId>> {
+        let nodes: Vec<NodeIndex> = self.index.values().copied().collect();
+        let position: BTreeMap<NodeIndex, usize> = nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let neighbours: Vec<Vec<usize>> = nodes
+            .iter()
+            .map(|n| {
+                let mut out: Vec<usize> =
+                    self.graph.neighbors_undirected(*n).filter_map(|m| position.get(&m).copied()).collect();
+                out.sort_unstable();
+                out
+            })
+            .collect();
+        let mut label: Vec<usize> = (0..nodes.len()).collect();
+        for _ in 0..50 {
+            let mut changed = false;
+            for i in 0..nodes.len() {
+                let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+                for j in &neighbours[i] {
+                    *counts.entry(label[*j]).or_insert(0) += 1;
+                }
+                let best = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(l, _)| *l);
+                if let Some(best) = best
+                    && best != label[i]
+                    && counts.get(&label[i]) < counts.get(&best)
+                {
+                    label[i] = best;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut groups: BTreeMap<usize, Vec<TwinId>> = BTreeMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            if let Some(twin) = self.graph.node_weight(*n) {
+                groups.entry(label[i]).or_default().push(twin.id.clone());
+            }
+        }
+        let mut out: Vec<Vec<TwinId>> = groups.into_values().collect();
+        for g in &mut out {
+            g.sort();
+        }
+        out.sort();
+        out
+    }
+
     fn height(
         &self,
         node: NodeIndex,
@@ -452,6 +504,17 @@ mod tests {
             g.add_dependency(&"a".into(), &"a".into(), Dependency::new(EdgeKind::DependsOn)),
             Err(GraphError::SelfDependency(_))
         ));
+    }
+
+    #[test]
+    fn communities_separate_loosely_linked_groups() {
+        // b4 is tied to its group by two edges and to the other by one.
+        let g = graph("a1 -> a2 -> a3\na1 -> a3\na2 -> a4\nb1 -> b2 -> b3\nb1 -> b3\nb2 -> b4\nb1 -> b4\na4 -> b4");
+        let groups = g.communities();
+        assert_eq!(groups.len(), 2, "{groups:?}");
+        assert!(groups[0].iter().all(|id| id.as_str().starts_with('a')));
+        assert_eq!(g.communities(), groups);
+        assert_eq!(graph("x -> y").communities().len(), 1);
     }
 
     #[test]

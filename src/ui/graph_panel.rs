@@ -66,21 +66,53 @@ pub struct GraphModel {
 const COL: f32 = 190.0;
 const ROW: f32 = 95.0;
 
-/// Positions of a layered layout: levels from the dependency order, each level ordered
-/// by the mean position of the twins above that depend on it (ties by id), wide levels
-/// wrapped into several rows. Deterministic.
+/// Positions of a layered layout. Each group of closely connected twins (the whole
+/// graph when it is small) is drawn as a block: rows from the dependency order (what
+/// needs something sits above it, hosts at the bottom), each row ordered by the mean
+/// position of the twins above that depend on it (ties by id), long rows wrapped.
+/// Blocks are packed left to right in shelves. Deterministic.
 pub fn layered_positions(graph: &TwinGraph) -> BTreeMap<TwinId, Pos2> {
     let levels = graph.levels();
+    let groups = if graph.twin_count() > 40 { graph.communities() } else { vec![graph.ids().cloned().collect()] };
     let max_level = levels.values().copied().max().unwrap_or(0);
-    let mut by_level: Vec<Vec<TwinId>> = vec![Vec::new(); max_level + 1];
-    for (id, level) in &levels {
-        by_level[*level].push(id.clone());
-    }
-    let wrap = ((graph.twin_count() as f32).sqrt() * 1.6).ceil().max(8.0) as usize;
-    let mut x_of: BTreeMap<TwinId, f32> = BTreeMap::new();
+    let shelf_width = ((graph.twin_count() as f32).sqrt() * 1.4).max(8.0) * COL;
     let mut positions = BTreeMap::new();
+    let (mut x0, mut y0, mut shelf_height) = (0.0f32, 0.0f32, 0.0f32);
+    for group in groups {
+        let block = block_positions(graph, &levels, &group, max_level);
+        let width = block.values().map(|p| p.x).fold(0.0f32, f32::max) + COL;
+        let height = block.values().map(|p| p.y).fold(0.0f32, f32::max) + ROW;
+        if x0 > 0.0 && x0 + width > shelf_width {
+            x0 = 0.0;
+            y0 += shelf_height + ROW;
+            shelf_height = 0.0;
+        }
+        for (id, p) in block {
+            positions.insert(id, Pos2::new(x0 + p.x, y0 + p.y));
+        }
+        x0 += width + COL * 0.5;
+        shelf_height = shelf_height.max(height);
+    }
+    positions
+}
+
+/// Positions of one block, from (0, 0).
+fn block_positions(
+    graph: &TwinGraph,
+    levels: &BTreeMap<TwinId, usize>,
+    group: &[TwinId],
+    max_level: usize,
+) -> BTreeMap<TwinId, Pos2> {
+    let mut by_level: Vec<Vec<TwinId>> = vec![Vec::new(); max_level + 1];
+    for id in group {
+        by_level[levels.get(id).copied().unwrap_or(0)].push(id.clone());
+    }
+    let wrap = ((group.len() as f32).sqrt() * 1.6).ceil().max(8.0) as usize;
+    let widest = by_level.iter().map(|l| l.len().min(wrap)).max().unwrap_or(1) as f32;
+    let mut x_of: BTreeMap<TwinId, f32> = BTreeMap::new();
+    let mut out = BTreeMap::new();
     let mut row = 0.0f32;
-    for ids in &mut by_level {
+    for ids in by_level.iter().filter(|l| !l.is_empty()) {
         let key = |id: &TwinId| -> f32 {
             let xs: Vec<f32> = graph.dependents(id).iter().filter_map(|(t, _)| x_of.get(&t.id).copied()).collect();
             if xs.is_empty() { f32::MAX } else { xs.iter().sum::<f32>() / xs.len() as f32 }
@@ -88,16 +120,16 @@ pub fn layered_positions(graph: &TwinGraph) -> BTreeMap<TwinId, Pos2> {
         let mut keyed: Vec<(f32, TwinId)> = ids.iter().map(|id| (key(id), id.clone())).collect();
         keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
         for chunk in keyed.chunks(wrap) {
-            let width = (chunk.len() as f32 - 1.0) * COL;
+            let offset = (widest - chunk.len() as f32) * COL / 2.0;
             for (i, (_, id)) in chunk.iter().enumerate() {
-                let x = i as f32 * COL - width / 2.0;
+                let x = offset + i as f32 * COL;
                 x_of.insert(id.clone(), x);
-                positions.insert(id.clone(), Pos2::new(x, row * ROW));
+                out.insert(id.clone(), Pos2::new(x, row * ROW));
             }
             row += 1.0;
         }
     }
-    positions
+    out
 }
 
 impl GraphModel {
