@@ -8,6 +8,7 @@
 //! - [`cli`]: the headless subcommands.
 //! - `ui` (feature `gui`): the eframe desktop shell.
 
+pub mod analytics;
 pub mod cli;
 pub mod io;
 pub mod model;

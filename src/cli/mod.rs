@@ -2,6 +2,7 @@
 //! subcommand validates its arguments, calls the library and prints either human text
 //! (stderr) or one JSON document (stdout with `--json`).
 
+mod check;
 mod data;
 
 use std::ffi::OsString;
@@ -33,6 +34,24 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Export a scenario's telemetry to CSV or Parquet (long layout).
     Export(ExportArgs),
+    /// Current violations, configuration drift and predicted violations (exit 1 when any).
+    Check(CheckArgs),
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Scenario file (.ron).
+    pub scenario: PathBuf,
+    /// Extra policy files (RON: one policy or a list), added to the scenario's own.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// How far ahead to look, in hours.
+    #[arg(long, default_value_t = 168.0, allow_negative_numbers = true)]
+    pub horizon: f64,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `gui`.
@@ -143,6 +162,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Generate(args)) => data::generate(&args),
         Some(Command::Ingest(args)) => data::ingest(&args),
         Some(Command::Export(args)) => data::export(&args),
+        Some(Command::Check(args)) => check::check(&args),
     }
 }
 

@@ -35,7 +35,7 @@ use crate::model::{
     IncidentEffect, MetricName, RetentionPolicy, Scenario, SeriesKey, TelemetryStore, Twin, TwinGraph, TwinId,
     TwinKind, WorkloadModel, metric,
 };
-use crate::policy::{MetricRule, Operator, Policy, Selector, Severity};
+use crate::policy::{ConfigOperator, ConfigRule, MetricRule, Operator, Policy, Selector, Severity};
 
 /// The scenario format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -361,6 +361,26 @@ pub struct PolicyFile {
     /// Metric rules.
     #[serde(default)]
     pub rules: Vec<RuleFile>,
+    /// Desired configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<ConfigRuleFile>,
+}
+
+/// A desired-state rule as written: `(key: "max_connections", operator: "==", expected: 500)`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigRuleFile {
+    /// Key path.
+    pub key: String,
+    /// `==` (default), `!=`, `<`, `<=`, `>`, `>=` or `in`.
+    #[serde(default = "default_config_operator")]
+    pub operator: String,
+    /// The desired value (a list for `in`).
+    pub expected: ConfigValueFile,
+}
+
+fn default_config_operator() -> String {
+    "==".into()
 }
 
 /// A selector as written.
@@ -517,12 +537,18 @@ pub fn from_telemetry(path: &Path) -> Result<Scenario, IoError> {
     })
 }
 
-struct Converter<'a> {
+/// Converts file DTOs into model types, locating errors in the source text.
+pub(crate) struct Converter<'a> {
     path: &'a Path,
     locator: Locator<'a>,
 }
 
-impl Converter<'_> {
+impl<'a> Converter<'a> {
+    /// A converter for the text `src` of the file `path`.
+    pub(crate) fn new(path: &'a Path, src: &'a str) -> Self {
+        Converter { path, locator: Locator::new(src) }
+    }
+
     fn err(&self, context: &[&str], needle: &str, message: impl Into<String>) -> IoError {
         IoError::at(self.path, self.locator.find(context, needle, 0), message)
     }
@@ -850,7 +876,8 @@ impl Converter<'_> {
         Ok(())
     }
 
-    fn policy(&self, p: &PolicyFile, graph: &TwinGraph) -> Result<Policy, IoError> {
+    /// Validates one policy against the scenario's twins.
+    pub(crate) fn policy(&self, p: &PolicyFile, graph: &TwinGraph) -> Result<Policy, IoError> {
         let quoted = format!("{:?}", p.name);
         let ctx = ["policies", quoted.as_str()];
         if p.name.trim().is_empty() {
@@ -893,11 +920,43 @@ impl Converter<'_> {
             }
             rules.push(MetricRule { metric: MetricName::new(&r.metric), operator, threshold: r.threshold });
         }
+        let mut config_rules = Vec::new();
+        for c in &p.config {
+            let operator = ConfigOperator::parse(&c.operator).ok_or_else(|| {
+                self.err(
+                    &ctx,
+                    &format!("{:?}", c.operator),
+                    format!("unknown operator {:?} (expected ==, !=, <, <=, >, >= or in)", c.operator),
+                )
+            })?;
+            if c.key.trim().is_empty() {
+                return Err(self.err(&ctx, "key", "configuration key is empty"));
+            }
+            let expected = ConfigValue::from(&c.expected);
+            if operator == ConfigOperator::OneOf && !matches!(expected, ConfigValue::List(_)) {
+                return Err(self.err(
+                    &ctx,
+                    "expected",
+                    format!("operator `in` needs a list, e.g. [\"a\", \"b\"] (key {})", c.key),
+                ));
+            }
+            if matches!(operator, ConfigOperator::Lt | ConfigOperator::Le | ConfigOperator::Gt | ConfigOperator::Ge)
+                && expected.as_f64().is_none_or(|v| !v.is_finite())
+            {
+                return Err(self.err(
+                    &ctx,
+                    "expected",
+                    format!("operator {} needs a number (key {})", c.operator, c.key),
+                ));
+            }
+            config_rules.push(ConfigRule { key: c.key.clone(), operator, expected });
+        }
         Ok(Policy {
             name: p.name.clone(),
             severity,
             selector: Selector { kinds, tags: selector.tags, ids: selector.ids.iter().map(TwinId::new).collect() },
             rules,
+            config_rules,
         })
     }
 }

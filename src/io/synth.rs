@@ -165,6 +165,7 @@ pub fn default_policies() -> Vec<PolicyFile> {
             ..SelectorFile::default()
         }),
         rules,
+        config: Vec::new(),
     };
     vec![
         policy("cpu-headroom", "high", &[], vec![rule("cpu_usage", 85.0)]),

@@ -128,6 +128,7 @@ mod tests {
             severity: Severity::High,
             selector: Selector::default(),
             rules: vec![MetricRule { metric: "cpu_usage".into(), operator: Operator::Gt, threshold: 85.0 }],
+            config_rules: Vec::new(),
         }];
         let history = violation_history(&policies, &graph, &store, 60).unwrap();
         let spans = &history[&TwinId::from("web")];

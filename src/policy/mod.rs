@@ -6,7 +6,7 @@ pub mod history;
 
 use std::fmt;
 
-use crate::model::{MetricName, Twin, TwinId, TwinKind};
+use crate::model::{ConfigValue, MetricName, Twin, TwinId, TwinKind};
 
 /// Comparison of a metric with a threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -168,6 +168,152 @@ pub struct Policy {
     pub selector: Selector,
     /// Metric thresholds.
     pub rules: Vec<MetricRule>,
+    /// Desired configuration: what the configuration of selected twins should be.
+    pub config_rules: Vec<ConfigRule>,
+}
+
+/// How a configuration value is compared with the desired one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConfigOperator {
+    /// Equal to the expected value.
+    Eq,
+    /// Different from the expected value.
+    Ne,
+    /// Below (numbers).
+    Lt,
+    /// At most (numbers).
+    Le,
+    /// Above (numbers).
+    Gt,
+    /// At least (numbers).
+    Ge,
+    /// One of the values of the expected list.
+    OneOf,
+}
+
+impl ConfigOperator {
+    /// The symbol in files and messages.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ConfigOperator::Eq => "==",
+            ConfigOperator::Ne => "!=",
+            ConfigOperator::Lt => "<",
+            ConfigOperator::Le => "<=",
+            ConfigOperator::Gt => ">",
+            ConfigOperator::Ge => ">=",
+            ConfigOperator::OneOf => "in",
+        }
+    }
+
+    /// Parses a symbol or name.
+    pub fn parse(s: &str) -> Option<ConfigOperator> {
+        if matches!(s.trim(), "in" | "one_of") {
+            return Some(ConfigOperator::OneOf);
+        }
+        Some(match Operator::parse(s)? {
+            Operator::Eq => ConfigOperator::Eq,
+            Operator::Ne => ConfigOperator::Ne,
+            Operator::Lt => ConfigOperator::Lt,
+            Operator::Le => ConfigOperator::Le,
+            Operator::Gt => ConfigOperator::Gt,
+            Operator::Ge => ConfigOperator::Ge,
+        })
+    }
+}
+
+/// What kind of difference a configuration key shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeviationKind {
+    /// The key holds its desired value.
+    None,
+    /// A number off its desired value or bound (amount = relative distance, at most 1).
+    Numeric,
+    /// A value of the wrong category (text, flag, list, or a different type).
+    Categorical,
+    /// The key is absent.
+    Missing,
+}
+
+/// How far a configuration key is from its desired state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Deviation {
+    /// In [0, 1]: 0 compliant, 1 completely off.
+    pub amount: f64,
+    /// What kind of difference.
+    pub kind: DeviationKind,
+}
+
+/// A desired-state rule: configuration key `key` must satisfy `operator expected`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigRule {
+    /// Dotted key path, e.g. `pool.max_connections`.
+    pub key: String,
+    /// Comparison.
+    pub operator: ConfigOperator,
+    /// The desired value (a list for `in`).
+    pub expected: ConfigValue,
+}
+
+impl ConfigRule {
+    /// The deviation of an actual value (`None`: key absent). Numbers compared with a
+    /// number give the relative distance `|actual − expected| / |expected|` (at most 1)
+    /// when the rule does not hold; anything else that does not hold is a full
+    /// categorical mismatch; an absent key is missing.
+    pub fn deviation(&self, actual: Option<&ConfigValue>) -> Deviation {
+        let Some(actual) = actual else {
+            return Deviation { amount: 1.0, kind: DeviationKind::Missing };
+        };
+        let ok = Deviation { amount: 0.0, kind: DeviationKind::None };
+        let categorical = Deviation { amount: 1.0, kind: DeviationKind::Categorical };
+        if self.operator == ConfigOperator::OneOf {
+            let ConfigValue::List(options) = &self.expected else {
+                return if actual == &self.expected { ok } else { categorical };
+            };
+            return if options.iter().any(|o| values_equal(o, actual)) { ok } else { categorical };
+        }
+        match (actual.as_f64(), self.expected.as_f64()) {
+            (Some(a), Some(e)) => {
+                let holds = match self.operator {
+                    ConfigOperator::Eq => a == e,
+                    ConfigOperator::Ne => a != e,
+                    ConfigOperator::Lt => a < e,
+                    ConfigOperator::Le => a <= e,
+                    ConfigOperator::Gt => a > e,
+                    ConfigOperator::Ge => a >= e,
+                    ConfigOperator::OneOf => false,
+                };
+                if holds {
+                    ok
+                } else if self.operator == ConfigOperator::Ne {
+                    categorical
+                } else {
+                    let amount = ((a - e).abs() / e.abs().max(f64::MIN_POSITIVE)).min(1.0);
+                    Deviation { amount: amount.max(1e-9), kind: DeviationKind::Numeric }
+                }
+            }
+            _ => {
+                let equal = values_equal(actual, &self.expected);
+                let holds = match self.operator {
+                    ConfigOperator::Eq => equal,
+                    ConfigOperator::Ne => !equal,
+                    _ => false,
+                };
+                if holds { ok } else { categorical }
+            }
+        }
+    }
+
+    /// The rule as text, e.g. `max_connections == 500`.
+    pub fn describe(&self) -> String {
+        format!("{} {} {}", self.key, self.operator.symbol(), self.expected)
+    }
+}
+
+fn values_equal(a: &ConfigValue, b: &ConfigValue) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 /// Every rule of `policies` that applies to `metric` of `twin`, with its policy.
@@ -196,6 +342,29 @@ mod tests {
         assert!(!Operator::Gt.holds(85.0, 85.0));
         assert!(Operator::Le.holds(85.0, 85.0));
         assert_eq!(Operator::parse("≥"), None);
+    }
+
+    #[test]
+    fn config_deviation_by_kind() {
+        let rule = |op, expected| ConfigRule { key: "k".into(), operator: op, expected };
+        let eq500 = rule(ConfigOperator::Eq, ConfigValue::Int(500));
+        assert_eq!(eq500.deviation(Some(&ConfigValue::Int(500))).kind, DeviationKind::None);
+        let d = eq500.deviation(Some(&ConfigValue::Int(200)));
+        assert_eq!((d.kind, d.amount), (DeviationKind::Numeric, 0.6));
+        assert_eq!(eq500.deviation(Some(&ConfigValue::Float(500.0))).amount, 0.0);
+        assert_eq!(eq500.deviation(None).kind, DeviationKind::Missing);
+        assert_eq!(eq500.deviation(Some(&ConfigValue::Str("500".into()))).kind, DeviationKind::Categorical);
+        let text = rule(ConfigOperator::Eq, ConfigValue::Str("info".into()));
+        assert_eq!(text.deviation(Some(&ConfigValue::Str("debug".into()))).amount, 1.0);
+        let at_least = rule(ConfigOperator::Ge, ConfigValue::Int(100));
+        assert_eq!(at_least.deviation(Some(&ConfigValue::Int(150))).amount, 0.0);
+        assert_eq!(at_least.deviation(Some(&ConfigValue::Int(75))).amount, 0.25);
+        let one_of = rule(
+            ConfigOperator::OneOf,
+            ConfigValue::List(vec![ConfigValue::Str("a".into()), ConfigValue::Str("b".into())]),
+        );
+        assert_eq!(one_of.deviation(Some(&ConfigValue::Str("b".into()))).amount, 0.0);
+        assert_eq!(one_of.deviation(Some(&ConfigValue::Str("c".into()))).amount, 1.0);
     }
 
     #[test]

@@ -1,0 +1,93 @@
+//! Compliance now: which metric rules each twin violates at the scenario's "now" (the
+//! end of its history), and since when. Predicted violations (the same rules evaluated
+//! on forecasts) build on this.
+
+use crate::model::{Scenario, SeriesKey, TwinId, UnixSecs};
+use crate::policy::history::ViolationHistory;
+use crate::policy::{MetricRule, Severity};
+
+/// A rule violated at the end of history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurrentViolation {
+    /// Policy name.
+    pub policy: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// The twin.
+    pub twin: TwinId,
+    /// The rule.
+    pub rule: MetricRule,
+    /// The latest value.
+    pub value: f64,
+    /// When the violation started (first sample of the ongoing run).
+    pub since: UnixSecs,
+    /// Worst value since then.
+    pub worst: f64,
+}
+
+/// Rules violated at the end of history, most severe first (then by twin, policy).
+pub fn current_violations(scenario: &Scenario, history: &ViolationHistory) -> Vec<CurrentViolation> {
+    let mut out = Vec::new();
+    for (twin_id, spans) in history {
+        for span in spans {
+            let Some(policy) = scenario.policies.get(span.policy) else {
+                continue;
+            };
+            let Some(rule) = policy.rules.get(span.rule) else {
+                continue;
+            };
+            let key = SeriesKey::new(twin_id.clone(), rule.metric.clone());
+            let Some((last_ts, value)) =
+                scenario.telemetry.series(&key).and_then(|s| s.value_at(i64::MAX).ok().flatten())
+            else {
+                continue;
+            };
+            // Ongoing: the span runs to the last sample.
+            if span.start <= last_ts && span.end > last_ts {
+                out.push(CurrentViolation {
+                    policy: policy.name.clone(),
+                    severity: policy.severity,
+                    twin: twin_id.clone(),
+                    rule: rule.clone(),
+                    value,
+                    since: span.start,
+                    worst: span.worst,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| (&a.twin, &a.policy).cmp(&(&b.twin, &b.policy))));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{TelemetryStore, Twin, TwinKind};
+    use crate::policy::history::violation_history;
+    use crate::policy::{Operator, Policy, Selector};
+
+    #[test]
+    fn only_ongoing_violations_are_current() {
+        let mut s = Scenario { resolution_secs: 60, ..Scenario::default() };
+        for id in ["a", "b"] {
+            s.graph.add_twin(Twin::new(id, TwinKind::Service)).unwrap();
+        }
+        s.policies.push(Policy {
+            name: "cpu".into(),
+            severity: Severity::High,
+            selector: Selector::default(),
+            rules: vec![MetricRule { metric: "cpu_usage".into(), operator: Operator::Gt, threshold: 80.0 }],
+            config_rules: Vec::new(),
+        });
+        let mut store = TelemetryStore::new();
+        let ts = [0, 60, 120, 180];
+        store.append_many(&SeriesKey::new("a", "cpu_usage"), &ts, &[10.0, 90.0, 95.0, 91.0]).unwrap();
+        store.append_many(&SeriesKey::new("b", "cpu_usage"), &ts, &[90.0, 95.0, 10.0, 12.0]).unwrap();
+        s.telemetry = store;
+        let history = violation_history(&s.policies, &s.graph, &s.telemetry, 60).unwrap();
+        let now = current_violations(&s, &history);
+        assert_eq!(now.len(), 1);
+        assert_eq!((now[0].twin.as_str(), now[0].since, now[0].value, now[0].worst), ("a", 60, 91.0, 95.0));
+    }
+}
