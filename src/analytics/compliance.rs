@@ -37,13 +37,11 @@ pub fn current_violations(scenario: &Scenario, history: &ViolationHistory) -> Ve
                 continue;
             };
             let key = SeriesKey::new(twin_id.clone(), rule.metric.clone());
-            let Some((last_ts, value)) =
-                scenario.telemetry.series(&key).and_then(|s| s.value_at(i64::MAX).ok().flatten())
+            let Some((_, value)) = scenario.telemetry.series(&key).and_then(|s| s.value_at(i64::MAX).ok().flatten())
             else {
                 continue;
             };
-            // Ongoing: the span runs to the last sample.
-            if span.start <= last_ts && span.end > last_ts {
+            if span.ongoing {
                 out.push(CurrentViolation {
                     policy: policy.name.clone(),
                     severity: policy.severity,

@@ -94,8 +94,9 @@ impl DriftReport {
     }
 }
 
-/// Computes drift of every twin against the configuration rules of `policies`, with
-/// history from `start` to `now` and a drift forecast `horizon_secs` ahead.
+/// Computes drift of every twin against the configuration rules of `policies` as the
+/// configuration was at `now` (any point of history; the scenario's end for "now"),
+/// with history from `start` and a drift forecast `horizon_secs` ahead.
 pub fn drift(graph: &TwinGraph, policies: &[Policy], start: UnixSecs, now: UnixSecs, horizon_secs: i64) -> DriftReport {
     let mut twins = Vec::new();
     let mut events = Vec::new();
@@ -110,14 +111,15 @@ pub fn drift(graph: &TwinGraph, policies: &[Policy], start: UnixSecs, now: UnixS
         }
         let mut keys = Vec::new();
         let mut keep = 1.0;
+        let config = twin.config_at(now);
         for (policy, rule) in &rules {
-            let actual = twin.config.get(&rule.key);
+            let actual = config.get(&rule.key);
             let deviation = rule.deviation(actual);
             // Replay the key's history: compliance at the start, then after each change.
             let initial = twin.config_at(start.min(twin.config_history.first().map_or(start, |c| c.at - 1)));
             let mut compliant = rule.deviation(initial.get(&rule.key)).kind == DeviationKind::None;
             let mut since = None;
-            for change in twin.config_history.iter().filter(|c| c.key == rule.key) {
+            for change in twin.config_history.iter().filter(|c| c.key == rule.key && c.at <= now) {
                 let now_compliant = rule.deviation(change.after.as_ref()).kind == DeviationKind::None;
                 if compliant && !now_compliant {
                     events.push(DriftEvent { at: change.at, twin: twin.id.clone(), key: rule.key.clone() });
@@ -235,6 +237,15 @@ mod tests {
         assert!((report.rate_per_day - 0.1).abs() < 1e-12);
         assert!((report.expected_new - 0.7).abs() < 1e-12);
         assert!((report.probability_new - (1.0 - (-0.7f64).exp())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn drift_at_an_earlier_time_uses_the_configuration_of_then() {
+        let (g, policies) = setup();
+        let report = drift(&g, &policies, 0, 999, 86_400);
+        let db = report.twin(&"db".into()).unwrap();
+        assert_eq!(db.keys.len(), 1, "only backup was off before the change");
+        assert!(report.events.is_empty());
     }
 
     #[test]

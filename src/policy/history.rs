@@ -22,6 +22,15 @@ pub struct ViolationSpan {
     pub end: UnixSecs,
     /// The worst value seen (largest for `>`/`>=`, smallest for `<`/`<=`).
     pub worst: f64,
+    /// The run reaches the last sample of the series: the violation is still going on.
+    pub ongoing: bool,
+}
+
+impl ViolationSpan {
+    /// Whether the violation holds at `at` (an ongoing one holds from its start on).
+    pub fn active_at(&self, at: UnixSecs) -> bool {
+        self.start <= at && (at < self.end || self.ongoing)
+    }
 }
 
 /// Violation spans per twin, each list sorted by start.
@@ -82,6 +91,7 @@ fn twin_spans(
                                 start: *t,
                                 end: *t,
                                 worst: *v,
+                                ongoing: false,
                             })
                         }
                     }
@@ -92,6 +102,7 @@ fn twin_spans(
             }
             if let (Some(mut span), Some(last)) = (open, data.ts.last()) {
                 span.end = last + resolution_secs.max(1);
+                span.ongoing = true;
                 spans.push(span);
             }
         }
@@ -104,7 +115,7 @@ fn twin_spans(
 /// a rule is violated then, otherwise its recorded status.
 pub fn health_at(twin: &Twin, spans: Option<&Vec<ViolationSpan>>, at: UnixSecs) -> Status {
     let recorded = twin.status_at(at);
-    let violated = spans.is_some_and(|spans| spans.iter().any(|s| s.start <= at && at < s.end));
+    let violated = spans.is_some_and(|spans| spans.iter().any(|s| s.active_at(at)));
     if violated { recorded.worst(Status::Degraded) } else { recorded }
 }
 
@@ -138,5 +149,7 @@ mod tests {
         let twin = graph.twin(&"web".into()).unwrap();
         assert_eq!(health_at(twin, Some(spans), 100), Status::Degraded);
         assert_eq!(health_at(twin, Some(spans), 200), Status::Healthy);
+        assert!(!spans[0].ongoing && spans[1].ongoing);
+        assert_eq!(health_at(twin, Some(spans), 10_000), Status::Degraded, "still violated after the last sample");
     }
 }

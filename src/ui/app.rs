@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use eframe::egui::{self, RichText};
 use serde::{Deserialize, Serialize};
 
-use super::graph_panel::{GraphAction, GraphFilter, GraphModel, graph_ui};
+use super::graph_panel::{ColourMode, GraphAction, GraphFilter, GraphModel, graph_ui};
 use super::inspector::{InspectorInput, InspectorState, inspector_ui};
 use super::jobs::{LoadEvent, LoadJob, Loaded, Source};
 use super::notify::Notifications;
 use super::plot_cache::PlotCache;
 use super::theme;
 use super::timeline::{Timeline, timeline_ui};
+use crate::analytics::drift::{DriftReport, drift};
 use crate::io::time::format_short;
 use crate::model::{Scenario, TwinId};
 use crate::policy::history::{ViolationHistory, health_at};
@@ -72,6 +73,9 @@ impl Default for Settings {
 
 const SETTINGS_KEY: &str = "twinbench.settings";
 
+/// How far ahead the drift forecast looks in the workbench.
+const DRIFT_HORIZON_SECS: i64 = 7 * 86_400;
+
 /// Actions requested by panels, executed after the UI pass.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -89,6 +93,13 @@ pub enum Command {
     ToggleTheme,
     /// Close the window.
     Quit,
+}
+
+/// What is derived for the time cursor (recomputed when it moves).
+pub struct AtCursor {
+    key: (i64, u64),
+    /// Configuration drift at the cursor time.
+    pub drift: DriftReport,
 }
 
 /// The loaded scenario and what is derived from it.
@@ -127,7 +138,8 @@ pub struct WorkbenchApp {
     file_pick: Option<(Receiver<Option<PathBuf>>, f64)>,
     path_dialog: Option<String>,
     show_help: bool,
-    painted: Option<(i64, u64)>,
+    painted: Option<(i64, u64, ColourMode)>,
+    at_cursor: Option<AtCursor>,
     paint_generation: u64,
     started: Option<crate::io::Stopwatch>,
     first_frame_ms: Option<f64>,
@@ -168,6 +180,7 @@ impl WorkbenchApp {
             path_dialog: None,
             show_help: false,
             painted: None,
+            at_cursor: None,
             paint_generation: 0,
             started: launch.started,
             first_frame_ms: None,
@@ -423,28 +436,50 @@ impl WorkbenchApp {
         }
     }
 
-    /// Recolours graph nodes when the time cursor, filter or data changed.
-    fn paint_graph(&mut self) {
+    /// Recomputes what depends on the time cursor when it (or the scenario) changed.
+    fn refresh_cursor(&mut self) {
         let key = (self.timeline.time, self.paint_generation);
+        if self.at_cursor.as_ref().is_some_and(|c| c.key == key) {
+            return;
+        }
+        let Some(current) = &self.current else {
+            self.at_cursor = None;
+            return;
+        };
+        let s = &current.scenario;
+        let drift = drift(&s.graph, &s.policies, s.start, self.timeline.time, DRIFT_HORIZON_SECS);
+        self.at_cursor = Some(AtCursor { key, drift });
+    }
+
+    /// Recolours graph nodes when the time cursor, filter, colour mode or data changed.
+    fn paint_graph(&mut self) {
+        let key = (self.timeline.time, self.paint_generation, self.filter.colour);
         if self.painted == Some(key) && !self.filter_changed() {
             return;
         }
-        let (Some(current), Some(graph)) = (&self.current, &mut self.graph) else {
+        let (Some(current), Some(graph), Some(at)) = (&self.current, &mut self.graph, &self.at_cursor) else {
             return;
         };
         let dark = self.settings.dark_mode;
         let t = self.timeline.time;
         let s = &current.scenario;
+        let mode = self.filter.colour;
         graph.paint(
-            |id| {
-                let status = s.graph.twin(id).map_or(crate::model::Status::Unknown, |twin| {
-                    if current.history_ready {
-                        health_at(twin, current.violations.get(id), t)
-                    } else {
-                        twin.status_at(t)
-                    }
-                });
-                theme::status_color(status, dark)
+            |id| match mode {
+                ColourMode::Health => {
+                    let status = s.graph.twin(id).map_or(crate::model::Status::Unknown, |twin| {
+                        if current.history_ready {
+                            health_at(twin, current.violations.get(id), t)
+                        } else {
+                            twin.status_at(t)
+                        }
+                    });
+                    theme::status_color(status, dark)
+                }
+                ColourMode::Drift => match at.drift.twin(id) {
+                    Some(d) => theme::score_color(d.score, dark),
+                    None => theme::status_color(crate::model::Status::Unknown, dark),
+                },
             },
             |id, kind| self.filter.hides(id, kind),
         );
@@ -703,6 +738,7 @@ impl eframe::App for WorkbenchApp {
                 ctx.request_repaint();
             }
         }
+        self.refresh_cursor();
         self.paint_graph();
         self.automate(ctx, frame);
         if self.job.is_some() {
@@ -736,10 +772,13 @@ impl eframe::App for WorkbenchApp {
                         time: self.timeline.time,
                         dark: self.settings.dark_mode,
                         history_ready: current.history_ready,
+                        drift: self.at_cursor.as_ref().and_then(|c| c.drift.twin(id)),
                     };
                     inspector_ui(ui, &input, &mut self.inspector, &mut self.plot_cache, &mut self.commands);
                 }
-                (Some(current), None) => overview_ui(ui, current, self.timeline.time, &mut self.commands),
+                (Some(current), None) => {
+                    overview_ui(ui, current, self.at_cursor.as_ref(), self.timeline.time, &mut self.commands);
+                }
                 (None, _) => {
                     ui.weak("Nothing loaded yet.");
                 }
@@ -761,7 +800,13 @@ impl eframe::App for WorkbenchApp {
 }
 
 /// The inspector when nothing is selected: what the scenario is and where to look.
-fn overview_ui(ui: &mut egui::Ui, current: &Current, time: i64, commands: &mut Vec<Command>) {
+fn overview_ui(
+    ui: &mut egui::Ui,
+    current: &Current,
+    at_cursor: Option<&AtCursor>,
+    time: i64,
+    commands: &mut Vec<Command>,
+) {
     let s = &current.scenario;
     ui.heading(&s.name);
     ui.label(&s.description);
@@ -780,7 +825,7 @@ fn overview_ui(ui: &mut egui::Ui, current: &Current, time: i64, commands: &mut V
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
         egui::Grid::new("overview-violations").striped(true).num_columns(2).show(ui, |ui| {
             for (id, spans) in &current.violations {
-                for span in spans.iter().filter(|sp| sp.start <= time && time < sp.end) {
+                for span in spans.iter().filter(|sp| sp.active_at(time)) {
                     any = true;
                     if ui.link(id.as_str()).clicked() {
                         commands.push(Command::Select(Some(id.clone())));
@@ -795,15 +840,33 @@ fn overview_ui(ui: &mut egui::Ui, current: &Current, time: i64, commands: &mut V
             ui.weak("None — every twin is within its thresholds.");
         }
         ui.add_space(8.0);
-        ui.strong("Twins with configuration changes in history");
-        for twin in s.graph.twins().filter(|t| !t.config_history.is_empty()) {
-            ui.horizontal(|ui| {
-                if ui.link(twin.id.as_str()).clicked() {
-                    commands.push(Command::Select(Some(twin.id.clone())));
+        if let Some(at) = at_cursor {
+            let drift = &at.drift;
+            let drifting: Vec<_> = drift.drifting().collect();
+            ui.strong(format!("Configuration drift: fleet score {:.2}", drift.fleet_score));
+            if drifting.is_empty() {
+                ui.weak("None: every twin holds its desired configuration.");
+            }
+            egui::Grid::new("overview-drift").striped(true).num_columns(3).show(ui, |ui| {
+                for t in drifting {
+                    if ui.link(t.twin.as_str()).clicked() {
+                        commands.push(Command::Select(Some(t.twin.clone())));
+                    }
+                    ui.label(
+                        RichText::new(format!("{:.2}", t.score))
+                            .color(theme::score_color(t.score, ui.visuals().dark_mode)),
+                    );
+                    let keys: Vec<&str> = t.keys.iter().map(|k| k.rule.key.as_str()).collect();
+                    ui.weak(keys.join(", "));
+                    ui.end_row();
                 }
-                let keys: Vec<&str> = twin.config_history.iter().map(|c| c.key.as_str()).collect();
-                ui.weak(keys.join(", "));
             });
+            ui.weak(format!(
+                "{} drift events so far ({:.2}/day): P(new drift within 7 days) = {:.0}%",
+                drift.events.len(),
+                drift.rate_per_day,
+                drift.probability_new * 100.0
+            ));
         }
         ui.add_space(8.0);
         ui.weak("Click a twin in the graph to inspect it. Drag the timeline to replay history.");

@@ -187,6 +187,31 @@ pub struct GraphFilter {
     pub search: String,
     /// Only this kind is highlighted.
     pub kind: Option<TwinKind>,
+    /// What node colours show.
+    pub colour: ColourMode,
+}
+
+/// What the colour of a graph node shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ColourMode {
+    /// Health at the time cursor (recorded status and rule violations).
+    #[default]
+    Health,
+    /// Configuration drift score at the time cursor.
+    Drift,
+}
+
+impl ColourMode {
+    /// Every mode.
+    pub const ALL: [ColourMode; 2] = [ColourMode::Health, ColourMode::Drift];
+
+    /// Name in the menu.
+    pub fn label(self) -> &'static str {
+        match self {
+            ColourMode::Health => "Health",
+            ColourMode::Drift => "Drift",
+        }
+    }
 }
 
 impl GraphFilter {
@@ -240,6 +265,13 @@ pub fn graph_ui(
                     }
                 }
             });
+        egui::ComboBox::from_id_salt("colour-mode")
+            .selected_text(format!("Colour: {}", filter.colour.label()))
+            .show_ui(ui, |ui| {
+                for mode in ColourMode::ALL {
+                    ui.selectable_value(&mut filter.colour, mode, mode.label());
+                }
+            });
         if ui.button("Fit").on_hover_text("Fit the whole graph in view").clicked() {
             model.fit_frames = 2;
         }
@@ -260,7 +292,7 @@ pub fn graph_ui(
         .with_styles(&style)
         .with_id(Some(format!("twin-graph-{}", model.view_generation)))
         .show(ui, &mut model.graph);
-    legend_ui(ui, response.response.rect);
+    legend_ui(ui, response.response.rect, filter.colour);
     for change in &response.changes {
         match change {
             GraphChange::NodeClicked { node } | GraphChange::NodeSelected { node } => {
@@ -278,26 +310,28 @@ pub fn graph_ui(
 }
 
 /// A small key in the bottom-left corner of the graph: status colours and edge kinds.
-fn legend_ui(ui: &egui::Ui, rect: egui::Rect) {
+fn legend_ui(ui: &egui::Ui, rect: egui::Rect, mode: ColourMode) {
     let dark = ui.visuals().dark_mode;
     let painter = ui.painter_at(rect);
     let font = egui::FontId::proportional(11.0);
     let text_color = ui.visuals().weak_text_color();
     let mut pos = egui::pos2(rect.left() + 10.0, rect.bottom() - 14.0);
-    let statuses = [Status::Healthy, Status::Degraded, Status::Down];
-    for status in statuses {
+    let swatches: Vec<(Color32, String)> = match mode {
+        ColourMode::Health => [Status::Healthy, Status::Degraded, Status::Down]
+            .into_iter()
+            .map(|s| (theme::status_color(s, dark), s.as_str().to_string()))
+            .collect(),
+        ColourMode::Drift => {
+            [0.0, 0.25, 0.5, 1.0].into_iter().map(|v| (theme::score_color(v, dark), format!("drift {v}"))).collect()
+        }
+    };
+    for (color, label) in swatches {
         painter.rect_filled(
             egui::Rect::from_center_size(pos + egui::vec2(5.0, 0.0), egui::vec2(10.0, 10.0)),
             2.0,
-            theme::status_color(status, dark),
+            color,
         );
-        let r = painter.text(
-            pos + egui::vec2(14.0, 0.0),
-            egui::Align2::LEFT_CENTER,
-            status.as_str(),
-            font.clone(),
-            text_color,
-        );
+        let r = painter.text(pos + egui::vec2(14.0, 0.0), egui::Align2::LEFT_CENTER, label, font.clone(), text_color);
         pos.x = r.right() + 12.0;
     }
     for kind in EdgeKind::ALL {

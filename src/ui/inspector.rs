@@ -8,6 +8,7 @@ use egui_plot::{FilledArea, HLine, Line, LineStyle, Plot, PlotPoints, VLine};
 use super::app::Command;
 use super::plot_cache::{PlotCache, time_marks};
 use super::theme;
+use crate::analytics::drift::TwinDrift;
 use crate::io::time::{format_axis, format_short};
 use crate::model::{MetricName, Scenario, SeriesKey, TwinId, metric};
 use crate::policy::history::{ViolationHistory, health_at};
@@ -37,6 +38,8 @@ pub struct InspectorInput<'a> {
     pub dark: bool,
     /// Whether history is loaded yet.
     pub history_ready: bool,
+    /// The twin's configuration drift at the cursor time (`None`: no desired state).
+    pub drift: Option<&'a TwinDrift>,
 }
 
 /// Draws the inspector of one twin.
@@ -66,7 +69,7 @@ pub fn inspector_ui(
         }
     });
     if let Some(spans) = spans {
-        let active: Vec<_> = spans.iter().filter(|sp| sp.start <= input.time && input.time < sp.end).collect();
+        let active: Vec<_> = spans.iter().filter(|sp| sp.active_at(input.time)).collect();
         for span in active {
             if let Some(rule) = s.policies.get(span.policy).and_then(|p| p.rules.get(span.rule)) {
                 ui.colored_label(
@@ -98,6 +101,8 @@ fn config_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>) {
         return;
     };
     let config = twin.config_at(input.time);
+    let drifted = |key: &str| input.drift.and_then(|d| d.keys.iter().find(|k| k.rule.key == key));
+    let amber = theme::status_color(crate::model::Status::Degraded, input.dark);
     egui::CollapsingHeader::new(format!("Configuration ({} keys)", config.len()))
         .id_salt("inspector-config")
         .default_open(true)
@@ -109,7 +114,19 @@ fn config_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>) {
             egui::Grid::new("config-grid").striped(true).num_columns(3).show(ui, |ui| {
                 for (key, value) in &config {
                     ui.label(RichText::new(key).monospace());
-                    ui.label(RichText::new(value.to_string()).monospace());
+                    let text = RichText::new(value.to_string()).monospace();
+                    match drifted(key) {
+                        Some(k) => {
+                            ui.label(text.color(amber)).on_hover_text(format!(
+                                "Drift: policy {} wants {}",
+                                k.policy,
+                                k.rule.describe()
+                            ));
+                        }
+                        None => {
+                            ui.label(text);
+                        }
+                    }
                     let changes: Vec<_> = twin.config_history.iter().filter(|c| &c.key == key).collect();
                     match changes.iter().rev().find(|c| c.at <= input.time) {
                         Some(change) => {
@@ -131,6 +148,46 @@ fn config_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>) {
                 }
             });
         });
+    drift_ui(ui, input);
+}
+
+/// Desired against actual configuration, key by key.
+fn drift_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>) {
+    let Some(drift) = input.drift else {
+        return;
+    };
+    let title = if drift.keys.is_empty() {
+        format!("Drift: none ({} keys checked)", drift.checked)
+    } else {
+        format!("Drift {:.2}: {} of {} keys off", drift.score, drift.keys.len(), drift.checked)
+    };
+    egui::CollapsingHeader::new(title).id_salt("inspector-drift").default_open(!drift.keys.is_empty()).show(ui, |ui| {
+        if drift.keys.is_empty() {
+            ui.weak("Every key holds its desired value.");
+            return;
+        }
+        egui::Grid::new("drift-grid").striped(true).num_columns(5).show(ui, |ui| {
+            for header in ["key", "desired", "actual", "off by", "since"] {
+                ui.label(RichText::new(header).strong());
+            }
+            ui.end_row();
+            for k in &drift.keys {
+                ui.label(RichText::new(&k.rule.key).monospace()).on_hover_text(format!("policy {}", k.policy));
+                ui.label(RichText::new(format!("{} {}", k.rule.operator.symbol(), k.rule.expected)).monospace());
+                ui.label(
+                    RichText::new(k.actual.as_ref().map_or("(absent)".to_string(), ToString::to_string)).monospace(),
+                );
+                let off = match k.deviation.kind {
+                    crate::policy::DeviationKind::Numeric => format!("{:.0}%", k.deviation.amount * 100.0),
+                    crate::policy::DeviationKind::Missing => "missing".to_string(),
+                    _ => "mismatch".to_string(),
+                };
+                ui.label(RichText::new(off).color(theme::score_color(k.deviation.amount, input.dark)));
+                ui.label(k.since.map_or("before history".to_string(), format_short));
+                ui.end_row();
+            }
+        });
+    });
 }
 
 fn capacity_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>) {

@@ -17,6 +17,26 @@ pub fn status_color(status: Status, dark: bool) -> Color32 {
     }
 }
 
+/// A score in [0, 1] on a green → amber → red ramp (0 is the healthy colour).
+pub fn score_color(score: f64, dark: bool) -> Color32 {
+    let s = score.clamp(0.0, 1.0) as f32;
+    let green = status_color(Status::Healthy, dark);
+    let amber = status_color(Status::Degraded, dark);
+    let red = status_color(Status::Down, dark);
+    if s <= 0.0 {
+        green
+    } else if s < 0.5 {
+        lerp(amber.gamma_multiply(0.85), amber, s * 2.0)
+    } else {
+        lerp(amber, red, (s - 0.5) * 2.0)
+    }
+}
+
+fn lerp(a: Color32, b: Color32, t: f32) -> Color32 {
+    let mix = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
+    Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))
+}
+
 /// A short tag for a kind, drawn on graph nodes.
 pub fn kind_tag(kind: TwinKind) -> &'static str {
     match kind {
