@@ -8,9 +8,19 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The NAB data shipped beside the project.
+/// The NAB data shipped beside the project (`../shared/data/nab`), or where
+/// `TWINBENCH_NAB_DIR` points, or the workplace's copy in `/work/shared`.
 pub fn nab_dir() -> PathBuf {
-    root().join("../shared/data/nab")
+    let candidates = [
+        std::env::var_os("TWINBENCH_NAB_DIR").map(PathBuf::from),
+        Some(root().join("../shared/data/nab")),
+        Some(PathBuf::from("/work/shared/data/nab")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("realAWSCloudwatch").is_dir())
+        .expect("NAB data not found: set TWINBENCH_NAB_DIR to the folder holding realAWSCloudwatch/")
 }
 
 /// Runs the twinbench binary with arguments.
