@@ -13,6 +13,7 @@ pub mod cli;
 pub mod io;
 pub mod model;
 pub mod policy;
+pub mod remediation;
 pub mod sim;
 #[cfg(feature = "gui")]
 pub mod ui;

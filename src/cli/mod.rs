@@ -4,6 +4,7 @@
 
 mod check;
 mod data;
+mod plan;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -36,6 +37,45 @@ pub enum Command {
     Export(ExportArgs),
     /// Current violations, configuration drift and predicted violations (exit 1 when any).
     Check(CheckArgs),
+    /// Propose remediation for the findings, approve, and export a plan (.json, .ron, .md).
+    Plan(PlanArgs),
+    /// Check that a plan still matches the scenario (exit 0 current, 3 stale).
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Scenario file (.ron).
+    pub scenario: PathBuf,
+    /// Extra policy files (.yaml, .json, .ron), added to the scenario's own.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// Which proposed actions to approve: all, none, or action ids separated by commas.
+    #[arg(long, default_value = "none")]
+    pub approve: String,
+    /// Name on the approval stamp (default: the command line that approved).
+    #[arg(long)]
+    pub approver: Option<String>,
+    /// How far ahead to look, in hours.
+    #[arg(long, default_value_t = 168.0)]
+    pub horizon: f64,
+    /// The plan to write: .json (Terraform-plan-like), .ron or .md (runbook).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The plan (.json, .ron or .md).
+    pub plan: PathBuf,
+    /// The scenario it should match.
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// The extra policy files the plan was computed with.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
 }
 
 /// Arguments of `check`.
@@ -163,6 +203,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Ingest(args)) => data::ingest(&args),
         Some(Command::Export(args)) => data::export(&args),
         Some(Command::Check(args)) => check::check(&args),
+        Some(Command::Plan(args)) => plan::plan_command(&args),
+        Some(Command::Verify(args)) => plan::verify(&args),
     }
 }
 

@@ -7,6 +7,7 @@ mod error;
 #[cfg(feature = "gui")]
 pub mod image;
 pub mod located;
+pub mod plan;
 pub mod policy;
 pub mod scenario;
 pub mod synth;

@@ -8,5 +8,6 @@ mod determinism;
 #[cfg(feature = "gui")]
 mod gui;
 mod malformed;
+mod plans;
 mod support;
 mod telemetry;
