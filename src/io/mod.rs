@@ -8,6 +8,7 @@ mod error;
 pub mod image;
 pub mod located;
 pub mod scenario;
+pub mod scores;
 pub mod synth;
 pub mod telemetry;
 pub mod time;

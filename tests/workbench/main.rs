@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test binary: failing loudly is the point
 
 mod cli;
+mod detect;
 mod determinism;
 #[cfg(feature = "gui")]
 mod gui;
