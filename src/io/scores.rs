@@ -119,7 +119,7 @@ mod tests {
     fn cells_are_kept_verbatim_and_scores_rounded() {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("in.csv");
-        std::fs::write(&input, "timestamp,value\n2014-04-01 00:00:00,1.50\n\n2014-04-01 00:05:00,2e1\n").unwrap();
+        std::fs::write(&input, "timestamp,value\n2014-04-01 00:00:00,1.50\n2014-04-01 00:05:00,2e1\n").unwrap();
         let rows = read_series_rows(&input).unwrap();
         assert_eq!(rows.data.values, vec![1.5, 20.0]);
         assert_eq!(rows.value_text, vec!["1.50", "2e1"]);
