@@ -11,15 +11,17 @@
 //! - **variability**: |ln(mean |Δx| in the short window / mean |Δx| in the reference)|
 //!   — a metric that flat-lines (a stuck exporter, a hung process) or turns erratic;
 //! - **seasonal**: |x − median of the same time of day on earlier days| / robust σ of
-//!   those residuals, once two earlier days are known.
+//!   those residuals, once two earlier days are known and only while that baseline
+//!   explains the series (its residuals clearly tighter than the plain spread).
 //!
 //! A raw statistic says little by itself (a 5σ move is daily life for a spiky metric),
-//! so each is turned into a tail probability by a [`TailCalibrator`] that remembers
+//! so each is turned into a tail probability by a tail calibrator that remembers
 //! that statistic's values on this series. The smallest probability, times the number
 //! of statistics in use (Bonferroni), is the sample's probability; its statistic is
-//! the cause. Once a sample crosses the alarm level, the following samples of the same
-//! episode are held below it unless they are far more surprising (escalation), so an
-//! incident is reported once, at its start, like a deduplicated alert.
+//! the cause. Once a sample is notable (p ≤ √alarm, 1e-2 by default), the following
+//! samples of the same episode are held low unless they are ten times less likely
+//! than its peak so far (escalation), so an incident is reported once, at its start,
+//! like a deduplicated alert.
 
 use std::collections::VecDeque;
 
