@@ -2,6 +2,7 @@
 //! subcommand validates its arguments, calls the library and prints either human text
 //! (stderr) or one JSON document (stdout with `--json`).
 
+mod analytics;
 mod check;
 mod data;
 mod plan;
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// twinbench: rehearse changes on digital twins of your estate before touching it.
 #[derive(Debug, Parser)]
@@ -41,6 +42,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Check that a plan still matches the scenario (exit 0 current, 3 stale).
     Verify(VerifyArgs),
+    /// Score every row of a `timestamp,value` series for anomalies (causal, in file order).
+    Detect(DetectArgs),
 }
 
 /// Arguments of `plan`.
@@ -183,6 +186,41 @@ pub struct ExportArgs {
     pub metrics: Vec<String>,
 }
 
+/// Arguments of `detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Input series: CSV (or Parquet) with columns timestamp,value.
+    pub input: PathBuf,
+    /// Output CSV: the same rows plus anomaly_score in [0, 1] (default: stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Add a `reason` column naming the dominant cause of each score.
+    #[arg(long)]
+    pub reasons: bool,
+    /// Detector to use.
+    #[arg(long, value_enum, default_value_t = DetectMethod::Combined)]
+    pub method: DetectMethod,
+    /// Rule: a value above this threshold scores 1 (combined method).
+    #[arg(long, value_name = "THRESHOLD", allow_negative_numbers = true)]
+    pub above: Option<f64>,
+    /// Rule: a value below this threshold scores 1 (combined method).
+    #[arg(long, value_name = "THRESHOLD", allow_negative_numbers = true)]
+    pub below: Option<f64>,
+    /// Rule: a change faster than this many units per second scores 1 (combined method).
+    #[arg(long, value_name = "PER_SEC", allow_negative_numbers = true)]
+    pub max_rate: Option<f64>,
+}
+
+/// Detectors selectable on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DetectMethod {
+    /// Learned robust baselines (spike, level shift, variability, daily seasonality),
+    /// calibrated and combined; the default.
+    Combined,
+    /// NAB's windowed-Gaussian baseline, for comparison.
+    WindowedGaussian,
+}
+
 /// Parses arguments and runs the command. Usage errors print clap's message and give
 /// exit code 2; `--help`/`--version` give 0.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
@@ -205,6 +243,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Check(args)) => check::check(&args),
         Some(Command::Plan(args)) => plan::plan_command(&args),
         Some(Command::Verify(args)) => plan::verify(&args),
+        Some(Command::Detect(args)) => analytics::detect(&args),
     }
 }
 

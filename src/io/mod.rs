@@ -10,6 +10,7 @@ pub mod located;
 pub mod plan;
 pub mod policy;
 pub mod scenario;
+pub mod scores;
 pub mod synth;
 pub mod telemetry;
 pub mod time;

@@ -4,6 +4,7 @@
 
 mod check;
 mod cli;
+mod detect;
 mod determinism;
 #[cfg(feature = "gui")]
 mod gui;
