@@ -39,7 +39,7 @@ pub fn plan_command(args: &PlanArgs) -> Result<ExitCode> {
     let current = current_violations(&s, &history);
     let drift = drift(&s.graph, &s.policies, s.start, s.end, (args.horizon * 3600.0) as i64);
     let found = findings(&current, &drift);
-    let ranked = candidates(&s, &found, &Weights::default());
+    let ranked = candidates(&s.graph, &s.policies, &found, &Weights::default());
     let approver = args.approver.clone().unwrap_or_else(|| format!("cli --approve {}", args.approve));
     let plan = plan(&s, ranked, &approve, &approver).map_err(anyhow::Error::msg)?;
     plan_io::write(&args.out, &plan, &s)?;

@@ -3,6 +3,7 @@
 //! Parquet through polars, PNG screenshots. Every error that comes from a file names
 //! it, with line and column where the format has them.
 
+pub mod audit;
 mod error;
 #[cfg(feature = "gui")]
 pub mod image;

@@ -256,15 +256,14 @@ pub fn host_of(graph: &TwinGraph, id: &TwinId) -> Option<TwinId> {
 /// action that is not a notification (or the default for the metric), plus every
 /// bound notification. The same action on the same twin proposed by several findings
 /// is kept once, with the best score and all the evidence.
-pub fn candidates(scenario: &Scenario, findings: &[Finding], weights: &Weights) -> Vec<Candidate> {
-    let graph = &scenario.graph;
+pub fn candidates(graph: &TwinGraph, policies: &[Policy], findings: &[Finding], weights: &Weights) -> Vec<Candidate> {
     let twins = graph.twin_count();
     let mut out: Vec<Candidate> = Vec::new();
     for finding in findings {
         let Some(twin) = graph.twin(finding.twin()) else {
             continue;
         };
-        let policy: Option<&Policy> = scenario.policies.iter().find(|p| p.name == finding.policy());
+        let policy: Option<&Policy> = policies.iter().find(|p| p.name == finding.policy());
         let severity = policy.map_or(Severity::Medium, |p| p.severity);
         let bound: &[ActionKind] = policy.map_or(&[], |p| &p.actions);
         let mut kinds: Vec<ActionKind> = Vec::new();
@@ -566,7 +565,7 @@ mod tests {
     #[test]
     fn bound_defaults_and_drift_become_ranked_candidates() {
         let s = scenario();
-        let c = candidates(&s, &findings(), &Weights::default());
+        let c = candidates(&s.graph, &s.policies, &findings(), &Weights::default());
         let kinds: Vec<String> = c.iter().map(|c| format!("{} {}", c.target, c.kind)).collect();
         assert_eq!(c.len(), 4, "{kinds:?}");
         assert!(kinds.contains(&"db scale disk up ×1.5".to_string()));
@@ -583,13 +582,13 @@ mod tests {
         let notify = c.iter().position(|c| matches!(c.kind, ActionKind::Notify { .. })).unwrap();
         assert!(matches!(c[notify - 1].kind, ActionKind::ScaleUp { .. }), "the notification follows its action");
         // Deterministic ids and order.
-        assert_eq!(candidates(&s, &findings(), &Weights::default()), c);
+        assert_eq!(candidates(&s.graph, &s.policies, &findings(), &Weights::default()), c);
     }
 
     #[test]
     fn plans_approve_and_fingerprint() {
         let s = scenario();
-        let c = candidates(&s, &findings(), &Weights::default());
+        let c = candidates(&s.graph, &s.policies, &findings(), &Weights::default());
         let first = c[0].id.clone();
         let p = plan(&s, c.clone(), &ApproveSpec::Ids(vec![first.clone()]), "alice").unwrap();
         assert_eq!(p.steps[0].approval, Approval::Approved { by: "alice".into() });
