@@ -140,6 +140,32 @@ impl TwinGraph {
         Ok(self.graph.add_edge(a, b, dependency))
     }
 
+    /// Moves a twin to another host: its `runs_on` edges are replaced by one to `host`
+    /// (keeping the attributes of the first old edge).
+    pub fn set_host(&mut self, id: &TwinId, host: &TwinId) -> Result<(), GraphError> {
+        let a = self.node(id).ok_or_else(|| GraphError::UnknownTwin(id.clone()))?;
+        let b = self.node(host).ok_or_else(|| GraphError::UnknownTwin(host.clone()))?;
+        if a == b {
+            return Err(GraphError::SelfDependency(id.clone()));
+        }
+        let mut old: Vec<EdgeIndex> = self
+            .graph
+            .edges_directed(a, Direction::Outgoing)
+            .filter(|e| e.weight().kind == EdgeKind::RunsOn)
+            .map(|e| e.id())
+            .collect();
+        old.sort();
+        let attributes = old
+            .first()
+            .and_then(|e| self.graph.edge_weight(*e).cloned())
+            .unwrap_or_else(|| Dependency::new(EdgeKind::RunsOn));
+        for e in old {
+            self.graph.remove_edge(e);
+        }
+        self.graph.add_edge(a, b, attributes);
+        Ok(())
+    }
+
     /// Number of twins.
     pub fn twin_count(&self) -> usize {
         self.graph.node_count()

@@ -31,6 +31,12 @@ pub const KNOWN: &[MetricInfo] = &[
     MetricInfo { name: NETWORK_IO, unit: "B/s", description: "Network throughput", bounds: None },
     MetricInfo { name: "queue_depth", unit: "msgs", description: "Messages waiting", bounds: None },
     MetricInfo { name: "request_rate", unit: "req/s", description: "Requests served", bounds: None },
+    MetricInfo {
+        name: "up",
+        unit: "",
+        description: "Serving (1) or not (0); simulated for every twin",
+        bounds: Some((0.0, 1.0)),
+    },
 ];
 
 /// Looks up a known metric by name.

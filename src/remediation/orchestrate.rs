@@ -177,6 +177,16 @@ impl Orchestrator {
         std::mem::take(&mut self.audit)
     }
 
+    /// The first instant after `now` at which a guard's verdict can change by the
+    /// passing of time alone (a cooldown ends, an executed action leaves the hourly
+    /// window). Until then, the same findings on the same twins get the same decisions:
+    /// the simulation engine uses this to skip ticks at which nothing changed.
+    pub fn next_guard_change(&self, now: UnixSecs) -> Option<UnixSecs> {
+        let cooldowns = self.last_action.values().map(|t| t + self.config.guards.cooldown_secs);
+        let window = self.executed.iter().map(|t| t + 3600);
+        cooldowns.chain(window).filter(|t| *t > now).min()
+    }
+
     fn log(&mut self, at: UnixSecs, c: &Candidate, decision: Decision) {
         let key = format!("{}:{}", decision.name(), decision.detail().unwrap_or(""));
         if self.last_logged.get(&c.id) == Some(&key) {
@@ -390,6 +400,18 @@ mod tests {
             });
         }
         assert_eq!(count, 2, "two per hour");
+    }
+
+    #[test]
+    fn next_guard_change_is_the_end_of_a_cooldown_or_rate_window() {
+        let (g, p) = world();
+        let guards = Guards { max_actions_per_hour: 6, cooldown_secs: 600, max_blast_radius: 10 };
+        let mut o = Orchestrator::new(OrchestratorConfig { mode: Mode::Automatic, guards, ..Default::default() });
+        assert_eq!(o.next_guard_change(0), None);
+        o.tick(100, &[finding(95.0)], &g, &p, &mut |_| Ok(()));
+        assert_eq!(o.next_guard_change(100), Some(700));
+        assert_eq!(o.next_guard_change(700), Some(3700));
+        assert_eq!(o.next_guard_change(3700), None);
     }
 
     #[test]

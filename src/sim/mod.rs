@@ -1,5 +1,21 @@
-//! Simulation: seeded random streams and the generation of history from workload
-//! models. Everything here is deterministic given the scenario and seed.
+//! Simulation: seeded random streams, the generation of history from workload models,
+//! and the simulation lab — the deterministic tick engine over a [`World`] (M19), with
+//! the orchestration loop inside, what-if forks (M13), A/B tests of strategies (M14)
+//! and chaos experiments (M15). Everything here is deterministic given the scenario,
+//! the seed and the inputs; nothing reads the wall clock.
 
+pub mod digest;
+pub mod engine;
+pub mod fault;
 pub mod history;
 pub mod rng;
+pub mod run;
+pub mod world;
+
+pub use digest::state_digest;
+pub use engine::{Command, Inputs, StepReport, step};
+pub use fault::{Fault, FaultKind, RandomFaults};
+pub use run::{PolicyViolations, RunSummary, run, ticks_for_hours};
+pub use world::{ActionRecord, Event, EventKind, SimError, UP_METRIC, World, WorldConfig};
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,984 @@
+//! The deterministic tick engine: `step(&mut World, &Inputs) -> StepReport` advances
+//! the world by one tick of the scenario's resolution.
+//!
+//! # The model
+//!
+//! Every series is driven by its workload model: `expected(t)` plus AR(1) noise from
+//! the series' own stream `engine/noise/<twin>/<metric>`, with the model's incidents
+//! applied and clamped to its range (the same semantics as history generation, so an
+//! undisturbed world continues its history). The engine then computes how the
+//! estate's state bends those values, in passes over structure-of-arrays data:
+//!
+//! 1. **Reachability** (hosts before their workloads): a twin is *down* while a crash
+//!    fault holds it, while it restarts (an action or an OOM kill), during an outage
+//!    incident of its workload model, or while its host is down — a dead host takes
+//!    its workloads down. It is *reachable* when it is not down, not partitioned and
+//!    its host is reachable. `up` is 1 for reachable twins, 0 otherwise; a twin that is
+//!    not reachable reports no other metric (rules see missing data).
+//! 2. **Traffic** (callers before callees, along `routes_to` and `depends_on`): a
+//!    twin's traffic factor `f` is the traffic-share-weighted mean of its reachable
+//!    callers' factors (1 for a twin nobody calls), times any traffic spike. A load
+//!    balancer spreads the share of an unreachable target over its healthy ones.
+//! 3. **Load** (workloads before hosts): CPU demand is
+//!    `drive × f × (cpu₀/cpu) × (replicas₀/replicas) × config + cpu_hog`, so scaling
+//!    CPU up ×1.5 lowers cpu_usage to 1/1.5 and a scale-out divides per-replica load.
+//!    A host's CPU is its own model plus the sum of its workloads' changes in cores
+//!    used (`cpu% × cores × replicas`): its model already holds their usual load, so
+//!    an undisturbed host is unchanged, a workload that dies or migrates frees its
+//!    cores there and adds them on the new host. Memory is
+//!    `(drive + leak) × memory₀/memory`, capped by an eviction policy; above 100% the
+//!    twin is killed (OOM) and restarts. Disk is `(drive + fill) × disk₀/disk`; a full
+//!    disk fails every write.
+//! 4. **Slowdown and failure** (callees before callers): a twin's utilisation ρ slows
+//!    it by `(1 − ρ₀) / (1 − ρ)` relative to the model's own utilisation ρ₀ (a
+//!    queueing-style blow-up near saturation, 1 when undisturbed) and sheds
+//!    `max(0, 1 − 1/ρ)` of its requests when demand exceeds capacity; its host's
+//!    contention multiplies in. Extra latency and failure travel to callers by
+//!    traffic share: `Δlatency = latency × (slow − 1) + fault + Σ share·Δlatency(dep)`
+//!    and a call to an unreachable dependency fails and waits the caller's
+//!    `timeout_ms` (default 1000). So a saturated database slows and errors its
+//!    callers, and a dead one fails them.
+//! 5. **Values**: latency = model + Δlatency, error_rate = model + 100 × failure,
+//!    request_rate and network_io scale with `f`, a queue's depth grows as its
+//!    consumers (callers without a request rate: workers) go away; clamped and rounded
+//!    like the workload model.
+//!
+//! Configuration effects: `log_level: debug` costs 10% CPU; `eviction` other than
+//! `noeviction` caps memory at `maxmemory_mb` of the memory capacity; `timeout_ms` is
+//! the wait on an unreachable dependency. Effects are relative to the configuration
+//! the world started with, so the starting state matches the models.
+//!
+//! Actions take effect after their `duration_secs`: capacity and configuration change
+//! then; a restart takes the twin down for its duration and then clears leaks and
+//! ramps (and a crash); a migration moves the twin to its new host.
+//!
+//! # Orchestration
+//!
+//! After the metrics, every rule instance (policy × selected twin × rule) is fed to
+//! its `policy::eval::RuleState`; firing rules of the acting policies become
+//! `Finding::Violation`s (one per firing episode, made when it starts) and go to
+//! `Orchestrator::tick`, whose `apply` starts the action in the world. The orchestrator
+//! is not asked at a tick where nothing it depends on changed — the findings, the
+//! twins' configuration and capacity, its guard state (nothing executed last time, no
+//! cooldown or rate window expired) and the approval queue — because its decisions
+//! and its (deduplicated) log would be the same; `World::set_orchestrate_every_tick`
+//! turns this off and a test checks the outcome is identical.
+
+use super::fault::{Fault, FaultKind, RandomFaults};
+use super::world::{
+    ActionRecord, ActiveFault, BLOCK_TICKS, Caps, ConfigEffects, Event, EventKind, FaultEffects, NONE, Pending, Role,
+    SimError, Timed, World, apply_incidents, placement_order, quantize,
+};
+use crate::model::{ConfigChange, ConfigValue, Status, TwinId, TwinKind, UnixSecs};
+use crate::remediation::ActionKind;
+use crate::remediation::orchestrate::Orchestrator;
+use crate::remediation::plan::{Candidate, Finding};
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+/// Something done to the world from outside at a tick.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Start an action on a twin by hand (it takes effect after its duration).
+    Act {
+        /// The twin.
+        twin: TwinId,
+        /// The action.
+        action: ActionKind,
+    },
+    /// Set a configuration key directly (takes effect at once).
+    SetConfig {
+        /// The twin.
+        twin: TwinId,
+        /// Key path.
+        key: String,
+        /// New value.
+        value: ConfigValue,
+    },
+    /// Inject a fault now (its `start` is replaced by the tick's time).
+    StartFault(Fault),
+    /// Start injecting random faults.
+    RandomFaults(RandomFaults),
+    /// Roll back: end the active faults (of one twin, or all and random injection).
+    StopFaults {
+        /// Only this twin's faults.
+        twin: Option<TwinId>,
+    },
+    /// Approve a queued proposal (it runs now if the guards allow).
+    Approve {
+        /// Proposal id.
+        id: String,
+        /// Who approves.
+        by: String,
+    },
+    /// Reject a queued proposal.
+    Reject {
+        /// Proposal id.
+        id: String,
+        /// Who rejects.
+        by: String,
+    },
+}
+
+/// The inputs of one tick (besides what the world has scheduled itself).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Inputs {
+    /// Commands, applied in order before the tick's physics.
+    pub commands: Vec<Command>,
+}
+
+/// What one tick did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StepReport {
+    /// Time of the new state.
+    pub now: UnixSecs,
+    /// Rule instances firing.
+    pub firing: usize,
+    /// (policy, twin) pairs in violation.
+    pub violating: usize,
+    /// Violations that began at this tick.
+    pub new_violations: usize,
+    /// Actions started at this tick (orchestrated, approved or manual).
+    pub actions_started: usize,
+    /// Twins not serving.
+    pub down: usize,
+    /// Inputs that could not be applied, with the reason.
+    pub rejected: Vec<String>,
+}
+
+impl World {
+    /// Schedules a command at a time (it runs at the first tick at or after `at`).
+    pub fn schedule(&mut self, at: UnixSecs, command: Command) {
+        self.seq += 1;
+        let timed = Timed { at, seq: self.seq, command };
+        let pos = self.scheduled.partition_point(|x| (x.at, x.seq) <= (timed.at, timed.seq));
+        self.scheduled.insert(pos, timed);
+    }
+
+    /// Schedules a fault at its start time.
+    pub fn schedule_fault(&mut self, fault: Fault) {
+        let at = fault.start;
+        self.schedule(at, Command::StartFault(fault));
+    }
+}
+
+/// Advances the world by one tick and reports what happened.
+pub fn step(world: &mut World, inputs: &Inputs) -> StepReport {
+    let t = world.now + world.resolution;
+    let n = world.tick;
+    world.now = t;
+    world.tick += 1;
+    let mut report = StepReport { now: t, ..StepReport::default() };
+
+    let due = world.scheduled.partition_point(|x| x.at <= t);
+    let scheduled: Vec<Timed> = world.scheduled.drain(..due).collect();
+    for command in scheduled.iter().map(|x| &x.command).chain(&inputs.commands) {
+        match apply_command(world, t, command) {
+            Ok(started) => report.actions_started += started,
+            Err(e) => report.rejected.push(e.to_string()),
+        }
+    }
+    take_effect(world, t);
+    update_faults(world, t);
+
+    drive(world, n, t);
+    reachability(world, t);
+    traffic(world);
+    load(world, t);
+    failure(world);
+    values(world);
+    rules(world, t, &mut report);
+    report.actions_started += orchestrate(world, t);
+    statuses(world, &mut report);
+    world.acct.ticks += 1;
+    world.acct.twin_ticks += world.twins.ids.len() as u64;
+    report
+}
+
+fn reason_of(world: &World, i: usize) -> String {
+    let tw = &world.twins;
+    if tw.fx[i].crashed {
+        "crashed".into()
+    } else if world.now < tw.restart_until[i] {
+        "restarting".into()
+    } else if tw.model_down[i] {
+        "outage in its workload model".into()
+    } else if tw.fx[i].partitioned {
+        "partitioned from the network".into()
+    } else if tw.host[i] != NONE && !tw.reachable[tw.host[i] as usize] {
+        format!("its host {} is not serving", tw.ids[tw.host[i] as usize])
+    } else {
+        "unreachable".into()
+    }
+}
+
+fn push_event(world: &mut World, at: UnixSecs, twin: u32, what: EventKind) {
+    let twin = world.twins.ids[twin as usize].clone();
+    world.acct.events.push(Event { at, twin, what });
+}
+
+/// Checks that an action can start on a twin now.
+fn check_action(world: &World, twin: u32, kind: &ActionKind) -> Result<(), String> {
+    kind.validate()?;
+    let i = twin as usize;
+    let id = &world.twins.ids[i];
+    match kind {
+        ActionKind::Restart if world.now < world.twins.restart_until[i] => Err(format!("{id} is already restarting")),
+        ActionKind::Migrate { to } => {
+            let current = world.twins.host[i];
+            if current == NONE {
+                return Err(format!("{id} runs on no host, so it cannot migrate"));
+            }
+            if let Some(to) = to {
+                let target = world.twin_index(to).ok_or_else(|| format!("unknown twin {to:?}"))?;
+                if !matches!(world.twins.kind[target as usize], TwinKind::Host | TwinKind::Vm) {
+                    return Err(format!("{to} is not a host"));
+                }
+                if target == current {
+                    return Err(format!("{id} already runs on {to}"));
+                }
+            } else if least_loaded_host(world, current).is_none() {
+                return Err(format!("there is no other host to move {id} to"));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The host with the lowest CPU use now, other than `except` (ties: lowest index).
+fn least_loaded_host(world: &World, except: u32) -> Option<u32> {
+    let tw = &world.twins;
+    (0..tw.ids.len() as u32)
+        .filter(|h| *h != except && matches!(tw.kind[*h as usize], TwinKind::Host | TwinKind::Vm))
+        .filter(|h| tw.reachable[*h as usize])
+        .map(|h| {
+            let s = tw.slot[h as usize][Role::Cpu as usize];
+            let load = if s == NONE { 0.0 } else { world.series.value[s as usize] };
+            (h, load)
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+        .map(|(h, _)| h)
+}
+
+/// Starts an action: it is recorded now and takes effect after its duration.
+fn start_action(world: &mut World, t: UnixSecs, twin: u32, kind: &ActionKind, id: &str, reason: &str, by: &str) {
+    let i = twin as usize;
+    let twin_id = world.twins.ids[i].clone();
+    if let ActionKind::Notify { .. } = kind {
+        // Recorded once per proposal: the orchestrator hands a standing notification
+        // over at every tick it is asked.
+        if !world.acct.notified.insert(id.to_string()) {
+            return;
+        }
+    }
+    let monthly_cost = world.graph.twin(&twin_id).map_or(0.0, |tw| kind.monthly_cost(tw));
+    let due = t + kind.duration_secs();
+    world.acct.actions.push(ActionRecord {
+        at: t,
+        effective_at: due,
+        twin: twin_id,
+        kind: kind.clone(),
+        id: id.to_string(),
+        reason: reason.to_string(),
+        decided_by: by.to_string(),
+        monthly_cost,
+    });
+    if let ActionKind::Notify { .. } = kind {
+        return;
+    }
+    if let ActionKind::Restart = kind {
+        world.twins.restart_until[i] = world.twins.restart_until[i].max(due);
+    }
+    world.seq += 1;
+    let pending = Pending { due, seq: world.seq, twin, kind: kind.clone(), id: id.to_string() };
+    let pos = world.pending.partition_point(|p| (p.due, p.seq) <= (pending.due, pending.seq));
+    world.pending.insert(pos, pending);
+}
+
+fn apply_command(world: &mut World, t: UnixSecs, command: &Command) -> Result<usize, SimError> {
+    let index = |world: &World, id: &TwinId| world.twin_index(id).ok_or_else(|| SimError::UnknownTwin(id.to_string()));
+    match command {
+        Command::Act { twin, action } => {
+            let i = index(world, twin)?;
+            check_action(world, i, action).map_err(SimError::Invalid)?;
+            start_action(world, t, i, action, "manual", "started by hand", "manual");
+            world.orch.dirty = true;
+            Ok(1)
+        }
+        Command::SetConfig { twin, key, value } => {
+            let i = index(world, twin)?;
+            if key.trim().is_empty() {
+                return Err(SimError::Invalid("configuration key is empty".into()));
+            }
+            if let Some(tw) = world.graph.twin_mut(twin) {
+                let before = tw.config.insert(key.clone(), value.clone());
+                tw.config_history.push(ConfigChange { at: t, key: key.clone(), before, after: Some(value.clone()) });
+                world.twins.cfg[i as usize] = ConfigEffects::of(&tw.config, &world.twins.caps[i as usize]);
+            }
+            world.orch.graph_version += 1;
+            Ok(0)
+        }
+        Command::StartFault(fault) => {
+            let i = index(world, &fault.twin)?;
+            fault.kind.validate().map_err(SimError::Invalid)?;
+            if let Some(d) = fault.duration_secs
+                && d <= 0
+            {
+                return Err(SimError::Invalid(format!("fault duration must be positive, not {d} s")));
+            }
+            let other = match &fault.kind {
+                FaultKind::DependencyOutage { dependency } => {
+                    let j = index(world, dependency)?;
+                    let (a, b) =
+                        (world.topo.out_start[i as usize] as usize, world.topo.out_start[i as usize + 1] as usize);
+                    if !world.topo.out_to[a..b].contains(&j) {
+                        return Err(SimError::Invalid(format!("{} does not depend on {dependency}", fault.twin)));
+                    }
+                    j
+                }
+                _ => NONE,
+            };
+            let mut fault = fault.clone();
+            fault.start = t;
+            push_event(world, t, i, EventKind::FaultStarted(fault.kind.to_string()));
+            world.faults.push(ActiveFault { fault, twin: i, other, cleared: false });
+            Ok(0)
+        }
+        Command::RandomFaults(spec) => {
+            if !(spec.rate_per_hour.is_finite() && spec.rate_per_hour >= 0.0) {
+                return Err(SimError::Invalid("random faults: rate_per_hour must be a non-negative number".into()));
+            }
+            if spec.kinds.is_empty() {
+                return Err(SimError::Invalid("random faults: no fault kinds to draw from".into()));
+            }
+            for kind in &spec.kinds {
+                kind.validate().map_err(SimError::Invalid)?;
+            }
+            let purpose = format!("chaos/random/{}", world.random_faults.len());
+            let stream = super::rng::stream(world.seed, &purpose);
+            world.random_faults.push((spec.clone(), stream));
+            Ok(0)
+        }
+        Command::StopFaults { twin } => {
+            let only = match twin {
+                Some(id) => Some(index(world, id)?),
+                None => None,
+            };
+            let mut ended = Vec::new();
+            world.faults.retain(|f| {
+                let hit = only.is_none_or(|i| f.twin == i);
+                if hit {
+                    ended.push((f.twin, f.fault.kind.to_string()));
+                }
+                !hit
+            });
+            for (i, what) in ended {
+                push_event(world, t, i, EventKind::FaultEnded(format!("{what} (rolled back)")));
+            }
+            if only.is_none() {
+                for (spec, _) in &mut world.random_faults {
+                    spec.until = spec.until.min(t);
+                }
+            }
+            Ok(0)
+        }
+        Command::Approve { id, by } => {
+            let mut orchestrator = std::mem::take(&mut world.orchestrator);
+            let mut accepted: Vec<Candidate> = Vec::new();
+            let result = {
+                let w: &World = world;
+                let mut apply = |c: &Candidate| -> Result<(), String> {
+                    let i = w.twin_index(&c.target).ok_or_else(|| format!("unknown twin {}", c.target))?;
+                    check_action(w, i, &c.kind)?;
+                    accepted.push(c.clone());
+                    Ok(())
+                };
+                orchestrator.approve(t, id, by, &w.graph, &mut apply)
+            };
+            world.orchestrator = orchestrator;
+            world.orch.dirty = true;
+            let by = format!("approved by {by}");
+            let count = accepted.len();
+            for c in accepted {
+                if let Some(i) = world.twin_index(&c.target) {
+                    start_action(world, t, i, &c.kind, &c.id, &c.finding.reason(), &by);
+                }
+            }
+            result.map_err(SimError::Invalid)?;
+            Ok(count)
+        }
+        Command::Reject { id, by } => {
+            world.orchestrator.reject(t, id, by).map_err(SimError::Invalid)?;
+            world.orch.dirty = true;
+            Ok(0)
+        }
+    }
+}
+
+/// Effects of actions whose duration is over.
+fn take_effect(world: &mut World, t: UnixSecs) {
+    while world.pending.first().is_some_and(|p| p.due <= t) {
+        let p = world.pending.remove(0);
+        let i = p.twin as usize;
+        let id = world.twins.ids[i].clone();
+        match &p.kind {
+            ActionKind::Restart => {
+                world.twins.reset_at[i] = p.due;
+                for f in world.faults.iter_mut().filter(|f| f.twin == p.twin) {
+                    if f.fault.kind == FaultKind::Crash {
+                        f.cleared = true;
+                    }
+                }
+            }
+            ActionKind::Migrate { to } => {
+                let current = world.twins.host[i];
+                let target = match to {
+                    Some(to) => world.twin_index(to),
+                    None => least_loaded_host(world, current),
+                };
+                if let Some(target) = target.filter(|h| *h != current) {
+                    let host_id = world.twins.ids[target as usize].clone();
+                    if world.graph.set_host(&id, &host_id).is_ok() {
+                        world.twins.host[i] = target;
+                        world.topo.placement = placement_order(&world.twins.host, &world.twins.base_host);
+                    }
+                }
+            }
+            kind => {
+                if let Some(tw) = world.graph.twin_mut(&id) {
+                    kind.apply(tw);
+                    let caps = Caps::of(&tw.capacity);
+                    world.twins.cfg[i] = ConfigEffects::of(&tw.config, &caps);
+                    world.twins.caps[i] = caps;
+                }
+            }
+        }
+        world.orch.graph_version += 1;
+        push_event(world, t, p.twin, EventKind::ActionTookEffect(p.kind.to_string()));
+    }
+}
+
+/// Ends faults whose time is over, injects random ones, and sums what the active
+/// faults do to each twin.
+fn update_faults(world: &mut World, t: UnixSecs) {
+    let mut ended = Vec::new();
+    world.faults.retain(|f| {
+        let over = f.fault.end().is_some_and(|end| end <= t);
+        if over {
+            ended.push((f.twin, f.fault.kind.to_string()));
+        }
+        !over
+    });
+    for (i, what) in ended {
+        push_event(world, t, i, EventKind::FaultEnded(what));
+    }
+
+    let tick_hours = world.resolution as f64 / 3600.0;
+    let mut injected = Vec::new();
+    for (spec, stream) in &mut world.random_faults {
+        if t < spec.from || t >= spec.until {
+            continue;
+        }
+        let u: f64 = stream.random();
+        if u >= spec.rate_per_hour * tick_hours {
+            continue;
+        }
+        let candidates: Vec<u32> = world
+            .graph
+            .twins()
+            .enumerate()
+            .filter(|(_, tw)| spec.selector.matches(tw))
+            .map(|(i, _)| i as u32)
+            .collect();
+        if candidates.is_empty() || spec.kinds.is_empty() {
+            continue;
+        }
+        let twin = candidates[stream.random_range(0..candidates.len())];
+        let kind = spec.kinds[stream.random_range(0..spec.kinds.len())].clone();
+        injected.push(Fault {
+            kind,
+            twin: world.twins.ids[twin as usize].clone(),
+            start: t,
+            duration_secs: Some(spec.duration_secs.max(1)),
+        });
+    }
+    for fault in injected {
+        // Random kinds never need a dependency, so starting them cannot fail on one;
+        // a dependency outage drawn for a twin without that edge is skipped.
+        let _ = apply_command(world, t, &Command::StartFault(fault));
+    }
+
+    for i in world.fx_touched.drain(..) {
+        world.twins.fx[i as usize] = FaultEffects::default();
+    }
+    for e in world.cut_touched.drain(..) {
+        world.topo.out_cut[e as usize] = false;
+    }
+    for f in &world.faults {
+        let i = f.twin as usize;
+        let fx = &mut world.twins.fx[i];
+        match &f.fault.kind {
+            FaultKind::Crash => fx.crashed |= !f.cleared,
+            FaultKind::Partition => fx.partitioned = true,
+            FaultKind::CpuHog { percent } => fx.cpu_hog += percent,
+            FaultKind::MemoryLeak { percent_per_hour } => {
+                let from = f.fault.start.max(world.twins.reset_at[i]);
+                fx.memory_leak += percent_per_hour * (t - from).max(0) as f64 / 3600.0;
+            }
+            FaultKind::Latency { ms } => fx.latency_ms += ms,
+            FaultKind::DiskFill { percent_per_hour } => {
+                fx.disk_fill += percent_per_hour * (t - f.fault.start).max(0) as f64 / 3600.0;
+            }
+            FaultKind::TrafficSpike { factor } => fx.traffic *= factor,
+            FaultKind::DependencyOutage { .. } => {
+                let (a, b) = (world.topo.out_start[i] as usize, world.topo.out_start[i + 1] as usize);
+                for e in a..b {
+                    if world.topo.out_to[e] == f.other {
+                        world.topo.out_cut[e] = true;
+                        world.cut_touched.push(e as u32);
+                    }
+                }
+            }
+        }
+        world.fx_touched.push(f.twin);
+    }
+}
+
+/// Draws the next block of expected values plus noise, series by series.
+fn fill_block(world: &mut World, first_tick: u64) {
+    let s = &mut world.series;
+    let count = s.key.len();
+    let len = BLOCK_TICKS;
+    s.block.resize(count * len, 0.0);
+    // Per-tick terms of `expected`: days since the origin, the daily angle, weekends.
+    let mut days = [0.0; BLOCK_TICKS];
+    let mut cos_a = [0.0; BLOCK_TICKS];
+    let mut sin_a = [0.0; BLOCK_TICKS];
+    let mut weekend = [false; BLOCK_TICKS];
+    for k in 0..len {
+        let t = world.start + (first_tick + k as u64) as i64 * world.resolution;
+        days[k] = (t - world.origin) as f64 / 86_400.0;
+        let hour = t.rem_euclid(86_400) as f64 / 3600.0;
+        let angle = std::f64::consts::TAU * hour / 24.0;
+        cos_a[k] = libm::cos(angle);
+        sin_a[k] = libm::sin(angle);
+        weekend[k] = (t.div_euclid(86_400) + 3).rem_euclid(7) >= 5;
+    }
+    for j in 0..count {
+        let (base, trend, ac, asn, wf) = (s.base[j], s.trend[j], s.amp_cos[j], s.amp_sin[j], s.weekend[j]);
+        let (memory, innovation) = (s.memory[j], s.innovation[j]);
+        let mut noise = s.noise[j];
+        let rng = &mut s.rng[j];
+        for k in 0..len {
+            noise = memory * noise + innovation * rng.sample::<f64, _>(StandardNormal);
+            let level = base + trend * days[k] + ac * cos_a[k] + asn * sin_a[k];
+            let expected = if weekend[k] { level * wf } else { level };
+            s.block[k * count + j] = expected + noise;
+        }
+        s.noise[j] = noise;
+    }
+    s.block_first_tick = first_tick;
+    s.block_len = len;
+}
+
+/// The workload models' values at this tick.
+fn drive(world: &mut World, n: u64, t: UnixSecs) {
+    let s = &world.series;
+    if s.block_len == 0 || n >= s.block_first_tick + s.block_len as u64 {
+        fill_block(world, n);
+    }
+    let tw = &mut world.twins;
+    tw.model_down.fill(false);
+    let s = &mut world.series;
+    let count = s.key.len();
+    let row = (n - s.block_first_tick) as usize * count;
+    for j in 0..count {
+        let mut v = s.block[row + j];
+        let (a, b) = s.incident_range[j];
+        if a < b {
+            let twin = s.twin[j] as usize;
+            let (value, outage) = apply_incidents(&s.incidents[a as usize..b as usize], t, v, tw.reset_at[twin]);
+            v = value;
+            if outage {
+                tw.model_down[twin] = true;
+            }
+        }
+        s.drive[j] = v.clamp(s.min[j], s.max[j]);
+    }
+}
+
+fn reachability(world: &mut World, t: UnixSecs) {
+    let count = world.twins.ids.len();
+    let mut changed = Vec::new();
+    for k in (0..count).rev() {
+        let i = world.topo.placement[k] as usize;
+        let tw = &mut world.twins;
+        let h = tw.host[i];
+        let own_down = tw.fx[i].crashed || t < tw.restart_until[i] || tw.model_down[i];
+        let host_down = h != NONE && tw.down[h as usize];
+        let down = own_down || host_down;
+        let reachable = !down && !tw.fx[i].partitioned && (h == NONE || tw.reachable[h as usize]);
+        tw.down[i] = down;
+        if reachable != tw.reachable[i] {
+            tw.reachable[i] = reachable;
+            changed.push(i as u32);
+        }
+    }
+    for i in changed {
+        let what = if world.twins.reachable[i as usize] {
+            EventKind::Up
+        } else {
+            EventKind::Down(reason_of(world, i as usize))
+        };
+        push_event(world, t, i, what);
+        world.orch.dirty = true;
+    }
+}
+
+fn traffic(world: &mut World) {
+    let tw = &mut world.twins;
+    let topo = &world.topo;
+    let count = tw.ids.len();
+    // A load balancer spreads the share of unreachable targets over the healthy ones.
+    for c in 0..count {
+        let (a, b) = (topo.out_start[c] as usize, topo.out_start[c + 1] as usize);
+        let (mut total, mut healthy) = (0.0, 0.0);
+        for e in a..b {
+            if topo.out_routes[e] {
+                total += topo.out_share[e];
+                if tw.reachable[topo.out_to[e] as usize] && !topo.out_cut[e] {
+                    healthy += topo.out_share[e];
+                }
+            }
+        }
+        tw.route_scale[c] = if total <= 0.0 {
+            1.0
+        } else if healthy > 0.0 {
+            total / healthy
+        } else {
+            0.0
+        };
+    }
+    for &i in &topo.order {
+        let i = i as usize;
+        if !tw.reachable[i] {
+            tw.traffic[i] = 0.0;
+            continue;
+        }
+        let (a, b) = (topo.in_start[i] as usize, topo.in_start[i + 1] as usize);
+        let mut f = 1.0;
+        if a < b {
+            let (mut num, mut den) = (0.0, 0.0);
+            for e in a..b {
+                let c = topo.in_from[e] as usize;
+                let share = topo.in_share[e];
+                den += share;
+                if tw.reachable[c] {
+                    let scale = if topo.in_routes[e] { tw.route_scale[c] } else { 1.0 };
+                    num += share * tw.traffic[c] * scale;
+                }
+            }
+            if den > 0.0 {
+                f = num / den;
+            }
+        }
+        tw.traffic[i] = f * tw.fx[i].traffic;
+    }
+    // Share of a queue's consumers that are reachable.
+    for q in 0..count {
+        let (a, b) = (topo.consumer_start[q] as usize, topo.consumer_start[q + 1] as usize);
+        if a < b {
+            let up = topo.consumers[a..b].iter().filter(|c| tw.reachable[**c as usize]).count();
+            tw.consumers_up[q] = up as f64 / (b - a) as f64;
+        }
+    }
+}
+
+/// Extra share of requests failed at utilisation ρ (demand above capacity is shed).
+#[inline]
+fn shed_at(rho: f64) -> f64 {
+    if rho > 1.0 { 1.0 - 1.0 / rho } else { 0.0 }
+}
+
+fn load(world: &mut World, t: UnixSecs) {
+    let tw = &mut world.twins;
+    let s = &mut world.series;
+    tw.delta_cores.fill(0.0);
+    let mut oom = Vec::new();
+    for &i in &world.topo.placement {
+        let i = i as usize;
+        let up = !tw.down[i];
+        let (caps, caps0, fx) = (tw.caps[i], tw.caps0[i], tw.fx[i]);
+        let slot = tw.slot[i];
+        let cpu = slot[Role::Cpu as usize];
+        if cpu != NONE {
+            let c = cpu as usize;
+            let d0 = s.drive[c];
+            let cores = caps.cpu * caps.replicas;
+            let demand = if up {
+                d0 * tw.traffic[i]
+                    * (caps0.cpu / caps.cpu)
+                    * (caps0.replicas / caps.replicas)
+                    * (tw.cfg[i].cpu_factor / tw.cfg0[i].cpu_factor)
+                    + fx.cpu_hog
+                    + tw.delta_cores[i] / cores * 100.0
+            } else {
+                0.0
+            };
+            let (rho, rho0) = (demand / 100.0, d0 / 100.0);
+            tw.slow[i] = (1.0 - rho0.min(0.99)) / (1.0 - rho.min(0.99));
+            tw.shed[i] = shed_at(rho) - shed_at(rho0);
+            s.value[c] = demand;
+            let used = if up { (demand / 100.0 * cores).max(0.0) } else { 0.0 };
+            let used0 = d0 / 100.0 * caps0.cpu * caps0.replicas;
+            if tw.host[i] != NONE {
+                tw.delta_cores[tw.host[i] as usize] += used;
+            }
+            if tw.base_host[i] != NONE {
+                tw.delta_cores[tw.base_host[i] as usize] -= used0;
+            }
+        } else {
+            tw.slow[i] = 1.0;
+            tw.shed[i] = 0.0;
+        }
+        let memory = slot[Role::Memory as usize];
+        if memory != NONE {
+            let m = memory as usize;
+            let demand = ((s.drive[m] + fx.memory_leak) * (caps0.memory / caps.memory)).min(tw.cfg[i].memory_cap);
+            s.value[m] = demand;
+            if up && demand > 100.0 {
+                oom.push(i);
+            }
+        }
+        let disk = slot[Role::Disk as usize];
+        if disk != NONE {
+            let d = disk as usize;
+            let demand = (s.drive[d] + fx.disk_fill) * (caps0.disk / caps.disk);
+            s.value[d] = demand;
+            if demand >= 100.0 {
+                tw.shed[i] = 1.0;
+            }
+        }
+    }
+    // Killed for want of memory: down while it restarts, then leaks and ramps are gone.
+    let restart = ActionKind::Restart.duration_secs();
+    for i in oom {
+        world.twins.restart_until[i] = t + restart;
+        world.twins.reset_at[i] = t + restart;
+        push_event(world, t, i as u32, EventKind::OutOfMemory);
+    }
+}
+
+fn failure(world: &mut World) {
+    let tw = &mut world.twins;
+    let topo = &world.topo;
+    let s = &world.series;
+    for &i in topo.order.iter().rev() {
+        let i = i as usize;
+        if !tw.reachable[i] {
+            tw.xlat[i] = 0.0;
+            tw.xfail[i] = 1.0;
+            continue;
+        }
+        let h = tw.host[i];
+        let (host_slow, host_shed) = if h == NONE { (1.0, 0.0) } else { (tw.slow[h as usize], tw.shed[h as usize]) };
+        let lat = tw.slot[i][Role::Latency as usize];
+        let base_latency = if lat == NONE { 0.0 } else { s.drive[lat as usize] };
+        let mut xlat = base_latency * (tw.slow[i] * host_slow - 1.0) + tw.fx[i].latency_ms;
+        let own_fail = 1.0 - (1.0 - tw.shed[i].clamp(0.0, 1.0)) * (1.0 - host_shed.clamp(0.0, 1.0));
+        let mut dep_fail = 0.0;
+        let timeout = tw.cfg[i].timeout_ms;
+        let (a, b) = (topo.out_start[i] as usize, topo.out_start[i + 1] as usize);
+        for e in a..b {
+            let j = topo.out_to[e] as usize;
+            let share = topo.out_share[e];
+            let ok = tw.reachable[j] && !topo.out_cut[e];
+            if topo.out_routes[e] {
+                let scale = tw.route_scale[i];
+                if scale == 0.0 {
+                    dep_fail += share;
+                    xlat += share * timeout;
+                } else if ok {
+                    dep_fail += share * scale * tw.xfail[j];
+                    xlat += share * scale * tw.xlat[j];
+                }
+            } else if ok {
+                dep_fail += share * tw.xfail[j];
+                xlat += share * tw.xlat[j];
+            } else {
+                dep_fail += share;
+                xlat += share * timeout;
+            }
+        }
+        tw.xlat[i] = xlat;
+        tw.xfail[i] = 1.0 - (1.0 - own_fail) * (1.0 - dep_fail.min(1.0));
+    }
+}
+
+fn values(world: &mut World) {
+    let tw = &world.twins;
+    let s = &mut world.series;
+    for j in 0..s.key.len() {
+        let i = s.twin[j] as usize;
+        if !tw.reachable[i] {
+            s.value[j] = s.min[j];
+            s.reported[j] = false;
+            continue;
+        }
+        let v = match s.role[j] {
+            Role::Cpu | Role::Memory | Role::Disk => s.value[j],
+            Role::Latency => s.drive[j] + tw.xlat[i],
+            Role::Errors => s.drive[j] + 100.0 * tw.xfail[i],
+            Role::Requests | Role::Network => s.drive[j] * tw.traffic[i],
+            Role::QueueDepth => s.drive[j] * tw.traffic[i] / tw.consumers_up[i].max(0.05),
+            Role::Other => s.drive[j],
+        };
+        s.value[j] = quantize(v.clamp(s.min[j], s.max[j]), s.decimals[j]);
+        s.reported[j] = true;
+    }
+}
+
+fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
+    let r = &mut world.rules;
+    let s = &world.series;
+    let tw = &world.twins;
+    let mut changed = false;
+    for k in 0..r.inst.len() {
+        let inst = &r.inst[k];
+        let policy = &world.policies[inst.policy as usize];
+        let rule = &policy.rules[inst.rule as usize];
+        let value = if inst.series == NONE {
+            Some(if tw.reachable[inst.twin as usize] { 1.0 } else { 0.0 })
+        } else if s.reported[inst.series as usize] {
+            Some(s.value[inst.series as usize])
+        } else {
+            None
+        };
+        let status = r.state[k].update(rule, t, value);
+        let firing = status.is_firing();
+        if firing != r.firing[k] {
+            r.firing[k] = firing;
+            if inst.acting {
+                changed = true;
+            }
+            r.finding[k] = match status {
+                crate::policy::eval::RuleStatus::Firing { since } if inst.acting => Some(Finding::Violation {
+                    policy: policy.name.clone(),
+                    rule: rule.to_string(),
+                    metric: rule.metric.clone(),
+                    twin: tw.ids[inst.twin as usize].clone(),
+                    value: r.state[k].last_value.or(value).unwrap_or(0.0),
+                    since,
+                }),
+                _ => None,
+            };
+        }
+        if firing {
+            report.firing += 1;
+            r.group_firing_now[inst.group as usize] = true;
+        }
+    }
+    if changed {
+        world.orch.findings_version += 1;
+    }
+    let acct = &mut world.acct;
+    for g in 0..r.groups.len() {
+        let now = r.group_firing_now[g];
+        r.group_firing_now[g] = false;
+        if now {
+            report.violating += 1;
+            acct.group_ticks[g] += 1;
+            if acct.first_firing.is_none() {
+                acct.first_firing = Some(t);
+            }
+        }
+        if now && !r.group_violating[g] {
+            report.new_violations += 1;
+            acct.group_episodes[g] += 1;
+        }
+        r.group_violating[g] = now;
+    }
+}
+
+fn orchestrate(world: &mut World, t: UnixSecs) -> usize {
+    let cache = &world.orch;
+    // A guard's verdict can change by time alone (a cooldown ends): ask again at the
+    // first tick at or after the first change since the last time it was asked.
+    let expiry = world.orchestrator.next_guard_change(cache.asked_at);
+    let must = cache.every_tick
+        || cache.dirty
+        || !cache.asked_once
+        || cache.asked_findings != cache.findings_version
+        || cache.asked_graph != cache.graph_version
+        || expiry.is_some_and(|e| e <= t);
+    if !must {
+        return 0;
+    }
+    let findings: Vec<Finding> = world
+        .rules
+        .finding
+        .iter()
+        .zip(&world.rules.firing)
+        .filter(|(_, f)| **f)
+        .filter_map(|(finding, _)| finding.clone())
+        .collect();
+    let mut orchestrator: Orchestrator = std::mem::take(&mut world.orchestrator);
+    let mut accepted: Vec<Candidate> = Vec::new();
+    {
+        let w: &World = world;
+        let mut apply = |c: &Candidate| -> Result<(), String> {
+            let i = w.twin_index(&c.target).ok_or_else(|| format!("unknown twin {}", c.target))?;
+            check_action(w, i, &c.kind)?;
+            accepted.push(c.clone());
+            Ok(())
+        };
+        orchestrator.tick(t, &findings, &w.graph, &w.acting, &mut apply);
+    }
+    world.orchestrator = orchestrator;
+    let cache = &mut world.orch;
+    cache.asked_once = true;
+    cache.asked_at = t;
+    cache.asked_findings = cache.findings_version;
+    cache.asked_graph = cache.graph_version;
+    // Executing changes the guard state (the next tick's decisions may differ); a
+    // notification does not.
+    cache.dirty = accepted.iter().any(|c| !matches!(c.kind, ActionKind::Notify { .. }));
+    let mut started = 0;
+    for c in accepted {
+        if let Some(i) = world.twin_index(&c.target) {
+            let before = world.acct.actions.len();
+            start_action(world, t, i, &c.kind, &c.id, &c.finding.reason(), "auto");
+            started += world.acct.actions.len() - before;
+        }
+    }
+    started
+}
+
+fn statuses(world: &mut World, report: &mut StepReport) {
+    let count = world.twins.ids.len();
+    world.twins.degraded.fill(false);
+    for (g, (_, twin)) in world.rules.groups.iter().enumerate() {
+        if world.rules.group_violating[g] {
+            world.twins.degraded[*twin as usize] = true;
+        }
+    }
+    for i in 0..count {
+        let status = if !world.twins.reachable[i] {
+            report.down += 1;
+            Status::Down
+        } else if world.twins.degraded[i] {
+            Status::Degraded
+        } else {
+            Status::Healthy
+        };
+        if status != world.twins.status[i] {
+            world.twins.status[i] = status;
+            let id = world.twins.ids[i].clone();
+            if let Some(tw) = world.graph.twin_mut(&id) {
+                tw.status = status;
+                tw.status_history.push((world.now, status));
+            }
+        }
+    }
+}

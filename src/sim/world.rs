@@ -1,0 +1,1074 @@
+//! The simulated world: everything the engine's step reads and writes, laid out as
+//! structures of arrays indexed by twin, series and rule instance. A `World` is built
+//! from a [`Scenario`] and a [`WorldConfig`]; it owns its copy of the twin graph (whose
+//! twins carry the current configuration and capacity, as actions change them), the
+//! policies, the orchestrator, the seeded random streams, active faults and pending
+//! actions. Cloning a world is a fork: both copies continue identically until their
+//! inputs differ (what-if and A/B rely on this for common random numbers).
+//!
+//! Indices: twins are numbered in id order, series in (twin, metric) order, rule
+//! instances in (policy, twin, rule) order. Every loop over them runs in index order,
+//! so nothing depends on hash order or thread timing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::f64::consts::TAU;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use super::fault::{Fault, RandomFaults};
+use super::rng;
+use crate::model::{
+    ConfigValue, EdgeKind, Incident, IncidentEffect, MetricName, Scenario, SeriesKey, Status, TwinGraph, TwinId,
+    TwinKind, UnixSecs,
+};
+use crate::policy::eval::RuleState;
+use crate::policy::{MetricRule, Policy};
+use crate::remediation::ActionKind;
+use crate::remediation::orchestrate::{Mode, Orchestrator, OrchestratorConfig};
+use crate::remediation::plan::Finding;
+
+/// "No index".
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// The metric every twin has in the simulation: 1 while it serves (running and
+/// reachable), 0 while it is down or cut off. Named after Prometheus' `up`.
+pub const UP_METRIC: &str = "up";
+
+/// Ticks of noise drawn ahead per series (one block). Values do not depend on it: each
+/// series draws from its own stream in time order whatever the block size.
+pub(crate) const BLOCK_TICKS: usize = 32;
+
+/// Errors building or driving a world.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SimError {
+    /// The scenario's resolution is not a positive number of seconds.
+    #[error("the scenario's resolution must be a positive number of seconds, not {0}")]
+    Resolution(i64),
+    /// The scenario has no workload models to drive the simulation with.
+    #[error("the scenario has no workload models: the simulation needs them to drive its metrics")]
+    NoWorkloads,
+    /// A twin named in an input does not exist.
+    #[error("unknown twin {0:?}")]
+    UnknownTwin(String),
+    /// An input is not valid (the message says why).
+    #[error("{0}")]
+    Invalid(String),
+    /// The caller asked to stop.
+    #[error("the simulation was cancelled")]
+    Cancelled,
+}
+
+/// What a series measures, as far as the engine's model is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Role {
+    Cpu,
+    Memory,
+    Disk,
+    Latency,
+    Errors,
+    Requests,
+    Network,
+    QueueDepth,
+    Other,
+}
+
+/// Number of roles with a per-twin slot (all but `Other`).
+pub(crate) const ROLE_SLOTS: usize = 8;
+
+impl Role {
+    pub(crate) fn of(metric: &str) -> Role {
+        match metric {
+            "cpu_usage" => Role::Cpu,
+            "memory_usage" => Role::Memory,
+            "disk_usage" => Role::Disk,
+            "latency_ms" => Role::Latency,
+            "error_rate" => Role::Errors,
+            "request_rate" => Role::Requests,
+            "network_io" => Role::Network,
+            "queue_depth" => Role::QueueDepth,
+            _ => Role::Other,
+        }
+    }
+
+    pub(crate) fn slot(self) -> Option<usize> {
+        match self {
+            Role::Other => None,
+            r => Some(r as usize),
+        }
+    }
+}
+
+/// Capacity of a twin as the engine uses it (defaults as in `ActionKind::apply`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Caps {
+    pub cpu: f64,
+    pub memory: f64,
+    pub disk: f64,
+    pub replicas: f64,
+}
+
+impl Caps {
+    pub(crate) fn of(c: &crate::model::Capacity) -> Self {
+        Caps {
+            cpu: c.cpu_cores.unwrap_or(2.0).max(1e-6),
+            memory: c.memory_gib.unwrap_or(4.0).max(1e-6),
+            disk: c.disk_gib.unwrap_or(100.0).max(1e-6),
+            replicas: f64::from(c.replicas.unwrap_or(1).max(1)),
+        }
+    }
+}
+
+/// The modeled effects of configuration keys (see the engine's module docs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct ConfigEffects {
+    /// CPU demand multiplier (`log_level: debug` costs 10%).
+    pub cpu_factor: f64,
+    /// Memory ceiling in percent when the twin evicts (`eviction` other than
+    /// `noeviction`, capped at `maxmemory_mb` of the memory capacity); infinite otherwise.
+    pub memory_cap: f64,
+    /// How long a call to an unreachable dependency waits, in ms (`timeout_ms`).
+    pub timeout_ms: f64,
+}
+
+impl ConfigEffects {
+    pub(crate) fn of(config: &BTreeMap<String, ConfigValue>, caps: &Caps) -> Self {
+        let debug = matches!(config.get("log_level"), Some(ConfigValue::Str(s)) if s == "debug");
+        let evicting = matches!(config.get("eviction"), Some(ConfigValue::Str(s)) if s != "noeviction");
+        let memory_cap = if evicting {
+            match config.get("maxmemory_mb").and_then(ConfigValue::as_f64) {
+                Some(mb) if mb > 0.0 => (mb / (caps.memory * 1024.0) * 100.0).min(100.0),
+                _ => 100.0,
+            }
+        } else {
+            f64::INFINITY
+        };
+        let timeout_ms = config.get("timeout_ms").and_then(ConfigValue::as_f64).filter(|t| *t >= 0.0).unwrap_or(1000.0);
+        ConfigEffects { cpu_factor: if debug { 1.1 } else { 1.0 }, memory_cap, timeout_ms }
+    }
+}
+
+/// What the active faults do to one twin this tick (summed over its faults).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct FaultEffects {
+    pub crashed: bool,
+    pub partitioned: bool,
+    pub cpu_hog: f64,
+    pub memory_leak: f64,
+    pub latency_ms: f64,
+    pub disk_fill: f64,
+    pub traffic: f64,
+}
+
+impl Default for FaultEffects {
+    fn default() -> Self {
+        FaultEffects {
+            crashed: false,
+            partitioned: false,
+            cpu_hog: 0.0,
+            memory_leak: 0.0,
+            latency_ms: 0.0,
+            disk_fill: 0.0,
+            traffic: 1.0,
+        }
+    }
+}
+
+/// Per-twin state, one vector per field.
+#[derive(Clone, Debug)]
+pub(crate) struct Twins {
+    pub ids: Vec<TwinId>,
+    pub kind: Vec<TwinKind>,
+    /// Current placement (first `runs_on` target) and the placement at the start.
+    pub host: Vec<u32>,
+    pub base_host: Vec<u32>,
+    /// Series index per role.
+    pub slot: Vec<[u32; ROLE_SLOTS]>,
+    pub caps: Vec<Caps>,
+    pub caps0: Vec<Caps>,
+    pub cfg: Vec<ConfigEffects>,
+    pub cfg0: Vec<ConfigEffects>,
+    /// Down while `now < restart_until` (a restart in progress, an OOM kill).
+    pub restart_until: Vec<UnixSecs>,
+    /// The last completed restart (clears leaks and ramps).
+    pub reset_at: Vec<UnixSecs>,
+    pub model_down: Vec<bool>,
+    pub down: Vec<bool>,
+    pub reachable: Vec<bool>,
+    pub status: Vec<Status>,
+    pub fx: Vec<FaultEffects>,
+    // Per-tick physics.
+    pub traffic: Vec<f64>,
+    pub route_scale: Vec<f64>,
+    pub slow: Vec<f64>,
+    pub shed: Vec<f64>,
+    pub delta_cores: Vec<f64>,
+    pub xlat: Vec<f64>,
+    pub xfail: Vec<f64>,
+    pub consumers_up: Vec<f64>,
+    pub degraded: Vec<bool>,
+}
+
+/// One series driven by a workload model.
+#[derive(Clone, Debug)]
+pub(crate) struct SeriesTable {
+    pub key: Vec<SeriesKey>,
+    pub twin: Vec<u32>,
+    pub role: Vec<Role>,
+    pub base: Vec<f64>,
+    pub trend: Vec<f64>,
+    pub amp_cos: Vec<f64>,
+    pub amp_sin: Vec<f64>,
+    pub weekend: Vec<f64>,
+    pub memory: Vec<f64>,
+    pub innovation: Vec<f64>,
+    pub min: Vec<f64>,
+    pub max: Vec<f64>,
+    pub decimals: Vec<i8>,
+    /// Range of the series' incidents in `incidents` (those not over at the start).
+    pub incident_range: Vec<(u32, u32)>,
+    pub incidents: Vec<Incident>,
+    pub noise: Vec<f64>,
+    pub rng: Vec<ChaCha8Rng>,
+    /// Drawn ahead: `block[k * n + s]` is expected + noise of series `s` at block tick `k`.
+    pub block: Vec<f64>,
+    pub block_first_tick: u64,
+    pub block_len: usize,
+    /// This tick: the workload model's value (incidents applied, clamped).
+    pub drive: Vec<f64>,
+    /// This tick: the simulated value.
+    pub value: Vec<f64>,
+    /// Whether the value was reported (the twin served); rules see no data otherwise.
+    pub reported: Vec<bool>,
+}
+
+/// Dependency edges as compressed rows, for the traffic and failure passes.
+#[derive(Clone, Debug)]
+pub(crate) struct Topology {
+    /// Incoming traffic edges (`routes_to`, `depends_on`) per twin: rows into `in_*`.
+    pub in_start: Vec<u32>,
+    pub in_from: Vec<u32>,
+    pub in_share: Vec<f64>,
+    pub in_routes: Vec<bool>,
+    /// Outgoing traffic edges per twin: rows into `out_*`.
+    pub out_start: Vec<u32>,
+    pub out_to: Vec<u32>,
+    pub out_share: Vec<f64>,
+    pub out_routes: Vec<bool>,
+    /// Cut by a dependency outage this tick.
+    pub out_cut: Vec<bool>,
+    /// Callers before callees (a cycle is broken at its smallest index).
+    pub order: Vec<u32>,
+    /// Workloads before the hosts they run on.
+    pub placement: Vec<u32>,
+    /// Consumers of a queue: its callers without a `request_rate` series.
+    pub consumer_start: Vec<u32>,
+    pub consumers: Vec<u32>,
+}
+
+/// One (policy, twin, rule) the world evaluates every tick.
+#[derive(Clone, Debug)]
+pub(crate) struct RuleInstance {
+    pub twin: u32,
+    /// Series read by the rule, or `NONE` for the `up` metric.
+    pub series: u32,
+    pub policy: u32,
+    pub rule: u32,
+    /// Index of the (policy, twin) group.
+    pub group: u32,
+    /// Whether the orchestrator acts on the policy (else it is only measured).
+    pub acting: bool,
+}
+
+/// Rule instances and what they concluded.
+#[derive(Clone, Debug)]
+pub(crate) struct Rules {
+    pub inst: Vec<RuleInstance>,
+    pub state: Vec<RuleState>,
+    pub firing: Vec<bool>,
+    /// The finding of the current firing episode (made when it starts).
+    pub finding: Vec<Option<Finding>>,
+    /// (policy, twin) groups.
+    pub groups: Vec<(u32, u32)>,
+    pub group_violating: Vec<bool>,
+    pub group_firing_now: Vec<bool>,
+}
+
+/// An action waiting for its duration before it takes effect.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Pending {
+    pub due: UnixSecs,
+    pub seq: u64,
+    pub twin: u32,
+    pub kind: ActionKind,
+    pub id: String,
+}
+
+/// A command scheduled at a time.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Timed {
+    pub at: UnixSecs,
+    pub seq: u64,
+    pub command: super::engine::Command,
+}
+
+/// An active fault.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ActiveFault {
+    pub fault: Fault,
+    pub twin: u32,
+    /// For a dependency outage: the twin it cuts off.
+    pub other: u32,
+    /// A crash cleared by a restart.
+    pub cleared: bool,
+}
+
+/// One action the world carried out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionRecord {
+    /// When it was started.
+    pub at: UnixSecs,
+    /// When its effect arrives (start + duration).
+    pub effective_at: UnixSecs,
+    /// The twin.
+    pub twin: TwinId,
+    /// What was done.
+    pub kind: ActionKind,
+    /// Proposal id (orchestrated) or `manual`.
+    pub id: String,
+    /// Why.
+    pub reason: String,
+    /// Who decided: `auto`, `approved by …`, `manual`.
+    pub decided_by: String,
+    /// Change of monthly cost (measured on the twin when the action started).
+    pub monthly_cost: f64,
+}
+
+/// Something that happened in the world, for timelines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// When.
+    pub at: UnixSecs,
+    /// Which twin.
+    pub twin: TwinId,
+    /// What happened.
+    pub what: EventKind,
+}
+
+/// Kinds of [`Event`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    /// The twin stopped serving (the reason says why).
+    Down(String),
+    /// The twin serves again.
+    Up,
+    /// A fault started.
+    FaultStarted(String),
+    /// A fault ended (rollback or its duration).
+    FaultEnded(String),
+    /// Memory reached 100%: the twin was killed and restarts.
+    OutOfMemory,
+    /// An action's effect arrived.
+    ActionTookEffect(String),
+}
+
+/// Running totals since the last [`World::reset_accounting`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Accounting {
+    pub since: UnixSecs,
+    pub ticks: u64,
+    pub twin_ticks: u64,
+    pub group_ticks: Vec<u64>,
+    pub group_episodes: Vec<u32>,
+    pub first_firing: Option<UnixSecs>,
+    pub actions: Vec<ActionRecord>,
+    pub events: Vec<Event>,
+    pub notified: BTreeSet<String>,
+}
+
+/// When the orchestrator must be asked again (see the engine's docs: skipping a tick
+/// at which nothing it depends on changed leaves its decisions and log unchanged).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OrchestrationCache {
+    pub findings_version: u64,
+    pub graph_version: u64,
+    pub asked_findings: u64,
+    pub asked_graph: u64,
+    pub dirty: bool,
+    pub every_tick: bool,
+    pub asked_once: bool,
+    /// The tick at which the orchestrator was last asked.
+    pub asked_at: UnixSecs,
+}
+
+/// Settings of a world.
+#[derive(Clone, Debug)]
+pub struct WorldConfig {
+    /// Seed of every random stream of the run (replication r of an A/B test uses
+    /// `seed + r`).
+    pub seed: u64,
+    /// Policies the orchestrator acts on.
+    pub acting: Vec<Policy>,
+    /// Policies only measured (violation minutes, hypotheses). A name already in
+    /// `acting` is skipped.
+    pub watching: Vec<Policy>,
+    /// The orchestration loop's mode, guards and weights.
+    pub orchestrator: OrchestratorConfig,
+    /// Warm rule windows up from the scenario's history, when it has one.
+    pub warm_up_from_history: bool,
+}
+
+impl WorldConfig {
+    /// The scenario's seed, its policies acted on in automatic mode with default guards.
+    pub fn for_scenario(scenario: &Scenario) -> Self {
+        WorldConfig {
+            seed: scenario.seed,
+            acting: scenario.policies.clone(),
+            watching: Vec::new(),
+            orchestrator: OrchestratorConfig { mode: Mode::Automatic, ..OrchestratorConfig::default() },
+            warm_up_from_history: true,
+        }
+    }
+}
+
+/// The simulated estate and everything that evolves with it.
+#[derive(Clone, Debug)]
+pub struct World {
+    pub(crate) graph: TwinGraph,
+    pub(crate) policies: Vec<Policy>,
+    pub(crate) acting: Vec<Policy>,
+    pub(crate) orchestrator: Orchestrator,
+    pub(crate) seed: u64,
+    pub(crate) resolution: i64,
+    pub(crate) origin: UnixSecs,
+    pub(crate) start: UnixSecs,
+    pub(crate) now: UnixSecs,
+    pub(crate) tick: u64,
+    pub(crate) twins: Twins,
+    pub(crate) series: SeriesTable,
+    pub(crate) topo: Topology,
+    pub(crate) rules: Rules,
+    pub(crate) faults: Vec<ActiveFault>,
+    pub(crate) scheduled: Vec<Timed>,
+    pub(crate) random_faults: Vec<(RandomFaults, ChaCha8Rng)>,
+    pub(crate) pending: Vec<Pending>,
+    pub(crate) seq: u64,
+    pub(crate) acct: Accounting,
+    pub(crate) orch: OrchestrationCache,
+    pub(crate) fx_touched: Vec<u32>,
+    pub(crate) cut_touched: Vec<u32>,
+}
+
+fn ten_to(decimals: i8) -> f64 {
+    let mut x = 1.0;
+    for _ in 0..decimals.unsigned_abs() {
+        x *= 10.0;
+    }
+    x
+}
+
+/// Rounds like `WorkloadModel::quantize` (half away from zero).
+#[inline]
+pub(crate) fn quantize(value: f64, decimals: i8) -> f64 {
+    let unit = ten_to(decimals);
+    let rounded = |x: f64| {
+        if x.abs() < 4.0e15 {
+            let t = x as i64 as f64;
+            let frac = x - t;
+            if frac >= 0.5 {
+                t + 1.0
+            } else if frac <= -0.5 {
+                t - 1.0
+            } else {
+                t
+            }
+        } else {
+            x
+        }
+    };
+    if decimals >= 0 { rounded(value * unit) / unit } else { rounded(value / unit) * unit }
+}
+
+impl World {
+    /// Builds a world that continues `scenario` from the end of its history: the first
+    /// step computes the state at `scenario.end`.
+    pub fn new(scenario: &Scenario, config: WorldConfig) -> Result<World, SimError> {
+        let res = scenario.resolution_secs;
+        if res <= 0 {
+            return Err(SimError::Resolution(res));
+        }
+        if scenario.workloads.is_empty() {
+            return Err(SimError::NoWorkloads);
+        }
+        let graph = scenario.graph.clone();
+        let ids: Vec<TwinId> = graph.ids().cloned().collect();
+        let index: BTreeMap<&TwinId, u32> = ids.iter().enumerate().map(|(i, id)| (id, i as u32)).collect();
+        let n = ids.len();
+        let start = scenario.end;
+        let now = start - res;
+
+        // Twins.
+        let mut kind = Vec::with_capacity(n);
+        let mut caps = Vec::with_capacity(n);
+        let mut cfg = Vec::with_capacity(n);
+        let mut host = vec![NONE; n];
+        for (i, twin) in graph.twins().enumerate() {
+            kind.push(twin.kind);
+            let c = Caps::of(&twin.capacity);
+            cfg.push(ConfigEffects::of(&twin.config, &c));
+            caps.push(c);
+            if let Some((h, _)) = graph.dependencies(&twin.id).into_iter().find(|(_, d)| d.kind == EdgeKind::RunsOn) {
+                host[i] = index.get(&h.id).copied().unwrap_or(NONE);
+            }
+        }
+
+        // Series, in (twin, metric) order.
+        let mut series = SeriesTable {
+            key: Vec::new(),
+            twin: Vec::new(),
+            role: Vec::new(),
+            base: Vec::new(),
+            trend: Vec::new(),
+            amp_cos: Vec::new(),
+            amp_sin: Vec::new(),
+            weekend: Vec::new(),
+            memory: Vec::new(),
+            innovation: Vec::new(),
+            min: Vec::new(),
+            max: Vec::new(),
+            decimals: Vec::new(),
+            incident_range: Vec::new(),
+            incidents: Vec::new(),
+            noise: Vec::new(),
+            rng: Vec::new(),
+            block: Vec::new(),
+            block_first_tick: 0,
+            block_len: 0,
+            drive: Vec::new(),
+            value: Vec::new(),
+            reported: Vec::new(),
+        };
+        let mut slot = vec![[NONE; ROLE_SLOTS]; n];
+        for (key, model) in &scenario.workloads {
+            let Some(&t) = index.get(&key.twin) else {
+                continue;
+            };
+            let s = series.key.len() as u32;
+            let role = Role::of(key.metric.as_str());
+            if let Some(k) = role.slot() {
+                slot[t as usize][k] = s;
+            }
+            series.key.push(key.clone());
+            series.twin.push(t);
+            series.role.push(role);
+            // expected(origin, t) = (base + trend·days + amp·cos(τ(hour − peak)/24)) × weekend,
+            // with cos(a − p) = cos a cos p + sin a sin p so the angle is computed once a tick.
+            let base_at_origin = model.base;
+            let peak = TAU * model.peak_hour / 24.0;
+            series.base.push(base_at_origin);
+            series.trend.push(model.trend_per_day);
+            series.amp_cos.push(model.daily_amplitude * libm::cos(peak));
+            series.amp_sin.push(model.daily_amplitude * libm::sin(peak));
+            series.weekend.push(model.weekend_factor);
+            let memory = model.noise_memory.clamp(0.0, 0.999);
+            series.memory.push(memory);
+            series.innovation.push(model.noise * (1.0 - memory * memory).sqrt());
+            series.min.push(model.min);
+            series.max.push(model.max);
+            series.decimals.push(model.decimals);
+            let first = series.incidents.len() as u32;
+            series.incidents.extend(model.incidents.iter().filter(|i| i.end() > start).copied());
+            series.incident_range.push((first, series.incidents.len() as u32));
+            let mut stream = rng::stream(config.seed, &format!("engine/noise/{}/{}", key.twin, key.metric));
+            // The AR(1) noise starts in its stationary distribution.
+            series.noise.push(model.noise * stream.sample::<f64, _>(StandardNormal));
+            series.rng.push(stream);
+        }
+        let s_count = series.key.len();
+        series.drive = vec![0.0; s_count];
+        series.value = vec![0.0; s_count];
+        series.reported = vec![false; s_count];
+
+        let topo = build_topology(&graph, &index, &slot, &host, n);
+        let twins = Twins {
+            ids: ids.clone(),
+            kind,
+            base_host: host.clone(),
+            host,
+            slot,
+            caps0: caps.clone(),
+            caps,
+            cfg0: cfg.clone(),
+            cfg,
+            restart_until: vec![UnixSecs::MIN; n],
+            reset_at: vec![UnixSecs::MIN; n],
+            model_down: vec![false; n],
+            down: vec![false; n],
+            reachable: vec![true; n],
+            status: vec![Status::Healthy; n],
+            fx: vec![FaultEffects::default(); n],
+            traffic: vec![1.0; n],
+            route_scale: vec![1.0; n],
+            slow: vec![1.0; n],
+            shed: vec![0.0; n],
+            delta_cores: vec![0.0; n],
+            xlat: vec![0.0; n],
+            xfail: vec![0.0; n],
+            consumers_up: vec![1.0; n],
+            degraded: vec![false; n],
+        };
+
+        // Policies: the acting ones first, then watched ones with new names.
+        let mut policies = config.acting.clone();
+        for p in &config.watching {
+            if !policies.iter().any(|q| q.name == p.name) {
+                policies.push(p.clone());
+            }
+        }
+        let acting_count = config.acting.len();
+        let rules = build_rules(&graph, &policies, acting_count, &index, &series);
+        let groups = rules.groups.len();
+
+        let warm_up = config.warm_up_from_history;
+        let mut world = World {
+            graph,
+            policies,
+            acting: config.acting,
+            orchestrator: Orchestrator::new(config.orchestrator),
+            seed: config.seed,
+            resolution: res,
+            origin: scenario.start,
+            start,
+            now,
+            tick: 0,
+            twins,
+            series,
+            topo,
+            rules,
+            faults: Vec::new(),
+            scheduled: Vec::new(),
+            random_faults: Vec::new(),
+            pending: Vec::new(),
+            seq: 0,
+            acct: Accounting {
+                since: start,
+                group_ticks: vec![0; groups],
+                group_episodes: vec![0; groups],
+                ..Accounting::default()
+            },
+            orch: OrchestrationCache { dirty: true, ..OrchestrationCache::default() },
+            fx_touched: Vec::new(),
+            cut_touched: Vec::new(),
+        };
+        if warm_up && scenario.has_history() {
+            world.warm_up(scenario);
+        }
+        Ok(world)
+    }
+
+    /// Feeds the tail of the scenario's history into every rule's window.
+    fn warm_up(&mut self, scenario: &Scenario) {
+        for (i, inst) in self.rules.inst.iter().enumerate() {
+            if inst.series == NONE {
+                continue;
+            }
+            let rule = &self.policies[inst.policy as usize].rules[inst.rule as usize];
+            let span = rule.window_secs.max(0) + rule.for_secs.max(0);
+            if span == 0 {
+                continue;
+            }
+            let key = &self.series.key[inst.series as usize];
+            let Some(data) = scenario.telemetry.series(key).and_then(|s| s.read(self.start - span, self.start).ok())
+            else {
+                continue;
+            };
+            let state = &mut self.rules.state[i];
+            for (t, v) in data.ts.iter().zip(&data.values) {
+                state.update(rule, *t, Some(*v));
+            }
+        }
+    }
+
+    /// Time of the current state.
+    pub fn now(&self) -> UnixSecs {
+        self.now
+    }
+
+    /// Time of the first simulated tick (the scenario's end).
+    pub fn start(&self) -> UnixSecs {
+        self.start
+    }
+
+    /// Seconds per tick.
+    pub fn resolution_secs(&self) -> i64 {
+        self.resolution
+    }
+
+    /// The seed of the world's random streams.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Ticks stepped so far.
+    pub fn ticks(&self) -> u64 {
+        self.tick
+    }
+
+    /// Number of twins.
+    pub fn twin_count(&self) -> usize {
+        self.twins.ids.len()
+    }
+
+    /// The twins with their current configuration and capacity.
+    pub fn graph(&self) -> &TwinGraph {
+        &self.graph
+    }
+
+    /// Every measured policy (acting first).
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+
+    /// The policies the orchestrator acts on.
+    pub fn acting_policies(&self) -> &[Policy] {
+        &self.acting
+    }
+
+    /// The orchestration loop (approval queue, audit log).
+    pub fn orchestrator(&self) -> &Orchestrator {
+        &self.orchestrator
+    }
+
+    /// Takes the audit entries recorded so far (to append them to a file).
+    pub fn drain_audit(&mut self) -> Vec<crate::remediation::orchestrate::AuditEntry> {
+        self.orchestrator.drain_audit()
+    }
+
+    /// Always ask the orchestrator, also at ticks where nothing it depends on changed
+    /// (for tests that check the skipping changes nothing).
+    pub fn set_orchestrate_every_tick(&mut self, every_tick: bool) {
+        self.orch.every_tick = every_tick;
+    }
+
+    pub(crate) fn twin_index(&self, id: &TwinId) -> Option<u32> {
+        self.twins.ids.binary_search(id).ok().map(|i| i as u32)
+    }
+
+    /// The simulated value of a metric of a twin now (`None`: no such series, or the
+    /// twin did not report it because it is down). `up` is available for every twin.
+    pub fn value(&self, twin: &TwinId, metric: &str) -> Option<f64> {
+        let t = self.twin_index(twin)?;
+        if metric == UP_METRIC {
+            return Some(if self.twins.reachable[t as usize] { 1.0 } else { 0.0 });
+        }
+        let s = self.series_index(twin, metric)?;
+        self.series.reported[s].then(|| self.series.value[s])
+    }
+
+    /// Index of a series for fast repeated reads with [`World::series_value`].
+    pub fn series_index(&self, twin: &TwinId, metric: &str) -> Option<usize> {
+        let key = SeriesKey::new(twin.clone(), metric);
+        self.series.key.binary_search(&key).ok()
+    }
+
+    /// The value of a series by index (`None`: not reported this tick).
+    pub fn series_value(&self, series: usize) -> Option<f64> {
+        self.series.reported.get(series).copied().unwrap_or(false).then(|| self.series.value[series])
+    }
+
+    /// Number of rule instances (policy × selected twin × rule) evaluated per tick.
+    pub fn rules_len(&self) -> usize {
+        self.rules.inst.len()
+    }
+
+    /// Every simulated series, in (twin, metric) order.
+    pub fn series_keys(&self) -> &[SeriesKey] {
+        &self.series.key
+    }
+
+    /// The status of a twin now.
+    pub fn status(&self, twin: &TwinId) -> Option<Status> {
+        self.twin_index(twin).map(|t| self.twins.status[t as usize])
+    }
+
+    /// Whether a twin serves now (running and reachable).
+    pub fn is_up(&self, twin: &TwinId) -> Option<bool> {
+        self.twin_index(twin).map(|t| self.twins.reachable[t as usize])
+    }
+
+    /// The active faults.
+    pub fn faults(&self) -> Vec<&Fault> {
+        self.faults.iter().map(|f| &f.fault).collect()
+    }
+
+    /// Actions started and waiting for their effect, as (due, twin, action).
+    pub fn pending_actions(&self) -> Vec<(UnixSecs, &TwinId, &ActionKind)> {
+        self.pending.iter().map(|p| (p.due, &self.twins.ids[p.twin as usize], &p.kind)).collect()
+    }
+
+    /// Rules firing now, as (policy, twin, rule).
+    pub fn firing(&self) -> Vec<(&str, &TwinId, &MetricRule)> {
+        self.rules
+            .inst
+            .iter()
+            .zip(&self.rules.firing)
+            .filter(|(_, f)| **f)
+            .map(|(inst, _)| {
+                let p = &self.policies[inst.policy as usize];
+                (p.name.as_str(), &self.twins.ids[inst.twin as usize], &p.rules[inst.rule as usize])
+            })
+            .collect()
+    }
+
+    /// Forgets the running totals (violation minutes, actions, events) so the next
+    /// report counts from now on. The state itself is untouched.
+    pub fn reset_accounting(&mut self) {
+        let groups = self.rules.groups.len();
+        self.acct = Accounting {
+            since: self.now + self.resolution,
+            group_ticks: vec![0; groups],
+            group_episodes: vec![0; groups],
+            ..Accounting::default()
+        };
+    }
+}
+
+fn build_topology(
+    graph: &TwinGraph,
+    index: &BTreeMap<&TwinId, u32>,
+    slot: &[[u32; ROLE_SLOTS]],
+    host: &[u32],
+    n: usize,
+) -> Topology {
+    let mut incoming: Vec<Vec<(u32, f64, bool)>> = vec![Vec::new(); n];
+    let mut outgoing: Vec<Vec<(u32, f64, bool)>> = vec![Vec::new(); n];
+    for (from, to, dep) in graph.edges() {
+        if !matches!(dep.kind, EdgeKind::DependsOn | EdgeKind::RoutesTo) {
+            continue;
+        }
+        let (Some(&a), Some(&b)) = (index.get(from), index.get(to)) else {
+            continue;
+        };
+        let routes = dep.kind == EdgeKind::RoutesTo;
+        outgoing[a as usize].push((b, dep.traffic_share, routes));
+        incoming[b as usize].push((a, dep.traffic_share, routes));
+    }
+    let rows = |lists: &[Vec<(u32, f64, bool)>]| {
+        let mut start = Vec::with_capacity(n + 1);
+        let (mut to, mut share, mut routes) = (Vec::new(), Vec::new(), Vec::new());
+        start.push(0u32);
+        for list in lists {
+            for (t, s, r) in list {
+                to.push(*t);
+                share.push(*s);
+                routes.push(*r);
+            }
+            start.push(to.len() as u32);
+        }
+        (start, to, share, routes)
+    };
+    let (in_start, in_from, in_share, in_routes) = rows(&incoming);
+    let (out_start, out_to, out_share, out_routes) = rows(&outgoing);
+    let out_cut = vec![false; out_to.len()];
+
+    // Callers before callees: Kahn's algorithm taking the smallest ready index; a
+    // cycle is broken at its smallest remaining index.
+    let mut indegree: Vec<usize> = incoming.iter().map(Vec::len).collect();
+    let mut done = vec![false; n];
+    let mut ready: BTreeSet<u32> = (0..n as u32).filter(|i| indegree[*i as usize] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        let next = match ready.pop_first() {
+            Some(i) => i,
+            None => match (0..n as u32).find(|i| !done[*i as usize]) {
+                Some(i) => i,
+                None => break,
+            },
+        };
+        if done[next as usize] {
+            continue;
+        }
+        done[next as usize] = true;
+        order.push(next);
+        for (to, _, _) in &outgoing[next as usize] {
+            let d = &mut indegree[*to as usize];
+            *d = d.saturating_sub(1);
+            if *d == 0 && !done[*to as usize] {
+                ready.insert(*to);
+            }
+        }
+    }
+
+    let placement = placement_order(host, host);
+
+    let mut consumer_start = Vec::with_capacity(n + 1);
+    let mut consumers = Vec::new();
+    consumer_start.push(0u32);
+    for list in &incoming {
+        for (from, _, _) in list {
+            if slot[*from as usize][Role::Requests as usize] == NONE {
+                consumers.push(*from);
+            }
+        }
+        consumer_start.push(consumers.len() as u32);
+    }
+    Topology {
+        in_start,
+        in_from,
+        in_share,
+        in_routes,
+        out_start,
+        out_to,
+        out_share,
+        out_routes,
+        out_cut,
+        order,
+        placement,
+        consumer_start,
+        consumers,
+    }
+}
+
+/// Twins ordered so that each comes before the hosts it runs (or ran) on: by depth of
+/// the `runs_on` chain, deepest first, then by index.
+pub(crate) fn placement_order(host: &[u32], base_host: &[u32]) -> Vec<u32> {
+    let n = host.len();
+    let mut depth = vec![0usize; n];
+    for (i, depth_i) in depth.iter_mut().enumerate() {
+        let mut d = 0;
+        let mut at = i;
+        // Follow the chain (bounded: a cycle of runs_on stops after n steps).
+        while d < n {
+            let next = if host[at] != NONE { host[at] } else { base_host[at] };
+            if next == NONE {
+                break;
+            }
+            at = next as usize;
+            d += 1;
+        }
+        *depth_i = d;
+    }
+    for i in 0..n {
+        if base_host[i] != NONE && base_host[i] != host[i] {
+            depth[i] = depth[i].max(depth[base_host[i] as usize] + 1);
+        }
+    }
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by(|a, b| depth[*b as usize].cmp(&depth[*a as usize]).then(a.cmp(b)));
+    order
+}
+
+fn build_rules(
+    graph: &TwinGraph,
+    policies: &[Policy],
+    acting_count: usize,
+    index: &BTreeMap<&TwinId, u32>,
+    series: &SeriesTable,
+) -> Rules {
+    let mut inst = Vec::new();
+    let mut groups = Vec::new();
+    for (p, policy) in policies.iter().enumerate() {
+        for twin in graph.twins() {
+            if !policy.selector.matches(twin) {
+                continue;
+            }
+            let Some(&t) = index.get(&twin.id) else {
+                continue;
+            };
+            let mut group = None;
+            for (r, rule) in policy.rules.iter().enumerate() {
+                let s = if rule.metric.as_str() == UP_METRIC {
+                    NONE
+                } else {
+                    let key = SeriesKey { twin: twin.id.clone(), metric: MetricName::new(rule.metric.as_str()) };
+                    match series.key.binary_search(&key) {
+                        Ok(s) => s as u32,
+                        // The twin has no such metric: the rule does not apply to it.
+                        Err(_) => continue,
+                    }
+                };
+                let g = *group.get_or_insert_with(|| {
+                    groups.push((p as u32, t));
+                    groups.len() as u32 - 1
+                });
+                inst.push(RuleInstance {
+                    twin: t,
+                    series: s,
+                    policy: p as u32,
+                    rule: r as u32,
+                    group: g,
+                    acting: p < acting_count,
+                });
+            }
+        }
+    }
+    let count = inst.len();
+    let group_count = groups.len();
+    Rules {
+        inst,
+        state: vec![RuleState::new(); count],
+        firing: vec![false; count],
+        finding: vec![None; count],
+        groups,
+        group_violating: vec![false; group_count],
+        group_firing_now: vec![false; group_count],
+    }
+}
+
+/// Applies a workload model's incidents to a raw value at `t`, as
+/// `WorkloadModel::finish` does before clamping, except that a ramp (a leak) starts
+/// again from zero after a restart at `reset_at`. Returns the value and whether an
+/// outage incident is active.
+#[inline]
+pub(crate) fn apply_incidents(incidents: &[Incident], t: UnixSecs, raw: f64, reset_at: UnixSecs) -> (f64, bool) {
+    let mut value = raw;
+    let mut outage = false;
+    for incident in incidents {
+        if !incident.active_at(t) {
+            continue;
+        }
+        let duration = incident.duration_secs.max(1) as f64;
+        let progress = (t - incident.start) as f64 / duration;
+        value = match incident.effect {
+            IncidentEffect::Spike(add) => value + add * (1.0 - (2.0 * progress - 1.0).abs()),
+            IncidentEffect::Shift(add) => value + add,
+            IncidentEffect::Ramp(add) => {
+                let from = incident.start.max(reset_at);
+                value + add * ((t - from).max(0) as f64 / duration)
+            }
+            IncidentEffect::Scale(factor) => value * factor,
+            IncidentEffect::Outage => {
+                outage = true;
+                value
+            }
+        };
+    }
+    (value, outage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantize_matches_the_workload_model() {
+        let m = |d: i8| {
+            let mut w = crate::model::WorkloadModel::flat(0.0);
+            w.decimals = d;
+            w
+        };
+        for (x, d) in [(12.345_678, 2), (-0.5, 0), (2.5, 0), (1234.0, -2), (0.049, 1), (99.95, 1)] {
+            assert_eq!(quantize(x, d), m(d).quantize(x), "{x} at {d}");
+        }
+    }
+
+    #[test]
+    fn placement_puts_workloads_before_hosts() {
+        // 0 runs on 1, 1 runs on 2 (a VM on a host), 3 alone.
+        let host = vec![1, 2, NONE, NONE];
+        let order = placement_order(&host, &host);
+        let pos = |i: u32| order.iter().position(|x| *x == i).unwrap();
+        assert!(pos(0) < pos(1) && pos(1) < pos(2));
+    }
+}
