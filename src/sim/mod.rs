@@ -10,6 +10,7 @@ pub mod fault;
 pub mod history;
 pub mod rng;
 pub mod run;
+pub mod whatif;
 pub mod world;
 
 pub use digest::state_digest;
@@ -17,5 +18,6 @@ pub use engine::{Command, Inputs, StepReport, step};
 pub use fault::{Fault, FaultKind, RandomFaults};
 pub use run::{PolicyViolations, RunSummary, run, ticks_for_hours};
 pub use world::{ActionRecord, Event, EventKind, SimError, UP_METRIC, World, WorldConfig};
+
 #[cfg(test)]
 mod tests;
