@@ -4,12 +4,14 @@
 //! and chaos experiments (M15). Everything here is deterministic given the scenario,
 //! the seed and the inputs; nothing reads the wall clock.
 
+pub mod ab;
 pub mod digest;
 pub mod engine;
 pub mod fault;
 pub mod history;
 pub mod rng;
 pub mod run;
+pub mod strategy;
 pub mod whatif;
 pub mod world;
 
@@ -17,6 +19,7 @@ pub use digest::state_digest;
 pub use engine::{Command, Inputs, StepReport, step};
 pub use fault::{Fault, FaultKind, RandomFaults};
 pub use run::{PolicyViolations, RunSummary, run, ticks_for_hours};
+pub use strategy::{Objective, Strategy};
 pub use world::{ActionRecord, Event, EventKind, SimError, UP_METRIC, World, WorldConfig};
 
 #[cfg(test)]
