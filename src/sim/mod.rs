@@ -5,6 +5,7 @@
 //! the seed and the inputs; nothing reads the wall clock.
 
 pub mod ab;
+pub mod chaos;
 pub mod digest;
 pub mod engine;
 pub mod fault;
