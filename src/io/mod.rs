@@ -5,6 +5,7 @@
 
 pub mod audit;
 mod error;
+pub mod experiment;
 #[cfg(feature = "gui")]
 pub mod image;
 pub mod located;
@@ -12,6 +13,7 @@ pub mod plan;
 pub mod policy;
 pub mod scenario;
 pub mod scores;
+pub mod strategy;
 pub mod synth;
 pub mod telemetry;
 pub mod time;
@@ -40,6 +42,15 @@ pub fn read_text(path: &std::path::Path, what: &'static str) -> Result<String, I
 /// Writes a whole file, naming it in the error.
 pub fn write_bytes(path: &std::path::Path, what: &'static str, bytes: &[u8]) -> Result<(), IoError> {
     std::fs::write(path, bytes).map_err(|error| IoError::Write { what, path: path.to_path_buf(), error })
+}
+
+/// CPU time the calling thread has used so far, in seconds (Linux
+/// `/proc/thread-self/schedstat`; `None` elsewhere). Throughput figures divide by it so
+/// they mean "on one core" also on a busy machine.
+pub fn thread_cpu_secs() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanos as f64 / 1e9)
 }
 
 /// Wall-clock stopwatch for the CLI's own figures (load time, throughput). Only the IO

@@ -296,7 +296,7 @@ fn shape(src: &str, format: Format) -> Shape {
     if has_policies_key { Shape::Set } else { Shape::One }
 }
 
-fn parse_doc<T: serde::de::DeserializeOwned>(path: &Path, src: &str, format: Format) -> Result<T, IoError> {
+pub(crate) fn parse_doc<T: serde::de::DeserializeOwned>(path: &Path, src: &str, format: Format) -> Result<T, IoError> {
     match format {
         Format::Ron => parse_ron(path, src),
         Format::Json => serde_json::from_str(src).map_err(|e| {
