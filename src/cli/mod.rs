@@ -6,6 +6,7 @@ mod analytics;
 mod check;
 mod data;
 mod plan;
+mod sim;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -44,6 +45,124 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Score every row of a `timestamp,value` series for anomalies (causal, in file order).
     Detect(DetectArgs),
+    /// Run the scenario forward with the orchestration loop; report violations, actions,
+    /// cost, throughput and the final state's digest.
+    Simulate(SimulateArgs),
+    /// Fork the twins, apply changes or actions, and compare with the unchanged baseline.
+    Whatif(WhatIfArgs),
+    /// Compare two remediation strategies over seeded replications (common random numbers).
+    Ab(AbArgs),
+    /// Run a chaos experiment: hypothesis before/after, detection, recovery, blast radius.
+    Chaos(ChaosArgs),
+}
+
+/// Arguments of `simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Scenario file (.ron).
+    pub scenario: PathBuf,
+    /// Simulated hours to run.
+    #[arg(long, allow_negative_numbers = true)]
+    pub hours: f64,
+    /// Seed of the run's random streams (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Strategy file (.ron, .yaml, .json): the policies the loop acts on, its mode and
+    /// guards (default: the scenario's policies, automatic, default guards).
+    #[arg(long, value_name = "FILE")]
+    pub strategy: Option<PathBuf>,
+    /// Chaos experiment file whose faults and rollbacks to inject during the run.
+    #[arg(long, value_name = "FILE")]
+    pub chaos: Option<PathBuf>,
+    /// Orchestration mode: auto, approve or dry-run (overrides the strategy's).
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Append the orchestration audit log (JSON lines) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub audit: Option<PathBuf>,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `whatif`.
+#[derive(Debug, Args)]
+pub struct WhatIfArgs {
+    /// Scenario file (.ron).
+    pub scenario: PathBuf,
+    /// A configuration change TWIN.KEY=VALUE (repeatable).
+    #[arg(long, value_name = "TWIN.KEY=VALUE")]
+    pub change: Vec<String>,
+    /// An action TWIN:KIND(ARGS), e.g. db-primary:scale_up(disk,1.25) (repeatable).
+    #[arg(long, value_name = "TWIN:KIND(ARGS)")]
+    pub action: Vec<String>,
+    /// Simulated hours to run both arms.
+    #[arg(long, default_value_t = 24.0, allow_negative_numbers = true)]
+    pub hours: f64,
+    /// Seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Twins to compare (repeatable; default: the changed twins and their neighbours).
+    #[arg(long, value_name = "ID")]
+    pub twin: Vec<String>,
+    /// Strategy of the orchestration loop in both arms.
+    #[arg(long, value_name = "FILE")]
+    pub strategy: Option<PathBuf>,
+    /// Include the time series of both arms in the JSON output.
+    #[arg(long)]
+    pub series: bool,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `ab`.
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// Scenario file (.ron).
+    pub scenario: PathBuf,
+    /// Strategy A.
+    #[arg(long, value_name = "FILE")]
+    pub a: PathBuf,
+    /// Strategy B.
+    #[arg(long, value_name = "FILE")]
+    pub b: PathBuf,
+    /// Replications (replication r runs both arms with seed S + r).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub runs: u32,
+    /// Seed S of replication 0 (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated hours per run.
+    #[arg(long, default_value_t = 24.0, allow_negative_numbers = true)]
+    pub hours: f64,
+    /// Objective that names the winner (default: the one strategy A declares).
+    #[arg(long)]
+    pub objective: Option<String>,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `chaos`.
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    /// Scenario file (.ron).
+    pub scenario: PathBuf,
+    /// Experiment file (.ron, .yaml, .json).
+    pub experiment: PathBuf,
+    /// Seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Remediation strategy during the experiment (overrides the experiment's).
+    #[arg(long, value_name = "FILE")]
+    pub strategy: Option<PathBuf>,
+    /// Run hands off, whatever the experiment says.
+    #[arg(long, conflicts_with = "strategy")]
+    pub no_remediation: bool,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `plan`.
@@ -244,6 +363,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Plan(args)) => plan::plan_command(&args),
         Some(Command::Verify(args)) => plan::verify(&args),
         Some(Command::Detect(args)) => analytics::detect(&args),
+        Some(Command::Simulate(args)) => sim::simulate(&args),
+        Some(Command::Whatif(args)) => sim::whatif(&args),
+        Some(Command::Ab(args)) => sim::ab(&args),
+        Some(Command::Chaos(args)) => sim::chaos(&args),
     }
 }
 
@@ -258,8 +381,14 @@ fn gui(_args: &GuiArgs) -> Result<ExitCode> {
 }
 
 /// Prints a JSON document on stdout.
+/// A closed pipe (`twinbench … --json | head`) is not an error: the reader has what it
+/// wanted.
 pub(crate) fn print_json(value: &serde_json::Value) -> Result<()> {
+    use std::io::Write;
     let text = serde_json::to_string_pretty(value)?;
-    println!("{text}");
-    Ok(())
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
