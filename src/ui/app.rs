@@ -10,12 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use super::graph_panel::{ColourMode, GraphAction, GraphFilter, GraphModel, graph_ui};
 use super::inspector::{InspectorInput, InspectorState, inspector_ui};
-use super::jobs::{LoadEvent, LoadJob, Loaded, Source};
+use super::jobs::{AnalysisJob, AnomalyScans, LoadEvent, LoadJob, Loaded, Source};
 use super::notify::Notifications;
 use super::plot_cache::PlotCache;
 use super::theme;
 use super::timeline::{Timeline, timeline_ui};
 use crate::analytics::drift::{DriftReport, drift};
+use crate::analytics::scan::twin_level;
 use crate::io::time::format_short;
 use crate::model::{Scenario, TwinId};
 use crate::policy::history::{ViolationHistory, health_at};
@@ -104,7 +105,9 @@ pub struct AtCursor {
 
 /// The loaded scenario and what is derived from it.
 struct Current {
-    scenario: Scenario,
+    scenario: Arc<Scenario>,
+    /// Anomaly scans, once the background analysis finished.
+    anomalies: Option<Arc<AnomalyScans>>,
     violations: ViolationHistory,
     history_ready: bool,
     source: Source,
@@ -139,6 +142,8 @@ pub struct WorkbenchApp {
     path_dialog: Option<String>,
     show_help: bool,
     painted: Option<(i64, u64, ColourMode)>,
+    analysis: Option<AnalysisJob>,
+    ctx: egui::Context,
     at_cursor: Option<AtCursor>,
     paint_generation: u64,
     started: Option<crate::io::Stopwatch>,
@@ -180,6 +185,8 @@ impl WorkbenchApp {
             path_dialog: None,
             show_help: false,
             painted: None,
+            analysis: None,
+            ctx: cc.egui_ctx.clone(),
             at_cursor: None,
             paint_generation: 0,
             started: launch.started,
@@ -193,7 +200,12 @@ impl WorkbenchApp {
 
     /// The loaded scenario, if any.
     pub fn scenario(&self) -> Option<&Scenario> {
-        self.current.as_ref().map(|c| &c.scenario)
+        self.current.as_ref().map(|c| c.scenario.as_ref())
+    }
+
+    /// True once the background anomaly scan of the open scenario finished.
+    pub fn anomalies_ready(&self) -> bool {
+        self.current.as_ref().is_some_and(|c| c.anomalies.is_some())
     }
 
     /// True when a scenario and its history are loaded and nothing is loading.
@@ -237,6 +249,7 @@ impl WorkbenchApp {
     }
 
     fn install(&mut self, scenario: Scenario, violations: ViolationHistory, history_ready: bool, source: Source) {
+        self.paint_generation += 1;
         let same_scenario =
             self.current.as_ref().is_some_and(|c| c.source == source && c.scenario.name == scenario.name);
         if !same_scenario {
@@ -250,7 +263,15 @@ impl WorkbenchApp {
         self.plot_cache.clear();
         self.paint_generation += 1;
         let pending = self.pending_select.take();
-        self.current = Some(Current { scenario, violations, history_ready, source });
+        let scenario = Arc::new(scenario);
+        self.analysis = None;
+        if history_ready {
+            match AnalysisJob::spawn(Arc::clone(&scenario), &self.ctx) {
+                Ok(job) => self.analysis = Some(job),
+                Err(e) => self.notifications.error(format!("Cannot start the anomaly scan: {e}")),
+            }
+        }
+        self.current = Some(Current { scenario, anomalies: None, violations, history_ready, source });
         if let Some(id) = pending {
             let id = TwinId::new(&id);
             if self.scenario().is_some_and(|s| s.graph.twin(&id).is_some()) {
@@ -266,6 +287,22 @@ impl WorkbenchApp {
             graph.select(id.as_ref());
         }
         self.selected = id;
+    }
+
+    fn poll_analysis(&mut self) {
+        let Some(result) = self.analysis.as_ref().and_then(AnalysisJob::poll) else {
+            return;
+        };
+        self.analysis = None;
+        match result {
+            Ok(scans) => {
+                if let Some(c) = &mut self.current {
+                    c.anomalies = Some(Arc::new(scans));
+                    self.paint_generation += 1;
+                }
+            }
+            Err(e) => self.notifications.error(format!("The anomaly scan failed: {e}")),
+        }
     }
 
     fn poll_job(&mut self) {
@@ -289,10 +326,10 @@ impl WorkbenchApp {
                 LoadEvent::Failed(message) => {
                     self.job = None;
                     if let Some(previous) = self.previous.take() {
-                        let (s, v, ready, src) =
-                            (previous.scenario, previous.violations, previous.history_ready, previous.source);
-                        self.current = None;
-                        self.install(s, v, ready, src);
+                        // Back to what was open: same graph, same selection and time.
+                        self.graph = Some(GraphModel::build(&previous.scenario.graph));
+                        self.paint_generation += 1;
+                        self.current = Some(previous);
                     }
                     let kept = if self.current.is_some() { " The open scenario is unchanged." } else { "" };
                     self.notifications.error(format!("Cannot open {}: {message}.{kept}", source.label()));
@@ -480,6 +517,10 @@ impl WorkbenchApp {
                     Some(d) => theme::score_color(d.score, dark),
                     None => theme::status_color(crate::model::Status::Unknown, dark),
                 },
+                ColourMode::Anomaly => match &current.anomalies {
+                    Some(scans) => theme::score_color(twin_level(scans, id, t).0, dark),
+                    None => theme::status_color(crate::model::Status::Unknown, dark),
+                },
             },
             |id, kind| self.filter.hides(id, kind),
         );
@@ -492,7 +533,8 @@ impl WorkbenchApp {
     }
 
     fn automate(&mut self, ctx: &egui::Context, frame: &eframe::Frame) {
-        let ready = self.is_ready();
+        // Settled: history loaded and the background analysis finished.
+        let ready = self.is_ready() && self.analysis.is_none();
         if ready && self.ready_ms.is_none() {
             self.ready_ms = self.started.map(|s| s.secs() * 1000.0);
         }
@@ -640,6 +682,12 @@ impl WorkbenchApp {
                     ui.label("No scenario loaded");
                 }
             }
+            if let Some(job) = &self.analysis {
+                ui.separator();
+                ui.spinner();
+                ui.label("Scanning for anomalies");
+                ui.add(egui::ProgressBar::new(job.progress()).desired_width(120.0).show_percentage());
+            }
             if let Some(job) = &self.job {
                 ui.separator();
                 ui.spinner();
@@ -726,6 +774,7 @@ impl WorkbenchApp {
 impl eframe::App for WorkbenchApp {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         self.poll_job();
+        self.poll_analysis();
         self.poll_file_pick(ctx.input(|i| i.time));
         self.dropped_files(ctx);
         self.shortcuts(ctx);
@@ -773,6 +822,7 @@ impl eframe::App for WorkbenchApp {
                         dark: self.settings.dark_mode,
                         history_ready: current.history_ready,
                         drift: self.at_cursor.as_ref().and_then(|c| c.drift.twin(id)),
+                        anomalies: current.anomalies.as_deref(),
                     };
                     inspector_ui(ui, &input, &mut self.inspector, &mut self.plot_cache, &mut self.commands);
                 }

@@ -161,3 +161,61 @@ fn load(
             .map_err(|e| format!("{e:#}"))?;
     Ok(Loaded { scenario, violations })
 }
+
+/// Anomaly scans of every series of a loaded scenario, in the background.
+pub struct AnalysisJob {
+    rx: Receiver<Result<AnomalyScans, String>>,
+    cancel: Arc<AtomicBool>,
+    done: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+}
+
+/// Anomaly scans per series.
+pub type AnomalyScans = std::collections::BTreeMap<crate::model::SeriesKey, crate::analytics::scan::SeriesAnomalies>;
+
+impl AnalysisJob {
+    /// Starts scanning `scenario` on a background thread.
+    pub fn spawn(scenario: Arc<Scenario>, ctx: &egui::Context) -> std::io::Result<AnalysisJob> {
+        let (tx, rx) = channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicUsize::new(0));
+        let total = Arc::new(AtomicUsize::new(scenario.telemetry.keys().count()));
+        let job = AnalysisJob { rx, cancel: Arc::clone(&cancel), done: Arc::clone(&done), total: Arc::clone(&total) };
+        let ctx = ctx.clone();
+        std::thread::Builder::new().name("anomaly-scan".into()).spawn(move || {
+            let progress = |d: usize, t: usize| {
+                done.store(d, Ordering::Relaxed);
+                total.store(t, Ordering::Relaxed);
+                if d.is_multiple_of(16) || d == t {
+                    ctx.request_repaint();
+                }
+            };
+            let result = crate::analytics::scan::scan(&scenario, &progress, &cancel).map_err(|e| format!("{e:#}"));
+            // The app may have dropped the job (new scenario); nobody listens then.
+            let _ = tx.send(result);
+            ctx.request_repaint();
+        })?;
+        Ok(job)
+    }
+
+    /// The result, once it arrived.
+    pub fn poll(&self) -> Option<Result<AnomalyScans, String>> {
+        match self.rx.try_recv() {
+            Ok(result) => Some(result),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err("the anomaly scan stopped unexpectedly".into())),
+        }
+    }
+
+    /// Progress in [0, 1].
+    pub fn progress(&self) -> f32 {
+        let total = self.total.load(Ordering::Relaxed);
+        if total == 0 { 0.0 } else { self.done.load(Ordering::Relaxed) as f32 / total as f32 }
+    }
+}
+
+impl Drop for AnalysisJob {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
