@@ -29,6 +29,8 @@ pub struct InspectorState {
 pub struct InspectorInput<'a> {
     /// The scenario.
     pub scenario: &'a Scenario,
+    /// The policies in force (the scenario's own and the editor's).
+    pub policies: &'a [crate::policy::Policy],
     /// Rule violations over history.
     pub violations: &'a ViolationHistory,
     /// The twin shown.
@@ -74,7 +76,7 @@ pub fn inspector_ui(
     if let Some(spans) = spans {
         let active: Vec<_> = spans.iter().filter(|sp| sp.active_at(input.time)).collect();
         for span in active {
-            if let Some(rule) = s.policies.get(span.policy).and_then(|p| p.rules.get(span.rule)) {
+            if let Some(rule) = input.policies.get(span.policy).and_then(|p| p.rules.get(span.rule)) {
                 ui.colored_label(
                     theme::status_color(crate::model::Status::Degraded, input.dark),
                     format!("Violating {} since {} (worst {})", rule, format_short(span.start), span.worst),
@@ -349,7 +351,7 @@ fn metrics_ui(
                 continue;
             }
         };
-        let rules: Vec<_> = rules_for(&s.policies, twin, metric_name.as_str()).collect();
+        let rules: Vec<_> = rules_for(input.policies, twin, metric_name.as_str()).collect();
         ui.horizontal(|ui| {
             ui.label(RichText::new(metric_name.as_str()).strong().monospace());
             if !unit.is_empty() {
