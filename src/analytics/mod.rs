@@ -11,3 +11,4 @@
 pub mod anomaly;
 pub mod compliance;
 pub mod drift;
+pub mod scan;

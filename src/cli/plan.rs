@@ -10,7 +10,7 @@ use crate::analytics::compliance::current_violations;
 use crate::analytics::drift::drift;
 use crate::io::{plan as plan_io, policy, scenario};
 use crate::policy::history::violation_history;
-use crate::remediation::plan::{ApproveSpec, candidates, changed_twins, findings, fingerprint, plan};
+use crate::remediation::plan::{ApproveSpec, PlanContext, candidates, changed_twins, findings, fingerprint, plan};
 use crate::remediation::priority::Weights;
 
 fn approve_spec(text: &str) -> Result<ApproveSpec> {
@@ -41,8 +41,8 @@ pub fn plan_command(args: &PlanArgs) -> Result<ExitCode> {
     let found = findings(&current, &drift);
     let ranked = candidates(&s.graph, &s.policies, &found, &Weights::default());
     let approver = args.approver.clone().unwrap_or_else(|| format!("cli --approve {}", args.approve));
-    let plan = plan(&s, ranked, &approve, &approver).map_err(anyhow::Error::msg)?;
-    plan_io::write(&args.out, &plan, &s)?;
+    let plan = plan(PlanContext::of(&s), ranked, &approve, &approver).map_err(anyhow::Error::msg)?;
+    plan_io::write(&args.out, &plan, &s.graph)?;
     let approved = plan
         .steps
         .iter()

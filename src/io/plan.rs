@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::time::format_rfc3339;
 use super::{IoError, read_text};
-use crate::model::{Scenario, TwinId};
+use crate::model::{TwinGraph, TwinId};
 use crate::remediation::ActionKind;
 use crate::remediation::plan::{Approval, Plan, PlanStep, address};
 
@@ -136,23 +136,20 @@ fn terraform_actions(kind: &ActionKind) -> Vec<String> {
 }
 
 /// The file form of a plan.
-pub fn to_file(plan: &Plan, scenario: &Scenario) -> PlanFile {
+pub fn to_file(plan: &Plan, graph: &TwinGraph) -> PlanFile {
     let resource_changes = plan
         .steps
         .iter()
         .map(|step| {
             let c = &step.candidate;
-            let kind = scenario.graph.twin(&c.target).map_or("unknown", |t| t.kind.as_str());
+            let kind = graph.twin(&c.target).map_or("unknown", |t| t.kind.as_str());
             let (status, by) = match &step.approval {
                 Approval::Approved { by } => ("approved", Some(by.clone())),
                 Approval::Rejected { by } => ("rejected", Some(by.clone())),
                 Approval::Pending => ("pending", None),
             };
             ResourceChange {
-                address: scenario
-                    .graph
-                    .twin(&c.target)
-                    .map_or_else(|| c.target.to_string(), |t| address(t.kind, &t.id)),
+                address: graph.twin(&c.target).map_or_else(|| c.target.to_string(), |t| address(t.kind, &t.id)),
                 kind: kind.to_string(),
                 name: c.target.to_string(),
                 change: Change {
@@ -197,8 +194,8 @@ pub fn to_file(plan: &Plan, scenario: &Scenario) -> PlanFile {
 }
 
 /// Writes a plan; the format follows the extension (`.json`, `.ron`, `.md`).
-pub fn write(path: &Path, plan: &Plan, scenario: &Scenario) -> Result<(), IoError> {
-    let file = to_file(plan, scenario);
+pub fn write(path: &Path, plan: &Plan, graph: &TwinGraph) -> Result<(), IoError> {
+    let file = to_file(plan, graph);
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let text = match ext.as_deref() {
         Some("json") => serde_json::to_string_pretty(&file).map_err(|e| IoError::invalid(path, e.to_string()))? + "\n",

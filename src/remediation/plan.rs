@@ -79,6 +79,20 @@ impl Finding {
         }
     }
 
+    /// What the finding is about, independent of values and times: the same rule on
+    /// the same twin is the same finding now, later, and when predicted.
+    pub fn key(&self) -> String {
+        match self {
+            Finding::Violation { policy, rule, twin, .. } | Finding::Predicted { policy, rule, twin, .. } => {
+                format!("{twin}|{policy}|{rule}")
+            }
+            Finding::Drift { policy, twin, keys } => {
+                let keys: Vec<&str> = keys.iter().map(|k| k.rule.key.as_str()).collect();
+                format!("{twin}|{policy}|drift|{}", keys.join(","))
+            }
+        }
+    }
+
     /// Why an action is needed, in one line.
     pub fn reason(&self) -> String {
         match self {
@@ -224,7 +238,7 @@ fn effect_text(kind: &ActionKind, finding: &Finding, twin: &Twin, graph: &TwinGr
     if let (Some(metric), Some(value)) = (finding.metric(), finding.value())
         && let Some(f) = metric_factor(kind, metric.as_str(), twin)
     {
-        return format!("{metric} {value:.1} → about {:.1} ({kind})", value * f);
+        return format!("{metric} {value:.1} to about {:.1} ({kind})", value * f);
     }
     match kind {
         ActionKind::Reconfigure { set } => {
@@ -242,7 +256,7 @@ fn effect_text(kind: &ActionKind, finding: &Finding, twin: &Twin, graph: &TwinGr
 }
 
 fn action_id(target: &TwinId, kind: &ActionKind, finding: &Finding) -> String {
-    let text = format!("{target}|{kind}|{}|{}", finding.policy(), finding.reason());
+    let text = format!("{target}|{kind}|{}", finding.key());
     blake3::hash(text.as_bytes()).to_hex()[..10].to_string()
 }
 
@@ -423,9 +437,35 @@ pub enum ApproveSpec {
     Ids(Vec<String>),
 }
 
+/// What a plan is computed on: the scenario's name and "now", its twins and the
+/// policies in force.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanContext<'a> {
+    /// Scenario name.
+    pub scenario: &'a str,
+    /// The time the findings are for.
+    pub computed_for: UnixSecs,
+    /// The twins.
+    pub graph: &'a TwinGraph,
+    /// The policies in force.
+    pub policies: &'a [Policy],
+}
+
+impl<'a> PlanContext<'a> {
+    /// A scenario with its own policies, at its end.
+    pub fn of(scenario: &'a Scenario) -> Self {
+        Self {
+            scenario: &scenario.name,
+            computed_for: scenario.end,
+            graph: &scenario.graph,
+            policies: &scenario.policies,
+        }
+    }
+}
+
 /// Builds a plan from ranked candidates.
 pub fn plan(
-    scenario: &Scenario,
+    context: PlanContext<'_>,
     candidates: Vec<Candidate>,
     approve: &ApproveSpec,
     approver: &str,
@@ -449,8 +489,14 @@ pub fn plan(
             PlanStep { order: i + 1, candidate, approval }
         })
         .collect();
-    let (fingerprint, twin_fingerprints) = fingerprint(&scenario.graph, &scenario.policies);
-    Ok(Plan { scenario: scenario.name.clone(), computed_for: scenario.end, fingerprint, twin_fingerprints, steps })
+    let (fingerprint, twin_fingerprints) = fingerprint(context.graph, context.policies);
+    Ok(Plan {
+        scenario: context.scenario.to_string(),
+        computed_for: context.computed_for,
+        fingerprint,
+        twin_fingerprints,
+        steps,
+    })
 }
 
 /// Fingerprint of what a plan depends on: every twin's kind, tags, configuration,
@@ -574,7 +620,7 @@ mod tests {
         assert!(kinds.contains(&"db reconfigure max_connections = 500".to_string()));
         let scale = c.iter().find(|c| matches!(c.kind, ActionKind::ScaleUp { .. })).unwrap();
         assert_eq!(scale.changes, vec![("capacity.disk_gib".to_string(), "100".to_string(), "150".to_string())]);
-        assert!(scale.predicted_effect.contains("disk_usage 85.0 → about 56.7"), "{}", scale.predicted_effect);
+        assert!(scale.predicted_effect.contains("disk_usage 85.0 to about 56.7"), "{}", scale.predicted_effect);
         assert!(matches!(scale.rollback, Some(ActionKind::ScaleDown { .. })));
         let primaries: Vec<f64> =
             c.iter().filter(|c| !matches!(c.kind, ActionKind::Notify { .. })).map(|c| c.score.total).collect();
@@ -590,10 +636,10 @@ mod tests {
         let s = scenario();
         let c = candidates(&s.graph, &s.policies, &findings(), &Weights::default());
         let first = c[0].id.clone();
-        let p = plan(&s, c.clone(), &ApproveSpec::Ids(vec![first.clone()]), "alice").unwrap();
+        let p = plan(PlanContext::of(&s), c.clone(), &ApproveSpec::Ids(vec![first.clone()]), "alice").unwrap();
         assert_eq!(p.steps[0].approval, Approval::Approved { by: "alice".into() });
         assert_eq!(p.steps[1].approval, Approval::Pending);
-        assert!(plan(&s, c, &ApproveSpec::Ids(vec!["nope".into()]), "alice").is_err());
+        assert!(plan(PlanContext::of(&s), c, &ApproveSpec::Ids(vec!["nope".into()]), "alice").is_err());
         let mut changed = s.clone();
         changed.graph.twin_mut(&"db".into()).unwrap().config.insert("max_connections".into(), ConfigValue::Int(300));
         let (a, per_a) = fingerprint(&s.graph, &s.policies);

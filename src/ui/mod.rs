@@ -6,12 +6,14 @@
 
 pub mod app;
 mod edge_shape;
+mod findings;
 mod graph_panel;
 mod inspector;
 pub mod jobs;
 mod node_shape;
 mod notify;
 mod plot_cache;
+mod policy_editor;
 mod theme;
 mod timeline;
 
@@ -43,6 +45,8 @@ pub fn run(args: &GuiArgs) -> Result<ExitCode> {
         scenario: args.scenario.clone(),
         automation: automation.clone(),
         select: args.select.clone(),
+        tab: args.tab.clone(),
+        policies: args.policies.clone(),
         outcome: Arc::clone(&outcome),
         started: Some(started),
     };
