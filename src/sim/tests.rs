@@ -262,7 +262,10 @@ fn the_orchestrator_acts_inside_the_engine_and_its_guards_hold() {
     assert_eq!(summary.actions.len(), 1, "scaled once: {:?}", summary.actions);
     assert_eq!(summary.actions[0].decided_by, "auto");
     assert_eq!(value(&w, "db", "cpu_usage"), Some(75.0), "40/2 + 55 still above? no: 20 + 55 = 75");
-    assert_eq!(summary.violations["db-cpu"].minutes, 10.0, "violated from the hog until the scale-up took effect 600 s later");
+    assert_eq!(
+        summary.violations["db-cpu"].minutes, 10.0,
+        "violated from the hog until the scale-up took effect 600 s later"
+    );
     // Still hot after a second hog (at minute 31): the one-hour cooldown holds the next
     // action back until minute 60, when it ends and the loop acts again.
     step(&mut w, &Inputs { commands: vec![Command::StartFault(hog())] });
