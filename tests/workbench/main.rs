@@ -10,5 +10,7 @@ mod determinism;
 mod gui;
 mod malformed;
 mod plans;
+mod sim_files;
+mod simulation;
 mod support;
 mod telemetry;
