@@ -233,8 +233,8 @@ pub struct GuiArgs {
     /// Select this twin on start (useful with --screenshot).
     #[arg(long, value_name = "ID")]
     pub select: Option<String>,
-    /// Open this tab of the right-hand panel: inspector, findings or remediation.
-    #[arg(long, value_parser = ["inspector", "findings", "remediation"])]
+    /// Open this tab of the right-hand panel: inspector, findings, remediation or lab.
+    #[arg(long, value_parser = ["inspector", "findings", "remediation", "lab"])]
     pub tab: Option<String>,
     /// Open the policy editor on this policy file (.yaml, .json or .ron).
     #[arg(long, value_name = "FILE")]

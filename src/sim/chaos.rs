@@ -122,8 +122,8 @@ pub struct Verdict {
     pub deviated_twins: Vec<TwinId>,
 }
 
-/// One tick of the experiment, for plots.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// One tick of the experiment, for plots and for replaying the blast radius.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChaosSample {
     /// Time.
     pub at: UnixSecs,
@@ -133,6 +133,9 @@ pub struct ChaosSample {
     pub down: usize,
     /// (policy, twin) pairs in violation.
     pub violating: usize,
+    /// Twins in violation now that were not just before the method started (the
+    /// spreading part of the blast radius), sorted; empty before the method.
+    pub violating_twins: Vec<TwinId>,
 }
 
 /// The result of an experiment.
@@ -248,7 +251,13 @@ pub fn run_experiment(
         let t = world.now();
         let deviating = deviations(&world);
         let held = deviating.is_empty();
-        timeline.push(ChaosSample { at: t, held, down: report.down, violating: report.violating });
+        timeline.push(ChaosSample {
+            at: t,
+            held,
+            down: report.down,
+            violating: report.violating,
+            violating_twins: Vec::new(),
+        });
         let note = |set: &mut (BTreeSet<String>, BTreeSet<TwinId>), w: &World| {
             for g in &deviating {
                 let (p, twin) = w.rules.groups[*g];
@@ -285,10 +294,15 @@ pub fn run_experiment(
                 reached.insert(world.twins.ids[i].clone());
             }
         }
+        let mut newly: BTreeSet<&TwinId> = BTreeSet::new();
         for (g, violating) in world.rules.group_violating.iter().enumerate() {
             if *violating && !firing_before.get(g).copied().unwrap_or(false) {
-                reached.insert(world.twins.ids[world.rules.groups[g].1 as usize].clone());
+                newly.insert(&world.twins.ids[world.rules.groups[g].1 as usize]);
             }
+        }
+        reached.extend(newly.iter().map(|id| (*id).clone()));
+        if let Some(sample) = timeline.last_mut() {
+            sample.violating_twins = newly.into_iter().cloned().collect();
         }
         if t >= after_from {
             note(&mut after, &world);

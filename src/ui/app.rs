@@ -12,6 +12,7 @@ use super::findings::{RemediationRequest, RemediationState, findings_ui, remedia
 use super::graph_panel::{ColourMode, GraphAction, GraphFilter, GraphModel, graph_ui};
 use super::inspector::{InspectorInput, InspectorState, inspector_ui};
 use super::jobs::{AnomalyScans, Job, LoadEvent, LoadJob, Loaded, Source, spawn_anomaly_scan, spawn_violations};
+use super::lab::{ChaosMark, LabState, lab_ui};
 use super::notify::Notifications;
 use super::plot_cache::PlotCache;
 use super::policy_editor::{EditorEvent, PolicyEditor, editor_ui as policy_editor_ui, effective};
@@ -56,7 +57,7 @@ pub struct Launch {
     pub automation: Option<Automation>,
     /// Twin to select once loaded.
     pub select: Option<String>,
-    /// Right-hand tab to show (`inspector`, `findings`, `remediation`).
+    /// Right-hand tab to show (`inspector`, `findings`, `remediation`, `lab`).
     pub tab: Option<String>,
     /// Policy file to open in the editor.
     pub policies: Option<PathBuf>,
@@ -122,6 +123,8 @@ pub enum RightTab {
     Findings,
     /// Proposed actions, approvals, plan export.
     Remediation,
+    /// The simulation lab: what-if, A/B, chaos.
+    Lab,
 }
 
 /// What a file picked in the native dialog is for.
@@ -186,6 +189,8 @@ pub struct WorkbenchApp {
     analysis: Option<Job<AnomalyScans>>,
     backtest: Option<Job<ViolationHistory>>,
     right_tab: RightTab,
+    lab: LabState,
+    lab_painted: Option<(i64, u64)>,
     editor: PolicyEditor,
     editor_policies: Vec<Policy>,
     remediation: RemediationState,
@@ -235,6 +240,8 @@ impl WorkbenchApp {
             analysis: None,
             backtest: None,
             right_tab: RightTab::default(),
+            lab: LabState::default(),
+            lab_painted: None,
             editor: PolicyEditor::default(),
             editor_policies: Vec::new(),
             remediation: RemediationState::default(),
@@ -252,6 +259,7 @@ impl WorkbenchApp {
         app.right_tab = match launch.tab.as_deref() {
             Some("findings") => RightTab::Findings,
             Some("remediation") => RightTab::Remediation,
+            Some("lab") => RightTab::Lab,
             _ => RightTab::Inspector,
         };
         if let Some(path) = &launch.policies {
@@ -285,6 +293,16 @@ impl WorkbenchApp {
     /// True while policies are being re-evaluated over history.
     pub fn is_evaluating(&self) -> bool {
         self.backtest.is_some()
+    }
+
+    /// The simulation lab (its last results and whether a run is in progress).
+    pub fn lab(&self) -> &LabState {
+        &self.lab
+    }
+
+    /// The right-hand tab shown.
+    pub fn right_tab(&self) -> RightTab {
+        self.right_tab
     }
 
     /// True once the background anomaly scan of the open scenario finished.
@@ -343,6 +361,7 @@ impl WorkbenchApp {
             self.inspector = InspectorState::default();
             self.filter = GraphFilter::default();
             self.selected = None;
+            self.lab.reset_for(&scenario);
         }
         self.plot_cache.clear();
         self.paint_generation += 1;
@@ -743,6 +762,19 @@ impl WorkbenchApp {
         let t = self.timeline.time;
         let s = &current.scenario;
         let mode = self.filter.colour;
+        let overlay = if self.lab_painted.is_some() { self.lab.chaos_overlay() } else { None };
+        if let Some(marks) = overlay {
+            graph.paint(
+                |id| match marks.get(id) {
+                    Some(ChaosMark::Down) => theme::status_color(crate::model::Status::Down, dark),
+                    Some(ChaosMark::Faulted) => theme::status_color(crate::model::Status::Degraded, dark),
+                    None => theme::status_color(crate::model::Status::Healthy, dark),
+                },
+                |id, kind| self.filter.hides(id, kind),
+            );
+            self.painted = Some(key);
+            return;
+        }
         graph.paint(
             |id| match mode {
                 ColourMode::Health => {
@@ -1036,6 +1068,9 @@ impl eframe::App for WorkbenchApp {
         self.poll_job();
         self.poll_analysis();
         self.poll_backtest();
+        for failure in self.lab.poll() {
+            self.notifications.error(failure);
+        }
         self.poll_file_pick(ctx.input(|i| i.time));
         self.dropped_files(ctx);
         self.shortcuts(ctx);
@@ -1049,6 +1084,12 @@ impl eframe::App for WorkbenchApp {
             }
         }
         self.refresh_cursor();
+        // The chaos replay colours the graph while the lab is shown.
+        let lab_key = (self.right_tab == RightTab::Lab).then(|| self.lab.chaos_key()).flatten();
+        if lab_key != self.lab_painted {
+            self.lab_painted = lab_key;
+            self.paint_generation += 1;
+        }
         self.paint_graph();
         self.automate(ctx, frame);
         if self.job.is_some() {
@@ -1079,6 +1120,7 @@ impl eframe::App for WorkbenchApp {
                     (RightTab::Inspector, "Inspector"),
                     (RightTab::Findings, "Findings"),
                     (RightTab::Remediation, "Remediation"),
+                    (RightTab::Lab, "Lab"),
                 ] {
                     let count = match (tab, &self.at_cursor) {
                         (RightTab::Findings, Some(at)) => format!(" ({})", at.findings.len()),
@@ -1102,6 +1144,9 @@ impl eframe::App for WorkbenchApp {
                     self.timeline.time,
                     &mut self.commands,
                 ),
+                (RightTab::Lab, Some(current), selected, _) => {
+                    lab_ui(ui, &mut self.lab, &current.scenario, selected.as_ref());
+                }
                 (RightTab::Remediation, Some(_), _, Some(at)) => {
                     export = remediation_ui(
                         ui,

@@ -10,6 +10,7 @@ mod findings;
 mod graph_panel;
 mod inspector;
 pub mod jobs;
+pub mod lab;
 mod node_shape;
 mod notify;
 mod plot_cache;
