@@ -342,3 +342,101 @@ fn skipping_quiet_ticks_changes_nothing() {
     assert_eq!(audit_a, audit_b);
     assert_eq!(a, b);
 }
+
+#[test]
+fn cancelled_runs_stop_with_cancelled() {
+    let s = estate("lb => web -> db");
+    let cancel = AtomicBool::new(true);
+    let w = world(&s);
+    let spec = whatif::WhatIfSpec {
+        hours: 1.0,
+        changes: vec![whatif::Change::Action { twin: "db".into(), action: ActionKind::Restart }],
+        twins: Vec::new(),
+        record_series: false,
+    };
+    assert!(matches!(whatif::what_if(&w, &spec, &|_, _| {}, &cancel), Err(SimError::Cancelled)));
+    let strategy = Strategy::automatic("s", Vec::new());
+    let ab_spec = ab::AbSpec { runs: 2, seed: 1, hours: 1.0, objective: None };
+    assert!(matches!(ab::ab_test(&s, &strategy, &strategy, &ab_spec, &|_, _| {}, &cancel), Err(SimError::Cancelled)));
+    let experiment = chaos::Experiment {
+        title: "crash".into(),
+        description: String::new(),
+        duration_secs: 3600,
+        hypothesis: Vec::new(),
+        after_secs: 600,
+        method: vec![chaos::MethodStep::Fault {
+            kind: FaultKind::Crash,
+            targets: vec!["db".into()],
+            at_secs: 600,
+            duration_secs: None,
+        }],
+        rollbacks: Vec::new(),
+        remediation: None,
+    };
+    assert!(matches!(chaos::run_experiment(&s, &experiment, 1, &|_, _| {}, &cancel), Err(SimError::Cancelled)));
+}
+
+#[test]
+fn a_what_if_fork_leaves_the_baseline_alone_and_shows_the_change() {
+    let s = estate("lb => web -> db");
+    let w = world(&s);
+    let before = state_digest(&w);
+    let spec = whatif::WhatIfSpec {
+        hours: 1.0,
+        changes: vec![whatif::Change::Action {
+            twin: "db".into(),
+            action: ActionKind::ScaleUp { resource: Resource::Cpu, factor: 2.0 },
+        }],
+        twins: Vec::new(),
+        record_series: true,
+    };
+    let r = whatif::what_if(&w, &spec, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+    assert_eq!(state_digest(&w), before, "the base world is not touched");
+    let cpu = r.metrics.iter().find(|m| m.twin.as_str() == "db" && m.metric == "cpu_usage").unwrap();
+    assert_eq!(cpu.baseline_mean, Some(40.0));
+    // 10 of 60 minutes at 40 before the scale-up takes effect, then 20.
+    assert!((cpu.variant_mean.unwrap() - (10.0 * 40.0 + 50.0 * 20.0) / 60.0).abs() < 1e-9, "{cpu:?}");
+    assert_eq!(r.cost_delta(), r.variant.cost - r.baseline.cost);
+    assert!(r.cost_delta() > 0.0, "more cores cost more");
+}
+
+#[test]
+fn a_crash_deviates_the_hypothesis_and_spreads_to_callers() {
+    let s = estate("lb => web -> db");
+    let mut errors = Policy::named("edge-errors");
+    errors.selector = Selector { ids: vec!["lb".into()], ..Selector::default() };
+    errors.rules.push(MetricRule::threshold("error_rate", Operator::Gt, 5.0));
+    let mut experiment = chaos::Experiment {
+        title: "db dies".into(),
+        description: String::new(),
+        duration_secs: 7200,
+        hypothesis: vec![errors],
+        after_secs: 600,
+        method: vec![chaos::MethodStep::Fault {
+            kind: FaultKind::Crash,
+            targets: vec!["db".into()],
+            at_secs: 1200,
+            duration_secs: None,
+        }],
+        rollbacks: Vec::new(),
+        remediation: None,
+    };
+    let off = chaos::run_experiment(&s, &experiment, 3, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+    assert!(off.before.held && off.deviated && !off.after.held);
+    assert_eq!(off.time_to_detect_secs, Some(0));
+    assert_eq!(off.time_to_recover_secs, None);
+    for twin in ["db", "lb"] {
+        assert!(off.blast_radius_observed.iter().any(|t| t.as_str() == twin), "{:?}", off.blast_radius_observed);
+    }
+    // With a strategy that restarts a dead database, it recovers.
+    let mut restart = Policy::named("db-up");
+    restart.selector = Selector { ids: vec!["db".into()], ..Selector::default() };
+    restart.rules.push(MetricRule::threshold("up", Operator::Lt, 1.0));
+    restart.actions.push(ActionKind::Restart);
+    experiment.remediation = Some(Strategy::automatic("restart", vec![restart]));
+    let on = chaos::run_experiment(&s, &experiment, 3, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+    assert!(on.deviated && on.after.held, "{:?}", on.after);
+    let recover = on.time_to_recover_secs.unwrap();
+    assert!((120..=600).contains(&recover), "a 2-minute restart: {recover} s");
+    assert!(on.resilience_score > off.resilience_score);
+}

@@ -8,6 +8,8 @@ mod detect;
 mod determinism;
 #[cfg(feature = "gui")]
 mod gui;
+#[cfg(feature = "gui")]
+mod lab;
 mod malformed;
 mod plans;
 mod sim_files;

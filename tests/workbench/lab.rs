@@ -1,0 +1,128 @@
+//! The Lab tab driven like a user would (egui_kittest, no GPU): pick a change on the
+//! selected twin and compare it with the baseline, A/B two strategy files, compose a
+//! fault from the catalogue and replay its blast radius on the graph.
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use twinbench::model::TwinId;
+use twinbench::ui::app::RightTab;
+use twinbench::ui::lab::ChaosMark;
+use twinbench::ui::{Launch, WorkbenchApp};
+
+use crate::support::root;
+
+fn open_lab(scenario: &str, select: &str) -> Harness<'static, WorkbenchApp> {
+    let launch = Launch { scenario: Some(root().join(scenario)), select: Some(select.into()), ..Launch::default() };
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1500.0, 950.0)).build_eframe(move |cc| WorkbenchApp::new(cc, launch));
+    wait(&mut harness, "the scenario", WorkbenchApp::is_ready);
+    harness.get_by_label("Lab").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().right_tab(), RightTab::Lab);
+    harness
+}
+
+/// Steps frames until `done` (bounded, so a hang fails); the runs are on threads.
+fn wait(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
+    for _ in 0..6000 {
+        harness.step();
+        if done(harness.state()) {
+            harness.run_steps(2);
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("timed out waiting for {what}; notifications: {:?}", harness.state().notification_texts());
+}
+
+#[test]
+fn what_if_scaling_the_database_up_lowers_its_cpu() {
+    let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
+    harness.get_by_label("What-if").click();
+    harness.run_steps(2);
+    // The picker starts on "scale up cpu × 1.5" for the selected twin.
+    harness.get_by_label("Add change").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("scale cpu up");
+    harness.get_by_label("Run what-if").click();
+    wait(&mut harness, "the what-if run", |app| app.lab().whatif_report().is_some());
+    let report = harness.state().lab().whatif_report().unwrap();
+    let cpu = report.metrics.iter().find(|m| m.twin.as_str() == "db" && m.metric == "cpu_usage").unwrap();
+    assert!(cpu.delta_mean().unwrap() < 0.0, "more cores, less cpu: {cpu:?}");
+    assert!(!report.series.is_empty(), "series for the plot");
+    harness.get_by_label("Per-metric deltas");
+    assert!(harness.query_all_by_label("with the change").count() >= 1);
+}
+
+#[test]
+fn ab_test_of_two_strategy_files_shows_intervals_and_a_verdict() {
+    // The bundled strategies name the default scenario's twins.
+    let mut harness = open_lab("scenarios/webshop.ron", "db-primary");
+    harness.get_by_label("A/B test").click();
+    harness.run_steps(2);
+    harness.get_by_label("Run A/B test").click();
+    harness.run_steps(1);
+    wait(&mut harness, "the A/B test", |app| !app.lab().is_running());
+    let report = harness.state().lab().ab_report().expect("a result, not a failure");
+    assert_eq!((report.a.as_str(), report.b.as_str(), report.runs), ("remediate", "hands-off", 10));
+    assert_eq!(report.comparisons.len(), 3);
+    harness.get_by_label_contains("A = remediate, B = hands-off: 10 runs");
+    harness.get_by_label("A mean [95% CI]");
+    let verdict = harness.query_by_label_contains("Winner on violation_minutes").is_some()
+        || harness.query_by_label_contains("No significant difference on violation_minutes").is_some();
+    assert!(verdict, "a verdict on the declared objective is shown");
+}
+
+#[test]
+fn a_missing_strategy_file_becomes_a_notification() {
+    let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
+    harness.get_by_label("A/B test").click();
+    harness.run_steps(2);
+    harness.get_all_by_value("scenarios/strategies/remediate.ron").next().unwrap().click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_steps(1);
+    harness
+        .get_all_by_value("scenarios/strategies/remediate.ron")
+        .next()
+        .unwrap()
+        .type_text("scenarios/strategies/nope.ron");
+    harness.run_steps(2);
+    harness.get_by_label("Run A/B test").click();
+    wait(&mut harness, "the failure", |app| !app.lab().is_running() && !app.notification_texts().is_empty());
+    let texts = harness.state().notification_texts();
+    assert!(texts.iter().any(|t| t.contains("nope.ron")), "{texts:?}");
+    assert!(harness.state().lab().ab_report().is_none());
+    assert!(harness.state().is_ready(), "the scenario stays open");
+}
+
+#[test]
+fn a_crash_composed_on_the_database_spreads_and_is_replayed_on_the_graph() {
+    let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
+    harness.get_by_label("Chaos").click();
+    harness.run_steps(2);
+    harness.get_by_label("Compose from the catalogue").click();
+    harness.run_steps(2);
+    // The catalogue starts on a crash at +20 min until the end.
+    harness.get_by_label("Add fault on db").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("crash on db at +20 min");
+    harness.get_by_label("Remediate with").click(); // hands off
+    harness.run_steps(2);
+    harness.get_by_label("Run experiment").click();
+    wait(&mut harness, "the chaos experiment", |app| app.lab().chaos_report().is_some());
+    let lab = harness.state().lab();
+    let report = lab.chaos_report().unwrap();
+    assert!(report.before.held);
+    assert!(report.deviated);
+    assert!(!report.after.held, "nobody restarts the database");
+    assert!(report.blast_radius_observed.iter().any(|t| t.as_str() == "db"));
+    // The replay starts at the fault: the database is down on the graph.
+    assert_eq!(lab.chaos_cursor(), report.first_fault_at.unwrap());
+    let marks = lab.chaos_overlay().unwrap();
+    assert_eq!(marks.get(&TwinId::new("db")), Some(&ChaosMark::Down), "{marks:?}");
+    assert_eq!(marks.get(&TwinId::new("host")), None, "the host is untouched");
+    harness.get_by_label("hypothesis after");
+    assert!(harness.query_all_by_label("deviated").count() >= 2, "during and after the method");
+}
