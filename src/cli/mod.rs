@@ -236,6 +236,12 @@ pub struct GuiArgs {
     /// Open this tab of the right-hand panel: inspector, findings, remediation or lab.
     #[arg(long, value_parser = ["inspector", "findings", "remediation", "lab"])]
     pub tab: Option<String>,
+    /// Start a lab run with the lab's defaults once the scenario is loaded (whatif
+    /// scales the selected twin's CPU up ×1.5, ab compares the bundled strategies,
+    /// chaos runs the bundled experiment); implies `--tab lab`. With `--screenshot`
+    /// the picture is taken when the run finished.
+    #[arg(long, value_name = "RUN", value_parser = ["whatif", "ab", "chaos"])]
+    pub lab_run: Option<String>,
     /// Open the policy editor on this policy file (.yaml, .json or .ron).
     #[arg(long, value_name = "FILE")]
     pub policies: Option<PathBuf>,

@@ -24,9 +24,11 @@ use crate::sim::chaos::{ChaosReport, Experiment, HYPOTHESIS_PREFIX, run_experime
 use crate::sim::whatif::{Change, WhatIfSpec, what_if};
 use crate::sim::{ActionRecord, EventKind, Objective, RunSummary, Strategy, World, WorldConfig, run, ticks_for_hours};
 
+/// Rounds for reports; `+ 0.0` turns a negative zero into zero ("-0.0" reads as a
+/// tiny negative number).
 fn round(x: f64, decimals: i32) -> f64 {
     let s = 10f64.powi(decimals);
-    (x * s).round() / s
+    (x * s).round() / s + 0.0
 }
 
 fn finite(x: f64) -> Value {

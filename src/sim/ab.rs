@@ -146,7 +146,7 @@ pub fn ab_test(
                 acting: arm.policies.clone(),
                 watching: watching.clone(),
                 orchestrator: arm.orchestrator,
-                warm_up_from_history: true,
+                warm_up_from_history: false,
             };
             let mut world = World::new(scenario, config)?;
             let ticks = ticks_for_hours(&world, spec.hours)?;

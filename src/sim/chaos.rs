@@ -205,7 +205,7 @@ pub fn run_experiment(
     };
     let mut watching = scenario.policies.clone();
     watching.extend(hypothesis.iter().cloned());
-    let config = WorldConfig { seed, acting, watching, orchestrator, warm_up_from_history: true };
+    let config = WorldConfig { seed, acting, watching, orchestrator, warm_up_from_history: false };
     let mut world = World::new(scenario, config)?;
     let t0 = world.start();
     let res = world.resolution_secs();

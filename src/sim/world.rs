@@ -415,7 +415,10 @@ pub struct WorldConfig {
     pub watching: Vec<Policy>,
     /// The orchestration loop's mode, guards and weights.
     pub orchestrator: OrchestratorConfig,
-    /// Warm rule windows up from the scenario's history, when it has one.
+    /// Warm rule windows up from the scenario's history, when it has one. Off by
+    /// default: a run then depends only on the scenario's definition, the seed and the
+    /// inputs, so the command line (which does not generate history to run forward)
+    /// and the workbench (which has it) give the same results.
     pub warm_up_from_history: bool,
 }
 
@@ -427,7 +430,7 @@ impl WorldConfig {
             acting: scenario.policies.clone(),
             watching: Vec::new(),
             orchestrator: OrchestratorConfig { mode: Mode::Automatic, ..OrchestratorConfig::default() },
-            warm_up_from_history: true,
+            warm_up_from_history: false,
         }
     }
 }

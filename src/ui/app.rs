@@ -61,6 +61,8 @@ pub struct Launch {
     pub tab: Option<String>,
     /// Policy file to open in the editor.
     pub policies: Option<PathBuf>,
+    /// Lab run to start once loaded (`whatif`, `ab`, `chaos`).
+    pub lab_run: Option<String>,
     /// Where automation reports.
     pub outcome: Arc<Mutex<Option<Outcome>>>,
     /// When the process started opening the window (for the start-up figures).
@@ -191,6 +193,7 @@ pub struct WorkbenchApp {
     right_tab: RightTab,
     lab: LabState,
     lab_painted: Option<(i64, u64)>,
+    lab_run: Option<String>,
     editor: PolicyEditor,
     editor_policies: Vec<Policy>,
     remediation: RemediationState,
@@ -242,6 +245,7 @@ impl WorkbenchApp {
             right_tab: RightTab::default(),
             lab: LabState::default(),
             lab_painted: None,
+            lab_run: launch.lab_run.clone(),
             editor: PolicyEditor::default(),
             editor_policies: Vec::new(),
             remediation: RemediationState::default(),
@@ -808,7 +812,7 @@ impl WorkbenchApp {
 
     fn automate(&mut self, ctx: &egui::Context, frame: &eframe::Frame) {
         // Settled: history loaded and the background analysis finished.
-        let ready = self.is_ready() && self.analysis.is_none();
+        let ready = self.is_ready() && self.analysis.is_none() && self.lab_run.is_none() && !self.lab.is_running();
         if ready && self.ready_ms.is_none() {
             self.ready_ms = self.started.map(|s| s.secs() * 1000.0);
         }
@@ -1070,6 +1074,15 @@ impl eframe::App for WorkbenchApp {
         self.poll_backtest();
         for failure in self.lab.poll() {
             self.notifications.error(failure);
+        }
+        if self.is_ready()
+            && let Some(run) = self.lab_run.take()
+            && let Some(current) = &self.current
+        {
+            let scenario = Arc::clone(&current.scenario);
+            if let Err(e) = self.lab.start(&run, &scenario, self.selected.as_ref(), ctx) {
+                self.notifications.error(format!("Lab: {e}"));
+            }
         }
         self.poll_file_pick(ctx.input(|i| i.time));
         self.dropped_files(ctx);

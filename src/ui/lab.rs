@@ -275,7 +275,13 @@ impl LabState {
             self.whatif_job = None;
             match result {
                 Ok(r) => {
-                    self.series_shown = 0;
+                    // Show the series the change moved most first.
+                    self.series_shown = r
+                        .series
+                        .iter()
+                        .enumerate()
+                        .max_by(|(_, a), (_, b)| relative_change(a).total_cmp(&relative_change(b)))
+                        .map_or(0, |(i, _)| i);
                     self.whatif = Some(r);
                 }
                 Err(e) => keep(format!("What-if: {e}")),
@@ -354,6 +360,38 @@ impl LabState {
             }
         }
         Some(marks)
+    }
+
+    /// Starts a run of `section` (`whatif`, `ab` or `chaos`) with the lab's current
+    /// settings; a what-if without changes gets the picker's change on `selected`.
+    pub fn start(
+        &mut self,
+        section: &str,
+        scenario: &Arc<Scenario>,
+        selected: Option<&TwinId>,
+        ctx: &egui::Context,
+    ) -> Result<(), String> {
+        match section {
+            "whatif" => {
+                self.section = Section::WhatIf;
+                if self.changes.is_empty() {
+                    let twin = selected.ok_or("select a twin (--select ID) for a what-if")?;
+                    let action = ActionKind::ScaleUp { resource: self.resource, factor: self.factor };
+                    self.changes.push(Change::Action { twin: twin.clone(), action });
+                }
+                self.start_whatif(scenario, ctx);
+            }
+            "ab" => {
+                self.section = Section::Ab;
+                self.start_ab(scenario, ctx);
+            }
+            "chaos" => {
+                self.section = Section::Chaos;
+                self.start_chaos(scenario, ctx);
+            }
+            other => return Err(format!("no lab run {other:?} (whatif, ab or chaos)")),
+        }
+        self.error.clone().map_or(Ok(()), Err)
     }
 
     fn start_whatif(&mut self, scenario: &Arc<Scenario>, ctx: &egui::Context) {
@@ -657,7 +695,15 @@ fn whatif_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>, 
         }
         ui.end_row();
         let show = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.2}"));
-        for m in &report.metrics {
+        // What changed most first; ties keep the report's (twin, metric) order.
+        let mut rows: Vec<&crate::sim::whatif::MetricComparison> = report.metrics.iter().collect();
+        let moved = |m: &crate::sim::whatif::MetricComparison| match (m.delta_mean(), m.baseline_mean) {
+            (Some(d), Some(b)) => d.abs() / b.abs().max(1e-9),
+            (Some(d), None) => d.abs(),
+            _ => 0.0,
+        };
+        rows.sort_by(|a, b| moved(b).total_cmp(&moved(a)));
+        for m in rows {
             ui.label(m.twin.as_str());
             ui.label(&m.metric);
             ui.label(show(m.baseline_mean));
@@ -667,6 +713,19 @@ fn whatif_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>, 
             ui.end_row();
         }
     });
+}
+
+/// How much the variant's mean differs from the baseline's, relative to it.
+fn relative_change(pair: &crate::sim::whatif::SeriesPair) -> f64 {
+    let mean = |v: &[Option<f64>]| {
+        let (sum, n) = v.iter().flatten().fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+        (n > 0).then(|| sum / n as f64)
+    };
+    match (mean(&pair.baseline), mean(&pair.variant)) {
+        (Some(b), Some(v)) => (v - b).abs() / b.abs().max(1e-9),
+        (None, Some(_)) | (Some(_), None) => f64::INFINITY,
+        (None, None) => 0.0,
+    }
 }
 
 fn ui_dark(ctx: &egui::Context) -> bool {
@@ -733,9 +792,11 @@ fn ab_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>) {
         ui.end_row();
         for c in &report.comparisons {
             ui.label(c.objective.as_str());
-            ui.label(format!("{:.1} [{:.1}, {:.1}]", c.a.mean, c.a.ci95.0, c.a.ci95.1));
-            ui.label(format!("{:.1} [{:.1}, {:.1}]", c.b.mean, c.b.ci95.0, c.b.ci95.1));
-            ui.label(format!("{:+.1}", c.mean_difference));
+            // `+ 0.0`: no "-0.0" for a zero that came out of a subtraction.
+            let interval = |m: f64, (lo, hi): (f64, f64)| format!("{:.1} [{:.1}, {:.1}]", m + 0.0, lo + 0.0, hi + 0.0);
+            ui.label(interval(c.a.mean, c.a.ci95));
+            ui.label(interval(c.b.mean, c.b.ci95));
+            ui.label(format!("{:+.1}", c.mean_difference + 0.0));
             let p = if c.p_value.is_finite() { format!("{:.4}", c.p_value) } else { "–".into() };
             ui.label(if c.significant { RichText::new(format!("{p} *")).strong() } else { RichText::new(p) });
             ui.end_row();
@@ -842,8 +903,9 @@ fn chaos_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>, s
         .x_axis_formatter(move |mark, _| format!("+{:.0}m", (mark.value - start as f64) / 60.0))
         .show(ui, |p| {
             p.line(Line::new("twins down", down).color(theme::status_color(Status::Down, ui_dark(p.ctx()))));
-            p.line(Line::new("policy groups violated", violating));
-            p.vline(VLine::new("cursor", cursor));
+            let dark = ui_dark(p.ctx());
+            p.line(Line::new("policy groups violated", violating).color(theme::status_color(Status::Degraded, dark)));
+            p.vline(VLine::new("cursor", cursor).color(theme::cursor_color(dark)));
             p.pointer_coordinate()
         });
     if response.response.clicked()
