@@ -1,6 +1,7 @@
 //! twinbench: a workbench for adaptive resource twins.
 //!
 //! Crate map (dependencies point downwards only):
+//! - [`analytics`]: forecasting (and later anomaly, drift) as pure functions. No IO.
 //! - [`model`]: twins, the dependency graph, the telemetry store, scenarios. No IO.
 //! - [`policy`]: compliance policies as model types and their evaluation.
 //! - [`sim`]: seeded random streams, history generation (and later the engine).
@@ -8,6 +9,7 @@
 //! - [`cli`]: the headless subcommands.
 //! - `ui` (feature `gui`): the eframe desktop shell.
 
+pub mod analytics;
 pub mod cli;
 pub mod io;
 pub mod model;
