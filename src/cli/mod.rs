@@ -2,6 +2,7 @@
 //! subcommand validates its arguments, calls the library and prints either human text
 //! (stderr) or one JSON document (stdout with `--json`).
 
+mod analytics;
 mod data;
 
 use std::ffi::OsString;
@@ -33,6 +34,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Export a scenario's telemetry to CSV or Parquet (long layout).
     Export(ExportArgs),
+    /// Forecast a `timestamp,value` series with 80% and 95% prediction intervals.
+    Forecast(ForecastArgs),
 }
 
 /// Arguments of `gui`.
@@ -124,6 +127,25 @@ pub struct ExportArgs {
     pub metrics: Vec<String>,
 }
 
+/// Arguments of `forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// Input series: CSV or Parquet with the columns timestamp,value.
+    pub input: PathBuf,
+    /// Steps to forecast, at the series' inferred interval.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub horizon: u32,
+    /// Output CSV (timestamp,forecast,lower,upper,lower_95,upper_95); stdout without it.
+    #[arg(long, value_name = "OUT.csv")]
+    pub out: Option<PathBuf>,
+    /// Rolling origins of the backtest that gives the MASE (0 skips it).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub backtest_origins: u32,
+    /// Print a JSON summary (with the rows) on stdout instead of the CSV.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Parses arguments and runs the command. Usage errors print clap's message and give
 /// exit code 2; `--help`/`--version` give 0.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
@@ -143,6 +165,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Generate(args)) => data::generate(&args),
         Some(Command::Ingest(args)) => data::ingest(&args),
         Some(Command::Export(args)) => data::export(&args),
+        Some(Command::Forecast(args)) => analytics::forecast(&args),
     }
 }
 

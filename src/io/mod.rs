@@ -1,9 +1,10 @@
 //! The only layer that touches files (and, later, the network): scenario, policy and
 //! telemetry formats as versioned serde DTOs converted into model types, CSV and
-//! Parquet through polars, PNG screenshots. Every error that comes from a file names
-//! it, with line and column where the format has them.
+//! Parquet through polars, forecast CSV output, PNG screenshots. Every error that
+//! comes from a file names it, with line and column where the format has them.
 
 mod error;
+pub mod forecast;
 #[cfg(feature = "gui")]
 pub mod image;
 pub mod located;

@@ -4,6 +4,7 @@
 
 mod cli;
 mod determinism;
+mod forecast;
 #[cfg(feature = "gui")]
 mod gui;
 mod malformed;

@@ -36,7 +36,7 @@ pub mod series;
 use intervals::IntervalOffsets;
 pub use models::ModelKind;
 use models::{Model, Origins, StepErrors};
-pub use series::{Repairs, RegularSeries, infer_step_secs, regularize};
+pub use series::{RegularSeries, Repairs, infer_step_secs, regularize};
 
 /// Fewest samples (after regularising) a forecast needs.
 pub const MIN_SAMPLES: usize = 16;
@@ -416,11 +416,7 @@ impl Forecaster {
             .and_then(|span| start.checked_add(span))
             .ok_or(ForecastError::TimeOverflow)?;
         let mean = self.model.forecast(horizon);
-        let offsets = if horizon <= self.offsets.upper_80.len() {
-            None
-        } else {
-            Some(self.extended_offsets(horizon))
-        };
+        let offsets = if horizon <= self.offsets.upper_80.len() { None } else { Some(self.extended_offsets(horizon)) };
         let off = offsets.as_ref().unwrap_or(&self.offsets);
         let band = |o: &[f64]| -> Vec<f64> { mean.iter().zip(o).map(|(m, d)| m + d).collect() };
         Ok(Forecast {

@@ -195,15 +195,7 @@ impl Ets {
                 season[t % m] = trace.season_written[t];
             }
         }
-        let model = Ets {
-            damped,
-            params,
-            level: trace.level[n - 1],
-            slope: trace.slope[n - 1],
-            season,
-            t: n,
-            sse,
-        };
+        let model = Ets { damped, params, level: trace.level[n - 1], slope: trace.slope[n - 1], season, t: n, sse };
         let sums = damped_sums(if damped { params.phi } else { 0.0 }, origins.horizon);
         let errors = origins.collect(y, |o, h| {
             let s = if m > 0 {
@@ -251,11 +243,6 @@ impl Ets {
         let k = 2 + if self.damped { 3 } else { 0 };
         let n = n as f64;
         n * (self.sse.max(1e-300) / n).ln() + 2.0 * k as f64
-    }
-
-    /// The fitted smoothing parameters.
-    pub fn params(&self) -> EtsParams {
-        self.params
     }
 }
 
@@ -375,8 +362,7 @@ impl Mstl {
         let mut adjusted = y.to_vec();
         for _pass in 0..2 {
             for (p, profile) in &mut profiles {
-                let with_this: Vec<f64> =
-                    adjusted.iter().enumerate().map(|(t, a)| a + profile[t % *p]).collect();
+                let with_this: Vec<f64> = adjusted.iter().enumerate().map(|(t, a)| a + profile[t % *p]).collect();
                 *profile = seasonal_profile(&with_this, *p);
                 for (t, a) in adjusted.iter_mut().enumerate() {
                     *a = with_this[t] - profile[t % *p];
@@ -476,9 +462,7 @@ impl Model {
             ModelKind::SeasonalNaive { period } => {
                 SeasonalNaive::fit(y, period, origins).map(|(m, e)| (Model::SeasonalNaive(m), e))
             }
-            ModelKind::Ets { damped, period } => {
-                Ets::fit(y, damped, period, origins).map(|(m, e)| (Model::Ets(m), e))
-            }
+            ModelKind::Ets { damped, period } => Ets::fit(y, damped, period, origins).map(|(m, e)| (Model::Ets(m), e)),
             ModelKind::Mstl { daily, weekly } => {
                 let periods: Vec<usize> = std::iter::once(daily).chain(weekly).collect();
                 Mstl::fit(y, &periods, origins).map(|(m, e)| (Model::Mstl(m), e))
@@ -529,11 +513,7 @@ pub struct StepErrors {
 impl StepErrors {
     /// Mean absolute error over every (origin, step) pair, or `None` without pairs.
     pub fn mean_abs(&self) -> Option<f64> {
-        let (sum, count) = self
-            .by_step
-            .iter()
-            .flatten()
-            .fold((0.0, 0usize), |(s, c), e| (s + e.abs(), c + 1));
+        let (sum, count) = self.by_step.iter().flatten().fold((0.0, 0usize), |(s, c), e| (s + e.abs(), c + 1));
         (count > 0).then(|| sum / count as f64)
     }
 }

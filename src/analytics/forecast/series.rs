@@ -106,12 +106,7 @@ pub fn regularize(ts: &[i64], values: &[f64], max_gap_steps: usize) -> Result<Re
         let missing = (slot - last_slot - 1) as u64;
         if last_slot >= 0 && missing > 0 {
             if missing > max_gap_steps as u64 {
-                return Err(ForecastError::Gap {
-                    index: i,
-                    missing_steps: missing,
-                    step_secs: step,
-                    max_gap_steps,
-                });
+                return Err(ForecastError::Gap { index: i, missing_steps: missing, step_secs: step, max_gap_steps });
             }
             let before = values_out.last().copied().unwrap_or(values[i]);
             let after = values[i];
@@ -160,10 +155,7 @@ mod tests {
         let ts = [0, 60, 120, 1200, 1260];
         let v = [1.0; 5];
         assert!(matches!(regularize(&ts, &v, 5), Err(ForecastError::Gap { index: 3, missing_steps: 17, .. })));
-        assert!(matches!(
-            regularize(&[0, 60], &[1.0, f64::NAN], 5),
-            Err(ForecastError::NonFinite { index: 1, .. })
-        ));
+        assert!(matches!(regularize(&[0, 60], &[1.0, f64::NAN], 5), Err(ForecastError::NonFinite { index: 1, .. })));
         assert!(matches!(regularize(&[], &[], 5), Err(ForecastError::Empty)));
         assert!(matches!(regularize(&[0], &[1.0, 2.0], 5), Err(ForecastError::LengthMismatch { .. })));
         assert!(matches!(regularize(&[7, 7], &[1.0, 2.0], 5), Err(ForecastError::TooShort { .. })));
