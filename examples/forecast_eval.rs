@@ -5,7 +5,7 @@
 //! seasonal naive (daily) forecast, 80% and 95% interval coverage, and the wall time of
 //! one fit+predict on the whole series (median of several runs).
 //!
-//! Run: `cargo run --release --no-default-features --example forecast_eval [-- --origins N] [DIR]`
+//! Run: `cargo run --release --no-default-features --example forecast_eval [-- --origins N] [--per-model] [DIR]`
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,10 +28,13 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let mut origins = 7;
+    let mut per_model_rows = false;
     let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nab/realAWSCloudwatch");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--origins" {
+        if a == "--per-model" {
+            per_model_rows = true;
+        } else if a == "--origins" {
             origins = args.next().and_then(|v| v.parse().ok()).ok_or_else(|| anyhow::anyhow!("--origins N"))?;
         } else {
             dir = PathBuf::from(a);
@@ -86,6 +89,12 @@ fn run() -> anyhow::Result<()> {
             b.chosen.first().map_or("", String::as_str),
             data.ts.len()
         );
+        if per_model_rows {
+            for m in &b.models {
+                println!("    {:<28} {:>7.3}", m.name, m.mase.unwrap_or(f64::NAN));
+            }
+            println!("    chosen per origin (latest first): {}", b.chosen.join(" | "));
+        }
         for (s, v) in sums.iter_mut().zip([mase, naive, b.coverage_80, b.coverage_95, ms]) {
             *s += v;
         }

@@ -1,24 +1,32 @@
-//! Prediction intervals from empirical quantiles of in-sample multi-step errors.
+//! Point correction and prediction intervals from empirical quantiles of in-sample
+//! multi-step errors.
 //!
 //! The chosen model replays its forecasts from about 400 origins spread over the last
 //! three quarters of the history (see `models::Origins`); the errors at each step
 //! `h` estimate the error distribution `h` steps ahead, skew and heavy tails included,
 //! without assuming Gaussian errors. Steps are pooled in blocks that widen with the
 //! step (about h/6 wide, at least 20 errors), the block quantiles are interpolated
-//! between block centres, made monotone (an interval never narrows with the horizon),
-//! and beyond the longest replayed step they grow with √h.
+//! between block centres, the interval bounds made monotone (an interval never narrows
+//! with the horizon), and beyond the longest replayed step they grow with √h.
+//!
+//! The point forecast is the model's forecast plus the median error of its step: the
+//! median minimises the absolute error (what MASE measures), and on bursty telemetry —
+//! mostly idle with spikes — a least-squares model sits above the idle level, which the
+//! median correction takes back. With symmetric errors the correction is about zero.
 
 use super::models::StepErrors;
 
 /// Fewest errors a block pools before its quantiles are trusted.
 const MIN_POOL: usize = 20;
 
-/// Offsets to add to the point forecast, per step (index h - 1).
+/// Offsets to add to the model's forecast, per step (index h - 1).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IntervalOffsets {
-    /// 10% quantile of the errors (≤ 0).
+    /// Median of the errors: the point forecast's correction.
+    pub median: Vec<f64>,
+    /// 10% quantile of the errors (≤ median).
     pub lower_80: Vec<f64>,
-    /// 90% quantile (≥ 0).
+    /// 90% quantile (≥ median).
     pub upper_80: Vec<f64>,
     /// 2.5% quantile (≤ lower_80).
     pub lower_95: Vec<f64>,
@@ -45,39 +53,65 @@ fn quantile(x: &mut [f64], q: f64) -> f64 {
     low + frac * (high - low)
 }
 
+/// Blocks of steps `(first, last)` (1-based, inclusive) that pool errors: about h/6
+/// steps wide and holding at least [`MIN_POOL`] errors (the last block may hold fewer
+/// when nothing else is left).
+fn blocks(errors: &StepErrors) -> Vec<(usize, usize)> {
+    let available = errors.by_step.len();
+    let mut out = Vec::new();
+    let mut start = 1;
+    while start <= available {
+        let mut end = (start + (start / 6).max(1) - 1).min(available);
+        let mut count: usize = errors.by_step[start - 1..end].iter().map(Vec::len).sum();
+        while count < MIN_POOL && end < available {
+            end += 1;
+            count += errors.by_step[end - 1].len();
+        }
+        if count >= MIN_POOL || (out.is_empty() && count > 0) {
+            out.push((start, end));
+        }
+        start = end + 1;
+    }
+    out
+}
+
+/// Mean absolute error after the per-block median correction: how well a candidate's
+/// corrected point forecast did in-sample (the model-selection score). `None` without
+/// errors.
+pub fn corrected_mae(errors: &StepErrors) -> Option<f64> {
+    let mut pool: Vec<f64> = Vec::new();
+    let (mut sum, mut count) = (0.0, 0usize);
+    for (start, end) in blocks(errors) {
+        pool.clear();
+        pool.extend(errors.by_step[start - 1..end].iter().flatten());
+        let centre = quantile(&mut pool, 0.5);
+        sum += pool.iter().map(|e| (e - centre).abs()).sum::<f64>();
+        count += pool.len();
+    }
+    (count > 0).then(|| sum / count as f64)
+}
+
 impl IntervalOffsets {
-    /// Interval offsets for steps 1..=horizon from in-sample errors.
+    /// Offsets for steps 1..=horizon from in-sample errors.
     pub fn from_errors(errors: &StepErrors, horizon: usize) -> IntervalOffsets {
-        let available = errors.by_step.len();
-        // (centre step, [q10, q90, q2.5, q97.5]) per block.
-        let mut knots: Vec<(f64, [f64; 4])> = Vec::new();
-        let mut start = 1;
+        // (centre step, [q10, q90, q2.5, q97.5, q50]) per block.
+        let mut knots: Vec<(f64, [f64; 5])> = Vec::new();
         let mut pool: Vec<f64> = Vec::new();
-        while start <= available {
+        for (start, end) in blocks(errors) {
             pool.clear();
-            let mut end = start + (start / 6).max(1) - 1;
-            end = end.min(available);
             pool.extend(errors.by_step[start - 1..end].iter().flatten());
-            while pool.len() < MIN_POOL && end < available {
-                end += 1;
-                pool.extend(&errors.by_step[end - 1]);
-            }
-            if pool.len() >= MIN_POOL || knots.is_empty() {
-                if pool.is_empty() {
-                    break;
-                }
-                let q = [
-                    quantile(&mut pool, 0.10),
-                    quantile(&mut pool, 0.90),
-                    quantile(&mut pool, 0.025),
-                    quantile(&mut pool, 0.975),
-                ];
-                knots.push(((start + end) as f64 / 2.0, q));
-            }
-            start = end + 1;
+            let q = [
+                quantile(&mut pool, 0.10),
+                quantile(&mut pool, 0.90),
+                quantile(&mut pool, 0.025),
+                quantile(&mut pool, 0.975),
+                quantile(&mut pool, 0.5),
+            ];
+            knots.push(((start + end) as f64 / 2.0, q));
         }
         let mut out = IntervalOffsets::default();
         let Some(&(last_centre, last_q)) = knots.last() else {
+            out.median = vec![0.0; horizon];
             out.lower_80 = vec![0.0; horizon];
             out.upper_80 = vec![0.0; horizon];
             out.lower_95 = vec![0.0; horizon];
@@ -85,14 +119,16 @@ impl IntervalOffsets {
             return out;
         };
         let mut k = 0;
-        let mut running = [0.0f64; 4];
+        let mut running = [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY];
         for h in 1..=horizon {
             let x = h as f64;
             let q = if x <= knots[0].0 {
                 knots[0].1
             } else if x >= last_centre {
+                // Spread grows with √h around the last median.
                 let grow = (x / last_centre).sqrt();
-                last_q.map(|v| v * grow)
+                let centre = last_q[4];
+                last_q.map(|v| centre + (v - centre) * grow)
             } else {
                 while knots[k + 1].0 < x {
                     k += 1;
@@ -100,14 +136,16 @@ impl IntervalOffsets {
                 let (x0, q0) = knots[k];
                 let (x1, q1) = knots[k + 1];
                 let w = (x - x0) / (x1 - x0);
-                [0, 1, 2, 3].map(|i| q0[i] + w * (q1[i] - q0[i]))
+                [0, 1, 2, 3, 4].map(|i| q0[i] + w * (q1[i] - q0[i]))
             };
-            // Monotone in h, and nested: the 95% interval contains the 80% one, which
-            // contains the point forecast.
-            running[0] = running[0].min(q[0]).min(0.0);
-            running[1] = running[1].max(q[1]).max(0.0);
+            // Bounds monotone in h, and nested: the 95% interval contains the 80% one,
+            // which contains the corrected point forecast.
+            let median = q[4];
+            running[0] = running[0].min(q[0]).min(median);
+            running[1] = running[1].max(q[1]).max(median);
             running[2] = running[2].min(q[2]).min(running[0]);
             running[3] = running[3].max(q[3]).max(running[1]);
+            out.median.push(median);
             out.lower_80.push(running[0]);
             out.upper_80.push(running[1]);
             out.lower_95.push(running[2]);
@@ -141,5 +179,10 @@ mod tests {
             assert!(off.upper_95[h] >= off.upper_80[h] && off.lower_95[h] <= off.lower_80[h]);
         }
         assert!(off.upper_80[59] > 2.0 * off.upper_80[0]);
+        assert!(off.median.iter().all(|m| m.abs() < 1e-9), "symmetric errors need no correction");
+        let skewed = StepErrors { by_step: vec![vec![-1.0, -1.0, -1.0, 5.0, -1.0]; 10] };
+        let off = IntervalOffsets::from_errors(&skewed, 10);
+        assert_eq!(off.median, vec![-1.0; 10]);
+        assert_eq!(corrected_mae(&skewed), Some(1.2));
     }
 }

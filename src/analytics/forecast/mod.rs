@@ -33,7 +33,7 @@ mod models;
 mod optim;
 pub mod series;
 
-use intervals::IntervalOffsets;
+use intervals::{IntervalOffsets, corrected_mae};
 pub use models::ModelKind;
 use models::{Model, Origins, StepErrors};
 pub use series::{RegularSeries, Repairs, infer_step_secs, regularize};
@@ -247,10 +247,20 @@ fn candidates(n: usize, daily: Option<usize>, weekly: Option<usize>) -> Vec<Mode
 fn fit_candidates(y: &[f64], step_secs: i64, horizon: usize) -> Vec<Fitted> {
     let (daily, weekly) = periods(step_secs);
     let origins = Origins::for_series(y.len(), horizon.min(MAX_REPLAY_STEPS));
-    candidates(y.len(), daily, weekly)
+    let mut fitted: Vec<Fitted> = candidates(y.len(), daily, weekly)
         .into_iter()
         .filter_map(|kind| Model::fit(kind, y, &origins).map(|(model, errors)| Fitted { kind, model, errors }))
-        .collect()
+        .collect();
+    let parts: Vec<(&Model, &StepErrors)> = fitted
+        .iter()
+        .filter(|f| !matches!(f.kind, ModelKind::SeasonalNaive { .. }))
+        .map(|f| (&f.model, &f.errors))
+        .collect();
+    let count = parts.len();
+    if let Some((model, errors)) = Model::combine(&parts) {
+        fitted.push(Fitted { kind: ModelKind::Combination { parts: count }, model, errors });
+    }
+    fitted
 }
 
 /// The outcome of model selection.
@@ -268,7 +278,7 @@ fn select(y: &[f64], step_secs: i64, horizon: usize) -> Result<Selection, Foreca
     let (daily, _) = periods(step_secs);
     let scores: Vec<CandidateScore> = fitted
         .iter()
-        .map(|f| CandidateScore { name: f.kind.name(daily), mae: f.errors.mean_abs().unwrap_or(f64::INFINITY) })
+        .map(|f| CandidateScore { name: f.kind.name(daily), mae: corrected_mae(&f.errors).unwrap_or(f64::INFINITY) })
         .collect();
     let mut best: Option<(usize, f64)> = None;
     for (i, s) in scores.iter().enumerate() {
@@ -415,18 +425,19 @@ impl Forecaster {
             .checked_mul(self.step_secs)
             .and_then(|span| start.checked_add(span))
             .ok_or(ForecastError::TimeOverflow)?;
-        let mean = self.model.forecast(horizon);
+        // The model's forecast; the point forecast adds the median error of each step.
+        let model = self.model.forecast(horizon);
         let offsets = if horizon <= self.offsets.upper_80.len() { None } else { Some(self.extended_offsets(horizon)) };
         let off = offsets.as_ref().unwrap_or(&self.offsets);
-        let band = |o: &[f64]| -> Vec<f64> { mean.iter().zip(o).map(|(m, d)| m + d).collect() };
+        let band = |o: &[f64]| -> Vec<f64> { model.iter().zip(o).map(|(m, d)| m + d).collect() };
         Ok(Forecast {
             start,
             step_secs: self.step_secs,
+            mean: band(&off.median),
             lower_80: band(&off.lower_80),
             upper_80: band(&off.upper_80),
             lower_95: band(&off.lower_95),
             upper_95: band(&off.upper_95),
-            mean,
             model: self.model_name(),
             mase: None,
         })
@@ -435,9 +446,11 @@ impl Forecaster {
     fn extended_offsets(&self, horizon: usize) -> IntervalOffsets {
         let mut off = self.offsets.clone();
         let last = off.upper_80.len();
+        let centre = off.median.last().copied().unwrap_or(0.0);
+        off.median.resize(horizon, centre);
         let extend = |v: &mut Vec<f64>| {
             let end = v.last().copied().unwrap_or(0.0);
-            v.extend((last + 1..=horizon).map(|h| end * (h as f64 / last.max(1) as f64).sqrt()));
+            v.extend((last + 1..=horizon).map(|h| centre + (end - centre) * (h as f64 / last.max(1) as f64).sqrt()));
         };
         extend(&mut off.lower_80);
         extend(&mut off.upper_80);
@@ -620,7 +633,8 @@ pub fn backtest_regular(
         // Every candidate forced, from the fits this origin's forecaster compared.
         for fitted in fit_candidates(train, series.step_secs, horizon) {
             let name = fitted.kind.name(daily);
-            let mean = fitted.model.forecast(horizon);
+            let median = IntervalOffsets::from_errors(&fitted.errors, horizon).median;
+            let mean: Vec<f64> = fitted.model.forecast(horizon).iter().zip(&median).map(|(f, m)| f + m).collect();
             let entry = match per_model.iter().position(|(n, ..)| *n == name) {
                 Some(i) => &mut per_model[i],
                 None => {
@@ -859,8 +873,8 @@ mod tests {
             *t -= 300;
         }
         assert!(forecast(&gap, &y, 5).is_ok(), "a gap of 12 samples is filled");
-        let near_end = vec![i64::MAX - 10 * STEP; 1];
-        let far: Vec<i64> = (0..20).map(|i| near_end[0] + i * STEP / 2).collect();
+        let near_end = i64::MAX - 10 * STEP;
+        let far: Vec<i64> = (0..20).map(|i| near_end + i * STEP / 2).collect();
         assert!(forecast(&far, &[1.0; 20], 5).is_err());
     }
 

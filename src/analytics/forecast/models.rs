@@ -33,6 +33,12 @@ pub enum ModelKind {
         /// Weekly period in samples, when the history holds two full weeks.
         weekly: Option<usize>,
     },
+    /// The mean of the ETS and MSTL candidates' forecasts (built from them after they
+    /// are fitted, see [`Model::combine`]).
+    Combination {
+        /// How many models are averaged.
+        parts: usize,
+    },
 }
 
 impl ModelKind {
@@ -51,6 +57,7 @@ impl ModelKind {
             }
             ModelKind::Mstl { weekly: Some(_), .. } => "MSTL(daily, weekly) + ETS".into(),
             ModelKind::Mstl { weekly: None, .. } => "MSTL(daily) + ETS".into(),
+            ModelKind::Combination { parts } => format!("mean of {parts} ETS/MSTL models"),
         }
     }
 }
@@ -287,7 +294,11 @@ fn centred_season_mean(x: &[f64], m: usize) -> Vec<Option<f64>> {
                 return None;
             }
             let sum = prefix[t + half + 1] - prefix[t - half];
-            Some(if m % 2 == 0 { (sum - 0.5 * (x[t - half] + x[t + half])) / m as f64 } else { sum / m as f64 })
+            Some(if m.is_multiple_of(2) {
+                (sum - 0.5 * (x[t - half] + x[t + half])) / m as f64
+            } else {
+                sum / m as f64
+            })
         })
         .collect()
 }
@@ -453,6 +464,8 @@ pub enum Model {
     Ets(Ets),
     /// See [`Mstl`].
     Mstl(Mstl),
+    /// The mean forecast of several fitted models.
+    Combination(Vec<Model>),
 }
 
 impl Model {
@@ -467,7 +480,35 @@ impl Model {
                 let periods: Vec<usize> = std::iter::once(daily).chain(weekly).collect();
                 Mstl::fit(y, &periods, origins).map(|(m, e)| (Model::Mstl(m), e))
             }
+            // A combination is built from fitted parts by `combine`.
+            ModelKind::Combination { .. } => None,
         }
+    }
+
+    /// The equal-weight combination of fitted models: its forecast is the mean of
+    /// theirs, so its in-sample errors are the mean of theirs (all parts replayed the
+    /// same origins on the same series). `None` for fewer than two parts or errors of
+    /// different shapes.
+    pub fn combine(parts: &[(&Model, &StepErrors)]) -> Option<(Model, StepErrors)> {
+        let (_, first) = parts.first()?;
+        if parts.len() < 2
+            || parts.iter().any(|(_, e)| {
+                e.by_step.len() != first.by_step.len()
+                    || e.by_step.iter().zip(&first.by_step).any(|(a, b)| a.len() != b.len())
+            })
+        {
+            return None;
+        }
+        let k = parts.len() as f64;
+        let by_step = (0..first.by_step.len())
+            .map(|h| {
+                (0..first.by_step[h].len())
+                    .map(|i| parts.iter().map(|(_, e)| e.by_step[h][i]).sum::<f64>() / k)
+                    .collect()
+            })
+            .collect();
+        let models = parts.iter().map(|(m, _)| (*m).clone()).collect();
+        Some((Model::Combination(models), StepErrors { by_step }))
     }
 
     /// Absorbs one sample in O(1).
@@ -476,6 +517,7 @@ impl Model {
             Model::SeasonalNaive(m) => m.push(v),
             Model::Ets(m) => m.push(v),
             Model::Mstl(m) => m.push(v),
+            Model::Combination(parts) => parts.iter_mut().for_each(|m| m.push(v)),
         }
     }
 
@@ -485,6 +527,16 @@ impl Model {
             Model::SeasonalNaive(m) => m.forecast(horizon),
             Model::Ets(m) => m.forecast(horizon),
             Model::Mstl(m) => m.forecast(horizon),
+            Model::Combination(parts) => {
+                let mut sum = vec![0.0; horizon];
+                for m in parts {
+                    for (s, f) in sum.iter_mut().zip(m.forecast(horizon)) {
+                        *s += f;
+                    }
+                }
+                let k = parts.len().max(1) as f64;
+                sum.into_iter().map(|s| s / k).collect()
+            }
         }
     }
 }
@@ -508,14 +560,6 @@ pub struct Origins {
 pub struct StepErrors {
     /// Errors per step, in origin order.
     pub by_step: Vec<Vec<f64>>,
-}
-
-impl StepErrors {
-    /// Mean absolute error over every (origin, step) pair, or `None` without pairs.
-    pub fn mean_abs(&self) -> Option<f64> {
-        let (sum, count) = self.by_step.iter().flatten().fold((0.0, 0usize), |(s, c), e| (s + e.abs(), c + 1));
-        (count > 0).then(|| sum / count as f64)
-    }
 }
 
 impl Origins {
