@@ -1,7 +1,7 @@
 //! Point correction and prediction intervals from empirical quantiles of in-sample
 //! multi-step errors.
 //!
-//! The chosen model replays its forecasts from about 400 origins spread over the last
+//! The chosen model replays its forecasts from about 200 origins spread over the last
 //! three quarters of the history (see `models::Origins`); the errors at each step
 //! `h` estimate the error distribution `h` steps ahead, skew and heavy tails included,
 //! without assuming Gaussian errors. Steps are pooled in blocks that widen with the
@@ -53,24 +53,29 @@ fn quantile(x: &mut [f64], q: f64) -> f64 {
     low + frac * (high - low)
 }
 
-/// Blocks of steps `(first, last)` (1-based, inclusive) that pool errors: about h/6
-/// steps wide and holding at least [`MIN_POOL`] errors (the last block may hold fewer
-/// when nothing else is left).
+/// Blocks of replayed steps that pool errors, as index ranges `first..=last` into
+/// `errors.steps`: about h/6 steps wide and holding at least [`MIN_POOL`] errors (the
+/// first block may hold fewer when nothing else is left).
 fn blocks(errors: &StepErrors) -> Vec<(usize, usize)> {
-    let available = errors.by_step.len();
+    let available = errors.steps.len();
     let mut out = Vec::new();
-    let mut start = 1;
-    while start <= available {
-        let mut end = (start + (start / 6).max(1) - 1).min(available);
-        let mut count: usize = errors.by_step[start - 1..end].iter().map(Vec::len).sum();
-        while count < MIN_POOL && end < available {
-            end += 1;
-            count += errors.by_step[end - 1].len();
+    let mut first = 0;
+    while first < available {
+        let step = errors.steps[first];
+        let last_step = step + (step / 6).max(1) - 1;
+        let mut last = first;
+        while last + 1 < available && errors.steps[last + 1] <= last_step {
+            last += 1;
+        }
+        let mut count: usize = errors.by_step[first..=last].iter().map(Vec::len).sum();
+        while count < MIN_POOL && last + 1 < available {
+            last += 1;
+            count += errors.by_step[last].len();
         }
         if count >= MIN_POOL || (out.is_empty() && count > 0) {
-            out.push((start, end));
+            out.push((first, last));
         }
-        start = end + 1;
+        first = last + 1;
     }
     out
 }
@@ -81,14 +86,54 @@ fn blocks(errors: &StepErrors) -> Vec<(usize, usize)> {
 pub fn corrected_mae(errors: &StepErrors) -> Option<f64> {
     let mut pool: Vec<f64> = Vec::new();
     let (mut sum, mut count) = (0.0, 0usize);
-    for (start, end) in blocks(errors) {
+    for (first, last) in blocks(errors) {
         pool.clear();
-        pool.extend(errors.by_step[start - 1..end].iter().flatten());
+        pool.extend(errors.by_step[first..=last].iter().flatten());
         let centre = quantile(&mut pool, 0.5);
         sum += pool.iter().map(|e| (e - centre).abs()).sum::<f64>();
         count += pool.len();
     }
     (count > 0).then(|| sum / count as f64)
+}
+
+/// The 10%, 90%, 2.5%, 97.5% and 50% quantiles of `x` (reordered). The median is
+/// selected first; the lower quantiles are then selected in the part below it and the
+/// upper ones in the part above, which halves the work of five independent selections.
+fn quantiles(x: &mut [f64]) -> [f64; 5] {
+    let n = x.len();
+    if n < 8 {
+        return [0.10, 0.90, 0.025, 0.975, 0.5].map(|q| quantile(x, q));
+    }
+    let median = quantile(x, 0.5);
+    // After the median's selection, everything at index ≤ floor(0.5·(n-1)) is ≤ the
+    // order statistics above it, so ranks below the middle lie in the left part.
+    let mid = (0.5 * (n - 1) as f64).floor() as usize;
+    let rank = |q: f64| q * (n - 1) as f64;
+    let low = |x: &mut [f64], q: f64| -> f64 {
+        let pos = rank(q);
+        let k = pos.floor() as usize;
+        let frac = pos - k as f64;
+        // k + 1 ≤ mid here (q ≤ 0.1 and n ≥ 8), so both order statistics are left.
+        let (_, a, right) = x[..=mid].select_nth_unstable_by(k, f64::total_cmp);
+        let a = *a;
+        let b = right.iter().copied().fold(f64::INFINITY, f64::min);
+        if frac == 0.0 { a } else { a + frac * (b - a) }
+    };
+    let high = |x: &mut [f64], q: f64| -> f64 {
+        let pos = rank(q);
+        let k = pos.floor() as usize;
+        let frac = pos - k as f64;
+        let part = &mut x[mid..];
+        let (_, a, right) = part.select_nth_unstable_by(k - mid, f64::total_cmp);
+        let a = *a;
+        let b = if frac == 0.0 || right.is_empty() { a } else { right.iter().copied().fold(f64::INFINITY, f64::min) };
+        a + frac * (b - a)
+    };
+    let q10 = low(x, 0.10);
+    let q025 = low(x, 0.025);
+    let q90 = high(x, 0.90);
+    let q975 = high(x, 0.975);
+    [q10, q90, q025, q975, median]
 }
 
 impl IntervalOffsets {
@@ -97,17 +142,11 @@ impl IntervalOffsets {
         // (centre step, [q10, q90, q2.5, q97.5, q50]) per block.
         let mut knots: Vec<(f64, [f64; 5])> = Vec::new();
         let mut pool: Vec<f64> = Vec::new();
-        for (start, end) in blocks(errors) {
+        for (first, last) in blocks(errors) {
             pool.clear();
-            pool.extend(errors.by_step[start - 1..end].iter().flatten());
-            let q = [
-                quantile(&mut pool, 0.10),
-                quantile(&mut pool, 0.90),
-                quantile(&mut pool, 0.025),
-                quantile(&mut pool, 0.975),
-                quantile(&mut pool, 0.5),
-            ];
-            knots.push(((start + end) as f64 / 2.0, q));
+            pool.extend(errors.by_step[first..=last].iter().flatten());
+            let q = quantiles(&mut pool);
+            knots.push(((errors.steps[first] + errors.steps[last]) as f64 / 2.0, q));
         }
         let mut out = IntervalOffsets::default();
         let Some(&(last_centre, last_q)) = knots.last() else {
@@ -168,11 +207,22 @@ mod tests {
     }
 
     #[test]
+    fn partitioned_quantiles_match_independent_ones() {
+        for n in [5usize, 8, 9, 40, 41, 200, 1001] {
+            let data: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1009) as f64 * 0.37 - 50.0).collect();
+            let mut a = data.clone();
+            let got = quantiles(&mut a);
+            let want = [0.10, 0.90, 0.025, 0.975, 0.5].map(|q| quantile(&mut data.clone(), q));
+            assert_eq!(got, want, "n = {n}");
+        }
+    }
+
+    #[test]
     fn offsets_widen_and_nest() {
         // Errors whose spread grows with the step.
         let by_step: Vec<Vec<f64>> =
             (1..=30).map(|h| (0..50).map(|i| (f64::from(i) - 24.5) * f64::from(h) / 10.0).collect()).collect();
-        let off = IntervalOffsets::from_errors(&StepErrors { by_step }, 60);
+        let off = IntervalOffsets::from_errors(&StepErrors { steps: (1..=30).collect(), by_step }, 60);
         assert_eq!(off.upper_80.len(), 60);
         for h in 1..60 {
             assert!(off.upper_80[h] >= off.upper_80[h - 1] && off.lower_80[h] <= off.lower_80[h - 1]);
@@ -180,7 +230,7 @@ mod tests {
         }
         assert!(off.upper_80[59] > 2.0 * off.upper_80[0]);
         assert!(off.median.iter().all(|m| m.abs() < 1e-9), "symmetric errors need no correction");
-        let skewed = StepErrors { by_step: vec![vec![-1.0, -1.0, -1.0, 5.0, -1.0]; 10] };
+        let skewed = StepErrors { steps: (1..=10).collect(), by_step: vec![vec![-1.0, -1.0, -1.0, 5.0, -1.0]; 10] };
         let off = IntervalOffsets::from_errors(&skewed, 10);
         assert_eq!(off.median, vec![-1.0; 10]);
         assert_eq!(corrected_mae(&skewed), Some(1.2));

@@ -10,7 +10,7 @@
 //!    ETS(A,Ad,A) with a daily season, and an MSTL-style model with daily and (given
 //!    two weeks) weekly profiles. The daily period is `86400 / step` when the step
 //!    divides a day; a seasonal model needs two full seasons of history.
-//! 3. Each candidate replays its forecasts from about 400 in-sample origins up to the
+//! 3. Each candidate replays its forecasts from about 200 in-sample origins up to the
 //!    horizon; the candidate with the lowest mean absolute multi-step error wins (ties:
 //!    the simpler, earlier candidate). The same errors of the winner give the prediction
 //!    intervals as empirical quantiles per step ([`intervals`]).

@@ -106,8 +106,9 @@ struct EtsTrace {
     season_written: Vec<f64>,
 }
 
-/// Runs the ETS filter over `y` and returns the sum of squared one-step errors.
-fn ets_filter(y: &[f64], p: &EtsParams, damped: bool, init: &EtsInit, mut trace: Option<&mut EtsTrace>) -> f64 {
+/// Runs the ETS filter over `y`, recording the states, and returns the sum of squared
+/// one-step errors.
+fn ets_filter(y: &[f64], p: &EtsParams, damped: bool, init: &EtsInit, trace: &mut EtsTrace) -> f64 {
     let m = init.season.len();
     let mut season = init.season.clone();
     let (mut level, mut slope) = (init.level, if damped { init.slope } else { 0.0 });
@@ -124,18 +125,51 @@ fn ets_filter(y: &[f64], p: &EtsParams, damped: bool, init: &EtsInit, mut trace:
         if m > 0 {
             season[phase] = s + p.gamma * e;
         }
-        if let Some(tr) = trace.as_deref_mut() {
-            tr.level.push(level);
-            tr.slope.push(slope);
-            if m > 0 {
-                tr.season_written.push(season[phase]);
-            }
+        trace.level.push(level);
+        trace.slope.push(slope);
+        if m > 0 {
+            trace.season_written.push(season[phase]);
         }
         if m > 0 {
             phase += 1;
             if phase == m {
                 phase = 0;
             }
+        }
+    }
+    sse
+}
+
+/// Samples the smoothing parameters are estimated on (at least four seasons).
+const OPT_WINDOW: usize = 1_152;
+
+/// The sum of squared one-step errors of the ETS filter: [`ets_filter`] without a
+/// trace, with the seasonal and non-seasonal loops written out so the hot loop of
+/// parameter estimation has no branches.
+fn ets_sse(y: &[f64], p: &EtsParams, damped: bool, init: &EtsInit) -> f64 {
+    let phi = if damped { p.phi } else { 0.0 };
+    let (mut level, mut slope) = (init.level, if damped { init.slope } else { 0.0 });
+    let mut sse = 0.0;
+    let m = init.season.len();
+    if m == 0 {
+        for &v in y {
+            let damped_slope = phi * slope;
+            let e = v - (level + damped_slope);
+            sse += e * e;
+            level += damped_slope + p.alpha * e;
+            slope = damped_slope + p.beta * e;
+        }
+        return sse;
+    }
+    let mut season = init.season.clone();
+    for chunk in y.chunks(m) {
+        for (s, &v) in season.iter_mut().zip(chunk) {
+            let damped_slope = phi * slope;
+            let e = v - (level + damped_slope + *s);
+            sse += e * e;
+            level += damped_slope + p.alpha * e;
+            slope = damped_slope + p.beta * e;
+            *s += p.gamma * e;
         }
     }
     sse
@@ -188,12 +222,19 @@ impl Ets {
             let gamma = if seasonal { x[x.len() - 1] * (1.0 - alpha) } else { 0.0 };
             EtsParams { alpha, beta, gamma, phi }
         };
-        let mut objective = |x: &[f64]| ets_filter(y, &params_of(x), damped, &init, None);
+        // Parameters are estimated on the latest OPT_WINDOW samples (four seasons when
+        // that is longer): this bounds the cost of fitting (each objective evaluation is
+        // a pass over the window) and weights the recent behaviour; the final filter
+        // then runs over the whole history.
+        let window = y.len().min(OPT_WINDOW.max(4 * m));
+        let recent = &y[y.len() - window..];
+        let recent_init = ets_init(recent, damped, m);
+        let mut objective = |x: &[f64]| ets_sse(recent, &params_of(x), damped, &recent_init);
         let dims = x0.len();
-        let (best, _) = nelder_mead(&mut objective, &x0, &lo, &hi, 0.1, 30 + 40 * dims, 1e-6);
+        let (best, _) = nelder_mead(&mut objective, &x0, &lo, &hi, 0.1, 20 + 30 * dims, 1e-5);
         let params = params_of(&best);
         let mut trace = EtsTrace::default();
-        let sse = ets_filter(y, &params, damped, &init, Some(&mut trace));
+        let sse = ets_filter(y, &params, damped, &init, &mut trace);
         let n = y.len();
         let mut season = init.season.clone();
         if m > 0 {
@@ -493,8 +534,7 @@ impl Model {
         let (_, first) = parts.first()?;
         if parts.len() < 2
             || parts.iter().any(|(_, e)| {
-                e.by_step.len() != first.by_step.len()
-                    || e.by_step.iter().zip(&first.by_step).any(|(a, b)| a.len() != b.len())
+                e.steps != first.steps || e.by_step.iter().zip(&first.by_step).any(|(a, b)| a.len() != b.len())
             })
         {
             return None;
@@ -508,7 +548,7 @@ impl Model {
             })
             .collect();
         let models = parts.iter().map(|(m, _)| (*m).clone()).collect();
-        Some((Model::Combination(models), StepErrors { by_step }))
+        Some((Model::Combination(models), StepErrors { steps: first.steps.clone(), by_step }))
     }
 
     /// Absorbs one sample in O(1).
@@ -554,37 +594,58 @@ pub struct Origins {
     pub horizon: usize,
 }
 
-/// In-sample forecast errors (actual − forecast) by step: `by_step[h - 1]` holds the
-/// errors of all origins at step h.
+/// Most in-sample origins replayed per candidate: enough for stable quantiles (a
+/// block of steps pools at least 20 errors), few enough to keep fitting fast.
+pub const MAX_ORIGINS: usize = 200;
+
+/// In-sample forecast errors (actual − forecast) by step, for a sparse set of steps:
+/// `by_step[i]` holds the errors of all origins at step `steps[i]`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StepErrors {
-    /// Errors per step, in origin order.
+    /// The replayed steps (1-based, increasing).
+    pub steps: Vec<usize>,
+    /// Errors per replayed step, in origin order.
     pub by_step: Vec<Vec<f64>>,
+}
+
+/// The steps replayed up to `max_step`: every step up to 24, then steps about 4% apart
+/// (the interval width changes slowly with the step, so a sparse grid loses little and
+/// keeps replay and quantile costs independent of the horizon's length).
+pub fn replay_steps(max_step: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut h = 1;
+    while h <= max_step {
+        out.push(h);
+        h += (h / 24).max(1);
+    }
+    out
 }
 
 impl Origins {
     /// Origins for a series of `n` samples: from a quarter of the history (so the
-    /// states have settled) to the end, at most about 400 of them.
+    /// states have settled) to the end, at most about [`MAX_ORIGINS`] of them.
     pub fn for_series(n: usize, horizon: usize) -> Origins {
         let first = (n / 4).max(1);
         let span = n.saturating_sub(1 + first).max(1);
-        Origins { first, stride: span.div_ceil(400).max(1), horizon }
+        Origins { first, stride: span.div_ceil(MAX_ORIGINS).max(1), horizon }
     }
 
     /// Replays `forecast(origin, step)` against `y`.
     pub fn collect(&self, y: &[f64], forecast: impl Fn(usize, usize) -> f64) -> StepErrors {
         let n = y.len();
         let max_step = self.horizon.min(n.saturating_sub(self.first + 1));
-        let mut by_step: Vec<Vec<f64>> = vec![Vec::new(); max_step];
-        let mut o = self.first;
-        while o + 1 < n {
-            let reach = max_step.min(n - 1 - o);
-            for h in 1..=reach {
-                by_step[h - 1].push(y[o + h] - forecast(o, h));
-            }
-            o += self.stride;
-        }
-        StepErrors { by_step }
+        let origins: Vec<usize> = (self.first..n.saturating_sub(1)).step_by(self.stride.max(1)).collect();
+        // Step-major, each column allocated once at its exact length: the origins that
+        // reach step h are those with o + h < n.
+        let steps = replay_steps(max_step);
+        let by_step = steps
+            .iter()
+            .map(|&h| {
+                let reach = origins.partition_point(|o| o + h < n);
+                origins[..reach].iter().map(|&o| y[o + h] - forecast(o, h)).collect()
+            })
+            .collect();
+        StepErrors { steps, by_step }
     }
 }
 
@@ -629,6 +690,10 @@ mod tests {
         m.push(10.0);
         assert_eq!(m.forecast(3), vec![8.0, 9.0, 10.0]);
         // In-sample: from origin 2 (values 0,1,2) step 1 predicts y[0] = 0 for y[3] = 3.
+        assert_eq!(errors.steps[0], 1);
         assert_eq!(errors.by_step[0][0], 3.0);
+        let steps = replay_steps(288);
+        assert_eq!(&steps[..25], &(1..=25).collect::<Vec<_>>()[..]);
+        assert!(steps.len() < 100 && *steps.last().unwrap() <= 288 && steps.windows(2).all(|w| w[1] > w[0]));
     }
 }
