@@ -110,8 +110,12 @@ pub enum ForecastError {
     /// A configuration value is out of range.
     #[error("invalid forecast configuration: {0}")]
     InvalidConfig(String),
-    /// Forecast timestamps would not fit in i64 seconds.
-    #[error("forecast timestamps overflow")]
+    /// The models' arithmetic overflowed (values near the limits of f64), so the
+    /// forecast would not be finite.
+    #[error("the forecast is not finite: the values are too large for the models' arithmetic")]
+    NotFinite,
+    /// The grid or the forecast's timestamps would not fit in i64 seconds.
+    #[error("timestamps out of range: the series' grid or the forecast times do not fit in 64-bit seconds")]
     TimeOverflow,
 }
 
@@ -430,7 +434,7 @@ impl Forecaster {
         let offsets = if horizon <= self.offsets.upper_80.len() { None } else { Some(self.extended_offsets(horizon)) };
         let off = offsets.as_ref().unwrap_or(&self.offsets);
         let band = |o: &[f64]| -> Vec<f64> { model.iter().zip(o).map(|(m, d)| m + d).collect() };
-        Ok(Forecast {
+        let out = Forecast {
             start,
             step_secs: self.step_secs,
             mean: band(&off.median),
@@ -440,7 +444,12 @@ impl Forecaster {
             upper_95: band(&off.upper_95),
             model: self.model_name(),
             mase: None,
-        })
+        };
+        let rows = [&out.mean, &out.lower_80, &out.upper_80, &out.lower_95, &out.upper_95];
+        if rows.iter().any(|r| r.iter().any(|v| !v.is_finite())) {
+            return Err(ForecastError::NotFinite);
+        }
+        Ok(out)
     }
 
     fn extended_offsets(&self, horizon: usize) -> IntervalOffsets {
@@ -887,6 +896,38 @@ mod tests {
         let f = forecast(&ts, &noisy(&[5.0; MIN_SAMPLES], 1.0, 1), 30).unwrap();
         assert_eq!(f.len(), 30);
         assert!(f.upper_95.iter().zip(&f.lower_95).all(|(u, l)| u >= l));
+    }
+
+    #[test]
+    fn random_inputs_give_a_forecast_or_an_error_never_a_panic() {
+        use rand::Rng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        let mut ok = 0;
+        for case in 0..300 {
+            let n = rng.random_range(0..80);
+            let step = [1i64, 60, 300, 3600, 86_400, 7 * 86_400][case % 6];
+            let base = [0i64, 1_400_000_000, -2_208_988_800, i64::MAX - 1000][case % 4];
+            let ts: Vec<i64> = (0..n)
+                .map(|i| {
+                    let jitter = rng.random_range(-3..=3) * step / 4;
+                    base.saturating_add((i as i64 + rng.random_range(0..2)) * step).saturating_add(jitter)
+                })
+                .collect();
+            let values: Vec<f64> = (0..n)
+                .map(|_| match rng.random_range(0..20) {
+                    0 => 0.0,
+                    1 => 1e300,
+                    _ => rng.random_range(-1e3..1e3),
+                })
+                .collect();
+            let horizon = rng.random_range(1..50);
+            if let Ok(f) = forecast(&ts, &values, horizon) {
+                ok += 1;
+                assert_eq!(f.len(), horizon);
+                assert!(f.lower_95.iter().zip(&f.upper_95).all(|(l, u)| l.is_finite() && u.is_finite() && l <= u));
+            }
+        }
+        assert!(ok > 50, "only {ok} random series were forecast");
     }
 
     #[test]

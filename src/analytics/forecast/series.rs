@@ -49,7 +49,7 @@ impl RegularSeries {
 /// The median of the positive differences between sorted timestamps, or `None` when
 /// all timestamps are equal.
 pub fn infer_step_secs(sorted_ts: &[i64]) -> Option<i64> {
-    let mut deltas: Vec<i64> = sorted_ts.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0).collect();
+    let mut deltas: Vec<i64> = sorted_ts.windows(2).map(|w| w[1].saturating_sub(w[0])).filter(|d| *d > 0).collect();
     if deltas.is_empty() {
         return None;
     }
@@ -83,13 +83,18 @@ pub fn regularize(ts: &[i64], values: &[f64], max_gap_steps: usize) -> Result<Re
     let start = sorted_ts[0];
     // Slot of every sample: the nearest grid point. Offsets are bounded because
     // timestamps are i64 seconds; i128 keeps the rounding exact for any input.
-    let slot_of = |t: i64| -> i64 {
+    let slot_of = |t: i64| -> i128 {
         let offset = i128::from(t) - i128::from(start);
         let step = i128::from(step);
-        ((offset + step / 2).div_euclid(step)) as i64
+        (offset + step / 2).div_euclid(step)
     };
+    // Every grid time, and the first forecast row after it, must be an i64.
+    let last_grid = i128::from(start) + (slot_of(sorted_ts[sorted_ts.len() - 1]) + 1) * i128::from(step);
+    if last_grid > i128::from(i64::MAX) {
+        return Err(ForecastError::TimeOverflow);
+    }
     let mut values_out: Vec<f64> = Vec::with_capacity(ts.len());
-    let mut last_slot: i64 = -1;
+    let mut last_slot: i128 = -1;
     let mut run_sum = 0.0;
     let mut run_count = 0usize;
     for &i in &order {
@@ -103,7 +108,7 @@ pub fn regularize(ts: &[i64], values: &[f64], max_gap_steps: usize) -> Result<Re
         if run_count > 0 {
             values_out.push(run_sum / run_count as f64);
         }
-        let missing = (slot - last_slot - 1) as u64;
+        let missing = u64::try_from(slot - last_slot - 1).unwrap_or(u64::MAX);
         if last_slot >= 0 && missing > 0 {
             if missing > max_gap_steps as u64 {
                 return Err(ForecastError::Gap { index: i, missing_steps: missing, step_secs: step, max_gap_steps });
@@ -159,5 +164,10 @@ mod tests {
         assert!(matches!(regularize(&[], &[], 5), Err(ForecastError::Empty)));
         assert!(matches!(regularize(&[0], &[1.0, 2.0], 5), Err(ForecastError::LengthMismatch { .. })));
         assert!(matches!(regularize(&[7, 7], &[1.0, 2.0], 5), Err(ForecastError::TooShort { .. })));
+        assert!(matches!(
+            regularize(&[i64::MIN, 0, i64::MAX], &[1.0; 3], 5),
+            Err(ForecastError::TimeOverflow | ForecastError::Gap { .. })
+        ));
+        assert!(matches!(regularize(&[i64::MAX - 1, i64::MAX], &[1.0; 2], 5), Err(ForecastError::TimeOverflow)));
     }
 }
