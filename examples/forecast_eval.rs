@@ -6,7 +6,10 @@
 //! fit+predict on the whole series (CPU time of the thread, mean of 20 runs; and the
 //! median wall time, which on a busy machine includes waiting for a core).
 //!
-//! Run: `cargo run --release --no-default-features --example forecast_eval [-- --origins N] [--per-model] [DIR]`
+//! Run: `cargo run --release --no-default-features --example forecast_eval [-- --origins N] [--per-model] [--all] [DIR]`
+//!
+//! `--all` takes every CSV in the directory (e.g. the other AWS metrics: network, disk,
+//! request counts), a check that the method is not tuned to CPU series only.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,10 +33,13 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<()> {
     let mut origins = 7;
     let mut per_model_rows = false;
+    let mut all_files = false;
     let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nab/realAWSCloudwatch");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--per-model" {
+        if a == "--all" {
+            all_files = true;
+        } else if a == "--per-model" {
             per_model_rows = true;
         } else if a == "--origins" {
             origins = args.next().and_then(|v| v.parse().ok()).ok_or_else(|| anyhow::anyhow!("--origins N"))?;
@@ -45,7 +51,8 @@ fn run() -> anyhow::Result<()> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                (n.starts_with("ec2_cpu_utilization_") || n.starts_with("rds_cpu_utilization_")) && n.ends_with(".csv")
+                (all_files || n.starts_with("ec2_cpu_utilization_") || n.starts_with("rds_cpu_utilization_"))
+                    && n.ends_with(".csv")
             })
         })
         .collect();
