@@ -7,13 +7,17 @@
 //!    up to [`ForecastConfig::max_gap_steps`] slots filled linearly, longer gaps refused.
 //! 2. Candidates ([`ModelKind`]) are fitted on the last [`ForecastConfig::max_history`]
 //!    samples: seasonal naive (daily), ETS(A,N,N), ETS(A,Ad,N), ETS(A,N,A) and
-//!    ETS(A,Ad,A) with a daily season, and an MSTL-style model with daily and (given
-//!    two weeks) weekly profiles. The daily period is `86400 / step` when the step
-//!    divides a day; a seasonal model needs two full seasons of history.
-//! 3. Each candidate replays its forecasts from about 200 in-sample origins up to the
-//!    horizon; the candidate with the lowest mean absolute multi-step error wins (ties:
-//!    the simpler, earlier candidate). The same errors of the winner give the prediction
-//!    intervals as empirical quantiles per step ([`intervals`]).
+//!    ETS(A,Ad,A) with a daily season, an MSTL-style model with daily and (given two
+//!    weeks) weekly profiles, and the equal-weight mean of the ETS/MSTL models. The
+//!    daily period is `86400 / step` when the step divides a day; a seasonal model needs
+//!    two full seasons of history.
+//! 3. Each candidate replays its forecasts from up to 200 in-sample origins up to the
+//!    horizon (on a sparse grid of steps). The point forecast is the model's forecast
+//!    plus the median replayed error of its step; the candidate whose corrected
+//!    forecasts have the lowest mean absolute error wins (ties: the earlier, simpler
+//!    candidate). The winner's errors give the prediction intervals as empirical
+//!    quantiles per step, pooled over neighbouring steps and never narrowing with the
+//!    horizon.
 //!
 //! [`backtest`] refits at rolling origins (the last `origins` non-overlapping windows of
 //! one horizon each) and reports MASE, interval coverage and per-model MASE. MASE is

@@ -34,7 +34,7 @@ pub enum ModelKind {
         weekly: Option<usize>,
     },
     /// The mean of the ETS and MSTL candidates' forecasts (built from them after they
-    /// are fitted, see [`Model::combine`]).
+    /// are fitted).
     Combination {
         /// How many models are averaged.
         parts: usize,
