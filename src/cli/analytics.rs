@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::json;
 
-use super::{ForecastArgs, print_json};
+use super::ForecastArgs;
 use crate::analytics::forecast::{
     Backtest, ForecastConfig, ForecastError, Forecaster, Repairs, backtest_regular, regularize,
 };
@@ -40,12 +40,23 @@ fn repairs_text(r: Repairs) -> Option<String> {
         parts.push("rows sorted by time".to_string());
     }
     if r.merged > 0 {
-        parts.push(format!("{} samples sharing a timestamp slot merged (mean)", r.merged));
+        parts.push(format!("{} sample(s) sharing a timestamp slot merged (mean)", r.merged));
     }
     if r.gaps_filled > 0 {
-        parts.push(format!("{} gaps ({} samples) filled by linear interpolation", r.gaps_filled, r.samples_filled));
+        parts.push(format!("{} gap(s) ({} samples) filled by linear interpolation", r.gaps_filled, r.samples_filled));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Writes to stdout; a reader that went away (`| head`) ends the output quietly
+/// instead of failing.
+fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// `twinbench forecast`.
@@ -88,7 +99,7 @@ pub fn forecast(args: &ForecastArgs) -> Result<ExitCode> {
                 })
             })
             .collect();
-        print_json(&json!({
+        let summary = json!({
             "input": path.display().to_string(),
             "samples": data.ts.len(),
             "step_secs": fitted.step_secs(),
@@ -107,9 +118,10 @@ pub fn forecast(args: &ForecastArgs) -> Result<ExitCode> {
             "fit_ms": round(fit_secs * 1e3),
             "backtest_ms": round(backtest_secs * 1e3),
             "forecast": rows,
-        }))?;
+        });
+        write_stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?;
     } else if args.out.is_none() {
-        print!("{}", forecast_io::forecast_csv(&forecast));
+        write_stdout(&forecast_io::forecast_csv(&forecast))?;
     }
     eprintln!(
         "forecast: {} rows every {} s from {} samples of {}",

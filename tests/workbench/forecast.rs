@@ -163,7 +163,7 @@ fn unsorted_duplicate_and_short_gap_rows_are_repaired_and_reported() {
     let dup_path = write(dir.path(), "dup.csv", &csv(&dup));
     let out = twinbench(&["forecast", dup_path.to_str().unwrap(), "--horizon", "6"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("1 samples sharing a timestamp slot merged"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 sample(s) sharing a timestamp slot merged"), "{}", stderr(&out));
     assert_eq!(stdout(&out), stdout(&expected), "an exact duplicate merges into itself");
 
     let mut holes = good.clone();
@@ -171,6 +171,6 @@ fn unsorted_duplicate_and_short_gap_rows_are_repaired_and_reported() {
     let holes_path = write(dir.path(), "holes.csv", &csv(&holes));
     let out = twinbench(&["forecast", holes_path.to_str().unwrap(), "--horizon", "6"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("1 gaps (3 samples) filled by linear interpolation"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 gap(s) (3 samples) filled by linear interpolation"), "{}", stderr(&out));
     check_forecast_csv(&stdout(&out), 6);
 }
