@@ -137,6 +137,16 @@ fn quantiles(x: &mut [f64]) -> [f64; 5] {
 }
 
 impl IntervalOffsets {
+    /// Moves every bound `by` further from the point forecast.
+    pub fn widen(&mut self, by: f64) {
+        for v in self.lower_80.iter_mut().chain(&mut self.lower_95) {
+            *v -= by;
+        }
+        for v in self.upper_80.iter_mut().chain(&mut self.upper_95) {
+            *v += by;
+        }
+    }
+
     /// Offsets for steps 1..=horizon from in-sample errors.
     pub fn from_errors(errors: &StepErrors, horizon: usize) -> IntervalOffsets {
         // (centre step, [q10, q90, q2.5, q97.5, q50]) per block.

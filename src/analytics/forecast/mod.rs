@@ -298,12 +298,24 @@ fn select(y: &[f64], step_secs: i64, horizon: usize) -> Result<Selection, Foreca
         return Err(ForecastError::TooShort { samples: y.len(), min: MIN_SAMPLES });
     };
     let chosen = fitted.swap_remove(index);
-    Ok(Selection {
-        kind: chosen.kind,
-        offsets: IntervalOffsets::from_errors(&chosen.errors, horizon),
-        model: chosen.model,
-        scores,
-    })
+    let mut offsets = IntervalOffsets::from_errors(&chosen.errors, horizon);
+    offsets.widen(resolution(y) / 2.0);
+    Ok(Selection { kind: chosen.kind, offsets, model: chosen.model, scores })
+}
+
+/// The resolution of the recorded values: the smallest positive difference between two
+/// distinct values (0 for a constant series). Telemetry is often quantised (0.066 and
+/// 0.068 % CPU, whole requests); a value recorded as `v` stands for anything within half
+/// a resolution of it, so the interval bounds are widened by that much. Without it a
+/// bound can sit just inside the most common value and miss it every time.
+fn resolution(y: &[f64]) -> f64 {
+    let mut sorted = y.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    sorted
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0.0)
+        .fold(0.0, |acc: f64, d| if acc == 0.0 { d } else { acc.min(d) })
 }
 
 /// A fitted forecaster for one series: predicts any horizon, absorbs live samples.
@@ -900,6 +912,29 @@ mod tests {
         let f = forecast(&ts, &noisy(&[5.0; MIN_SAMPLES], 1.0, 1), 30).unwrap();
         assert_eq!(f.len(), 30);
         assert!(f.upper_95.iter().zip(&f.lower_95).all(|(u, l)| u >= l));
+    }
+
+    #[test]
+    fn quantised_series_keep_their_common_value_inside_the_interval() {
+        assert!((resolution(&[0.066, 0.068, 0.066, 0.134]) - 0.002).abs() < 1e-12);
+        assert_eq!(resolution(&[3.0, 3.0]), 0.0);
+        // Mostly 1, now and then 2 or 3: the 80% interval must hold the common value.
+        let n = DAY * 4;
+        let y: Vec<f64> = (0..n)
+            .map(|t| {
+                if t % 7 == 0 {
+                    2.0
+                } else if t % 31 == 0 {
+                    3.0
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let f = forecast(&timestamps(n), &y, 24).unwrap();
+        for i in 0..24 {
+            assert!(f.lower_80[i] < 1.0 && 1.0 < f.upper_80[i], "row {i}: {} {}", f.lower_80[i], f.upper_80[i]);
+        }
     }
 
     #[test]
