@@ -255,10 +255,19 @@ fn candidates(n: usize, daily: Option<usize>, weekly: Option<usize>) -> Vec<Mode
 fn fit_candidates(y: &[f64], step_secs: i64, horizon: usize) -> Vec<Fitted> {
     let (daily, weekly) = periods(step_secs);
     let origins = Origins::for_series(y.len(), horizon.min(MAX_REPLAY_STEPS));
-    let mut fitted: Vec<Fitted> = candidates(y.len(), daily, weekly)
-        .into_iter()
-        .filter_map(|kind| Model::fit(kind, y, &origins).map(|(model, errors)| Fitted { kind, model, errors }))
-        .collect();
+    let mut fitted: Vec<Fitted> = Vec::new();
+    for kind in candidates(y.len(), daily, weekly) {
+        // A damped model starts its search from the undamped fit of the same season.
+        let warm = match kind {
+            ModelKind::Ets { damped: true, period } => {
+                fitted.iter().find(|f| f.kind == ModelKind::Ets { damped: false, period }).map(|f| &f.model)
+            }
+            _ => None,
+        };
+        if let Some((model, errors)) = Model::fit(kind, y, &origins, warm) {
+            fitted.push(Fitted { kind, model, errors });
+        }
+    }
     let parts: Vec<(&Model, &StepErrors)> = fitted
         .iter()
         .filter(|f| !matches!(f.kind, ModelKind::SeasonalNaive { .. }))

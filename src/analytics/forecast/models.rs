@@ -193,7 +193,15 @@ impl Ets {
     /// parameters; initial states from a robust decomposition of the history).
     /// `None` when the history is too short (two full seasons are needed with a season,
     /// four samples without). Also returns the in-sample multi-step errors.
-    pub fn fit(y: &[f64], damped: bool, period: Option<usize>, origins: &Origins) -> Option<(Ets, StepErrors)> {
+    /// `warm` is a fitted model without trend of the same season, whose parameters start
+    /// the search (fewer evaluations for the damped variant).
+    pub fn fit(
+        y: &[f64],
+        damped: bool,
+        period: Option<usize>,
+        origins: &Origins,
+        warm: Option<&Ets>,
+    ) -> Option<(Ets, StepErrors)> {
         let m = period.unwrap_or(0);
         if (m > 0 && y.len() < 2 * m) || y.len() < 4 {
             return None;
@@ -203,7 +211,8 @@ impl Ets {
         // Parameter vector: alpha, then beta as a share of alpha and phi (damped), then
         // gamma as a share of 1 - alpha (seasonal). Shares keep the usual constraints
         // (beta ≤ alpha, gamma ≤ 1 - alpha) inside a box.
-        let mut x0 = vec![0.2];
+        let warm = warm.filter(|w| w.season.len() == m).map(|w| w.params);
+        let mut x0 = vec![warm.map_or(0.2, |w| w.alpha)];
         let mut lo = vec![1e-4];
         let mut hi = vec![0.9999];
         if damped {
@@ -212,7 +221,7 @@ impl Ets {
             hi.extend([1.0, 0.98]);
         }
         if seasonal {
-            x0.push(0.1);
+            x0.push(warm.map_or(0.1, |w| (w.gamma / (1.0 - w.alpha).max(1e-9)).clamp(0.0, 1.0)));
             lo.push(0.0);
             hi.push(1.0);
         }
@@ -231,7 +240,8 @@ impl Ets {
         let recent_init = ets_init(recent, damped, m);
         let mut objective = |x: &[f64]| ets_sse(recent, &params_of(x), damped, &recent_init);
         let dims = x0.len();
-        let (best, _) = nelder_mead(&mut objective, &x0, &lo, &hi, 0.1, 20 + 30 * dims, 1e-5);
+        let first_step = if warm.is_some() { 0.05 } else { 0.1 };
+        let (best, _) = nelder_mead(&mut objective, &x0, &lo, &hi, first_step, 20 + 30 * dims, 1e-5);
         let params = params_of(&best);
         let mut trace = EtsTrace::default();
         let sse = ets_filter(y, &params, damped, &init, &mut trace);
@@ -423,8 +433,8 @@ impl Mstl {
         }
         // Errors of the adjusted series are the errors of the whole model, because the
         // seasonal part is known in advance; only the inner model's fit differs.
-        let simple = Ets::fit(&adjusted, false, None, origins)?;
-        let damped = Ets::fit(&adjusted, true, None, origins);
+        let simple = Ets::fit(&adjusted, false, None, origins, None)?;
+        let damped = Ets::fit(&adjusted, true, None, origins, Some(&simple.0));
         let n = y.len();
         let (inner, errors) = match damped {
             Some(d) if d.0.aic(n) < simple.0.aic(n) => d,
@@ -511,12 +521,19 @@ pub enum Model {
 
 impl Model {
     /// Fits a model of the given kind; `None` when the history is too short for it.
-    pub fn fit(kind: ModelKind, y: &[f64], origins: &Origins) -> Option<(Model, StepErrors)> {
+    /// `warm`: a fitted model whose parameters may start the search (see [`Ets::fit`]).
+    pub fn fit(kind: ModelKind, y: &[f64], origins: &Origins, warm: Option<&Model>) -> Option<(Model, StepErrors)> {
         match kind {
             ModelKind::SeasonalNaive { period } => {
                 SeasonalNaive::fit(y, period, origins).map(|(m, e)| (Model::SeasonalNaive(m), e))
             }
-            ModelKind::Ets { damped, period } => Ets::fit(y, damped, period, origins).map(|(m, e)| (Model::Ets(m), e)),
+            ModelKind::Ets { damped, period } => {
+                let warm = match warm {
+                    Some(Model::Ets(w)) => Some(w),
+                    _ => None,
+                };
+                Ets::fit(y, damped, period, origins, warm).map(|(m, e)| (Model::Ets(m), e))
+            }
             ModelKind::Mstl { daily, weekly } => {
                 let periods: Vec<usize> = std::iter::once(daily).chain(weekly).collect();
                 Mstl::fit(y, &periods, origins).map(|(m, e)| (Model::Mstl(m), e))
@@ -671,7 +688,7 @@ mod tests {
     fn push_matches_a_refit_filter_for_ets() {
         let y = sine(24 * 6, 24);
         let origins = Origins::for_series(y.len(), 24);
-        let (mut model, _) = Ets::fit(&y[..24 * 5], true, Some(24), &origins).unwrap();
+        let (mut model, _) = Ets::fit(&y[..24 * 5], true, Some(24), &origins, None).unwrap();
         for v in &y[24 * 5..] {
             model.push(*v);
         }
