@@ -361,9 +361,16 @@ impl Forecaster {
         Self::fit_regular(&series, config)
     }
 
-    /// Fits a series that is already regular.
+    /// Fits a series that is already regular (as [`regularize`] makes it; a
+    /// hand-built one is checked for a positive step and finite values).
     pub fn fit_regular(series: &RegularSeries, config: ForecastConfig) -> Result<Self, ForecastError> {
         config.validate()?;
+        if series.step_secs <= 0 {
+            return Err(ForecastError::InvalidConfig(format!("step_secs must be positive, not {}", series.step_secs)));
+        }
+        if let Some(index) = series.values.iter().position(|v| !v.is_finite()) {
+            return Err(ForecastError::NonFinite { index, value: series.values[index] });
+        }
         let n = series.values.len();
         if n < MIN_SAMPLES {
             return Err(ForecastError::TooShort { samples: n, min: MIN_SAMPLES });
@@ -910,6 +917,21 @@ mod tests {
         let near_end = i64::MAX - 10 * STEP;
         let far: Vec<i64> = (0..20).map(|i| near_end + i * STEP / 2).collect();
         assert!(forecast(&far, &[1.0; 20], 5).is_err());
+        let hand_made = |step_secs: i64, v: f64| RegularSeries {
+            start: 0,
+            step_secs,
+            values: vec![v; 40],
+            repairs: Repairs::default(),
+        };
+        let config = ForecastConfig::new(5);
+        assert!(matches!(
+            Forecaster::fit_regular(&hand_made(0, 1.0), config.clone()),
+            Err(ForecastError::InvalidConfig(_))
+        ));
+        assert!(matches!(
+            Forecaster::fit_regular(&hand_made(60, f64::NAN), config),
+            Err(ForecastError::NonFinite { .. })
+        ));
     }
 
     #[test]
