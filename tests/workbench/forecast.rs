@@ -72,6 +72,12 @@ fn forecast_json_is_one_document_with_the_backtest() {
     let c80 = v["backtest"]["coverage_80"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&c80));
     assert!(v["candidates"].as_array().unwrap().len() >= 3);
+
+    let out = twinbench(&["forecast", &nab_cpu(), "--horizon", "12", "--json", "--backtest-origins", "0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let w: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(w["backtest"].is_null());
+    assert_eq!(w["forecast"], v["forecast"], "the backtest does not change the forecast");
 }
 
 /// A regular 5-minute series of `n` rows with a daily cycle.
