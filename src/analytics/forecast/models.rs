@@ -189,8 +189,9 @@ fn damped_sums(phi: f64, horizon: usize) -> Vec<f64> {
 }
 
 impl Ets {
-    /// Fits by minimising the one-step squared error (Nelder–Mead over the smoothing
-    /// parameters; initial states from a robust decomposition of the history).
+    /// Fits by minimising the one-step squared error over the latest [`OPT_WINDOW`]
+    /// samples (Nelder–Mead over the smoothing parameters; initial states from a robust
+    /// decomposition), then filters the whole history with those parameters.
     /// `None` when the history is too short (two full seasons are needed with a season,
     /// four samples without). Also returns the in-sample multi-step errors.
     /// `warm` is a fitted model without trend of the same season, whose parameters start
@@ -447,7 +448,8 @@ impl Mstl {
         self.profiles.iter().map(|(p, prof)| prof[t % p]).sum()
     }
 
-    /// Absorbs one sample.
+    /// Absorbs one sample: the seasonal profiles stay as fitted until the next full
+    /// re-fit; the inner ETS takes one filter step on the seasonally adjusted value.
     pub fn push(&mut self, v: f64) {
         let s = self.seasonal_at(self.t);
         self.inner.push(v - s);
