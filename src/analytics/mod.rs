@@ -9,10 +9,13 @@
 //! - [`anomaly`]: causal anomaly detectors (rules from policies, learned baselines) that
 //!   turn each sample into a score in [0, 1] with a human reason.
 //! - [`compliance`]: which rules are violated now.
+//! - [`predict`]: which rules the forecasts say will be violated, when, how likely.
 //! - [`drift`]: configuration against the desired state of policies.
 
 pub mod anomaly;
 pub mod compliance;
 pub mod drift;
 pub mod forecast;
+pub mod par;
+pub mod predict;
 pub mod scan;

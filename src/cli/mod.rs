@@ -249,6 +249,14 @@ pub struct ForecastArgs {
     pub json: bool,
 }
 
+/// Validates a `--horizon` in hours (0 < H ≤ 8784, a leap year) and gives it in seconds.
+fn horizon_secs(hours: f64) -> Result<i64> {
+    if !(hours.is_finite() && hours > 0.0 && hours <= 24.0 * 366.0) {
+        anyhow::bail!("--horizon must be between 0 and 8784 hours, not {hours}");
+    }
+    Ok((hours * 3600.0).round() as i64)
+}
+
 /// Parses arguments and runs the command. Usage errors print clap's message and give
 /// exit code 2; `--help`/`--version` give 0.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
