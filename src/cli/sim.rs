@@ -113,7 +113,7 @@ fn print_summary(s: &RunSummary) {
         s.violation_minutes,
         s.slo_breaches,
         s.actions.len(),
-        s.cost
+        s.cost + 0.0
     );
     for (name, v) in s.violations.iter().filter(|(_, v)| v.minutes > 0.0) {
         eprintln!("    {name:<28} {:>9.0} min  {} breaches on {} twins", v.minutes, v.breaches, v.twins.len());
@@ -125,7 +125,7 @@ fn print_summary(s: &RunSummary) {
             a.twin,
             a.kind,
             a.decided_by,
-            a.monthly_cost
+            a.monthly_cost + 0.0
         );
     }
     if s.actions.len() > 20 {
@@ -390,7 +390,7 @@ pub fn whatif(args: &WhatIfArgs) -> Result<ExitCode> {
             "  violation minutes: baseline {:.0}, what-if {:.0}; cost change {:+.2}/month",
             report.baseline.violation_minutes,
             report.variant.violation_minutes,
-            report.cost_delta()
+            report.cost_delta() + 0.0
         );
     }
     Ok(ExitCode::SUCCESS)
