@@ -10,6 +10,7 @@ use super::app::Command;
 use super::jobs::AnomalyScans;
 use super::theme;
 use crate::analytics::drift::DriftReport;
+use crate::analytics::predict::Predictions;
 use crate::analytics::scan::{ALARM, twin_level};
 use crate::io::time::format_short;
 use crate::model::{Scenario, UnixSecs};
@@ -48,16 +49,85 @@ impl RemediationState {
     }
 }
 
-/// The Findings tab.
-pub fn findings_ui(
+/// The predictions table: rules the forecasts say will be violated within the horizon,
+/// from the end of history.
+fn predictions_ui(
     ui: &mut egui::Ui,
     scenario: &Scenario,
-    findings: &[Finding],
-    drift: &DriftReport,
-    anomalies: Option<&AnomalyScans>,
-    time: UnixSecs,
+    predictions: Option<&Predictions>,
     commands: &mut Vec<Command>,
 ) {
+    let dark = ui.visuals().dark_mode;
+    let Some(p) = predictions else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.weak("Forecasting…");
+        });
+        return;
+    };
+    ui.strong(format!("Predicted violations ({})", p.violations.len())).on_hover_text(
+        "Threshold rules evaluated on the forecast of each series (5-minute means) over the next 7 days",
+    );
+    ui.weak(format!("From the end of history ({}), next 7 days.", format_short(scenario.end)));
+    if p.violations.is_empty() {
+        ui.weak(format!("None: {} forecast series stay within their thresholds.", p.forecasts.len()));
+    }
+    egui::Grid::new("findings-predicted").striped(true).num_columns(4).show(ui, |ui| {
+        for v in &p.violations {
+            if ui.link(v.twin.as_str()).clicked() {
+                commands.push(Command::Inspect(v.twin.clone()));
+            }
+            ui.label(v.rule.to_string()).on_hover_text(format!(
+                "policy {} ({}); now {}, expected {:.1} then",
+                v.policy,
+                v.severity.as_str(),
+                v.value,
+                v.expected
+            ));
+            ui.label(format!("in {}", format_eta(v.eta_secs))).on_hover_text(format_short(v.at));
+            ui.label(
+                RichText::new(format!("{:.0}%", v.probability * 100.0)).color(theme::score_color(v.probability, dark)),
+            )
+            .on_hover_text(format!(
+                "model {}; backtest MASE {}",
+                v.model,
+                v.mase.map_or("n/a".into(), |m| format!("{m:.2}"))
+            ));
+            ui.end_row();
+        }
+    });
+    if !p.skipped.is_empty() {
+        let names: Vec<String> = p.skipped.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+        ui.weak(format!("{} series could not be forecast", p.skipped.len())).on_hover_text(names.join("\n"));
+    }
+}
+
+/// A time span from now in hours or days.
+pub fn format_eta(secs: i64) -> String {
+    let hours = secs as f64 / 3600.0;
+    if hours < 48.0 { format!("{hours:.1} h") } else { format!("{:.1} d", hours / 24.0) }
+}
+
+/// What the Findings tab shows.
+#[derive(Clone, Copy)]
+pub struct FindingsInput<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// Findings at the cursor.
+    pub findings: &'a [Finding],
+    /// Drift at the cursor.
+    pub drift: &'a DriftReport,
+    /// Anomaly scans, once done.
+    pub anomalies: Option<&'a AnomalyScans>,
+    /// Predicted violations, once forecast.
+    pub predictions: Option<&'a Predictions>,
+    /// The cursor time.
+    pub time: UnixSecs,
+}
+
+/// The Findings tab.
+pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut Vec<Command>) {
+    let FindingsInput { scenario, findings, drift, anomalies, predictions, time } = *input;
     let dark = ui.visuals().dark_mode;
     ui.heading("Findings");
     ui.weak(format!("At {} (move the timeline to see another moment).", format_short(time)));
@@ -80,6 +150,8 @@ pub fn findings_ui(
                 }
             }
         });
+        ui.add_space(8.0);
+        predictions_ui(ui, scenario, predictions, commands);
         ui.add_space(8.0);
         let drifting: Vec<_> = drift.drifting().collect();
         ui.strong(format!("Configuration drift ({} twins, fleet {:.2})", drifting.len(), drift.fleet_score));

@@ -118,6 +118,7 @@ fn wait_until(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done: im
 #[test]
 fn findings_remediation_and_plan_export_on_the_default_scenario() {
     let mut harness = open("scenarios/webshop.ron");
+    wait_until(&mut harness, "the forecasts", WorkbenchApp::predictions_ready);
     harness.get_by_label_contains("Findings (").click();
     harness.run_steps(2);
     harness.get_by_label("Rule violations (1)");
@@ -173,4 +174,34 @@ fn the_policy_editor_applies_policies_as_you_type_and_keeps_the_last_good_ones()
     harness.run_steps(3);
     harness.get_by_label_contains("unknown operator \"~\"");
     assert!(harness.state().findings().iter().any(|f| f.policy() == "disk-80"));
+}
+
+#[test]
+fn predicted_violations_are_listed_linked_and_drawn_on_the_plots() {
+    let mut harness = open("scenarios/webshop.ron");
+    wait_until(&mut harness, "the forecasts", WorkbenchApp::predictions_ready);
+    let predicted: Vec<String> = harness.state().predicted().iter().map(|v| v.twin.to_string()).collect();
+    assert_eq!(predicted, ["db-primary", "db-replica"]);
+    harness.get_by_label_contains("Findings (").click();
+    harness.run_steps(2);
+    harness.get_by_label("Predicted violations (2)");
+    // The prediction is a finding now, so remediation is proposed for it.
+    assert!(harness.state().findings().iter().any(|f| f.reason().starts_with("predicted violation of disk-space")));
+    harness.get_by_label("db-primary").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().selected().map(|id| id.as_str()), Some("db-primary"));
+    harness.get_by_label("Inspector").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("⚠ disk_usage > 90 in ");
+    assert!(harness.query_all_by_label_contains("backtest MASE").count() >= 3);
+    // Moving the cursor into the past leaves the predictions out of the findings.
+    harness.key_press(egui::Key::Home);
+    harness.run_steps(2);
+    assert!(!harness.state().findings().iter().any(|f| f.reason().starts_with("predicted")));
+    // Colour the graph by predicted violations.
+    harness.get_by_value("Colour: Health").click();
+    harness.run_steps(1);
+    harness.get_by_label("Predicted").click();
+    harness.run_steps(2);
+    harness.get_by_value("Colour: Predicted");
 }
