@@ -407,7 +407,10 @@ impl WorkbenchApp {
         if history_ready {
             self.start_predictions();
         }
+        // A new scenario starts a new decision log; the loop's settings stay.
+        let loop_config = self.remediation.orchestrator.config;
         self.remediation = RemediationState::default();
+        self.remediation.orchestrator.config = loop_config;
         if extra_policies && history_ready {
             self.start_backtest();
         }
@@ -656,6 +659,26 @@ impl WorkbenchApp {
                 }
             }
         }
+    }
+
+    /// One tick of the orchestration loop on the findings at the cursor.
+    fn run_loop(&mut self) {
+        let (Some(current), Some(at)) = (&self.current, &self.at_cursor) else {
+            return;
+        };
+        let before = self.remediation.audit.len();
+        let approved =
+            self.remediation.run_loop(self.timeline.time, &at.findings, &current.scenario.graph, &current.policies);
+        let logged = self.remediation.audit.len() - before;
+        self.notifications.info(format!(
+            "Orchestration loop ({}): {logged} decisions logged, {approved} actions approved",
+            self.remediation.orchestrator.config.mode.as_str()
+        ));
+    }
+
+    /// The decision log of the Remediation tab (approvals, rejections, loop decisions).
+    pub fn decision_log(&self) -> &[crate::remediation::orchestrate::AuditEntry] {
+        &self.remediation.audit
     }
 
     fn export_plan(&mut self, path: &std::path::Path) {
@@ -1271,8 +1294,19 @@ impl eframe::App for WorkbenchApp {
                 }
             }
         });
-        if let Some(RemediationRequest::Export(path)) = export {
-            self.export_plan(&path);
+        match export {
+            Some(RemediationRequest::Export(path)) => self.export_plan(&path),
+            Some(RemediationRequest::RunLoop) => self.run_loop(),
+            Some(RemediationRequest::SaveAudit(path)) => match crate::io::audit::append(&path, &self.remediation.audit)
+            {
+                Ok(()) => self.notifications.info(format!(
+                    "Appended {} decisions to {}",
+                    self.remediation.audit.len(),
+                    path.display()
+                )),
+                Err(e) => self.notifications.error(format!("{e:#}")),
+            },
+            None => {}
         }
         egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));
         self.dialogs_ui(&ctx);

@@ -13,8 +13,9 @@ use crate::analytics::drift::DriftReport;
 use crate::analytics::predict::Predictions;
 use crate::analytics::scan::{ALARM, twin_level};
 use crate::io::time::format_short;
-use crate::model::{Scenario, UnixSecs};
-use crate::remediation::orchestrate::{AuditEntry, Decision, Mode};
+use crate::model::{Scenario, TwinGraph, UnixSecs};
+use crate::policy::Policy;
+use crate::remediation::orchestrate::{AuditEntry, Decision, Mode, Orchestrator};
 use crate::remediation::plan::{Candidate, Finding};
 
 /// A person's decisions on proposals, and their log.
@@ -26,6 +27,10 @@ pub struct RemediationState {
     pub audit: Vec<AuditEntry>,
     /// Path typed into the export prompt, when shown.
     pub export_path: Option<String>,
+    /// Path typed into the save-log prompt, when shown.
+    pub audit_path: Option<String>,
+    /// The orchestration loop (mode, guards, approval queue) run on the findings.
+    pub orchestrator: Orchestrator,
 }
 
 impl RemediationState {
@@ -41,6 +46,23 @@ impl RemediationState {
             mode: Mode::ApproveEach,
             decision: if approved { Decision::Approved(by.to_string()) } else { Decision::Rejected(by.to_string()) },
         });
+    }
+
+    /// Runs one tick of the orchestration loop on the findings at `time`: in automatic
+    /// mode what passes the guards is approved (for the plan) in the loop's name, in
+    /// dry-run mode decisions are only logged, in approve-each mode proposals are queued.
+    /// Returns how many proposals the loop approved.
+    pub fn run_loop(&mut self, time: UnixSecs, findings: &[Finding], graph: &TwinGraph, policies: &[Policy]) -> usize {
+        let mut approved = Vec::new();
+        self.orchestrator.tick(time, findings, graph, policies, &mut |c| {
+            approved.push(c.id.clone());
+            Ok(())
+        });
+        for id in &approved {
+            self.decisions.insert(id.clone(), true);
+        }
+        self.audit.extend(self.orchestrator.drain_audit());
+        approved.len()
     }
 
     /// Ids of the approved proposals among `candidates`.
@@ -225,6 +247,18 @@ pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut 
 pub enum RemediationRequest {
     /// Write a plan with the approved proposals to this path.
     Export(std::path::PathBuf),
+    /// Run one tick of the orchestration loop on the findings at the cursor.
+    RunLoop,
+    /// Append the decision log to this JSON-lines file.
+    SaveAudit(std::path::PathBuf),
+}
+
+fn mode_label(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Automatic => "automatic",
+        Mode::ApproveEach => "approve each",
+        Mode::DryRun => "dry run",
+    }
 }
 
 /// The Remediation tab.
@@ -260,6 +294,51 @@ pub fn remediation_ui(
             state.export_path = Some(state.export_path.clone().unwrap_or_else(|| "plan.json".into()));
         }
     });
+    ui.horizontal(|ui| {
+        let mode = &mut state.orchestrator.config.mode;
+        egui::ComboBox::from_id_salt("orchestrator-mode")
+            .selected_text(format!("Mode: {}", mode_label(*mode)))
+            .show_ui(ui, |ui| {
+                for m in Mode::ALL {
+                    ui.selectable_value(mode, m, mode_label(m));
+                }
+            });
+        let g = state.orchestrator.config.guards;
+        if ui
+            .button("Run loop")
+            .on_hover_text(format!(
+                "One tick of the orchestration loop on the findings at the cursor. Automatic: approves what passes \
+                 the guards (at most {} actions an hour, {} min cooldown per twin, blast radius ≤ {}; larger ones \
+                 wait for a person). Approve each: queues everything. Dry run: logs the decisions only.",
+                g.max_actions_per_hour,
+                g.cooldown_secs / 60,
+                g.max_blast_radius
+            ))
+            .clicked()
+        {
+            request = Some(RemediationRequest::RunLoop);
+        }
+        if ui.button("Save log…").on_hover_text("Append the decision log to a JSON-lines file").clicked() {
+            state.audit_path = Some(state.audit_path.clone().unwrap_or_else(|| "audit.jsonl".into()));
+        }
+    });
+    if let Some(mut path) = state.audit_path.take() {
+        let mut keep = true;
+        ui.horizontal(|ui| {
+            let label = ui.label("Log file");
+            ui.add(egui::TextEdit::singleline(&mut path).desired_width(220.0)).labelled_by(label.id);
+            if ui.button("Append").clicked() && !path.trim().is_empty() {
+                request = Some(RemediationRequest::SaveAudit(std::path::PathBuf::from(path.trim())));
+                keep = false;
+            }
+            if ui.button("Cancel").clicked() {
+                keep = false;
+            }
+        });
+        if keep {
+            state.audit_path = Some(path);
+        }
+    }
     if let Some(mut path) = state.export_path.take() {
         let mut keep = true;
         ui.horizontal(|ui| {
@@ -356,8 +435,9 @@ pub fn remediation_ui(
             for e in state.audit.iter().rev() {
                 ui.label(
                     RichText::new(format!(
-                        "{}  {} {} on {} — {}",
+                        "{}  [{}] {} {} on {} — {}",
                         format_short(e.at),
+                        e.mode.as_str(),
                         e.decision.name(),
                         e.action,
                         e.twin,
