@@ -221,7 +221,11 @@ fn the_orchestration_loop_runs_in_each_mode_and_its_log_can_be_saved() {
     harness.get_by_label("Run loop").click();
     harness.run_steps(2);
     let log = harness.state().decision_log();
-    assert!(!log.is_empty() && log.iter().all(|e| e.decision.name() == "dry-run"), "{log:?} {:?}", harness.state().notification_texts());
+    assert!(
+        !log.is_empty() && log.iter().all(|e| e.decision.name() == "dry-run"),
+        "{log:?} {:?}",
+        harness.state().notification_texts()
+    );
     assert_eq!(harness.state().approved_count(), 0);
     // Automatic: what passes the guards is approved by the loop; the rate guard holds
     // the rest back.
