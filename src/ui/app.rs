@@ -1,6 +1,7 @@
 //! The workbench application: state, the per-frame logic (draining background jobs,
 //! shortcuts, playback, automation) and the layout of the panels.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
@@ -8,10 +9,13 @@ use std::sync::{Arc, Mutex};
 use eframe::egui::{self, RichText};
 use serde::{Deserialize, Serialize};
 
-use super::findings::{RemediationRequest, RemediationState, findings_ui, remediation_ui};
+use super::findings::{FindingsInput, RemediationRequest, RemediationState, findings_ui, remediation_ui};
 use super::graph_panel::{ColourMode, GraphAction, GraphFilter, GraphModel, graph_ui};
 use super::inspector::{InspectorInput, InspectorState, inspector_ui};
-use super::jobs::{AnomalyScans, Job, LoadEvent, LoadJob, Loaded, Source, spawn_anomaly_scan, spawn_violations};
+use super::jobs::{
+    AnomalyScans, Job, LoadEvent, LoadJob, Loaded, Source, TwinForecasts, spawn_anomaly_scan, spawn_predictions,
+    spawn_twin_forecasts, spawn_violations,
+};
 use super::lab::{ChaosMark, LabState, lab_ui};
 use super::notify::Notifications;
 use super::plot_cache::PlotCache;
@@ -20,12 +24,15 @@ use super::theme;
 use super::timeline::{Timeline, timeline_ui};
 use crate::analytics::compliance::CurrentViolation;
 use crate::analytics::drift::{DriftReport, drift};
+use crate::analytics::predict::{Predictions, SeriesForecast};
 use crate::analytics::scan::twin_level;
 use crate::io::time::format_short;
-use crate::model::{Scenario, TwinId};
+use crate::model::{Scenario, SeriesKey, TwinId};
 use crate::policy::Policy;
 use crate::policy::history::{ViolationHistory, health_at};
-use crate::remediation::plan::{ApproveSpec, Candidate, Finding, PlanContext, candidates, findings, plan};
+use crate::remediation::plan::{
+    ApproveSpec, Candidate, Finding, PlanContext, candidates, findings, plan, predicted_findings,
+};
 use crate::remediation::priority::Weights;
 
 /// What the window should do by itself (command-line automation).
@@ -155,8 +162,22 @@ struct Current {
     /// Anomaly scans, once the background analysis finished.
     anomalies: Option<Arc<AnomalyScans>>,
     violations: Arc<ViolationHistory>,
+    /// Predicted violations and the forecasts behind them, once forecasting finished.
+    predictions: Option<Arc<Predictions>>,
+    /// Forecasts of series no rule applies to, made when their twin is selected.
+    twin_forecasts: BTreeMap<SeriesKey, Result<SeriesForecast, String>>,
     history_ready: bool,
     source: Source,
+}
+
+impl Current {
+    /// The forecast of a series, from the predictions or the selected twin's forecasts.
+    fn forecast(&self, key: &SeriesKey) -> Option<&SeriesForecast> {
+        self.predictions
+            .as_ref()
+            .and_then(|p| p.forecasts.get(key))
+            .or_else(|| self.twin_forecasts.get(key).and_then(|r| r.as_ref().ok()))
+    }
 }
 
 struct AutomationState {
@@ -189,6 +210,8 @@ pub struct WorkbenchApp {
     show_help: bool,
     painted: Option<(i64, u64, ColourMode)>,
     analysis: Option<Job<AnomalyScans>>,
+    prediction: Option<Job<Predictions>>,
+    twin_forecast: Option<(TwinId, Job<TwinForecasts>)>,
     backtest: Option<Job<ViolationHistory>>,
     right_tab: RightTab,
     lab: LabState,
@@ -241,6 +264,8 @@ impl WorkbenchApp {
             show_help: false,
             painted: None,
             analysis: None,
+            prediction: None,
+            twin_forecast: None,
             backtest: None,
             right_tab: RightTab::default(),
             lab: LabState::default(),
@@ -297,6 +322,16 @@ impl WorkbenchApp {
     /// True while policies are being re-evaluated over history.
     pub fn is_evaluating(&self) -> bool {
         self.backtest.is_some()
+    }
+
+    /// True once the predicted violations of the open scenario are known.
+    pub fn predictions_ready(&self) -> bool {
+        self.current.as_ref().is_some_and(|c| c.predictions.is_some())
+    }
+
+    /// Predicted violations (empty until forecasting finished).
+    pub fn predicted(&self) -> &[crate::analytics::predict::PredictedViolation] {
+        self.current.as_ref().and_then(|c| c.predictions.as_deref()).map_or(&[], |p| &p.violations)
     }
 
     /// The simulation lab (its last results and whether a run is in progress).
@@ -385,10 +420,20 @@ impl WorkbenchApp {
             policies,
             anomalies: None,
             violations: Arc::new(violations),
+            predictions: None,
+            twin_forecasts: BTreeMap::new(),
             history_ready,
             source,
         });
+        self.twin_forecast = None;
+        self.prediction = None;
+        if history_ready {
+            self.start_predictions();
+        }
+        // A new scenario starts a new decision log; the loop's settings stay.
+        let loop_config = self.remediation.orchestrator.config;
         self.remediation = RemediationState::default();
+        self.remediation.orchestrator.config = loop_config;
         if extra_policies && history_ready {
             self.start_backtest();
         }
@@ -422,6 +467,75 @@ impl WorkbenchApp {
                 }
             }
             Err(e) => self.notifications.error(format!("The anomaly scan failed: {e}")),
+        }
+    }
+
+    /// Forecasts the series the policies in force apply to and predicts violations.
+    fn start_predictions(&mut self) {
+        let Some(current) = &self.current else {
+            return;
+        };
+        match spawn_predictions(Arc::clone(&current.scenario), Arc::clone(&current.policies), &self.ctx) {
+            Ok(job) => self.prediction = Some(job),
+            Err(e) => self.notifications.error(format!("Cannot start forecasting: {e}")),
+        }
+    }
+
+    fn poll_predictions(&mut self) {
+        let Some(result) = self.prediction.as_ref().and_then(Job::poll) else {
+            return;
+        };
+        self.prediction = None;
+        match result {
+            Ok(predictions) => {
+                if let Some(c) = &mut self.current {
+                    c.predictions = Some(Arc::new(predictions));
+                    self.paint_generation += 1;
+                }
+            }
+            Err(e) => self.notifications.error(format!("Forecasting failed: {e}")),
+        }
+    }
+
+    /// Forecasts the selected twin's series that the predictions did not cover.
+    fn request_twin_forecasts(&mut self) {
+        let (Some(current), Some(id)) = (&self.current, &self.selected) else {
+            return;
+        };
+        if !current.history_ready
+            || current.predictions.is_none()
+            || self.twin_forecast.as_ref().is_some_and(|(t, _)| t == id)
+        {
+            return;
+        }
+        let keys: Vec<SeriesKey> = current
+            .scenario
+            .telemetry
+            .metrics_of(id)
+            .map(|m| SeriesKey::new(id.clone(), m.clone()))
+            .filter(|k| current.forecast(k).is_none() && !current.twin_forecasts.contains_key(k))
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        match spawn_twin_forecasts(Arc::clone(&current.scenario), keys, &self.ctx) {
+            Ok(job) => self.twin_forecast = Some((id.clone(), job)),
+            Err(e) => self.notifications.error(format!("Cannot start forecasting: {e}")),
+        }
+    }
+
+    fn poll_twin_forecasts(&mut self) {
+        let Some(result) = self.twin_forecast.as_ref().and_then(|(_, job)| job.poll()) else {
+            return;
+        };
+        self.twin_forecast = None;
+        match result {
+            Ok(forecasts) => {
+                if let Some(c) = &mut self.current {
+                    c.twin_forecasts.extend(forecasts);
+                }
+            }
+            Err(e) => self.notifications.error(format!("Forecasting the twin failed: {e}")),
         }
     }
 
@@ -535,9 +649,11 @@ impl WorkbenchApp {
         self.editor_policies = policies;
         if let Some(c) = &mut self.current {
             c.policies = effective(&c.scenario.policies, &self.editor_policies);
+            c.predictions = None;
             self.paint_generation += 1;
             if c.history_ready {
                 self.start_backtest();
+                self.start_predictions();
             }
         }
     }
@@ -566,6 +682,26 @@ impl WorkbenchApp {
                 }
             }
         }
+    }
+
+    /// One tick of the orchestration loop on the findings at the cursor.
+    fn run_loop(&mut self) {
+        let (Some(current), Some(at)) = (&self.current, &self.at_cursor) else {
+            return;
+        };
+        let before = self.remediation.audit.len();
+        let approved =
+            self.remediation.run_loop(self.timeline.time, &at.findings, &current.scenario.graph, &current.policies);
+        let logged = self.remediation.audit.len() - before;
+        self.notifications.info(format!(
+            "Orchestration loop ({}): {logged} decisions logged, {approved} actions approved",
+            self.remediation.orchestrator.config.mode.as_str()
+        ));
+    }
+
+    /// The decision log of the Remediation tab (approvals, rejections, loop decisions).
+    pub fn decision_log(&self) -> &[crate::remediation::orchestrate::AuditEntry] {
+        &self.remediation.audit
     }
 
     fn export_plan(&mut self, path: &std::path::Path) {
@@ -748,7 +884,13 @@ impl WorkbenchApp {
                 });
             }
         }
-        let findings = findings(&current_now, &drift);
+        let mut findings = findings(&current_now, &drift);
+        // Predictions start at the end of history: they are findings "now".
+        if t + s.resolution_secs >= s.end
+            && let Some(p) = &current.predictions
+        {
+            findings.extend(predicted_findings(&p.violations));
+        }
         let candidates = candidates(&s.graph, &current.policies, &findings, &Weights::default());
         self.at_cursor = Some(AtCursor { key, drift, findings, candidates });
     }
@@ -795,6 +937,13 @@ impl WorkbenchApp {
                     Some(d) => theme::score_color(d.score, dark),
                     None => theme::status_color(crate::model::Status::Unknown, dark),
                 },
+                ColourMode::Predicted => match &current.predictions {
+                    Some(p) => theme::score_color(
+                        p.violations.iter().filter(|v| &v.twin == id).map(|v| v.probability).fold(0.0, f64::max),
+                        dark,
+                    ),
+                    None => theme::status_color(crate::model::Status::Unknown, dark),
+                },
                 ColourMode::Anomaly => match &current.anomalies {
                     Some(scans) => theme::score_color(twin_level(scans, id, t).0, dark),
                     None => theme::status_color(crate::model::Status::Unknown, dark),
@@ -812,7 +961,11 @@ impl WorkbenchApp {
 
     fn automate(&mut self, ctx: &egui::Context, frame: &eframe::Frame) {
         // Settled: history loaded and the background analysis finished.
-        let ready = self.is_ready() && self.analysis.is_none() && self.lab_run.is_none() && !self.lab.is_running();
+        let ready = self.is_ready()
+            && self.analysis.is_none()
+            && self.prediction.is_none()
+            && self.lab_run.is_none()
+            && !self.lab.is_running();
         if ready && self.ready_ms.is_none() {
             self.ready_ms = self.started.map(|s| s.secs() * 1000.0);
         }
@@ -925,7 +1078,7 @@ impl WorkbenchApp {
                 if ui.add(egui::Button::new(label).shortcut_text("Ctrl+T")).clicked() {
                     self.commands.push(Command::ToggleTheme);
                 }
-                if ui.button("Whole history in plots").clicked() {
+                if ui.button("Whole range in plots").clicked() {
                     self.inspector.reset_view = true;
                 }
             });
@@ -973,6 +1126,12 @@ impl WorkbenchApp {
                 }
             }
             if let Some(job) = &self.analysis {
+                ui.separator();
+                ui.spinner();
+                ui.label(&job.label);
+                ui.add(egui::ProgressBar::new(job.progress()).desired_width(120.0).show_percentage());
+            }
+            if let Some(job) = &self.prediction {
                 ui.separator();
                 ui.spinner();
                 ui.label(&job.label);
@@ -1072,6 +1231,9 @@ impl eframe::App for WorkbenchApp {
         self.poll_job();
         self.poll_analysis();
         self.poll_backtest();
+        self.poll_predictions();
+        self.poll_twin_forecasts();
+        self.request_twin_forecasts();
         for failure in self.lab.poll() {
             self.notifications.error(failure);
         }
@@ -1150,11 +1312,14 @@ impl eframe::App for WorkbenchApp {
                 }
                 (RightTab::Findings, Some(current), _, Some(at)) => findings_ui(
                     ui,
-                    &current.scenario,
-                    &at.findings,
-                    &at.drift,
-                    current.anomalies.as_deref(),
-                    self.timeline.time,
+                    &FindingsInput {
+                        scenario: &current.scenario,
+                        findings: &at.findings,
+                        drift: &at.drift,
+                        anomalies: current.anomalies.as_deref(),
+                        predictions: current.predictions.as_deref(),
+                        time: self.timeline.time,
+                    },
                     &mut self.commands,
                 ),
                 (RightTab::Lab, Some(current), selected, _) => {
@@ -1181,6 +1346,8 @@ impl eframe::App for WorkbenchApp {
                         history_ready: current.history_ready,
                         drift: self.at_cursor.as_ref().and_then(|c| c.drift.twin(id)),
                         anomalies: current.anomalies.as_deref(),
+                        forecast: &|key| current.forecast(key),
+                        predicted: current.predictions.as_deref().map_or(&[], |p| &p.violations),
                     };
                     inspector_ui(ui, &input, &mut self.inspector, &mut self.plot_cache, &mut self.commands);
                 }
@@ -1189,8 +1356,19 @@ impl eframe::App for WorkbenchApp {
                 }
             }
         });
-        if let Some(RemediationRequest::Export(path)) = export {
-            self.export_plan(&path);
+        match export {
+            Some(RemediationRequest::Export(path)) => self.export_plan(&path),
+            Some(RemediationRequest::RunLoop) => self.run_loop(),
+            Some(RemediationRequest::SaveAudit(path)) => match crate::io::audit::append(&path, &self.remediation.audit)
+            {
+                Ok(()) => self.notifications.info(format!(
+                    "Appended {} decisions to {}",
+                    self.remediation.audit.len(),
+                    path.display()
+                )),
+                Err(e) => self.notifications.error(format!("{e:#}")),
+            },
+            None => {}
         }
         egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));
         self.dialogs_ui(&ctx);
