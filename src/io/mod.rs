@@ -1,13 +1,16 @@
-//! The only layer that touches files (and, later, the network): scenario, policy and
-//! telemetry formats as versioned serde DTOs converted into model types, CSV and
-//! Parquet through polars, PNG screenshots. Every error that comes from a file names
-//! it, with line and column where the format has them.
+//! The only layer that touches files and the network: scenario, policy and telemetry
+//! formats as versioned serde DTOs converted into model types, CSV and Parquet through
+//! polars, PNG screenshots, and live sources (a Prometheus server, this machine) on
+//! named background threads. Every error that comes from a file names it, with line and
+//! column where the format has them.
 
 mod error;
 #[cfg(feature = "gui")]
 pub mod image;
+pub mod live;
 pub mod located;
 pub mod policy;
+pub mod prometheus;
 pub mod scenario;
 pub mod synth;
 pub mod telemetry;
