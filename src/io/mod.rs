@@ -8,6 +8,7 @@ mod error;
 #[cfg(feature = "gui")]
 pub mod image;
 pub mod live;
+pub mod localhost;
 pub mod located;
 pub mod policy;
 pub mod prometheus;
