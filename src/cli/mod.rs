@@ -3,6 +3,7 @@
 //! (stderr) or one JSON document (stdout with `--json`).
 
 mod check;
+mod connect;
 mod data;
 
 use std::ffi::OsString;
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
+pub use connect::ConnectArgs;
 
 /// twinbench: rehearse changes on digital twins of your estate before touching it.
 #[derive(Debug, Parser)]
@@ -36,6 +38,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Current violations, configuration drift and predicted violations (exit 1 when any).
     Check(CheckArgs),
+    /// Snapshot a live Prometheus (through a mapping file) or this machine into a scenario.
+    Connect(Box<ConnectArgs>),
 }
 
 /// Arguments of `check`.
@@ -163,6 +167,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Ingest(args)) => data::ingest(&args),
         Some(Command::Export(args)) => data::export(&args),
         Some(Command::Check(args)) => check::check(&args),
+        Some(Command::Connect(args)) => connect::connect(&args),
     }
 }
 
