@@ -144,6 +144,8 @@ pub struct WorkbenchApp {
     started: Option<crate::io::Stopwatch>,
     first_frame_ms: Option<f64>,
     ready_ms: Option<f64>,
+    /// Live connect (src/ui/connect.rs).
+    live: super::connect::LiveState,
 }
 
 impl WorkbenchApp {
@@ -185,6 +187,7 @@ impl WorkbenchApp {
             started: launch.started,
             first_frame_ms: None,
             ready_ms: None,
+            live: super::connect::LiveState::default(),
         };
         let source = launch.scenario.map_or(Source::Default, Source::from_path);
         app.open(&source, &cc.egui_ctx);
@@ -436,6 +439,36 @@ impl WorkbenchApp {
         }
     }
 
+    /// Live connect (src/ui/connect.rs): folds new twins and samples into the open
+    /// scenario; plots refresh, and a cursor or plot view at "now" follows it.
+    fn live_logic(&mut self) {
+        let Some(c) = &mut self.current else {
+            return;
+        };
+        let tick = self.live.logic(&mut c.scenario);
+        if tick.graph_changed {
+            self.graph = Some(GraphModel::build(&c.scenario.graph));
+            self.select(self.selected.clone());
+        }
+        if tick.samples > 0 || tick.graph_changed {
+            self.plot_cache.clear();
+            self.paint_generation += 1;
+        }
+        if let Some((old_end, new_end)) = tick.end_moved {
+            if self.timeline.time >= old_end {
+                self.timeline.time = new_end;
+            }
+            super::connect::follow_view(&mut self.inspector.view, old_end, new_end);
+        }
+        for (error, text) in tick.messages {
+            if error {
+                self.notifications.error(text);
+            } else {
+                self.notifications.info(text);
+            }
+        }
+    }
+
     /// Recomputes what depends on the time cursor when it (or the scenario) changed.
     fn refresh_cursor(&mut self) {
         let key = (self.timeline.time, self.paint_generation);
@@ -583,6 +616,7 @@ impl WorkbenchApp {
                 if ui.button("Open default scenario").clicked() {
                     self.commands.push(Command::Open(Source::Default));
                 }
+                self.live.file_menu_ui(ui, self.current.is_some()); // live connect (src/ui/connect.rs)
                 ui.separator();
                 if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
                     self.commands.push(Command::Quit);
@@ -640,6 +674,14 @@ impl WorkbenchApp {
                     ui.label("No scenario loaded");
                 }
             }
+            // Live connect (src/ui/connect.rs): the source's sync status.
+            let live_action = self.live.handle.as_ref().and_then(|h| {
+                ui.separator();
+                super::connect::sync_status_ui(ui, h)
+            });
+            if let Some(action) = live_action {
+                self.live.act(action);
+            }
             if let Some(job) = &self.job {
                 ui.separator();
                 ui.spinner();
@@ -653,6 +695,17 @@ impl WorkbenchApp {
     }
 
     fn dialogs_ui(&mut self, ctx: &egui::Context) {
+        // Live connect (src/ui/connect.rs): the Connect and Save snapshot windows.
+        if let Some(request) = super::connect::connect_dialog_ui(ctx, &mut self.live.dialog) {
+            match self.live.start(ctx, request) {
+                Ok(scenario) => {
+                    let source = Source::Live(scenario.name.clone());
+                    self.install(scenario, ViolationHistory::new(), true, source);
+                }
+                Err(e) => self.notifications.error(format!("Cannot connect: {e}")),
+            }
+        }
+        self.live.snapshot_dialog_ui(ctx, self.current.as_ref().map(|c| &c.scenario));
         if let Some(mut text) = self.path_dialog.take() {
             let mut open = true;
             let mut submit = false;
@@ -730,6 +783,7 @@ impl eframe::App for WorkbenchApp {
         self.dropped_files(ctx);
         self.shortcuts(ctx);
         self.run_commands(ctx);
+        self.live_logic(); // live connect (src/ui/connect.rs)
         if let Some(c) = &self.current {
             let (start, end) = (c.scenario.start, c.scenario.end);
             self.timeline.time = self.timeline.time.clamp(start, end);

@@ -5,6 +5,7 @@
 //! that run after the UI pass.
 
 pub mod app;
+pub mod connect;
 mod edge_shape;
 mod graph_panel;
 mod inspector;
