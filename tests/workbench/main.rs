@@ -7,6 +7,8 @@ mod cli;
 mod determinism;
 #[cfg(feature = "gui")]
 mod gui;
+mod live;
 mod malformed;
+mod prom;
 mod support;
 mod telemetry;
