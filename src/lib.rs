@@ -2,6 +2,7 @@
 //!
 //! Crate map (dependencies point downwards only):
 //! - [`model`]: twins, the dependency graph, the telemetry store, scenarios. No IO.
+//! - [`analytics`]: pure, causal analytics on telemetry (anomaly detection).
 //! - [`policy`]: compliance policies as model types and their evaluation.
 //! - [`sim`]: seeded random streams, history generation (and later the engine).
 //! - [`io`]: the only place that touches files: scenario, telemetry and image formats.
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod io;
 pub mod model;
 pub mod policy;
+pub mod remediation;
 pub mod sim;
 #[cfg(feature = "gui")]
 pub mod ui;

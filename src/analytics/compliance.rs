@@ -63,7 +63,7 @@ mod tests {
     use super::*;
     use crate::model::{TelemetryStore, Twin, TwinKind};
     use crate::policy::history::violation_history;
-    use crate::policy::{Operator, Policy, Selector};
+    use crate::policy::{Operator, Policy};
 
     #[test]
     fn only_ongoing_violations_are_current() {
@@ -71,13 +71,10 @@ mod tests {
         for id in ["a", "b"] {
             s.graph.add_twin(Twin::new(id, TwinKind::Service)).unwrap();
         }
-        s.policies.push(Policy {
-            name: "cpu".into(),
-            severity: Severity::High,
-            selector: Selector::default(),
-            rules: vec![MetricRule { metric: "cpu_usage".into(), operator: Operator::Gt, threshold: 80.0 }],
-            config_rules: Vec::new(),
-        });
+        let mut policy = Policy::named("cpu");
+        policy.severity = Severity::High;
+        policy.rules.push(MetricRule::threshold("cpu_usage", Operator::Gt, 80.0));
+        s.policies.push(policy);
         let mut store = TelemetryStore::new();
         let ts = [0, 60, 120, 180];
         store.append_many(&SeriesKey::new("a", "cpu_usage"), &ts, &[10.0, 90.0, 95.0, 91.0]).unwrap();

@@ -197,9 +197,11 @@ mod tests {
         g.add_twin(web).unwrap();
         let policies = vec![Policy {
             name: "db-baseline".into(),
+            description: String::new(),
             severity: Severity::Critical,
             selector: Selector { kinds: vec![TwinKind::Database], ..Selector::default() },
             rules: Vec::new(),
+            actions: Vec::new(),
             config_rules: vec![
                 ConfigRule {
                     key: "max_connections".into(),

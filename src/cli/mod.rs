@@ -2,16 +2,18 @@
 //! subcommand validates its arguments, calls the library and prints either human text
 //! (stderr) or one JSON document (stdout with `--json`).
 
+mod analytics;
 mod check;
 mod connect;
 mod data;
+mod plan;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use connect::ConnectArgs;
 
 /// twinbench: rehearse changes on digital twins of your estate before touching it.
@@ -40,6 +42,47 @@ pub enum Command {
     Check(CheckArgs),
     /// Snapshot a live Prometheus (through a mapping file) or this machine into a scenario.
     Connect(Box<ConnectArgs>),
+    /// Propose remediation for the findings, approve, and export a plan (.json, .ron, .md).
+    Plan(PlanArgs),
+    /// Check that a plan still matches the scenario (exit 0 current, 3 stale).
+    Verify(VerifyArgs),
+    /// Score every row of a `timestamp,value` series for anomalies (causal, in file order).
+    Detect(DetectArgs),
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Scenario file (.ron).
+    pub scenario: PathBuf,
+    /// Extra policy files (.yaml, .json, .ron), added to the scenario's own.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// Which proposed actions to approve: all, none, or action ids separated by commas.
+    #[arg(long, default_value = "none")]
+    pub approve: String,
+    /// Name on the approval stamp (default: the command line that approved).
+    #[arg(long)]
+    pub approver: Option<String>,
+    /// How far ahead to look, in hours.
+    #[arg(long, default_value_t = 168.0)]
+    pub horizon: f64,
+    /// The plan to write: .json (Terraform-plan-like), .ron or .md (runbook).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The plan (.json, .ron or .md).
+    pub plan: PathBuf,
+    /// The scenario it should match.
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// The extra policy files the plan was computed with.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
 }
 
 /// Arguments of `check`.
@@ -75,6 +118,12 @@ pub struct GuiArgs {
     /// Select this twin on start (useful with --screenshot).
     #[arg(long, value_name = "ID")]
     pub select: Option<String>,
+    /// Open this tab of the right-hand panel: inspector, findings or remediation.
+    #[arg(long, value_parser = ["inspector", "findings", "remediation"])]
+    pub tab: Option<String>,
+    /// Open the policy editor on this policy file (.yaml, .json or .ron).
+    #[arg(long, value_name = "FILE")]
+    pub policies: Option<PathBuf>,
 }
 
 fn parse_size(s: &str) -> Result<(f32, f32), String> {
@@ -147,6 +196,41 @@ pub struct ExportArgs {
     pub metrics: Vec<String>,
 }
 
+/// Arguments of `detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Input series: CSV (or Parquet) with columns timestamp,value.
+    pub input: PathBuf,
+    /// Output CSV: the same rows plus anomaly_score in [0, 1] (default: stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Add a `reason` column naming the dominant cause of each score.
+    #[arg(long)]
+    pub reasons: bool,
+    /// Detector to use.
+    #[arg(long, value_enum, default_value_t = DetectMethod::Combined)]
+    pub method: DetectMethod,
+    /// Rule: a value above this threshold scores 1 (combined method).
+    #[arg(long, value_name = "THRESHOLD", allow_negative_numbers = true)]
+    pub above: Option<f64>,
+    /// Rule: a value below this threshold scores 1 (combined method).
+    #[arg(long, value_name = "THRESHOLD", allow_negative_numbers = true)]
+    pub below: Option<f64>,
+    /// Rule: a change faster than this many units per second scores 1 (combined method).
+    #[arg(long, value_name = "PER_SEC", allow_negative_numbers = true)]
+    pub max_rate: Option<f64>,
+}
+
+/// Detectors selectable on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DetectMethod {
+    /// Learned robust baselines (spike, level shift, variability, daily seasonality),
+    /// calibrated and combined; the default.
+    Combined,
+    /// NAB's windowed-Gaussian baseline, for comparison.
+    WindowedGaussian,
+}
+
 /// Parses arguments and runs the command. Usage errors print clap's message and give
 /// exit code 2; `--help`/`--version` give 0.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
@@ -167,6 +251,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Ingest(args)) => data::ingest(&args),
         Some(Command::Export(args)) => data::export(&args),
         Some(Command::Check(args)) => check::check(&args),
+        Some(Command::Plan(args)) => plan::plan_command(&args),
+        Some(Command::Verify(args)) => plan::verify(&args),
+        Some(Command::Detect(args)) => analytics::detect(&args),
         Some(Command::Connect(args)) => connect::connect(&args),
     }
 }

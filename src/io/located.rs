@@ -26,6 +26,37 @@ impl<'a> Locator<'a> {
         Self { src }
     }
 
+    /// The text searched.
+    pub fn src(&self) -> &'a str {
+        self.src
+    }
+
+    /// Position of a value written quoted (`"x"` or `'x'`) or bare (YAML), after
+    /// following `path`.
+    pub fn find_value(&self, path: &[&str], value: &str) -> (usize, usize) {
+        self.find_value_nth(path, value, 0)
+    }
+
+    /// Like [`Locator::find_value`], for the `nth` (0-based) occurrence.
+    pub fn find_value_nth(&self, path: &[&str], value: &str, nth: usize) -> (usize, usize) {
+        for needle in [format!("{value:?}"), format!("'{value}'")] {
+            if self.contains_after(path, &needle) {
+                return self.find(path, &needle, nth);
+            }
+        }
+        self.find(path, value, nth)
+    }
+
+    fn contains_after(&self, path: &[&str], needle: &str) -> bool {
+        let mut pos = 0;
+        for step in path {
+            if let Some(i) = self.find_word(pos, step) {
+                pos = i;
+            }
+        }
+        self.find_word(pos, needle).is_some()
+    }
+
     /// Position of the `nth` (0-based) occurrence of `needle` after following `path`.
     pub fn find(&self, path: &[&str], needle: &str, nth: usize) -> (usize, usize) {
         let mut pos = 0;

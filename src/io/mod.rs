@@ -4,15 +4,18 @@
 //! named background threads. Every error that comes from a file names it, with line and
 //! column where the format has them.
 
+pub mod audit;
 mod error;
 #[cfg(feature = "gui")]
 pub mod image;
 pub mod live;
 pub mod localhost;
 pub mod located;
+pub mod plan;
 pub mod policy;
 pub mod prometheus;
 pub mod scenario;
+pub mod scores;
 pub mod synth;
 pub mod telemetry;
 pub mod time;

@@ -27,6 +27,7 @@ use ron::extensions::Extensions;
 use serde::{Deserialize, Serialize};
 
 use super::located::Locator;
+use super::policy::{PolicyConverter, PolicyFile};
 use super::time::{format_rfc3339, parse_timestamp};
 use super::{IoError, read_text};
 use crate::model::ids::is_valid_name;
@@ -35,7 +36,6 @@ use crate::model::{
     IncidentEffect, MetricName, RetentionPolicy, Scenario, SeriesKey, TelemetryStore, Twin, TwinGraph, TwinId,
     TwinKind, WorkloadModel, metric,
 };
-use crate::policy::{ConfigOperator, ConfigRule, MetricRule, Operator, Policy, Selector, Severity};
 
 /// The scenario format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -346,70 +346,6 @@ fn is_depends_on(kind: &str) -> bool {
     kind == EdgeKind::DependsOn.as_str()
 }
 
-/// An inline policy (the seed's `CompliancePolicy` plus selector and severity).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyFile {
-    /// Name.
-    pub name: String,
-    /// Severity (default medium).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub severity: Option<String>,
-    /// Which twins.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<SelectorFile>,
-    /// Metric rules.
-    #[serde(default)]
-    pub rules: Vec<RuleFile>,
-    /// Desired configuration.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub config: Vec<ConfigRuleFile>,
-}
-
-/// A desired-state rule as written: `(key: "max_connections", operator: "==", expected: 500)`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigRuleFile {
-    /// Key path.
-    pub key: String,
-    /// `==` (default), `!=`, `<`, `<=`, `>`, `>=` or `in`.
-    #[serde(default = "default_config_operator")]
-    pub operator: String,
-    /// The desired value (a list for `in`).
-    pub expected: ConfigValueFile,
-}
-
-fn default_config_operator() -> String {
-    "==".into()
-}
-
-/// A selector as written.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SelectorFile {
-    /// Kinds (any of).
-    #[serde(default)]
-    pub kinds: Vec<String>,
-    /// Tags (all of).
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Ids (any of).
-    #[serde(default)]
-    pub ids: Vec<String>,
-}
-
-/// A metric rule as written: `(metric: "cpu_usage", operator: ">", threshold: 85)`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RuleFile {
-    /// Metric.
-    pub metric: String,
-    /// Operator (`>`, `>=`, `<`, `<=`, `==`, `!=`).
-    pub operator: String,
-    /// Threshold.
-    pub threshold: f64,
-}
-
 /// The RON options every twinbench file is read with: `Some(..)` may be omitted.
 pub fn ron_options() -> ron::Options {
     ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_NEWTYPES)
@@ -543,12 +479,7 @@ pub(crate) struct Converter<'a> {
     locator: Locator<'a>,
 }
 
-impl<'a> Converter<'a> {
-    /// A converter for the text `src` of the file `path`.
-    pub(crate) fn new(path: &'a Path, src: &'a str) -> Self {
-        Converter { path, locator: Locator::new(src) }
-    }
-
+impl Converter<'_> {
     fn err(&self, context: &[&str], needle: &str, message: impl Into<String>) -> IoError {
         IoError::at(self.path, self.locator.find(context, needle, 0), message)
     }
@@ -628,8 +559,9 @@ impl<'a> Converter<'a> {
         for i in 0..f.dependencies.len() {
             self.dependency(&mut scenario.graph, &f.dependencies, i)?;
         }
+        let policies = PolicyConverter::new(self.path, self.locator.src());
         for policy in &f.policies {
-            scenario.policies.push(self.policy(policy, &scenario.graph)?);
+            scenario.policies.push(policies.policy(policy, &scenario.graph)?);
         }
         Ok(scenario)
     }
@@ -874,90 +806,6 @@ impl<'a> Converter<'a> {
             IoError::at(self.path, self.locator.find(&["dependencies"], &needle, nth), e.to_string())
         })?;
         Ok(())
-    }
-
-    /// Validates one policy against the scenario's twins.
-    pub(crate) fn policy(&self, p: &PolicyFile, graph: &TwinGraph) -> Result<Policy, IoError> {
-        let quoted = format!("{:?}", p.name);
-        let ctx = ["policies", quoted.as_str()];
-        if p.name.trim().is_empty() {
-            return Err(self.err(&["policies"], "name", "policy name is empty"));
-        }
-        let severity = match &p.severity {
-            None => Severity::default(),
-            Some(s) => Severity::parse(s).ok_or_else(|| {
-                self.err(
-                    &ctx,
-                    "severity",
-                    format!("unknown severity {s:?} (expected info, low, medium, high or critical)"),
-                )
-            })?,
-        };
-        let selector = p.selector.clone().unwrap_or_default();
-        let mut kinds = Vec::new();
-        for kind in &selector.kinds {
-            kinds.push(parse_kind(kind).map_err(|m| self.err(&ctx, &format!("{kind:?}"), m))?);
-        }
-        for id in &selector.ids {
-            if graph.twin(&TwinId::new(id)).is_none() {
-                return Err(self.err(&ctx, &format!("{id:?}"), format!("policy {quoted} selects unknown twin {id:?}")));
-            }
-        }
-        let mut rules = Vec::new();
-        for r in &p.rules {
-            let operator = Operator::parse(&r.operator).ok_or_else(|| {
-                self.err(
-                    &ctx,
-                    "operator",
-                    format!("unknown operator {:?} (expected >, >=, <, <=, == or !=)", r.operator),
-                )
-            })?;
-            if !r.threshold.is_finite() {
-                return Err(self.err(&ctx, "threshold", "threshold must be a finite number"));
-            }
-            if !is_valid_name(&r.metric) {
-                return Err(self.err(&ctx, "metric", format!("metric name {:?} is not valid", r.metric)));
-            }
-            rules.push(MetricRule { metric: MetricName::new(&r.metric), operator, threshold: r.threshold });
-        }
-        let mut config_rules = Vec::new();
-        for c in &p.config {
-            let operator = ConfigOperator::parse(&c.operator).ok_or_else(|| {
-                self.err(
-                    &ctx,
-                    &format!("{:?}", c.operator),
-                    format!("unknown operator {:?} (expected ==, !=, <, <=, >, >= or in)", c.operator),
-                )
-            })?;
-            if c.key.trim().is_empty() {
-                return Err(self.err(&ctx, "key", "configuration key is empty"));
-            }
-            let expected = ConfigValue::from(&c.expected);
-            if operator == ConfigOperator::OneOf && !matches!(expected, ConfigValue::List(_)) {
-                return Err(self.err(
-                    &ctx,
-                    "expected",
-                    format!("operator `in` needs a list, e.g. [\"a\", \"b\"] (key {})", c.key),
-                ));
-            }
-            if matches!(operator, ConfigOperator::Lt | ConfigOperator::Le | ConfigOperator::Gt | ConfigOperator::Ge)
-                && expected.as_f64().is_none_or(|v| !v.is_finite())
-            {
-                return Err(self.err(
-                    &ctx,
-                    "expected",
-                    format!("operator {} needs a number (key {})", c.operator, c.key),
-                ));
-            }
-            config_rules.push(ConfigRule { key: c.key.clone(), operator, expected });
-        }
-        Ok(Policy {
-            name: p.name.clone(),
-            severity,
-            selector: Selector { kinds, tags: selector.tags, ids: selector.ids.iter().map(TwinId::new).collect() },
-            rules,
-            config_rules,
-        })
     }
 }
 

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::policy::{PolicyFile, RuleFile, SelectorFile};
 use super::scenario::{
     CapacityFile, ChangeFile, ConfigValueFile, DependencyFile, EffectFile, FORMAT_VERSION, IncidentFile, MetricFile,
-    PolicyFile, RuleFile, ScenarioFile, SelectorFile, TwinFile,
+    ScenarioFile, TwinFile,
 };
 use crate::model::TwinKind;
 use crate::sim::rng;
@@ -156,9 +157,18 @@ fn round(x: f64, decimals: i32) -> f64 {
 
 /// The policies every generated estate carries.
 pub fn default_policies() -> Vec<PolicyFile> {
-    let rule = |metric: &str, threshold: f64| RuleFile { metric: metric.into(), operator: ">".into(), threshold };
+    let rule = |metric: &str, threshold: f64| RuleFile {
+        metric: metric.into(),
+        aggregation: None,
+        window: None,
+        operator: ">".into(),
+        threshold,
+        for_duration: None,
+        missing: None,
+    };
     let policy = |name: &str, severity: &str, kinds: &[&str], rules: Vec<RuleFile>| PolicyFile {
         name: name.into(),
+        description: String::new(),
         severity: Some(severity.into()),
         selector: (!kinds.is_empty()).then(|| SelectorFile {
             kinds: kinds.iter().map(|k| (*k).to_string()).collect(),
@@ -166,6 +176,7 @@ pub fn default_policies() -> Vec<PolicyFile> {
         }),
         rules,
         config: Vec::new(),
+        actions: Vec::new(),
     };
     vec![
         policy("cpu-headroom", "high", &[], vec![rule("cpu_usage", 85.0)]),

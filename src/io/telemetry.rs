@@ -115,7 +115,7 @@ fn locate_ragged_row(path: &Path) -> Option<IoError> {
 }
 
 /// Splits a CSV line into (start column, text) fields, honouring double quotes.
-fn split_fields(line: &str) -> Vec<(usize, String)> {
+pub(crate) fn split_fields(line: &str) -> Vec<(usize, String)> {
     let mut fields = Vec::new();
     let mut current = String::new();
     let mut start = 0;

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Policy, rules_for};
+use super::eval::{RuleState, RuleStatus};
+use super::{MetricRule, Policy, rules_for};
 use crate::model::{Status, StoreError, TelemetryStore, Twin, TwinGraph, TwinId, UnixSecs};
 
 /// A continuous run of samples violating one rule.
@@ -74,41 +75,70 @@ fn twin_spans(
         for (policy, rule) in applicable {
             let policy_index = policies.iter().position(|p| std::ptr::eq(p, policy)).unwrap_or(0);
             let rule_index = policy.rules.iter().position(|r| std::ptr::eq(r, rule)).unwrap_or(0);
-            let higher_is_worse = matches!(rule.operator, super::Operator::Gt | super::Operator::Ge);
-            let mut open: Option<ViolationSpan> = None;
-            for (t, v) in data.ts.iter().zip(&data.values) {
-                if rule.violated_by(*v) {
-                    match &mut open {
-                        Some(span) => {
-                            if (higher_is_worse && *v > span.worst) || (!higher_is_worse && *v < span.worst) {
-                                span.worst = *v;
-                            }
-                        }
-                        None => {
-                            open = Some(ViolationSpan {
-                                policy: policy_index,
-                                rule: rule_index,
-                                start: *t,
-                                end: *t,
-                                worst: *v,
-                                ongoing: false,
-                            })
-                        }
-                    }
-                } else if let Some(mut span) = open.take() {
-                    span.end = *t;
-                    spans.push(span);
-                }
-            }
-            if let (Some(mut span), Some(last)) = (open, data.ts.last()) {
-                span.end = last + resolution_secs.max(1);
-                span.ongoing = true;
-                spans.push(span);
-            }
+            spans.extend(rule_spans(rule, &data.ts, &data.values, resolution_secs).into_iter().map(|mut s| {
+                s.policy = policy_index;
+                s.rule = rule_index;
+                s
+            }));
         }
     }
     spans.sort_by_key(|s| (s.start, s.policy, s.rule));
     Ok(spans)
+}
+
+/// The spans during which `rule` fired over one series (policy and rule indices 0).
+/// A gap longer than twice the resolution is "no data" from one resolution after the
+/// last sample, evaluated with the rule's missing-data behaviour.
+pub fn rule_spans(rule: &MetricRule, ts: &[UnixSecs], values: &[f64], resolution_secs: i64) -> Vec<ViolationSpan> {
+    let resolution = resolution_secs.max(1);
+    let mut state = RuleState::new();
+    let mut spans = Vec::new();
+    let mut open: Option<ViolationSpan> = None;
+    let mut step =
+        |at: UnixSecs, value: Option<f64>, state: &mut RuleState, open: &mut Option<ViolationSpan>| match state
+            .update(rule, at, value)
+        {
+            RuleStatus::Firing { since } => {
+                let v = state.last_value.unwrap_or(f64::NAN);
+                let span = open.get_or_insert(ViolationSpan {
+                    policy: 0,
+                    rule: 0,
+                    start: since,
+                    end: at,
+                    worst: v,
+                    ongoing: false,
+                });
+                if value.is_some()
+                    && (span.worst.is_nan()
+                        || (rule.higher_is_worse() && v > span.worst)
+                        || (!rule.higher_is_worse() && v < span.worst))
+                {
+                    span.worst = v;
+                }
+            }
+            _ => {
+                if let Some(mut span) = open.take() {
+                    span.end = at;
+                    spans.push(span);
+                }
+            }
+        };
+    let mut last: Option<UnixSecs> = None;
+    for (t, v) in ts.iter().zip(values) {
+        if let Some(prev) = last
+            && t - prev > 2 * resolution
+        {
+            step(prev + resolution, None, &mut state, &mut open);
+        }
+        step(*t, Some(*v), &mut state, &mut open);
+        last = Some(*t);
+    }
+    if let (Some(mut span), Some(last)) = (open, last) {
+        span.end = last + resolution;
+        span.ongoing = true;
+        spans.push(span);
+    }
+    spans
 }
 
 /// The health of a twin at `at`: down when its history records it down, degraded when
@@ -123,7 +153,28 @@ pub fn health_at(twin: &Twin, spans: Option<&Vec<ViolationSpan>>, at: UnixSecs) 
 mod tests {
     use super::*;
     use crate::model::{SeriesKey, TwinKind};
-    use crate::policy::{MetricRule, Operator, Selector, Severity};
+    use crate::policy::{Operator, Severity};
+
+    #[test]
+    fn gaps_are_missing_data() {
+        let mut rule = MetricRule::threshold("cpu_usage", Operator::Gt, 85.0);
+        rule.missing = crate::policy::MissingData::Violate;
+        let spans = rule_spans(&rule, &[0, 60, 600, 660], &[10.0, 10.0, 10.0, 10.0], 60);
+        assert_eq!(spans.len(), 1);
+        assert_eq!((spans[0].start, spans[0].end), (120, 600));
+        rule.missing = crate::policy::MissingData::Ok;
+        assert!(rule_spans(&rule, &[0, 60, 600, 660], &[10.0, 10.0, 10.0, 10.0], 60).is_empty());
+    }
+
+    #[test]
+    fn for_duration_shortens_spans() {
+        let mut rule = MetricRule::threshold("cpu_usage", Operator::Gt, 85.0);
+        rule.for_secs = 120;
+        let ts: Vec<i64> = (0..6).map(|i| i * 60).collect();
+        let spans = rule_spans(&rule, &ts, &[90.0, 90.0, 90.0, 90.0, 10.0, 90.0], 60);
+        assert_eq!(spans.len(), 1);
+        assert_eq!((spans[0].start, spans[0].end), (120, 240));
+    }
 
     #[test]
     fn spans_cover_violating_runs() {
@@ -134,13 +185,10 @@ mod tests {
         let values = [10.0, 90.0, 95.0, 20.0, 99.0];
         let ts: Vec<i64> = (0..5).map(|i| i * 60).collect();
         store.append_many(&key, &ts, &values).unwrap();
-        let policies = vec![Policy {
-            name: "cpu".into(),
-            severity: Severity::High,
-            selector: Selector::default(),
-            rules: vec![MetricRule { metric: "cpu_usage".into(), operator: Operator::Gt, threshold: 85.0 }],
-            config_rules: Vec::new(),
-        }];
+        let mut policy = Policy::named("cpu");
+        policy.severity = Severity::High;
+        policy.rules.push(MetricRule::threshold("cpu_usage", Operator::Gt, 85.0));
+        let policies = vec![policy];
         let history = violation_history(&policies, &graph, &store, 60).unwrap();
         let spans = &history[&TwinId::from("web")];
         assert_eq!(spans.len(), 2);

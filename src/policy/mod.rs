@@ -2,11 +2,13 @@
 //! thresholds it sets. The seed's `CompliancePolicy { name, rules: [{metric, operator,
 //! threshold}] }` is this schema with an empty selector (every twin).
 
+pub mod eval;
 pub mod history;
 
 use std::fmt;
 
 use crate::model::{ConfigValue, MetricName, Twin, TwinId, TwinKind};
+use crate::remediation::ActionKind;
 
 /// Comparison of a metric with a threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -132,28 +134,162 @@ impl Selector {
     }
 }
 
-/// A metric threshold: the metric must not satisfy `operator threshold`. (A rule
-/// `cpu_usage > 85` is violated when cpu_usage is above 85.)
+/// How the samples in a rule's window are summarised before comparing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Aggregation {
+    /// The latest sample (the default; the window is ignored).
+    #[default]
+    Last,
+    /// Mean of the window.
+    Avg,
+    /// Smallest sample of the window.
+    Min,
+    /// Largest sample of the window.
+    Max,
+    /// 95th percentile of the window (nearest rank).
+    P95,
+}
+
+impl Aggregation {
+    /// Every aggregation.
+    pub const ALL: [Aggregation; 5] =
+        [Aggregation::Last, Aggregation::Avg, Aggregation::Min, Aggregation::Max, Aggregation::P95];
+
+    /// Name in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Aggregation::Last => "last",
+            Aggregation::Avg => "avg",
+            Aggregation::Min => "min",
+            Aggregation::Max => "max",
+            Aggregation::P95 => "p95",
+        }
+    }
+
+    /// Parses the name (`mean` is accepted for `avg`).
+    pub fn parse(s: &str) -> Option<Aggregation> {
+        if s == "mean" {
+            return Some(Aggregation::Avg);
+        }
+        Aggregation::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// Summarises values (not empty).
+    pub fn apply(self, values: &[f64]) -> Option<f64> {
+        let last = *values.last()?;
+        Some(match self {
+            Aggregation::Last => last,
+            Aggregation::Avg => values.iter().sum::<f64>() / values.len() as f64,
+            Aggregation::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
+            Aggregation::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            Aggregation::P95 => {
+                let mut sorted = values.to_vec();
+                sorted.sort_by(f64::total_cmp);
+                let rank = ((0.95 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+                sorted[rank - 1]
+            }
+        })
+    }
+}
+
+/// What a rule concludes when its metric has no data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MissingData {
+    /// No data is not a violation (the default).
+    #[default]
+    Ok,
+    /// No data is a violation (a silent twin is a broken twin).
+    Violate,
+    /// Keep whatever the rule concluded last.
+    Keep,
+}
+
+impl MissingData {
+    /// Every behaviour.
+    pub const ALL: [MissingData; 3] = [MissingData::Ok, MissingData::Violate, MissingData::Keep];
+
+    /// Name in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MissingData::Ok => "ok",
+            MissingData::Violate => "violate",
+            MissingData::Keep => "keep",
+        }
+    }
+
+    /// Parses the name.
+    pub fn parse(s: &str) -> Option<MissingData> {
+        MissingData::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// A metric threshold: the rule is violated when the aggregated metric satisfies
+/// `operator threshold` continuously for `for_secs`. (`cpu_usage > 85` is violated when
+/// cpu_usage is above 85.)
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricRule {
     /// The metric.
     pub metric: MetricName,
+    /// How the window is summarised.
+    pub aggregation: Aggregation,
+    /// Window length in seconds (0: the latest sample only).
+    pub window_secs: i64,
     /// Comparison that signals a violation.
     pub operator: Operator,
     /// Threshold.
     pub threshold: f64,
+    /// How long the condition must hold before the rule fires, in seconds.
+    pub for_secs: i64,
+    /// What no data means.
+    pub missing: MissingData,
 }
 
 impl MetricRule {
-    /// Whether `value` violates the rule.
+    /// A plain threshold on the latest sample (the seed's rule shape).
+    pub fn threshold(metric: impl Into<MetricName>, operator: Operator, threshold: f64) -> Self {
+        Self {
+            metric: metric.into(),
+            aggregation: Aggregation::Last,
+            window_secs: 0,
+            operator,
+            threshold,
+            for_secs: 0,
+            missing: MissingData::Ok,
+        }
+    }
+
+    /// Whether an (aggregated) value satisfies the violation condition.
     pub fn violated_by(&self, value: f64) -> bool {
         self.operator.holds(value, self.threshold)
+    }
+
+    /// Whether larger values are worse for this rule.
+    pub fn higher_is_worse(&self) -> bool {
+        matches!(self.operator, Operator::Gt | Operator::Ge)
+    }
+}
+
+fn format_secs(secs: i64) -> String {
+    match secs {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }
 
 impl fmt::Display for MetricRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.metric, self.operator, self.threshold)
+        if self.aggregation == Aggregation::Last || self.window_secs == 0 {
+            write!(f, "{}", self.metric)?;
+        } else {
+            write!(f, "{}({}, {})", self.aggregation.as_str(), self.metric, format_secs(self.window_secs))?;
+        }
+        write!(f, " {} {}", self.operator, self.threshold)?;
+        if self.for_secs > 0 {
+            write!(f, " for {}", format_secs(self.for_secs))?;
+        }
+        Ok(())
     }
 }
 
@@ -162,6 +298,8 @@ impl fmt::Display for MetricRule {
 pub struct Policy {
     /// Unique name.
     pub name: String,
+    /// What the policy is for.
+    pub description: String,
     /// Severity of its violations.
     pub severity: Severity,
     /// Which twins it applies to.
@@ -170,6 +308,23 @@ pub struct Policy {
     pub rules: Vec<MetricRule>,
     /// Desired configuration: what the configuration of selected twins should be.
     pub config_rules: Vec<ConfigRule>,
+    /// Remediation actions bound to the policy, in order of preference.
+    pub actions: Vec<ActionKind>,
+}
+
+impl Policy {
+    /// A policy with a name and nothing else (severity medium, every twin).
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: String::new(),
+            severity: Severity::default(),
+            selector: Selector::default(),
+            rules: Vec::new(),
+            config_rules: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
 }
 
 /// How a configuration value is compared with the desired one.

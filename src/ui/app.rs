@@ -8,17 +8,24 @@ use std::sync::{Arc, Mutex};
 use eframe::egui::{self, RichText};
 use serde::{Deserialize, Serialize};
 
+use super::findings::{RemediationRequest, RemediationState, findings_ui, remediation_ui};
 use super::graph_panel::{ColourMode, GraphAction, GraphFilter, GraphModel, graph_ui};
 use super::inspector::{InspectorInput, InspectorState, inspector_ui};
-use super::jobs::{LoadEvent, LoadJob, Loaded, Source};
+use super::jobs::{AnomalyScans, Job, LoadEvent, LoadJob, Loaded, Source, spawn_anomaly_scan, spawn_violations};
 use super::notify::Notifications;
 use super::plot_cache::PlotCache;
+use super::policy_editor::{EditorEvent, PolicyEditor, editor_ui as policy_editor_ui, effective};
 use super::theme;
 use super::timeline::{Timeline, timeline_ui};
+use crate::analytics::compliance::CurrentViolation;
 use crate::analytics::drift::{DriftReport, drift};
+use crate::analytics::scan::twin_level;
 use crate::io::time::format_short;
 use crate::model::{Scenario, TwinId};
+use crate::policy::Policy;
 use crate::policy::history::{ViolationHistory, health_at};
+use crate::remediation::plan::{ApproveSpec, Candidate, Finding, PlanContext, candidates, findings, plan};
+use crate::remediation::priority::Weights;
 
 /// What the window should do by itself (command-line automation).
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +56,10 @@ pub struct Launch {
     pub automation: Option<Automation>,
     /// Twin to select once loaded.
     pub select: Option<String>,
+    /// Right-hand tab to show (`inspector`, `findings`, `remediation`).
+    pub tab: Option<String>,
+    /// Policy file to open in the editor.
+    pub policies: Option<PathBuf>,
     /// Where automation reports.
     pub outcome: Arc<Mutex<Option<Outcome>>>,
     /// When the process started opening the window (for the start-up figures).
@@ -73,6 +84,9 @@ impl Default for Settings {
 
 const SETTINGS_KEY: &str = "twinbench.settings";
 
+/// Least time between two re-analyses (anomaly scan, policy evaluation) of live data.
+const LIVE_ANALYSIS_SECS: f64 = 10.0;
+
 /// How far ahead the drift forecast looks in the workbench.
 const DRIFT_HORIZON_SECS: i64 = 7 * 86_400;
 
@@ -93,6 +107,31 @@ pub enum Command {
     ToggleTheme,
     /// Close the window.
     Quit,
+    /// Select a twin and show it in the inspector.
+    Inspect(TwinId),
+    /// Show the policy editor.
+    EditPolicies,
+    /// Pick a policy file to open in the editor.
+    OpenPolicyFile,
+}
+
+/// The tabs of the right-hand panel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RightTab {
+    /// The selected twin (or the scenario overview).
+    #[default]
+    Inspector,
+    /// Violations, drift and anomalies at the cursor.
+    Findings,
+    /// Proposed actions, approvals, plan export.
+    Remediation,
+}
+
+/// What a file picked in the native dialog is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PickPurpose {
+    Scenario,
+    Policy,
 }
 
 /// What is derived for the time cursor (recomputed when it moves).
@@ -100,12 +139,20 @@ pub struct AtCursor {
     key: (i64, u64),
     /// Configuration drift at the cursor time.
     pub drift: DriftReport,
+    /// Violations and drift at the cursor time, as findings.
+    pub findings: Vec<Finding>,
+    /// Proposed actions for the findings, best first.
+    pub candidates: Vec<Candidate>,
 }
 
 /// The loaded scenario and what is derived from it.
 struct Current {
-    scenario: Scenario,
-    violations: ViolationHistory,
+    scenario: Arc<Scenario>,
+    /// The policies in force: the scenario's own and the editor's.
+    policies: Arc<Vec<Policy>>,
+    /// Anomaly scans, once the background analysis finished.
+    anomalies: Option<Arc<AnomalyScans>>,
+    violations: Arc<ViolationHistory>,
     history_ready: bool,
     source: Source,
 }
@@ -135,10 +182,18 @@ pub struct WorkbenchApp {
     automation: Option<AutomationState>,
     outcome: Arc<Mutex<Option<Outcome>>>,
     pending_select: Option<String>,
-    file_pick: Option<(Receiver<Option<PathBuf>>, f64)>,
+    file_pick: Option<(Receiver<Option<PathBuf>>, f64, PickPurpose)>,
     path_dialog: Option<String>,
     show_help: bool,
     painted: Option<(i64, u64, ColourMode)>,
+    analysis: Option<Job<AnomalyScans>>,
+    backtest: Option<Job<ViolationHistory>>,
+    right_tab: RightTab,
+    editor: PolicyEditor,
+    editor_policies: Vec<Policy>,
+    remediation: RemediationState,
+    user: String,
+    ctx: egui::Context,
     at_cursor: Option<AtCursor>,
     paint_generation: u64,
     started: Option<crate::io::Stopwatch>,
@@ -146,6 +201,10 @@ pub struct WorkbenchApp {
     ready_ms: Option<f64>,
     /// Live connect (src/ui/connect.rs).
     live: super::connect::LiveState,
+    /// Live samples arrived since the analyses last started.
+    live_stale: bool,
+    /// When (egui time, s) the analyses of live data last started.
+    live_analysed_at: Option<f64>,
 }
 
 impl WorkbenchApp {
@@ -182,13 +241,34 @@ impl WorkbenchApp {
             path_dialog: None,
             show_help: false,
             painted: None,
+            analysis: None,
+            backtest: None,
+            right_tab: RightTab::default(),
+            editor: PolicyEditor::default(),
+            editor_policies: Vec::new(),
+            remediation: RemediationState::default(),
+            user: std::env::var("USER")
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| "workbench user".into()),
+            ctx: cc.egui_ctx.clone(),
             at_cursor: None,
             paint_generation: 0,
             started: launch.started,
             first_frame_ms: None,
             ready_ms: None,
             live: super::connect::LiveState::default(),
+            live_stale: false,
+            live_analysed_at: None,
         };
+        app.right_tab = match launch.tab.as_deref() {
+            Some("findings") => RightTab::Findings,
+            Some("remediation") => RightTab::Remediation,
+            _ => RightTab::Inspector,
+        };
+        if let Some(path) = &launch.policies {
+            app.open_policy_file(path);
+        }
         let source = launch.scenario.map_or(Source::Default, Source::from_path);
         app.open(&source, &cc.egui_ctx);
         app
@@ -196,7 +276,32 @@ impl WorkbenchApp {
 
     /// The loaded scenario, if any.
     pub fn scenario(&self) -> Option<&Scenario> {
-        self.current.as_ref().map(|c| &c.scenario)
+        self.current.as_ref().map(|c| c.scenario.as_ref())
+    }
+
+    /// Number of policies in force (the scenario's and the editor's).
+    pub fn policies_in_force(&self) -> usize {
+        self.current.as_ref().map_or(0, |c| c.policies.len())
+    }
+
+    /// The findings at the time cursor.
+    pub fn findings(&self) -> &[Finding] {
+        self.at_cursor.as_ref().map_or(&[], |a| &a.findings)
+    }
+
+    /// Approved proposals at the time cursor.
+    pub fn approved_count(&self) -> usize {
+        self.at_cursor.as_ref().map_or(0, |a| self.remediation.approved_ids(&a.candidates).len())
+    }
+
+    /// True while policies are being re-evaluated over history.
+    pub fn is_evaluating(&self) -> bool {
+        self.backtest.is_some()
+    }
+
+    /// True once the background anomaly scan of the open scenario finished.
+    pub fn anomalies_ready(&self) -> bool {
+        self.current.as_ref().is_some_and(|c| c.anomalies.is_some())
     }
 
     /// True when a scenario and its history are loaded and nothing is loading.
@@ -240,6 +345,7 @@ impl WorkbenchApp {
     }
 
     fn install(&mut self, scenario: Scenario, violations: ViolationHistory, history_ready: bool, source: Source) {
+        self.paint_generation += 1;
         let same_scenario =
             self.current.as_ref().is_some_and(|c| c.source == source && c.scenario.name == scenario.name);
         if !same_scenario {
@@ -253,7 +359,28 @@ impl WorkbenchApp {
         self.plot_cache.clear();
         self.paint_generation += 1;
         let pending = self.pending_select.take();
-        self.current = Some(Current { scenario, violations, history_ready, source });
+        let scenario = Arc::new(scenario);
+        self.analysis = None;
+        if history_ready {
+            match spawn_anomaly_scan(Arc::clone(&scenario), &self.ctx) {
+                Ok(job) => self.analysis = Some(job),
+                Err(e) => self.notifications.error(format!("Cannot start the anomaly scan: {e}")),
+            }
+        }
+        let policies = effective(&scenario.policies, &self.editor_policies);
+        let extra_policies = policies.len() > scenario.policies.len();
+        self.current = Some(Current {
+            scenario,
+            policies,
+            anomalies: None,
+            violations: Arc::new(violations),
+            history_ready,
+            source,
+        });
+        self.remediation = RemediationState::default();
+        if extra_policies && history_ready {
+            self.start_backtest();
+        }
         if let Some(id) = pending {
             let id = TwinId::new(&id);
             if self.scenario().is_some_and(|s| s.graph.twin(&id).is_some()) {
@@ -271,6 +398,22 @@ impl WorkbenchApp {
         self.selected = id;
     }
 
+    fn poll_analysis(&mut self) {
+        let Some(result) = self.analysis.as_ref().and_then(Job::poll) else {
+            return;
+        };
+        self.analysis = None;
+        match result {
+            Ok(scans) => {
+                if let Some(c) = &mut self.current {
+                    c.anomalies = Some(Arc::new(scans));
+                    self.paint_generation += 1;
+                }
+            }
+            Err(e) => self.notifications.error(format!("The anomaly scan failed: {e}")),
+        }
+    }
+
     fn poll_job(&mut self) {
         let Some(job) = &self.job else {
             return;
@@ -285,6 +428,11 @@ impl WorkbenchApp {
                 LoadEvent::Loaded(loaded) => {
                     let Loaded { scenario, violations } = *loaded;
                     self.previous = None;
+                    if let Some(name) = self.live.handle.as_ref().map(|h| h.name().to_string()) {
+                        // Another scenario replaced the live one: stop syncing into nothing.
+                        self.live.act(super::connect::SyncAction::Disconnect);
+                        self.notifications.info(format!("Disconnected from {name}"));
+                    }
                     self.install(scenario, violations, true, source.clone());
                     self.remember(&source);
                     self.job = None;
@@ -292,10 +440,10 @@ impl WorkbenchApp {
                 LoadEvent::Failed(message) => {
                     self.job = None;
                     if let Some(previous) = self.previous.take() {
-                        let (s, v, ready, src) =
-                            (previous.scenario, previous.violations, previous.history_ready, previous.source);
-                        self.current = None;
-                        self.install(s, v, ready, src);
+                        // Back to what was open: same graph, same selection and time.
+                        self.graph = Some(GraphModel::build(&previous.scenario.graph));
+                        self.paint_generation += 1;
+                        self.current = Some(previous);
                     }
                     let kept = if self.current.is_some() { " The open scenario is unchanged." } else { "" };
                     self.notifications.error(format!("Cannot open {}: {message}.{kept}", source.label()));
@@ -315,21 +463,127 @@ impl WorkbenchApp {
     }
 
     fn poll_file_pick(&mut self, now: f64) {
-        let Some((rx, started)) = &self.file_pick else {
+        let Some((rx, started, purpose)) = &self.file_pick else {
             return;
         };
         let Ok(result) = rx.try_recv() else {
             return;
         };
-        let quick = now - *started < 0.5;
+        let (quick, purpose) = (now - *started < 0.5, *purpose);
         self.file_pick = None;
-        match result {
-            Some(path) => self.commands.push(Command::Open(Source::from_path(path))),
-            None if quick => {
+        match (result, purpose) {
+            (Some(path), PickPurpose::Scenario) => self.commands.push(Command::Open(Source::from_path(path))),
+            (Some(path), PickPurpose::Policy) => self.open_policy_file(&path),
+            (None, PickPurpose::Scenario) if quick => {
                 self.notifications.info("No file picker is available here; type the path instead.");
                 self.path_dialog = Some(String::new());
             }
-            None => {}
+            (None, PickPurpose::Policy) if quick => {
+                self.notifications.info(
+                    "No file picker is available here: paste the policies into the editor, or Save as a typed path.",
+                );
+            }
+            (None, _) => {}
+        }
+    }
+
+    fn open_policy_file(&mut self, path: &std::path::Path) {
+        match crate::io::read_text(path, "policy file") {
+            Ok(text) => {
+                self.editor.load(path, text);
+                self.editor.open = true;
+            }
+            Err(e) => self.notifications.error(format!("{e:#}")),
+        }
+    }
+
+    /// Re-evaluates the policies in force over history in the background.
+    fn start_backtest(&mut self) {
+        let Some(current) = &self.current else {
+            return;
+        };
+        match spawn_violations(Arc::clone(&current.scenario), Arc::clone(&current.policies), &self.ctx) {
+            Ok(job) => self.backtest = Some(job),
+            Err(e) => self.notifications.error(format!("Cannot evaluate the policies: {e}")),
+        }
+    }
+
+    fn poll_backtest(&mut self) {
+        let Some(result) = self.backtest.as_ref().and_then(Job::poll) else {
+            return;
+        };
+        self.backtest = None;
+        match result {
+            Ok(violations) => {
+                if let Some(c) = &mut self.current {
+                    c.violations = Arc::new(violations);
+                    self.paint_generation += 1;
+                }
+            }
+            Err(e) => self.notifications.error(format!("Evaluating the policies failed: {e}")),
+        }
+    }
+
+    /// Puts the editor's policies in force and re-evaluates.
+    fn apply_editor_policies(&mut self, policies: Vec<Policy>) {
+        self.editor_policies = policies;
+        if let Some(c) = &mut self.current {
+            c.policies = effective(&c.scenario.policies, &self.editor_policies);
+            self.paint_generation += 1;
+            if c.history_ready {
+                self.start_backtest();
+            }
+        }
+    }
+
+    fn editor_events(&mut self, events: Vec<EditorEvent>) {
+        for event in events {
+            match event {
+                EditorEvent::Apply(policies) => self.apply_editor_policies(policies),
+                EditorEvent::Open => self.commands.push(Command::OpenPolicyFile),
+                EditorEvent::SaveAs => {
+                    self.editor.save_as = Some(
+                        self.editor.path.as_ref().map_or_else(|| "policies.yaml".into(), |p| p.display().to_string()),
+                    );
+                }
+                EditorEvent::Save(path) => {
+                    match crate::io::write_bytes(&path, "policy file", self.editor.text.as_bytes()) {
+                        Ok(()) => {
+                            self.editor.path = Some(path.clone());
+                            if let Some(format) = crate::io::policy::Format::of(&path) {
+                                self.editor.format = format;
+                            }
+                            self.notifications.info(format!("Saved {}", path.display()));
+                        }
+                        Err(e) => self.notifications.error(format!("{e:#}")),
+                    }
+                }
+            }
+        }
+    }
+
+    fn export_plan(&mut self, path: &std::path::Path) {
+        let (Some(current), Some(at)) = (&self.current, &self.at_cursor) else {
+            return;
+        };
+        let approved = self.remediation.approved_ids(&at.candidates);
+        let context = PlanContext {
+            scenario: &current.scenario.name,
+            computed_for: self.timeline.time,
+            graph: &current.scenario.graph,
+            policies: &current.policies,
+        };
+        let result = plan(context, at.candidates.clone(), &ApproveSpec::Ids(approved.clone()), &self.user)
+            .map_err(|e| e.to_string())
+            .and_then(|p| crate::io::plan::write(path, &p, &current.scenario.graph).map_err(|e| format!("{e:#}")));
+        match result {
+            Ok(()) => self.notifications.info(format!(
+                "Wrote plan {} ({} approved of {} proposed actions)",
+                path.display(),
+                approved.len(),
+                at.candidates.len()
+            )),
+            Err(e) => self.notifications.error(format!("Cannot export the plan: {e}")),
         }
     }
 
@@ -344,6 +598,9 @@ impl WorkbenchApp {
             }
             if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::L)) {
                 self.commands.push(Command::OpenPathDialog);
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::P)) {
+                self.commands.push(Command::EditPolicies);
             }
             if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::T)) {
                 self.commands.push(Command::ToggleTheme);
@@ -405,7 +662,13 @@ impl WorkbenchApp {
                     }
                 }
                 Command::Open(source) => self.open(&source, ctx),
-                Command::OpenDialog => self.start_file_pick(ctx),
+                Command::OpenDialog => self.start_file_pick(ctx, PickPurpose::Scenario),
+                Command::OpenPolicyFile => self.start_file_pick(ctx, PickPurpose::Policy),
+                Command::EditPolicies => self.editor.open = true,
+                Command::Inspect(id) => {
+                    self.select(Some(id));
+                    self.right_tab = RightTab::Inspector;
+                }
                 Command::OpenPathDialog => self.path_dialog = Some(String::new()),
                 Command::ToggleTheme => {
                     self.settings.dark_mode = !self.settings.dark_mode;
@@ -417,35 +680,53 @@ impl WorkbenchApp {
         }
     }
 
-    fn start_file_pick(&mut self, ctx: &egui::Context) {
+    fn start_file_pick(&mut self, ctx: &egui::Context, purpose: PickPurpose) {
         if self.file_pick.is_some() {
             return;
         }
         let (tx, rx) = channel();
         let ctx2 = ctx.clone();
         let spawned = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
-            let picked = rfd::FileDialog::new()
-                .set_title("Open scenario or telemetry")
-                .add_filter("Scenario", &["ron"])
-                .add_filter("Telemetry", &["csv", "parquet"])
-                .pick_file();
+            let dialog = match purpose {
+                PickPurpose::Scenario => rfd::FileDialog::new()
+                    .set_title("Open scenario or telemetry")
+                    .add_filter("Scenario", &["ron"])
+                    .add_filter("Telemetry", &["csv", "parquet"]),
+                PickPurpose::Policy => rfd::FileDialog::new()
+                    .set_title("Open policies")
+                    .add_filter("Policies", &["yaml", "yml", "json", "ron"]),
+            };
             // The app may have closed; then nobody needs the answer.
-            let _ = tx.send(picked);
+            let _ = tx.send(dialog.pick_file());
             ctx2.request_repaint();
         });
         match spawned {
-            Ok(_) => self.file_pick = Some((rx, ctx.input(|i| i.time))),
+            Ok(_) => self.file_pick = Some((rx, ctx.input(|i| i.time), purpose)),
             Err(e) => self.notifications.error(format!("Cannot show the file picker: {e}")),
         }
     }
 
     /// Live connect (src/ui/connect.rs): folds new twins and samples into the open
-    /// scenario; plots refresh, and a cursor or plot view at "now" follows it.
-    fn live_logic(&mut self) {
-        let Some(c) = &mut self.current else {
+    /// scenario when it is the live one; plots refresh, a cursor or plot view at "now"
+    /// follows it, and the anomaly scan and policy evaluation re-run on the grown
+    /// history (one at a time, at most every [`LIVE_ANALYSIS_SECS`]).
+    fn live_logic(&mut self, now: f64) {
+        let live_scenario = self.current.as_mut().filter(|c| matches!(c.source, Source::Live(_)));
+        let is_live = live_scenario.is_some();
+        let tick = self.live.logic(live_scenario.map(|c| &mut c.scenario));
+        for (error, text) in tick.messages {
+            if error {
+                self.notifications.error(text);
+            } else {
+                self.notifications.info(text);
+            }
+        }
+        if !is_live {
+            return;
+        }
+        let Some(c) = &self.current else {
             return;
         };
-        let tick = self.live.logic(&mut c.scenario);
         if tick.graph_changed {
             self.graph = Some(GraphModel::build(&c.scenario.graph));
             self.select(self.selected.clone());
@@ -453,6 +734,7 @@ impl WorkbenchApp {
         if tick.samples > 0 || tick.graph_changed {
             self.plot_cache.clear();
             self.paint_generation += 1;
+            self.live_stale = true;
         }
         if let Some((old_end, new_end)) = tick.end_moved {
             if self.timeline.time >= old_end {
@@ -460,11 +742,18 @@ impl WorkbenchApp {
             }
             super::connect::follow_view(&mut self.inspector.view, old_end, new_end);
         }
-        for (error, text) in tick.messages {
-            if error {
-                self.notifications.error(text);
-            } else {
-                self.notifications.info(text);
+        let due = self.live_analysed_at.is_none_or(|t| now - t >= LIVE_ANALYSIS_SECS);
+        if self.live_stale && due && self.analysis.is_none() && self.backtest.is_none() {
+            self.live_stale = false;
+            self.live_analysed_at = Some(now);
+            if let Some(c) = &self.current {
+                match spawn_anomaly_scan(Arc::clone(&c.scenario), &self.ctx) {
+                    Ok(job) => self.analysis = Some(job),
+                    Err(e) => self.notifications.error(format!("Cannot start the anomaly scan: {e}")),
+                }
+                if !c.policies.is_empty() {
+                    self.start_backtest();
+                }
             }
         }
     }
@@ -480,8 +769,34 @@ impl WorkbenchApp {
             return;
         };
         let s = &current.scenario;
-        let drift = drift(&s.graph, &s.policies, s.start, self.timeline.time, DRIFT_HORIZON_SECS);
-        self.at_cursor = Some(AtCursor { key, drift });
+        let t = self.timeline.time;
+        let drift = drift(&s.graph, &current.policies, s.start, t, DRIFT_HORIZON_SECS);
+        // Rule violations active at the cursor, with the value then.
+        let mut current_now = Vec::new();
+        for (twin, spans) in current.violations.iter() {
+            for span in spans.iter().filter(|sp| sp.active_at(t)) {
+                let Some((policy, rule)) =
+                    current.policies.get(span.policy).and_then(|p| Some((p, p.rules.get(span.rule)?)))
+                else {
+                    continue;
+                };
+                let key = crate::model::SeriesKey::new(twin.clone(), rule.metric.clone());
+                let value =
+                    s.telemetry.series(&key).and_then(|x| x.value_at(t).ok().flatten()).map_or(span.worst, |(_, v)| v);
+                current_now.push(CurrentViolation {
+                    policy: policy.name.clone(),
+                    severity: policy.severity,
+                    twin: twin.clone(),
+                    rule: rule.clone(),
+                    value,
+                    since: span.start,
+                    worst: span.worst,
+                });
+            }
+        }
+        let findings = findings(&current_now, &drift);
+        let candidates = candidates(&s.graph, &current.policies, &findings, &Weights::default());
+        self.at_cursor = Some(AtCursor { key, drift, findings, candidates });
     }
 
     /// Recolours graph nodes when the time cursor, filter, colour mode or data changed.
@@ -513,6 +828,10 @@ impl WorkbenchApp {
                     Some(d) => theme::score_color(d.score, dark),
                     None => theme::status_color(crate::model::Status::Unknown, dark),
                 },
+                ColourMode::Anomaly => match &current.anomalies {
+                    Some(scans) => theme::score_color(twin_level(scans, id, t).0, dark),
+                    None => theme::status_color(crate::model::Status::Unknown, dark),
+                },
             },
             |id, kind| self.filter.hides(id, kind),
         );
@@ -525,7 +844,8 @@ impl WorkbenchApp {
     }
 
     fn automate(&mut self, ctx: &egui::Context, frame: &eframe::Frame) {
-        let ready = self.is_ready();
+        // Settled: history loaded and the background analysis finished.
+        let ready = self.is_ready() && self.analysis.is_none();
         if ready && self.ready_ms.is_none() {
             self.ready_ms = self.started.map(|s| s.secs() * 1000.0);
         }
@@ -622,6 +942,18 @@ impl WorkbenchApp {
                     self.commands.push(Command::Quit);
                 }
             });
+            ui.menu_button("Policies", |ui| {
+                if ui.add(egui::Button::new("Edit policies…").shortcut_text("Ctrl+P")).clicked() {
+                    self.commands.push(Command::EditPolicies);
+                }
+                if ui.button("Open policy file…").clicked() {
+                    self.commands.push(Command::OpenPolicyFile);
+                }
+                ui.separator();
+                if let Some(c) = &self.current {
+                    ui.weak(format!("{} policies in force", c.policies.len()));
+                }
+            });
             ui.menu_button("View", |ui| {
                 let label = if self.settings.dark_mode { "Light theme" } else { "Dark theme" };
                 if ui.add(egui::Button::new(label).shortcut_text("Ctrl+T")).clicked() {
@@ -682,6 +1014,17 @@ impl WorkbenchApp {
             if let Some(action) = live_action {
                 self.live.act(action);
             }
+            if let Some(job) = &self.analysis {
+                ui.separator();
+                ui.spinner();
+                ui.label(&job.label);
+                ui.add(egui::ProgressBar::new(job.progress()).desired_width(120.0).show_percentage());
+            }
+            if let Some(job) = &self.backtest {
+                ui.separator();
+                ui.spinner();
+                ui.label(&job.label);
+            }
             if let Some(job) = &self.job {
                 ui.separator();
                 ui.spinner();
@@ -734,8 +1077,9 @@ impl WorkbenchApp {
                         ("Ctrl+L", "Open a file by typing its path"),
                         ("Ctrl+T", "Toggle dark/light theme"),
                         ("Ctrl+F", "Search twins in the graph"),
+                        ("Ctrl+P", "Edit policies (YAML, JSON or RON; re-evaluated as you type)"),
                         ("Space", "Play / pause the timeline"),
-                        ("← / →", "Move the time cursor by an hour (Shift: a day)"),
+                        ("Left / Right", "Move the time cursor by an hour (Shift: a day)"),
                         ("Home / End", "Start of history / now"),
                         ("Esc", "Clear the selection"),
                         ("F1", "This help"),
@@ -759,7 +1103,7 @@ impl WorkbenchApp {
                 if self.job.is_some() {
                     ui.spinner();
                 } else {
-                    ui.label("Open a scenario with File → Open (Ctrl+O), or drop a file here.");
+                    ui.label("Open a scenario with File > Open (Ctrl+O), or drop a file here.");
                 }
             });
             return;
@@ -779,11 +1123,13 @@ impl WorkbenchApp {
 impl eframe::App for WorkbenchApp {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         self.poll_job();
+        self.poll_analysis();
+        self.poll_backtest();
         self.poll_file_pick(ctx.input(|i| i.time));
         self.dropped_files(ctx);
         self.shortcuts(ctx);
         self.run_commands(ctx);
-        self.live_logic(); // live connect (src/ui/connect.rs)
+        self.live_logic(ctx.input(|i| i.time)); // live connect (src/ui/connect.rs)
         if let Some(c) = &self.current {
             let (start, end) = (c.scenario.start, c.scenario.end);
             self.timeline.time = self.timeline.time.clamp(start, end);
@@ -816,30 +1162,75 @@ impl eframe::App for WorkbenchApp {
                 ui.add_space(2.0);
             });
         }
+        let mut export = None;
         egui::Panel::right("inspector").resizable(true).default_size(520.0).size_range(320.0..=1100.0).show(ui, |ui| {
-            match (&self.current, &self.selected) {
-                (Some(current), Some(id)) => {
+            ui.horizontal(|ui| {
+                for (tab, label) in [
+                    (RightTab::Inspector, "Inspector"),
+                    (RightTab::Findings, "Findings"),
+                    (RightTab::Remediation, "Remediation"),
+                ] {
+                    let count = match (tab, &self.at_cursor) {
+                        (RightTab::Findings, Some(at)) => format!(" ({})", at.findings.len()),
+                        (RightTab::Remediation, Some(at)) => format!(" ({})", at.candidates.len()),
+                        _ => String::new(),
+                    };
+                    ui.selectable_value(&mut self.right_tab, tab, format!("{label}{count}"));
+                }
+            });
+            ui.separator();
+            match (self.right_tab, &self.current, &self.selected, &self.at_cursor) {
+                (_, None, _, _) => {
+                    ui.weak("Nothing loaded yet.");
+                }
+                (RightTab::Findings, Some(current), _, Some(at)) => findings_ui(
+                    ui,
+                    &current.scenario,
+                    &at.findings,
+                    &at.drift,
+                    current.anomalies.as_deref(),
+                    self.timeline.time,
+                    &mut self.commands,
+                ),
+                (RightTab::Remediation, Some(_), _, Some(at)) => {
+                    export = remediation_ui(
+                        ui,
+                        &at.candidates,
+                        &mut self.remediation,
+                        &self.user,
+                        self.timeline.time,
+                        &mut self.commands,
+                    );
+                }
+                (_, Some(current), Some(id), _) => {
                     let input = InspectorInput {
                         scenario: &current.scenario,
                         violations: &current.violations,
+                        policies: &current.policies,
                         id,
                         time: self.timeline.time,
                         dark: self.settings.dark_mode,
                         history_ready: current.history_ready,
                         drift: self.at_cursor.as_ref().and_then(|c| c.drift.twin(id)),
+                        anomalies: current.anomalies.as_deref(),
                     };
                     inspector_ui(ui, &input, &mut self.inspector, &mut self.plot_cache, &mut self.commands);
                 }
-                (Some(current), None) => {
+                (_, Some(current), None, _) => {
                     overview_ui(ui, current, self.at_cursor.as_ref(), self.timeline.time, &mut self.commands);
-                }
-                (None, _) => {
-                    ui.weak("Nothing loaded yet.");
                 }
             }
         });
+        if let Some(RemediationRequest::Export(path)) = export {
+            self.export_plan(&path);
+        }
         egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));
         self.dialogs_ui(&ctx);
+        if let Some(current) = &self.current {
+            let scenario = Arc::clone(&current.scenario);
+            let events = policy_editor_ui(&ctx, &mut self.editor, &scenario.graph);
+            self.editor_events(events);
+        }
         self.notifications.ui(&ctx);
         if !self.commands.is_empty() {
             ctx.request_repaint();
@@ -878,13 +1269,13 @@ fn overview_ui(
     let mut any = false;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
         egui::Grid::new("overview-violations").striped(true).num_columns(2).show(ui, |ui| {
-            for (id, spans) in &current.violations {
+            for (id, spans) in current.violations.iter() {
                 for span in spans.iter().filter(|sp| sp.active_at(time)) {
                     any = true;
                     if ui.link(id.as_str()).clicked() {
                         commands.push(Command::Select(Some(id.clone())));
                     }
-                    let rule = s.policies.get(span.policy).and_then(|p| p.rules.get(span.rule));
+                    let rule = current.policies.get(span.policy).and_then(|p| p.rules.get(span.rule));
                     ui.label(rule.map_or_else(String::new, |r| format!("{r} since {}", format_short(span.start))));
                     ui.end_row();
                 }

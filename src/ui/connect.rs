@@ -381,8 +381,9 @@ impl LiveState {
         Ok(scenario)
     }
 
-    /// Drains the source into `scenario` (never blocks).
-    pub fn logic(&mut self, scenario: &mut Scenario) -> LiveTick {
+    /// Drains the source into `scenario` (never blocks). With `None` (the open scenario
+    /// is not this source's, e.g. while another file loads) events wait in the channel.
+    pub fn logic(&mut self, scenario: Option<&mut Arc<Scenario>>) -> LiveTick {
         let mut tick = LiveTick::default();
         if let Some(rx) = &self.snapshot_job
             && let Ok(result) = rx.try_recv()
@@ -395,13 +396,16 @@ impl LiveState {
                 Err(e) => (true, format!("Cannot save the snapshot: {e}")),
             });
         }
-        let Some(handle) = &self.handle else {
+        let (Some(handle), Some(scenario)) = (&self.handle, scenario) else {
             return tick;
         };
         let events = handle.poll();
         if events.is_empty() {
             return tick;
         }
+        // Background analyses may hold the previous state; they keep it and the open
+        // scenario moves on (copied once, then owned again).
+        let scenario = Arc::make_mut(scenario);
         let old_end = scenario.end;
         let applied = live::apply(scenario, events);
         tick.graph_changed = applied.twins_added > 0 || applied.edges_added > 0;
@@ -444,7 +448,7 @@ impl LiveState {
     }
 
     /// The "Save snapshot" path window; writes on a thread when confirmed.
-    pub fn snapshot_dialog_ui(&mut self, ctx: &egui::Context, scenario: Option<&Scenario>) {
+    pub fn snapshot_dialog_ui(&mut self, ctx: &egui::Context, scenario: Option<&Arc<Scenario>>) {
         let Some(mut text) = self.snapshot_path.take() else {
             return;
         };
@@ -457,7 +461,7 @@ impl LiveState {
         });
         match scenario {
             Some(s) if submit && !text.trim().is_empty() => {
-                let snapshot = s.clone();
+                let snapshot = Arc::clone(s);
                 let path = PathBuf::from(text.trim());
                 let (tx, rx) = channel();
                 let ctx = ctx.clone();

@@ -199,17 +199,20 @@ pub enum ColourMode {
     Health,
     /// Configuration drift score at the time cursor.
     Drift,
+    /// Anomaly level at the time cursor (the highest of the twin's metrics).
+    Anomaly,
 }
 
 impl ColourMode {
     /// Every mode.
-    pub const ALL: [ColourMode; 2] = [ColourMode::Health, ColourMode::Drift];
+    pub const ALL: [ColourMode; 3] = [ColourMode::Health, ColourMode::Drift, ColourMode::Anomaly];
 
     /// Name in the menu.
     pub fn label(self) -> &'static str {
         match self {
             ColourMode::Health => "Health",
             ColourMode::Drift => "Drift",
+            ColourMode::Anomaly => "Anomaly",
         }
     }
 }
@@ -323,6 +326,9 @@ fn legend_ui(ui: &egui::Ui, rect: egui::Rect, mode: ColourMode) {
             .collect(),
         ColourMode::Drift => {
             [0.0, 0.25, 0.5, 1.0].into_iter().map(|v| (theme::score_color(v, dark), format!("drift {v}"))).collect()
+        }
+        ColourMode::Anomaly => {
+            [0.0, 0.25, 0.5, 1.0].into_iter().map(|v| (theme::score_color(v, dark), format!("anomaly {v}"))).collect()
         }
     };
     for (color, label) in swatches {

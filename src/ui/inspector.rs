@@ -3,7 +3,7 @@
 //! (mean line, min–max band, thresholds, cursor).
 
 use eframe::egui::{self, Color32, RichText};
-use egui_plot::{FilledArea, HLine, Line, LineStyle, Plot, PlotPoints, VLine};
+use egui_plot::{FilledArea, HLine, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
 
 use super::app::Command;
 use super::plot_cache::{PlotCache, time_marks};
@@ -13,6 +13,7 @@ use crate::io::time::{format_axis, format_short};
 use crate::model::{MetricName, Scenario, SeriesKey, TwinId, metric};
 use crate::policy::history::{ViolationHistory, health_at};
 use crate::policy::rules_for;
+use crate::ui::jobs::AnomalyScans;
 
 /// Inspector state that lives across frames.
 #[derive(Default)]
@@ -28,6 +29,8 @@ pub struct InspectorState {
 pub struct InspectorInput<'a> {
     /// The scenario.
     pub scenario: &'a Scenario,
+    /// The policies in force (the scenario's own and the editor's).
+    pub policies: &'a [crate::policy::Policy],
     /// Rule violations over history.
     pub violations: &'a ViolationHistory,
     /// The twin shown.
@@ -40,6 +43,8 @@ pub struct InspectorInput<'a> {
     pub history_ready: bool,
     /// The twin's configuration drift at the cursor time (`None`: no desired state).
     pub drift: Option<&'a TwinDrift>,
+    /// Anomaly scans (`None` until the background scan finished).
+    pub anomalies: Option<&'a AnomalyScans>,
 }
 
 /// Draws the inspector of one twin.
@@ -71,7 +76,7 @@ pub fn inspector_ui(
     if let Some(spans) = spans {
         let active: Vec<_> = spans.iter().filter(|sp| sp.active_at(input.time)).collect();
         for span in active {
-            if let Some(rule) = s.policies.get(span.policy).and_then(|p| p.rules.get(span.rule)) {
+            if let Some(rule) = input.policies.get(span.policy).and_then(|p| p.rules.get(span.rule)) {
                 ui.colored_label(
                     theme::status_color(crate::model::Status::Degraded, input.dark),
                     format!("Violating {} since {} (worst {})", rule, format_short(span.start), span.worst),
@@ -92,6 +97,7 @@ pub fn inspector_ui(
         config_ui(ui, input);
         capacity_ui(ui, input);
         dependencies_ui(ui, input, commands);
+        anomalies_ui(ui, input, commands);
         metrics_ui(ui, input, state, cache, commands);
     });
 }
@@ -246,6 +252,44 @@ fn dependencies_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>, commands: &mut
         });
 }
 
+/// The twin's anomaly marks, newest first, each a link to its time.
+fn anomalies_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>, commands: &mut Vec<Command>) {
+    let Some(scans) = input.anomalies else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.weak("Scanning for anomalies…");
+        });
+        return;
+    };
+    let mut marks: Vec<(&str, &crate::analytics::scan::AnomalyMark)> = scans
+        .iter()
+        .filter(|(k, _)| &k.twin == input.id)
+        .flat_map(|(k, s)| s.marks.iter().map(move |m| (k.metric.as_str(), m)))
+        .collect();
+    marks.sort_by(|a, b| b.1.ts.cmp(&a.1.ts).then_with(|| a.0.cmp(b.0)));
+    egui::CollapsingHeader::new(format!("Anomalies ({})", marks.len()))
+        .id_salt("inspector-anomalies")
+        .default_open(!marks.is_empty())
+        .show(ui, |ui| {
+            if marks.is_empty() {
+                ui.weak("No anomalies found in this twin's history.");
+                return;
+            }
+            for (_, m) in marks.iter().take(12) {
+                ui.horizontal(|ui| {
+                    if ui.link(format_short(m.ts)).on_hover_text("Move the time cursor here").clicked() {
+                        commands.push(Command::SetTime(m.ts));
+                    }
+                    ui.label(RichText::new(format!("{:.2}", m.score)).color(theme::score_color(m.score, input.dark)));
+                    ui.label(&m.reason);
+                });
+            }
+            if marks.len() > 12 {
+                ui.weak(format!("and {} earlier", marks.len() - 12));
+            }
+        });
+}
+
 fn metrics_ui(
     ui: &mut egui::Ui,
     input: &InspectorInput<'_>,
@@ -307,7 +351,7 @@ fn metrics_ui(
                 continue;
             }
         };
-        let rules: Vec<_> = rules_for(&s.policies, twin, metric_name.as_str()).collect();
+        let rules: Vec<_> = rules_for(input.policies, twin, metric_name.as_str()).collect();
         ui.horizontal(|ui| {
             ui.label(RichText::new(metric_name.as_str()).strong().monospace());
             if !unit.is_empty() {
@@ -335,6 +379,24 @@ fn metrics_ui(
         let data_max = data.max.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let dark = input.dark;
         let unit_owned = unit.to_string();
+        // Anomaly marks in view, placed on the plotted line.
+        let marks: Vec<(f64, f64, String)> = input
+            .anomalies
+            .and_then(|a| a.get(&key))
+            .map(|scan| {
+                scan.marks
+                    .iter()
+                    .filter(|m| {
+                        (m.ts as f64) >= view.0 - (view.1 - view.0) && (m.ts as f64) <= view.1 + (view.1 - view.0)
+                    })
+                    .filter_map(|m| {
+                        let i = data.xs.partition_point(|x| *x <= m.ts as f64).checked_sub(1)?;
+                        Some((data.xs[i], data.max[i], format!("{} (score {:.2})", m.reason, m.score)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mark_reasons = marks.clone();
         let mut plot = Plot::new(("metric-plot", input.id.as_str(), metric_name.as_str()))
             .height(120.0)
             .link_axis("metric-plots", [true, false])
@@ -347,6 +409,11 @@ fn metrics_ui(
             .x_axis_formatter(|mark, _| format_axis(mark.value as i64, mark.step_size))
             .y_axis_min_width(48.0)
             .label_formatter(move |pos| {
+                if let egui_plot::HoverPosition::NearDataPoint { plot_name: "anomalies", position, .. } = pos
+                    && let Some((_, _, reason)) = mark_reasons.iter().find(|(x, _, _)| *x == position.x)
+                {
+                    return Some(format!("{}\n{reason}", format_short(position.x as i64)));
+                }
                 let p = match pos {
                     egui_plot::HoverPosition::NearDataPoint { position, .. }
                     | egui_plot::HoverPosition::Elsewhere { position } => position,
@@ -381,6 +448,16 @@ fn metrics_ui(
                             .style(LineStyle::dashed_loose()),
                     );
                 }
+            }
+            if !marks.is_empty() {
+                let points: PlotPoints = marks.iter().map(|(x, y, _)| [*x, *y]).collect();
+                plot_ui.points(
+                    Points::new("anomalies", points)
+                        .shape(MarkerShape::Circle)
+                        .radius(4.0)
+                        .filled(false)
+                        .color(theme::status_color(crate::model::Status::Down, dark)),
+                );
             }
             plot_ui.vline(VLine::new("cursor", input.time as f64).color(theme::cursor_color(dark)).width(1.2));
             if plot_ui.response().clicked()

@@ -165,3 +165,109 @@ fn load(
             .map_err(|e| format!("{e:#}"))?;
     Ok(Loaded { scenario, violations })
 }
+
+/// Progress reporting handed to a background job.
+pub struct Progress {
+    done: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+    cancel: Arc<AtomicBool>,
+    ctx: egui::Context,
+}
+
+impl Progress {
+    /// Reports `done` of `total` steps (and repaints now and then).
+    pub fn report(&self, done: usize, total: usize) {
+        self.done.store(done, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+        if done.is_multiple_of(16) || done == total {
+            self.ctx.request_repaint();
+        }
+    }
+
+    /// The cancel flag the job should watch.
+    pub fn cancel_flag(&self) -> &AtomicBool {
+        &self.cancel
+    }
+}
+
+/// A background computation on a named thread with progress, cancel-on-drop and a
+/// result channel the UI polls.
+pub struct Job<T> {
+    /// What the job does, for the status bar.
+    pub label: String,
+    rx: Receiver<Result<T, String>>,
+    cancel: Arc<AtomicBool>,
+    done: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+}
+
+impl<T: Send + 'static> Job<T> {
+    /// Runs `work` on a thread named `name`.
+    pub fn spawn(
+        name: &str,
+        label: impl Into<String>,
+        ctx: &egui::Context,
+        work: impl FnOnce(&Progress) -> Result<T, String> + Send + 'static,
+    ) -> std::io::Result<Job<T>> {
+        let (tx, rx) = channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicUsize::new(0));
+        let total = Arc::new(AtomicUsize::new(0));
+        let progress = Progress {
+            done: Arc::clone(&done),
+            total: Arc::clone(&total),
+            cancel: Arc::clone(&cancel),
+            ctx: ctx.clone(),
+        };
+        std::thread::Builder::new().name(name.into()).spawn(move || {
+            let result = work(&progress);
+            // The app may have dropped the job; nobody listens then.
+            let _ = tx.send(result);
+            progress.ctx.request_repaint();
+        })?;
+        Ok(Job { label: label.into(), rx, cancel, done, total })
+    }
+
+    /// The result, once it arrived.
+    pub fn poll(&self) -> Option<Result<T, String>> {
+        match self.rx.try_recv() {
+            Ok(result) => Some(result),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err(format!("{} stopped unexpectedly", self.label))),
+        }
+    }
+
+    /// Progress in [0, 1].
+    pub fn progress(&self) -> f32 {
+        let total = self.total.load(Ordering::Relaxed);
+        if total == 0 { 0.0 } else { self.done.load(Ordering::Relaxed) as f32 / total as f32 }
+    }
+}
+
+impl<T> Drop for Job<T> {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Anomaly scans per series.
+pub type AnomalyScans = std::collections::BTreeMap<crate::model::SeriesKey, crate::analytics::scan::SeriesAnomalies>;
+
+/// Scans every series of `scenario` for anomalies in the background.
+pub fn spawn_anomaly_scan(scenario: Arc<Scenario>, ctx: &egui::Context) -> std::io::Result<Job<AnomalyScans>> {
+    Job::spawn("anomaly-scan", "Scanning for anomalies", ctx, move |p| {
+        crate::analytics::scan::scan(&scenario, &|d, t| p.report(d, t), p.cancel_flag()).map_err(|e| format!("{e:#}"))
+    })
+}
+
+/// Evaluates `policies` over the whole history of `scenario` in the background.
+pub fn spawn_violations(
+    scenario: Arc<Scenario>,
+    policies: Arc<Vec<crate::policy::Policy>>,
+    ctx: &egui::Context,
+) -> std::io::Result<Job<ViolationHistory>> {
+    Job::spawn("rule-backtest", "Evaluating policies over history", ctx, move |_| {
+        violation_history(&policies, &scenario.graph, &scenario.telemetry, scenario.resolution_secs)
+            .map_err(|e| format!("{e:#}"))
+    })
+}

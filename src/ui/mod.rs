@@ -7,12 +7,14 @@
 pub mod app;
 pub mod connect;
 mod edge_shape;
+mod findings;
 mod graph_panel;
 mod inspector;
 pub mod jobs;
 mod node_shape;
 mod notify;
 mod plot_cache;
+mod policy_editor;
 mod theme;
 mod timeline;
 
@@ -44,6 +46,8 @@ pub fn run(args: &GuiArgs) -> Result<ExitCode> {
         scenario: args.scenario.clone(),
         automation: automation.clone(),
         select: args.select.clone(),
+        tab: args.tab.clone(),
+        policies: args.policies.clone(),
         outcome: Arc::clone(&outcome),
         started: Some(started),
     };

@@ -75,7 +75,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, timeline: &mut Timeline, start: UnixSecs, 
                 }
             });
         ui.label(egui::RichText::new(format_short(timeline.time)).monospace().strong())
-            .on_hover_text("Time cursor (UTC). ←/→ move by an hour, Shift for a day.");
+            .on_hover_text("Time cursor (UTC). Left/Right arrows move it by an hour, Shift+arrow by a day.");
         let mut t = timeline.time as f64;
         ui.spacing_mut().slider_width = (ui.available_width() - 150.0).max(120.0);
         let slider = egui::Slider::new(&mut t, start as f64..=end as f64).show_value(false);

@@ -102,3 +102,75 @@ fn a_broken_file_keeps_the_open_scenario_and_says_why() {
     assert_eq!(harness.state().scenario().map(|s| s.name.as_str()), Some("teaching-minimal"));
     assert!(harness.state().is_ready());
 }
+
+fn wait_until(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
+    for _ in 0..6000 {
+        harness.step();
+        if done(harness.state()) {
+            harness.run_steps(2);
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("timed out waiting for {what}; notifications: {:?}", harness.state().notification_texts());
+}
+
+#[test]
+fn findings_remediation_and_plan_export_on_the_default_scenario() {
+    let mut harness = open("scenarios/webshop.ron");
+    harness.get_by_label_contains("Findings (").click();
+    harness.run_steps(2);
+    harness.get_by_label("Rule violations (1)");
+    harness.get_by_label_contains("Configuration drift (4 twins");
+    harness.get_by_label_contains("Remediation (").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("proposed actions for the findings at");
+    assert_eq!(harness.state().approved_count(), 0);
+    harness.get_by_label("Approve all").click();
+    harness.run_steps(2);
+    let proposed = harness.state().findings().len();
+    assert!(proposed > 0 && harness.state().approved_count() >= proposed);
+    harness.get_by_label("Export plan…").click();
+    harness.run_steps(2);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("gui-plan.json");
+    let field = harness.get_by_label("Plan file");
+    field.click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_label("Plan file").type_text(plan.to_str().unwrap());
+    harness.run_steps(1);
+    harness.get_by_label("Write").click();
+    harness.run_steps(2);
+    let text =
+        std::fs::read_to_string(&plan).unwrap_or_else(|e| panic!("{e}; {:?}", harness.state().notification_texts()));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let changes = v["resource_changes"].as_array().unwrap();
+    assert!(changes.iter().all(|c| c["twinbench"]["approval"]["status"] == "approved"));
+    assert!(changes.iter().any(|c| c["name"] == "cache-redis"));
+}
+
+#[test]
+fn the_policy_editor_applies_policies_as_you_type_and_keeps_the_last_good_ones() {
+    let mut harness = open("scenarios/teaching-minimal.ron");
+    let own = harness.state().policies_in_force();
+    harness.state_mut().push_command(Command::EditPolicies);
+    harness.run_steps(3);
+    wait_until(&mut harness, "the template policy", |app| app.policies_in_force() == own + 1 && !app.is_evaluating());
+    assert!(harness.state().findings().is_empty(), "teaching-minimal is clean at its end");
+    // Replace the text with a policy that the database violates.
+    harness.get_by_label("Policy text").click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_label("Policy text")
+        .type_text("name: disk-80\nrules:\n  - {metric: disk_usage, operator: \">\", threshold: 80}\n");
+    wait_until(&mut harness, "re-evaluation", |app| !app.is_evaluating() && !app.findings().is_empty());
+    assert_eq!(harness.state().policies_in_force(), own + 1);
+    assert!(harness.state().findings().iter().any(|f| f.policy() == "disk-80"));
+    // Break it: the error shows, the last good policy stays in force.
+    harness.get_by_label("Policy text").type_text("  - {metric: cpu_usage, operator: \"~\", threshold: 1}\n");
+    harness.run_steps(3);
+    harness.get_by_label_contains("unknown operator \"~\"");
+    assert!(harness.state().findings().iter().any(|f| f.policy() == "disk-80"));
+}

@@ -4,11 +4,13 @@
 
 mod check;
 mod cli;
+mod detect;
 mod determinism;
 #[cfg(feature = "gui")]
 mod gui;
 mod live;
 mod malformed;
+mod plans;
 mod prom;
 mod support;
 mod telemetry;

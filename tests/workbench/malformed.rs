@@ -180,3 +180,51 @@ fn broken_telemetry_files_never_panic() {
     }
     assert!(rejected >= 100, "only {rejected} variants were rejected");
 }
+
+#[test]
+fn broken_policy_files_give_located_errors() {
+    let def = scenario::load_def(&root().join("scenarios/webshop.ron")).unwrap();
+    let graph = &def.scenario.graph;
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let junk = ['"', '{', '}', '[', ']', ':', ',', '-', ' ', '\n', 'x', '9', '(', ')', '\t', '#', '&', '*'];
+    let mut rejected = 0;
+    let mut total = 0;
+    for ext in ["yaml", "json", "ron"] {
+        let text =
+            std::fs::read_to_string(root().join(format!("scenarios/policies/webshop-remediation.{ext}"))).unwrap();
+        let path = std::path::PathBuf::from(format!("mutant.{ext}"));
+        let chars: Vec<char> = text.chars().collect();
+        let mut variants: Vec<String> = (0..60).map(|i| chars[..chars.len() * i / 60].iter().collect()).collect();
+        for _ in 0..60 {
+            let mut m = chars.clone();
+            for _ in 0..rng.random_range(1..3) {
+                let at = rng.random_range(0..m.len());
+                if rng.random_bool(0.5) {
+                    m[at] = junk[rng.random_range(0..junk.len())];
+                } else {
+                    m.insert(at, junk[rng.random_range(0..junk.len())]);
+                }
+            }
+            variants.push(m.into_iter().collect());
+        }
+        for (i, variant) in variants.iter().enumerate() {
+            total += 1;
+            let result =
+                catch_unwind(AssertUnwindSafe(|| twinbench::io::policy::parse_policies(&path, variant, graph)));
+            let result = result.unwrap_or_else(|_| panic!("{ext} variant {i} panicked: {variant:?}"));
+            if let Err(e) = result {
+                rejected += 1;
+                let msg = e.to_string();
+                let rest = msg.strip_prefix(&format!("mutant.{ext}:")).unwrap_or_else(|| panic!("{ext} {i}: {msg}"));
+                let line: usize = rest
+                    .split(':')
+                    .next()
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or_else(|| panic!("{ext} {i}: no line: {msg}"));
+                assert!(line >= 1 && line <= variant.lines().count().max(1) + 1, "{ext} {i}: {msg}");
+            }
+        }
+    }
+    assert_eq!(total, 360);
+    assert!(rejected >= 200, "only {rejected} of {total} broken policy files were rejected");
+}

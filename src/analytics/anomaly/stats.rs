@@ -1,0 +1,236 @@
+//! Small streaming statistics the detectors share: a sliding window kept sorted (for
+//! medians and quantiles over the recent past) and a tail calibrator that turns a raw
+//! surprise statistic into a tail probability measured against that statistic's own
+//! history on this series.
+
+use std::cmp::Ordering;
+use std::collections::VecDeque;
+
+/// The last `capacity` values in arrival order, with a sorted copy for quantiles.
+///
+/// Insertion and eviction are a binary search plus a memmove: O(capacity) in the worst
+/// case, which for the windows used here (hundreds to a few thousand values) is cheaper
+/// than a balanced tree. Values must be finite (callers check).
+#[derive(Clone, Debug)]
+pub(crate) struct SortedWindow {
+    capacity: usize,
+    fifo: VecDeque<f64>,
+    sorted: Vec<f64>,
+}
+
+impl SortedWindow {
+    /// An empty window that keeps at most `capacity` values (at least one).
+    pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self { capacity, fifo: VecDeque::with_capacity(capacity), sorted: Vec::with_capacity(capacity) }
+    }
+
+    /// Number of values held.
+    pub(crate) fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    /// Adds a value, evicting the oldest when full; returns the evicted value.
+    pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
+        let evicted = if self.fifo.len() == self.capacity { self.fifo.pop_front() } else { None };
+        if let Some(old) = evicted {
+            let i = self.sorted.partition_point(|v| v.total_cmp(&old) == Ordering::Less);
+            if i < self.sorted.len() {
+                self.sorted.remove(i);
+            }
+        }
+        let i = self.sorted.partition_point(|v| v.total_cmp(&x) != Ordering::Greater);
+        self.sorted.insert(i, x);
+        self.fifo.push_back(x);
+        evicted
+    }
+
+    /// The `q` quantile (0..=1) with linear interpolation; `None` when empty.
+    pub(crate) fn quantile(&self, q: f64) -> Option<f64> {
+        quantile_sorted(&self.sorted, q)
+    }
+
+    /// The median; `None` when empty.
+    pub(crate) fn median(&self) -> Option<f64> {
+        self.quantile(0.5)
+    }
+
+    /// How many held values are `>= x`.
+    pub(crate) fn count_at_least(&self, x: f64) -> usize {
+        self.sorted.len() - self.sorted.partition_point(|v| *v < x)
+    }
+
+    /// The values in ascending order.
+    pub(crate) fn sorted(&self) -> &[f64] {
+        &self.sorted
+    }
+
+    /// A robust, conservative estimate of the standard deviation: the largest of
+    /// IQR/1.349, the 10–90% range / 2.563 and the mean absolute deviation from the
+    /// median / 0.798 (each equals σ for Gaussian data). The second keeps a scale when
+    /// more than half the window is one repeated value (idle CPU, zero traffic); the
+    /// third when more than 80% is, so that the bursts of a mostly idle metric set its
+    /// scale instead of a vanishing one. Never below `floor`.
+    pub(crate) fn robust_sigma(&self, floor: f64) -> Option<f64> {
+        let median = self.median()?;
+        let iqr = self.quantile(0.75)? - self.quantile(0.25)?;
+        let d80 = self.quantile(0.9)? - self.quantile(0.1)?;
+        let mean_abs_dev = self.sorted.iter().map(|v| (v - median).abs()).sum::<f64>() / self.sorted.len() as f64;
+        Some((iqr / 1.349).max(d80 / 2.563).max(mean_abs_dev / 0.798).max(floor))
+    }
+}
+
+/// The `q` quantile of ascending `sorted` values with linear interpolation.
+pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    let frac = pos - lo as f64;
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * frac)
+}
+
+/// The median of a small slice (copied and sorted); `None` when empty.
+pub(crate) fn median_of(values: &[f64]) -> Option<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    quantile_sorted(&v, 0.5)
+}
+
+/// Turns a raw surprise statistic (larger = more unusual) into a tail probability
+/// P(S ≥ s) estimated from the statistic's own recent history on this series.
+///
+/// Within the range of past values the probability is the empirical rank, so a
+/// pattern that recurs (a nightly batch spike) is exactly as rare as it has been.
+/// Beyond the largest past value, a generalised Pareto tail fitted to the top
+/// [`TAIL_FRACTION`] of the history (peaks over threshold, probability-weighted
+/// moments, shape clamped to [0, [`MAX_SHAPE`]]) extrapolates to values never seen
+/// before. Calibrating each
+/// statistic against itself is what lets one threshold mean the same false-alarm rate
+/// on a calm series and on a spiky one.
+#[derive(Clone, Debug)]
+pub(crate) struct TailCalibrator {
+    history: SortedWindow,
+    min_history: usize,
+}
+
+/// Share of the calibration history treated as the tail.
+pub(crate) const TAIL_FRACTION: f64 = 0.1;
+/// Largest tail shape allowed.
+pub(crate) const MAX_SHAPE: f64 = 0.0;
+
+impl TailCalibrator {
+    /// A calibrator remembering `memory` past statistics, silent (probability 1) until
+    /// it has seen `min_history` of them.
+    pub(crate) fn new(memory: usize, min_history: usize) -> Self {
+        Self { history: SortedWindow::new(memory), min_history: min_history.max(10) }
+    }
+
+    /// Whether enough history has been seen to give probabilities.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.history.len() >= self.min_history
+    }
+
+    /// P(S ≥ s) from the history so far (1 while not ready). Does not record `s`.
+    pub(crate) fn tail_prob(&self, s: f64) -> f64 {
+        if !self.is_ready() {
+            return 1.0;
+        }
+        let sorted = self.history.sorted();
+        let n = sorted.len();
+        let max = sorted[n - 1];
+        if s <= max {
+            return (self.history.count_at_least(s) + 1) as f64 / (n + 1) as f64;
+        }
+        // Beyond everything seen: the tail fitted to the top exceedances, conditioned
+        // on being above the maximum.
+        let k = ((TAIL_FRACTION * n as f64).ceil() as usize).clamp(5, n - 1);
+        let u = sorted[n - k - 1];
+        let (xi, sigma) = fit_gpd(&sorted[n - k..], u);
+        let survival = |x: f64| {
+            let y = (x - u).max(0.0);
+            if xi < 1e-6 { (-y / sigma).exp() } else { (1.0 + xi * y / sigma).powf(-1.0 / xi) }
+        };
+        let beyond = survival(s) / survival(max).max(f64::MIN_POSITIVE);
+        (beyond / (n + 1) as f64).clamp(f64::MIN_POSITIVE, 1.0)
+    }
+
+    /// Records a statistic into the history.
+    pub(crate) fn record(&mut self, s: f64) {
+        if s.is_finite() {
+            self.history.push(s);
+        }
+    }
+}
+
+/// Generalised Pareto (shape ξ, scale σ) of the exceedances `ascending - u` by
+/// probability-weighted moments (Hosking & Wallis 1987), ξ clamped to [0, 0.5] and σ
+/// re-derived from the mean so the fitted tail keeps the observed mean excess.
+fn fit_gpd(ascending: &[f64], u: f64) -> (f64, f64) {
+    let k = ascending.len() as f64;
+    let mut a0 = 0.0;
+    let mut a1 = 0.0;
+    for (i, x) in ascending.iter().enumerate() {
+        let y = x - u;
+        let p = (i as f64 + 1.0 - 0.35) / k;
+        a0 += y;
+        a1 += (1.0 - p) * y;
+    }
+    a0 /= k;
+    a1 /= k;
+    let denom = a0 - 2.0 * a1;
+    // Hosking's shape parameter is −ξ.
+    let xi = if denom > 0.0 { -(a0 / denom - 2.0) } else { 0.0 };
+    let xi = if xi.is_finite() { xi.clamp(0.0, MAX_SHAPE) } else { 0.0 };
+    let sigma = (a0 * (1.0 - xi)).max(1e-12 * (1.0 + u.abs()));
+    (xi, sigma)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_window_slides_and_orders() {
+        let mut w = SortedWindow::new(3);
+        for x in [5.0, 1.0, 3.0] {
+            assert_eq!(w.push(x), None);
+        }
+        assert_eq!(w.sorted(), &[1.0, 3.0, 5.0]);
+        assert_eq!(w.push(2.0), Some(5.0));
+        assert_eq!(w.sorted(), &[1.0, 2.0, 3.0]);
+        assert_eq!(w.median(), Some(2.0));
+        assert_eq!(w.count_at_least(2.0), 2);
+        assert_eq!(quantile_sorted(&[0.0, 10.0], 0.25), Some(2.5));
+    }
+
+    #[test]
+    fn repeated_values_are_evicted_one_at_a_time() {
+        let mut w = SortedWindow::new(2);
+        w.push(1.0);
+        w.push(1.0);
+        w.push(2.0);
+        assert_eq!(w.sorted(), &[1.0, 2.0]);
+        // Mean absolute deviation 0.5 dominates IQR and the 10–90% range here.
+        assert_eq!(w.robust_sigma(0.1), Some(0.5 / 0.798));
+        assert_eq!(w.robust_sigma(0.7), Some(0.7));
+    }
+
+    #[test]
+    fn calibrator_is_rank_inside_and_extrapolates_beyond() {
+        let mut c = TailCalibrator::new(1000, 100);
+        assert_eq!(c.tail_prob(5.0), 1.0);
+        for i in 0..1000 {
+            c.record(f64::from(i % 100) / 10.0); // uniform on 0..9.9
+        }
+        let mid = c.tail_prob(5.0);
+        assert!((mid - 0.5).abs() < 0.02, "{mid}");
+        let edge = c.tail_prob(9.95);
+        let far = c.tail_prob(20.0);
+        let farther = c.tail_prob(40.0);
+        assert!(edge < 0.02 && far < edge && farther < far && farther > 0.0, "{edge} {far} {farther}");
+    }
+}

@@ -1,0 +1,195 @@
+//! Anomaly scans of a whole scenario for the workbench: every series is scored by the
+//! default causal detector on 5-minute means (the resolution the detector was
+//! evaluated at; finer series are averaged, coarser ones are used as they are), giving
+//! a compact level timeline per series (for colouring the graph at any time) and marks
+//! of the moments worth a look (for the plots), at most one per hour per series.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::anomaly::{Method, score_series};
+use crate::model::{Scenario, SeriesKey, StoreError, TwinId, UnixSecs};
+
+/// Width of the scan buckets.
+pub const SCAN_STEP_SECS: i64 = 300;
+/// Scores at or above this are anomalies.
+pub const ALARM: f64 = 0.5;
+
+/// A moment worth a look.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnomalyMark {
+    /// When (start of the bucket).
+    pub ts: UnixSecs,
+    /// Score in [0, 1].
+    pub score: f64,
+    /// Why.
+    pub reason: String,
+}
+
+/// The anomaly scan of one series.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SeriesAnomalies {
+    /// Start of the first bucket.
+    pub start: UnixSecs,
+    /// Bucket width.
+    pub step_secs: i64,
+    /// Score per bucket, quantised to 0–255.
+    pub levels: Vec<u8>,
+    /// The strongest alarm of each hour that had one.
+    pub marks: Vec<AnomalyMark>,
+}
+
+impl SeriesAnomalies {
+    /// The score at time `t` (0 outside the scanned span).
+    pub fn level_at(&self, t: UnixSecs) -> f64 {
+        if t < self.start || self.step_secs <= 0 {
+            return 0.0;
+        }
+        let i = usize::try_from((t - self.start) / self.step_secs).unwrap_or(usize::MAX);
+        self.levels.get(i).map_or(0.0, |l| f64::from(*l) / 255.0)
+    }
+
+    /// The mark active at `t` (within an hour before it), if any.
+    pub fn mark_near(&self, t: UnixSecs) -> Option<&AnomalyMark> {
+        self.marks.iter().rev().find(|m| m.ts <= t && t - m.ts < 3600)
+    }
+}
+
+/// Scans one series.
+pub fn scan_series(scenario: &Scenario, key: &SeriesKey) -> Result<SeriesAnomalies, StoreError> {
+    let Some(series) = scenario.telemetry.series(key) else {
+        return Ok(SeriesAnomalies::default());
+    };
+    let step = SCAN_STEP_SECS.max(scenario.resolution_secs);
+    let buckets = series.rollup(i64::MIN / 4, i64::MAX / 4, step)?;
+    let ts: Vec<UnixSecs> = buckets.iter().map(|b| b.start).collect();
+    let values: Vec<f64> = buckets.iter().map(|b| b.avg()).collect();
+    let Some(&start) = ts.first() else {
+        return Ok(SeriesAnomalies::default());
+    };
+    let mut detector = Method::Combined.detector();
+    let scores = score_series(detector.as_mut(), &ts, &values).map_err(|e| StoreError::Codec(e.to_string()))?;
+    let slots = usize::try_from((ts[ts.len() - 1] - start) / step + 1).unwrap_or(0);
+    let mut levels = vec![0u8; slots];
+    let mut marks: Vec<AnomalyMark> = Vec::new();
+    for (t, s) in ts.iter().zip(&scores) {
+        let slot = usize::try_from((t - start) / step).unwrap_or(0);
+        if let Some(level) = levels.get_mut(slot) {
+            *level = (s.score.clamp(0.0, 1.0) * 255.0).round() as u8;
+        }
+        if s.score >= ALARM {
+            let hour = t.div_euclid(3600);
+            match marks.last_mut() {
+                Some(last) if last.ts.div_euclid(3600) == hour => {
+                    if s.score > last.score {
+                        *last = AnomalyMark { ts: *t, score: s.score, reason: s.reason(key.metric.as_str()) };
+                    }
+                }
+                _ => marks.push(AnomalyMark { ts: *t, score: s.score, reason: s.reason(key.metric.as_str()) }),
+            }
+        }
+    }
+    Ok(SeriesAnomalies { start, step_secs: step, levels, marks })
+}
+
+/// Scans every series on all cores. `progress(done, total)` after each series;
+/// `cancel` stops early (returning what is done so far is not useful, so it errors).
+pub fn scan(
+    scenario: &Scenario,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    cancel: &AtomicBool,
+) -> Result<BTreeMap<SeriesKey, SeriesAnomalies>, StoreError> {
+    let keys: Vec<&SeriesKey> = scenario.telemetry.keys().collect();
+    let total = keys.len();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<SeriesAnomalies, StoreError>>>> =
+        Mutex::new((0..total).map(|_| None).collect());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while !cancel.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(key) = keys.get(i) else {
+                        return;
+                    };
+                    let result = scan_series(scenario, key);
+                    if let Ok(mut slots) = results.lock() {
+                        slots[i] = Some(result);
+                    }
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                }
+            });
+        }
+    });
+    if cancel.load(Ordering::Relaxed) {
+        return Err(StoreError::Codec("anomaly scan cancelled".into()));
+    }
+    let slots = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut out = BTreeMap::new();
+    for (key, slot) in keys.into_iter().zip(slots) {
+        match slot {
+            Some(result) => {
+                out.insert(key.clone(), result?);
+            }
+            None => return Err(StoreError::Codec("anomaly scan cancelled".into())),
+        }
+    }
+    Ok(out)
+}
+
+/// A twin's anomaly level at `t`: the highest level of its series, with that series'
+/// mark near `t` when there is one.
+pub fn twin_level<'a>(
+    scans: &'a BTreeMap<SeriesKey, SeriesAnomalies>,
+    twin: &TwinId,
+    t: UnixSecs,
+) -> (f64, Option<&'a AnomalyMark>) {
+    let mut best = (0.0, None);
+    for (key, scan) in scans.range(SeriesKey::new(twin.clone(), "")..).take_while(|(k, _)| &k.twin == twin) {
+        let _ = key;
+        let level = scan.level_at(t);
+        if level > best.0 || best.1.is_none() && level >= best.0 {
+            best = (level, scan.mark_near(t).or(best.1));
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Twin, TwinKind};
+
+    #[test]
+    fn a_clear_spike_is_marked_and_levels_follow_time() {
+        let mut s = Scenario { resolution_secs: 60, ..Scenario::default() };
+        s.graph.add_twin(Twin::new("web", TwinKind::Service)).unwrap();
+        let key = SeriesKey::new("web", "cpu_usage");
+        let n = 4 * 1440;
+        let ts: Vec<i64> = (0..n).map(|i| i as i64 * 60).collect();
+        let values: Vec<f64> = (0..n)
+            .map(|i| {
+                let base =
+                    40.0 + 10.0 * ((i as f64) * std::f64::consts::TAU / 1440.0).sin() + ((i * 7919) % 13) as f64 * 0.3;
+                if (3 * 1440 + 600..3 * 1440 + 660).contains(&i) { base + 50.0 } else { base }
+            })
+            .collect();
+        s.telemetry.append_many(&key, &ts, &values).unwrap();
+        let scans = scan(&s, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+        let scan = &scans[&key];
+        assert_eq!(scan.step_secs, 300);
+        let spike = (3 * 1440 + 610) as i64 * 60;
+        assert!(scan.marks.iter().any(|m| (m.ts - spike).abs() <= 3600), "marks: {:?}", scan.marks);
+        let start = (3 * 1440 + 600) as i64 * 60;
+        let peak = (start..start + 3600).step_by(300).map(|t| scan.level_at(t)).fold(0.0, f64::max);
+        assert!(peak >= ALARM, "peak level {peak}");
+        let quiet = (0..start - 7200).step_by(300).filter(|t| scan.level_at(*t) >= ALARM).count();
+        assert!(quiet <= 3, "{quiet} alarms before the spike");
+        let mark = scan.marks.iter().find(|m| (m.ts - spike).abs() <= 3600).unwrap();
+        let (level, near) = twin_level(&scans, &"web".into(), mark.ts);
+        assert!(level >= ALARM && near.is_some());
+    }
+}

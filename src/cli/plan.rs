@@ -1,0 +1,81 @@
+//! `twinbench plan` and `twinbench verify`: from findings to an approved plan file, and
+//! the check that a plan still matches the estate it was computed on.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use super::{PlanArgs, VerifyArgs};
+use crate::analytics::compliance::current_violations;
+use crate::analytics::drift::drift;
+use crate::io::{plan as plan_io, policy, scenario};
+use crate::policy::history::violation_history;
+use crate::remediation::plan::{ApproveSpec, PlanContext, candidates, changed_twins, findings, fingerprint, plan};
+use crate::remediation::priority::Weights;
+
+fn approve_spec(text: &str) -> Result<ApproveSpec> {
+    Ok(match text.trim() {
+        "all" => ApproveSpec::All,
+        "none" => ApproveSpec::None,
+        ids => {
+            let ids: Vec<String> = ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+            if ids.is_empty() {
+                bail!("--approve needs all, none or a comma-separated list of action ids");
+            }
+            ApproveSpec::Ids(ids)
+        }
+    })
+}
+
+/// `twinbench plan`.
+pub fn plan_command(args: &PlanArgs) -> Result<ExitCode> {
+    let approve = approve_spec(&args.approve)?;
+    let mut s = scenario::load(&args.scenario)?;
+    for path in &args.policy {
+        let extra = policy::load_policies(path, &s.graph)?;
+        s.policies.extend(extra);
+    }
+    let history = violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?;
+    let current = current_violations(&s, &history);
+    let drift = drift(&s.graph, &s.policies, s.start, s.end, (args.horizon * 3600.0) as i64);
+    let found = findings(&current, &drift);
+    let ranked = candidates(&s.graph, &s.policies, &found, &Weights::default());
+    let approver = args.approver.clone().unwrap_or_else(|| format!("cli --approve {}", args.approve));
+    let plan = plan(PlanContext::of(&s), ranked, &approve, &approver).map_err(anyhow::Error::msg)?;
+    plan_io::write(&args.out, &plan, &s.graph)?;
+    let approved = plan
+        .steps
+        .iter()
+        .filter(|st| matches!(st.approval, crate::remediation::plan::Approval::Approved { .. }))
+        .count();
+    eprintln!("{}: {} findings, {} proposed actions, {approved} approved", s.name, found.len(), plan.steps.len());
+    for step in &plan.steps {
+        eprintln!("  {}", plan_io::step_line(step));
+    }
+    eprintln!("wrote {} (fingerprint {})", args.out.display(), &plan.fingerprint[..16]);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `twinbench verify`: exit 0 when the plan matches the current state, 3 when stale.
+pub fn verify(args: &VerifyArgs) -> Result<ExitCode> {
+    let (planned, planned_twins) = plan_io::read_fingerprints(&args.plan)?;
+    let mut s = scenario::load_def(&args.scenario)?.scenario;
+    for path in &args.policy {
+        let extra = policy::load_policies(path, &s.graph)?;
+        s.policies.extend(extra);
+    }
+    let (now, now_twins) = fingerprint(&s.graph, &s.policies);
+    if now == planned {
+        eprintln!("plan {} is current: it was computed on this state of {}", args.plan.display(), s.name);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let changed = changed_twins(&planned_twins, &now_twins);
+    let what = if changed.is_empty() {
+        "the policies or dependencies changed".to_string()
+    } else {
+        let names: Vec<&str> = changed.iter().map(|t| t.as_str()).collect();
+        format!("twins changed since it was computed: {}", names.join(", "))
+    };
+    eprintln!("error: plan {} is stale: {what}; compute a new plan", args.plan.display());
+    Ok(ExitCode::from(3))
+}

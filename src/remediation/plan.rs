@@ -1,0 +1,650 @@
+//! From findings to a plan. Findings (current violations, predicted violations,
+//! configuration drift) become candidate actions — the policy's bound actions, or a
+//! default per metric when it binds none — each with its modeled change, cost, risk,
+//! duration, rollback and score ([`super::priority`]). A plan is the candidates in
+//! score order with their approvals, and a fingerprint of the twin state and policies
+//! it was computed on, so a stale plan can be refused.
+
+use std::collections::BTreeMap;
+
+use super::action::{ActionKind, Resource};
+use super::priority::{ScoreBreakdown, Urgency, Weights, score};
+use crate::analytics::compliance::CurrentViolation;
+use crate::analytics::drift::{DriftReport, KeyDrift};
+use crate::model::{ConfigValue, EdgeKind, MetricName, Scenario, Twin, TwinGraph, TwinId, TwinKind, UnixSecs};
+use crate::policy::{ConfigOperator, Policy, Severity};
+
+/// Something that needs remediation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Finding {
+    /// A metric rule violated now.
+    Violation {
+        /// Policy name.
+        policy: String,
+        /// The rule, as text.
+        rule: String,
+        /// The metric.
+        metric: MetricName,
+        /// The twin.
+        twin: TwinId,
+        /// Latest value.
+        value: f64,
+        /// Since when.
+        since: UnixSecs,
+    },
+    /// A metric rule predicted to be violated.
+    Predicted {
+        /// Policy name.
+        policy: String,
+        /// The rule, as text.
+        rule: String,
+        /// The metric.
+        metric: MetricName,
+        /// The twin.
+        twin: TwinId,
+        /// Expected time of the violation.
+        at: UnixSecs,
+        /// Seconds from now until then.
+        eta_secs: i64,
+        /// Probability of the violation within the horizon.
+        probability: f64,
+        /// The latest value.
+        value: f64,
+    },
+    /// Configuration keys off their desired values.
+    Drift {
+        /// Policy name.
+        policy: String,
+        /// The twin.
+        twin: TwinId,
+        /// The drifted keys of that policy.
+        keys: Vec<KeyDrift>,
+    },
+}
+
+impl Finding {
+    /// The twin concerned.
+    pub fn twin(&self) -> &TwinId {
+        match self {
+            Finding::Violation { twin, .. } | Finding::Predicted { twin, .. } | Finding::Drift { twin, .. } => twin,
+        }
+    }
+
+    /// The policy that raised it.
+    pub fn policy(&self) -> &str {
+        match self {
+            Finding::Violation { policy, .. } | Finding::Predicted { policy, .. } | Finding::Drift { policy, .. } => {
+                policy
+            }
+        }
+    }
+
+    /// What the finding is about, independent of values and times: the same rule on
+    /// the same twin is the same finding now, later, and when predicted.
+    pub fn key(&self) -> String {
+        match self {
+            Finding::Violation { policy, rule, twin, .. } | Finding::Predicted { policy, rule, twin, .. } => {
+                format!("{twin}|{policy}|{rule}")
+            }
+            Finding::Drift { policy, twin, keys } => {
+                let keys: Vec<&str> = keys.iter().map(|k| k.rule.key.as_str()).collect();
+                format!("{twin}|{policy}|drift|{}", keys.join(","))
+            }
+        }
+    }
+
+    /// Why an action is needed, in one line.
+    pub fn reason(&self) -> String {
+        match self {
+            Finding::Violation { policy, rule, value, .. } => {
+                format!("violation of {policy}: {rule} (now {value})")
+            }
+            Finding::Predicted { policy, rule, probability, eta_secs, .. } => format!(
+                "predicted violation of {policy}: {rule} in {:.1} h (probability {:.0}%)",
+                *eta_secs as f64 / 3600.0,
+                probability * 100.0
+            ),
+            Finding::Drift { policy, keys, .. } => {
+                let keys: Vec<String> = keys.iter().map(|k| k.rule.describe()).collect();
+                format!("configuration drift from {policy}: wants {}", keys.join(", "))
+            }
+        }
+    }
+
+    fn urgency(&self) -> Urgency {
+        match self {
+            Finding::Violation { .. } => Urgency::Now,
+            Finding::Predicted { eta_secs, .. } => Urgency::In(*eta_secs),
+            Finding::Drift { .. } => Urgency::Drift,
+        }
+    }
+
+    fn metric(&self) -> Option<&MetricName> {
+        match self {
+            Finding::Violation { metric, .. } | Finding::Predicted { metric, .. } => Some(metric),
+            Finding::Drift { .. } => None,
+        }
+    }
+
+    fn value(&self) -> Option<f64> {
+        match self {
+            Finding::Violation { value, .. } | Finding::Predicted { value, .. } => Some(*value),
+            Finding::Drift { .. } => None,
+        }
+    }
+}
+
+/// Findings from the analyses: current violations and drift (one finding per twin and
+/// policy with all its drifted keys). Predicted violations are added by the caller.
+pub fn findings(current: &[CurrentViolation], drift: &DriftReport) -> Vec<Finding> {
+    let mut out: Vec<Finding> = current
+        .iter()
+        .map(|v| Finding::Violation {
+            policy: v.policy.clone(),
+            rule: v.rule.to_string(),
+            metric: v.rule.metric.clone(),
+            twin: v.twin.clone(),
+            value: v.value,
+            since: v.since,
+        })
+        .collect();
+    for twin in drift.drifting() {
+        let mut by_policy: BTreeMap<&str, Vec<KeyDrift>> = BTreeMap::new();
+        for key in &twin.keys {
+            by_policy.entry(key.policy.as_str()).or_default().push(key.clone());
+        }
+        for (policy, keys) in by_policy {
+            out.push(Finding::Drift { policy: policy.to_string(), twin: twin.twin.clone(), keys });
+        }
+    }
+    out
+}
+
+/// An action proposed for a finding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    /// Stable id (hash of target, action and finding).
+    pub id: String,
+    /// The twin acted on.
+    pub target: TwinId,
+    /// What to do.
+    pub kind: ActionKind,
+    /// Why.
+    pub finding: Finding,
+    /// Severity of the finding's policy.
+    pub severity: Severity,
+    /// Priority score with its terms.
+    pub score: ScoreBreakdown,
+    /// Risk in [0, 1].
+    pub risk: f64,
+    /// Change of monthly cost.
+    pub monthly_cost: f64,
+    /// Time to take effect.
+    pub duration_secs: i64,
+    /// The action that undoes it, if any.
+    pub rollback: Option<ActionKind>,
+    /// What changes on the twin: (field, before, after).
+    pub changes: Vec<(String, String, String)>,
+    /// The modeled effect, in words.
+    pub predicted_effect: String,
+    /// What the proposal rests on.
+    pub evidence: Vec<String>,
+}
+
+/// The default action for a metric when the policy binds none.
+fn default_action(metric: &str, twin: &Twin) -> ActionKind {
+    let replicated = twin.capacity.replicas.is_some();
+    match metric {
+        "cpu_usage" if replicated => ActionKind::ScaleOut { replicas: 1 },
+        "cpu_usage" => ActionKind::ScaleUp { resource: Resource::Cpu, factor: 1.5 },
+        "memory_usage" => ActionKind::ScaleUp { resource: Resource::Memory, factor: 1.5 },
+        "disk_usage" => ActionKind::ScaleUp { resource: Resource::Disk, factor: 1.25 },
+        "latency_ms" | "error_rate" | "request_rate" if replicated => ActionKind::ScaleOut { replicas: 1 },
+        _ => ActionKind::Notify { to: "on-call".into() },
+    }
+}
+
+/// The desired values that put drifted keys back in line.
+fn restore(keys: &[KeyDrift]) -> BTreeMap<String, ConfigValue> {
+    keys.iter()
+        .filter_map(|k| {
+            let value = match (&k.rule.operator, &k.rule.expected) {
+                (ConfigOperator::OneOf, ConfigValue::List(options)) => options.first()?.clone(),
+                (ConfigOperator::Ne, _) => return None,
+                (_, v) => v.clone(),
+            };
+            Some((k.rule.key.clone(), value))
+        })
+        .collect()
+}
+
+/// What an action does to a metric's value, as a factor, when the model knows.
+fn metric_factor(kind: &ActionKind, metric: &str, twin: &Twin) -> Option<f64> {
+    match kind {
+        ActionKind::ScaleUp { resource, factor } if resource.metric() == metric => Some(1.0 / factor),
+        ActionKind::ScaleDown { resource, factor } if resource.metric() == metric => Some(*factor),
+        ActionKind::ScaleOut { replicas } | ActionKind::ScaleIn { replicas }
+            if matches!(metric, "cpu_usage" | "latency_ms" | "error_rate" | "memory_usage") =>
+        {
+            let n = f64::from(twin.capacity.replicas.unwrap_or(1));
+            let k = f64::from(*replicas);
+            Some(if matches!(kind, ActionKind::ScaleOut { .. }) { n / (n + k) } else { n / (n - k).max(1.0) })
+        }
+        _ => None,
+    }
+}
+
+fn effect_text(kind: &ActionKind, finding: &Finding, twin: &Twin, graph: &TwinGraph) -> String {
+    if let (Some(metric), Some(value)) = (finding.metric(), finding.value())
+        && let Some(f) = metric_factor(kind, metric.as_str(), twin)
+    {
+        return format!("{metric} {value:.1} to about {:.1} ({kind})", value * f);
+    }
+    match kind {
+        ActionKind::Reconfigure { set } => {
+            let keys: Vec<&str> = set.keys().map(String::as_str).collect();
+            format!("configuration back to the desired state for {}", keys.join(", "))
+        }
+        ActionKind::Restart => {
+            let hit = graph.dependents(&twin.id).len();
+            format!("leaks cleared; down for about 2 min, {hit} direct dependents see errors meanwhile")
+        }
+        ActionKind::Migrate { .. } => "load moves to a less busy host; contention drops".into(),
+        ActionKind::Notify { to } => format!("{to} is told; the twin itself does not change"),
+        other => format!("{other}"),
+    }
+}
+
+fn action_id(target: &TwinId, kind: &ActionKind, finding: &Finding) -> String {
+    let text = format!("{target}|{kind}|{}", finding.key());
+    blake3::hash(text.as_bytes()).to_hex()[..10].to_string()
+}
+
+/// The host a twin runs on (its first `runs_on` target).
+pub fn host_of(graph: &TwinGraph, id: &TwinId) -> Option<TwinId> {
+    graph.dependencies(id).into_iter().find(|(_, d)| d.kind == EdgeKind::RunsOn).map(|(t, _)| t.id.clone())
+}
+
+/// Candidate actions for findings, best first (see the module docs of
+/// [`super::priority`] for the order). For each finding: the policy's first bound
+/// action that is not a notification (or the default for the metric), plus every
+/// bound notification. The same action on the same twin proposed by several findings
+/// is kept once, with the best score and all the evidence.
+pub fn candidates(graph: &TwinGraph, policies: &[Policy], findings: &[Finding], weights: &Weights) -> Vec<Candidate> {
+    let twins = graph.twin_count();
+    let mut out: Vec<Candidate> = Vec::new();
+    for finding in findings {
+        let Some(twin) = graph.twin(finding.twin()) else {
+            continue;
+        };
+        let policy: Option<&Policy> = policies.iter().find(|p| p.name == finding.policy());
+        let severity = policy.map_or(Severity::Medium, |p| p.severity);
+        let bound: &[ActionKind] = policy.map_or(&[], |p| &p.actions);
+        let mut kinds: Vec<ActionKind> = Vec::new();
+        let primary =
+            bound.iter().find(|k| !matches!(k, ActionKind::Notify { .. })).cloned().or_else(|| match finding {
+                Finding::Drift { keys, .. } => Some(ActionKind::Reconfigure { set: restore(keys) }),
+                _ => finding.metric().map(|m| default_action(m.as_str(), twin)),
+            });
+        kinds.extend(primary);
+        kinds.extend(bound.iter().filter(|k| matches!(k, ActionKind::Notify { .. })).cloned());
+        for mut kind in kinds {
+            // `reconfigure` without keys restores the desired values of the keys that are
+            // off: the drift finding's keys, or the policy's own configuration rules.
+            if let ActionKind::Reconfigure { set } = &kind
+                && set.is_empty()
+            {
+                let keys = match finding {
+                    Finding::Drift { keys, .. } => keys.clone(),
+                    _ => policy.map_or_else(Vec::new, |p| drifted_keys(p, twin)),
+                };
+                if keys.is_empty() {
+                    continue;
+                }
+                kind = ActionKind::Reconfigure { set: restore(&keys) };
+            }
+            let mut after = twin.clone();
+            let changes = kind.apply(&mut after);
+            let risk = kind.risk();
+            let monthly_cost = kind.monthly_cost(twin);
+            let blast = graph.blast_radius(&twin.id).len();
+            let breakdown = score(weights, severity, blast, twins, finding.urgency(), risk, monthly_cost);
+            let evidence = vec![finding.reason()];
+            let candidate = Candidate {
+                id: action_id(&twin.id, &kind, finding),
+                target: twin.id.clone(),
+                rollback: kind.inverse(twin, host_of(graph, &twin.id).as_ref()),
+                predicted_effect: effect_text(&kind, finding, twin, graph),
+                duration_secs: kind.duration_secs(),
+                kind,
+                finding: finding.clone(),
+                severity,
+                score: breakdown,
+                risk,
+                monthly_cost,
+                changes,
+                evidence,
+            };
+            match out.iter_mut().find(|c| c.target == candidate.target && c.kind == candidate.kind) {
+                Some(existing) => {
+                    existing.evidence.extend(candidate.evidence.iter().cloned());
+                    if candidate.score.total > existing.score.total {
+                        let evidence = std::mem::take(&mut existing.evidence);
+                        *existing = Candidate { evidence, ..candidate };
+                    }
+                }
+                None => out.push(candidate),
+            }
+        }
+    }
+    // Notifications follow the action they accompany: they rank by the best score of
+    // the other actions for the same twin and policy.
+    let group_score = |c: &Candidate| -> f64 {
+        if !matches!(c.kind, ActionKind::Notify { .. }) {
+            return c.score.total;
+        }
+        out.iter()
+            .filter(|o| o.target == c.target && o.finding.policy() == c.finding.policy())
+            .filter(|o| !matches!(o.kind, ActionKind::Notify { .. }))
+            .map(|o| o.score.total)
+            .reduce(f64::max)
+            .unwrap_or(c.score.total)
+    };
+    let mut keyed: Vec<(f64, bool, Candidate)> =
+        out.iter().map(|c| (group_score(c), matches!(c.kind, ActionKind::Notify { .. }), c.clone())).collect();
+    keyed.sort_by(|(ga, na, a), (gb, nb, b)| {
+        gb.total_cmp(ga)
+            .then_with(|| na.cmp(nb))
+            .then_with(|| b.score.total.total_cmp(&a.score.total))
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| a.target.cmp(&b.target))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    keyed.into_iter().map(|(_, _, c)| c).collect()
+}
+
+/// The configuration rules of `policy` that `twin` does not hold, as drifted keys.
+fn drifted_keys(policy: &Policy, twin: &Twin) -> Vec<KeyDrift> {
+    policy
+        .config_rules
+        .iter()
+        .filter_map(|rule| {
+            let actual = twin.config.get(&rule.key);
+            let deviation = rule.deviation(actual);
+            (deviation.kind != crate::policy::DeviationKind::None).then(|| KeyDrift {
+                policy: policy.name.clone(),
+                rule: rule.clone(),
+                actual: actual.cloned(),
+                deviation,
+                since: None,
+            })
+        })
+        .collect()
+}
+
+/// Whether an action was approved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Approval {
+    /// Approved by someone.
+    Approved {
+        /// Who (user name or the command line's `--approve`).
+        by: String,
+    },
+    /// Rejected by someone.
+    Rejected {
+        /// Who.
+        by: String,
+    },
+    /// Waiting.
+    Pending,
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanStep {
+    /// Position in the plan, from 1.
+    pub order: usize,
+    /// The proposal.
+    pub candidate: Candidate,
+    /// Its approval.
+    pub approval: Approval,
+}
+
+/// A plan: approved (and pending) actions in order, with the fingerprint of the state
+/// they were computed on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Scenario name.
+    pub scenario: String,
+    /// The scenario's "now" the plan was computed for.
+    pub computed_for: UnixSecs,
+    /// Fingerprint of twin state and policies.
+    pub fingerprint: String,
+    /// Fingerprint per twin (to say which twins changed when the plan is stale).
+    pub twin_fingerprints: BTreeMap<TwinId, String>,
+    /// Steps in order.
+    pub steps: Vec<PlanStep>,
+}
+
+/// Which candidates to approve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApproveSpec {
+    /// Everything.
+    All,
+    /// Nothing (a proposal for review).
+    None,
+    /// These action ids.
+    Ids(Vec<String>),
+}
+
+/// What a plan is computed on: the scenario's name and "now", its twins and the
+/// policies in force.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanContext<'a> {
+    /// Scenario name.
+    pub scenario: &'a str,
+    /// The time the findings are for.
+    pub computed_for: UnixSecs,
+    /// The twins.
+    pub graph: &'a TwinGraph,
+    /// The policies in force.
+    pub policies: &'a [Policy],
+}
+
+impl<'a> PlanContext<'a> {
+    /// A scenario with its own policies, at its end.
+    pub fn of(scenario: &'a Scenario) -> Self {
+        Self {
+            scenario: &scenario.name,
+            computed_for: scenario.end,
+            graph: &scenario.graph,
+            policies: &scenario.policies,
+        }
+    }
+}
+
+/// Builds a plan from ranked candidates.
+pub fn plan(
+    context: PlanContext<'_>,
+    candidates: Vec<Candidate>,
+    approve: &ApproveSpec,
+    approver: &str,
+) -> Result<Plan, String> {
+    if let ApproveSpec::Ids(ids) = approve
+        && let Some(unknown) = ids.iter().find(|id| !candidates.iter().any(|c| &&c.id == id))
+    {
+        let known: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+        return Err(format!("no proposed action has id {unknown:?} (ids: {})", known.join(", ")));
+    }
+    let steps = candidates
+        .into_iter()
+        .enumerate()
+        .map(|(i, candidate)| {
+            let approved = match approve {
+                ApproveSpec::All => true,
+                ApproveSpec::None => false,
+                ApproveSpec::Ids(ids) => ids.contains(&candidate.id),
+            };
+            let approval = if approved { Approval::Approved { by: approver.to_string() } } else { Approval::Pending };
+            PlanStep { order: i + 1, candidate, approval }
+        })
+        .collect();
+    let (fingerprint, twin_fingerprints) = fingerprint(context.graph, context.policies);
+    Ok(Plan {
+        scenario: context.scenario.to_string(),
+        computed_for: context.computed_for,
+        fingerprint,
+        twin_fingerprints,
+        steps,
+    })
+}
+
+/// Fingerprint of what a plan depends on: every twin's kind, tags, configuration,
+/// capacity and status, the dependency edges, and the policies. Telemetry is not part
+/// of it: new samples do not make a plan stale, changed twins or policies do.
+pub fn fingerprint(graph: &TwinGraph, policies: &[Policy]) -> (String, BTreeMap<TwinId, String>) {
+    let mut per_twin = BTreeMap::new();
+    let mut all = blake3::Hasher::new();
+    for twin in graph.twins() {
+        let text = format!(
+            "{}|{}|{:?}|{:?}|{:?}|{}",
+            twin.id,
+            twin.kind,
+            twin.tags,
+            twin.config.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            twin.capacity,
+            twin.status
+        );
+        let hash = blake3::hash(text.as_bytes()).to_hex()[..16].to_string();
+        all.update(hash.as_bytes());
+        per_twin.insert(twin.id.clone(), hash);
+    }
+    for (from, to, dep) in graph.edges() {
+        all.update(format!("{from}>{to}:{}:{}:{}", dep.kind, dep.traffic_share, dep.latency_ms).as_bytes());
+    }
+    for policy in policies {
+        all.update(format!("{policy:?}").as_bytes());
+    }
+    (all.finalize().to_hex().to_string(), per_twin)
+}
+
+/// Twins whose fingerprint differs between a plan and the current state (added,
+/// removed or changed), sorted.
+pub fn changed_twins(old: &BTreeMap<TwinId, String>, new: &BTreeMap<TwinId, String>) -> Vec<TwinId> {
+    let mut ids: Vec<TwinId> =
+        old.keys().chain(new.keys()).filter(|id| old.get(*id) != new.get(*id)).cloned().collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// A kind's address in Terraform style, e.g. `database.db-primary`.
+pub fn address(kind: TwinKind, id: &TwinId) -> String {
+    format!("{}.{}", kind.as_str(), id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ConfigChange, Twin};
+    use crate::policy::{ConfigRule, Deviation, DeviationKind};
+
+    fn scenario() -> Scenario {
+        let mut s = Scenario { name: "t".into(), end: 1000, ..Scenario::default() };
+        let mut db = Twin::new("db", TwinKind::Database);
+        db.capacity.disk_gib = Some(100.0);
+        db.config.insert("max_connections".into(), ConfigValue::Int(200));
+        db.config_history.push(ConfigChange { at: 10, key: "max_connections".into(), before: None, after: None });
+        s.graph.add_twin(db).unwrap();
+        let mut web = Twin::new("web", TwinKind::Service);
+        web.capacity.replicas = Some(2);
+        s.graph.add_twin(web).unwrap();
+        s.graph
+            .add_dependency(&"web".into(), &"db".into(), crate::model::Dependency::new(EdgeKind::DependsOn))
+            .unwrap();
+        let mut disk = Policy::named("disk");
+        disk.severity = Severity::Critical;
+        disk.actions = vec![
+            ActionKind::ScaleUp { resource: Resource::Disk, factor: 1.5 },
+            ActionKind::Notify { to: "dba".into() },
+        ];
+        s.policies.push(disk);
+        s.policies.push(Policy::named("cpu"));
+        s
+    }
+
+    fn findings() -> Vec<Finding> {
+        let drift_key = KeyDrift {
+            policy: "db-config".into(),
+            rule: ConfigRule {
+                key: "max_connections".into(),
+                operator: ConfigOperator::Eq,
+                expected: ConfigValue::Int(500),
+            },
+            actual: Some(ConfigValue::Int(200)),
+            deviation: Deviation { amount: 0.6, kind: DeviationKind::Numeric },
+            since: Some(10),
+        };
+        vec![
+            Finding::Predicted {
+                policy: "disk".into(),
+                rule: "disk_usage > 90".into(),
+                metric: "disk_usage".into(),
+                twin: "db".into(),
+                at: 5000,
+                eta_secs: 4000,
+                probability: 0.8,
+                value: 85.0,
+            },
+            Finding::Violation {
+                policy: "cpu".into(),
+                rule: "cpu_usage > 80".into(),
+                metric: "cpu_usage".into(),
+                twin: "web".into(),
+                value: 91.0,
+                since: 900,
+            },
+            Finding::Drift { policy: "db-config".into(), twin: "db".into(), keys: vec![drift_key] },
+        ]
+    }
+
+    #[test]
+    fn bound_defaults_and_drift_become_ranked_candidates() {
+        let s = scenario();
+        let c = candidates(&s.graph, &s.policies, &findings(), &Weights::default());
+        let kinds: Vec<String> = c.iter().map(|c| format!("{} {}", c.target, c.kind)).collect();
+        assert_eq!(c.len(), 4, "{kinds:?}");
+        assert!(kinds.contains(&"db scale disk up ×1.5".to_string()));
+        assert!(kinds.contains(&"db notify dba".to_string()));
+        assert!(kinds.contains(&"web add 1 replica(s)".to_string()), "cpu default for a replicated twin");
+        assert!(kinds.contains(&"db reconfigure max_connections = 500".to_string()));
+        let scale = c.iter().find(|c| matches!(c.kind, ActionKind::ScaleUp { .. })).unwrap();
+        assert_eq!(scale.changes, vec![("capacity.disk_gib".to_string(), "100".to_string(), "150".to_string())]);
+        assert!(scale.predicted_effect.contains("disk_usage 85.0 to about 56.7"), "{}", scale.predicted_effect);
+        assert!(matches!(scale.rollback, Some(ActionKind::ScaleDown { .. })));
+        let primaries: Vec<f64> =
+            c.iter().filter(|c| !matches!(c.kind, ActionKind::Notify { .. })).map(|c| c.score.total).collect();
+        assert!(primaries.windows(2).all(|w| w[0] >= w[1]), "actions in score order");
+        let notify = c.iter().position(|c| matches!(c.kind, ActionKind::Notify { .. })).unwrap();
+        assert!(matches!(c[notify - 1].kind, ActionKind::ScaleUp { .. }), "the notification follows its action");
+        // Deterministic ids and order.
+        assert_eq!(candidates(&s.graph, &s.policies, &findings(), &Weights::default()), c);
+    }
+
+    #[test]
+    fn plans_approve_and_fingerprint() {
+        let s = scenario();
+        let c = candidates(&s.graph, &s.policies, &findings(), &Weights::default());
+        let first = c[0].id.clone();
+        let p = plan(PlanContext::of(&s), c.clone(), &ApproveSpec::Ids(vec![first.clone()]), "alice").unwrap();
+        assert_eq!(p.steps[0].approval, Approval::Approved { by: "alice".into() });
+        assert_eq!(p.steps[1].approval, Approval::Pending);
+        assert!(plan(PlanContext::of(&s), c, &ApproveSpec::Ids(vec!["nope".into()]), "alice").is_err());
+        let mut changed = s.clone();
+        changed.graph.twin_mut(&"db".into()).unwrap().config.insert("max_connections".into(), ConfigValue::Int(300));
+        let (a, per_a) = fingerprint(&s.graph, &s.policies);
+        let (b, per_b) = fingerprint(&changed.graph, &changed.policies);
+        assert_ne!(a, b);
+        assert_eq!(changed_twins(&per_a, &per_b), vec![TwinId::from("db")]);
+    }
+}

@@ -1,0 +1,301 @@
+//! The Findings and Remediation tabs: what is wrong at the time cursor (rule
+//! violations, configuration drift, anomalies), the actions proposed for it with their
+//! score breakdowns, approve/reject, the log of those decisions, and plan export.
+
+use std::collections::BTreeMap;
+
+use eframe::egui::{self, RichText};
+
+use super::app::Command;
+use super::jobs::AnomalyScans;
+use super::theme;
+use crate::analytics::drift::DriftReport;
+use crate::analytics::scan::{ALARM, twin_level};
+use crate::io::time::format_short;
+use crate::model::{Scenario, UnixSecs};
+use crate::remediation::orchestrate::{AuditEntry, Decision, Mode};
+use crate::remediation::plan::{Candidate, Finding};
+
+/// A person's decisions on proposals, and their log.
+#[derive(Default)]
+pub struct RemediationState {
+    /// Approved (true) or rejected (false), by proposal id.
+    pub decisions: BTreeMap<String, bool>,
+    /// Every decision, oldest first.
+    pub audit: Vec<AuditEntry>,
+    /// Path typed into the export prompt, when shown.
+    pub export_path: Option<String>,
+}
+
+impl RemediationState {
+    fn decide(&mut self, c: &Candidate, approved: bool, by: &str, at: UnixSecs) {
+        self.decisions.insert(c.id.clone(), approved);
+        self.audit.push(AuditEntry {
+            at,
+            action_id: c.id.clone(),
+            twin: c.target.clone(),
+            action: c.kind.to_string(),
+            reason: c.finding.reason(),
+            score: c.score,
+            mode: Mode::ApproveEach,
+            decision: if approved { Decision::Approved(by.to_string()) } else { Decision::Rejected(by.to_string()) },
+        });
+    }
+
+    /// Ids of the approved proposals among `candidates`.
+    pub fn approved_ids(&self, candidates: &[Candidate]) -> Vec<String> {
+        candidates.iter().filter(|c| self.decisions.get(&c.id) == Some(&true)).map(|c| c.id.clone()).collect()
+    }
+}
+
+/// The Findings tab.
+pub fn findings_ui(
+    ui: &mut egui::Ui,
+    scenario: &Scenario,
+    findings: &[Finding],
+    drift: &DriftReport,
+    anomalies: Option<&AnomalyScans>,
+    time: UnixSecs,
+    commands: &mut Vec<Command>,
+) {
+    let dark = ui.visuals().dark_mode;
+    ui.heading("Findings");
+    ui.weak(format!("At {} (move the timeline to see another moment).", format_short(time)));
+    ui.separator();
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        let violations: Vec<&Finding> = findings.iter().filter(|f| matches!(f, Finding::Violation { .. })).collect();
+        ui.strong(format!("Rule violations ({})", violations.len()));
+        if violations.is_empty() {
+            ui.weak("None: every twin is within its thresholds.");
+        }
+        egui::Grid::new("findings-violations").striped(true).num_columns(3).show(ui, |ui| {
+            for f in violations {
+                if let Finding::Violation { policy, rule, twin, value, since, .. } = f {
+                    if ui.link(twin.as_str()).clicked() {
+                        commands.push(Command::Inspect(twin.clone()));
+                    }
+                    ui.label(format!("{rule}  (now {value})")).on_hover_text(format!("policy {policy}"));
+                    ui.weak(format!("since {}", format_short(*since)));
+                    ui.end_row();
+                }
+            }
+        });
+        ui.add_space(8.0);
+        let drifting: Vec<_> = drift.drifting().collect();
+        ui.strong(format!("Configuration drift ({} twins, fleet {:.2})", drifting.len(), drift.fleet_score));
+        if drifting.is_empty() {
+            ui.weak("None: every twin holds its desired configuration.");
+        }
+        egui::Grid::new("findings-drift").striped(true).num_columns(3).show(ui, |ui| {
+            for t in drifting {
+                if ui.link(t.twin.as_str()).clicked() {
+                    commands.push(Command::Inspect(t.twin.clone()));
+                }
+                ui.label(RichText::new(format!("{:.2}", t.score)).color(theme::score_color(t.score, dark)));
+                let keys: Vec<String> = t
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{} (has {})",
+                            k.rule.describe(),
+                            k.actual.as_ref().map_or("nothing".into(), ToString::to_string)
+                        )
+                    })
+                    .collect();
+                ui.label(keys.join("; "));
+                ui.end_row();
+            }
+        });
+        ui.weak(format!(
+            "{} drift events so far; P(new drift within 7 days) = {:.0}%",
+            drift.events.len(),
+            drift.probability_new * 100.0
+        ));
+        ui.add_space(8.0);
+        match anomalies {
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.weak("Scanning for anomalies…");
+                });
+            }
+            Some(scans) => {
+                let mut hot: Vec<(f64, &crate::model::TwinId, Option<String>)> = scenario
+                    .graph
+                    .ids()
+                    .filter_map(|id| {
+                        let (level, mark) = twin_level(scans, id, time);
+                        (level >= ALARM).then(|| (level, id, mark.map(|m| m.reason.clone())))
+                    })
+                    .collect();
+                hot.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+                ui.strong(format!("Anomalies ({})", hot.len()));
+                if hot.is_empty() {
+                    ui.weak("None at this moment.");
+                }
+                egui::Grid::new("findings-anomalies").striped(true).num_columns(3).show(ui, |ui| {
+                    for (level, id, reason) in hot {
+                        if ui.link(id.as_str()).clicked() {
+                            commands.push(Command::Inspect(id.clone()));
+                        }
+                        ui.label(RichText::new(format!("{level:.2}")).color(theme::score_color(level, dark)));
+                        ui.label(reason.unwrap_or_default());
+                        ui.end_row();
+                    }
+                });
+            }
+        }
+    });
+}
+
+/// What the remediation tab asks the app to do.
+pub enum RemediationRequest {
+    /// Write a plan with the approved proposals to this path.
+    Export(std::path::PathBuf),
+}
+
+/// The Remediation tab.
+pub fn remediation_ui(
+    ui: &mut egui::Ui,
+    candidates: &[Candidate],
+    state: &mut RemediationState,
+    user: &str,
+    time: UnixSecs,
+    commands: &mut Vec<Command>,
+) -> Option<RemediationRequest> {
+    let dark = ui.visuals().dark_mode;
+    let mut request = None;
+    ui.heading("Remediation");
+    let approved = state.approved_ids(candidates).len();
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{} proposed actions for the findings at {}, {approved} approved.",
+            candidates.len(),
+            format_short(time)
+        ));
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Approve all").clicked() {
+            for c in candidates {
+                if state.decisions.get(&c.id) != Some(&true) {
+                    state.decide(c, true, user, time);
+                }
+            }
+        }
+        if ui.button("Export plan…").on_hover_text("Write the approved actions as a plan: .json, .ron or .md").clicked()
+        {
+            state.export_path = Some(state.export_path.clone().unwrap_or_else(|| "plan.json".into()));
+        }
+    });
+    if let Some(mut path) = state.export_path.take() {
+        let mut keep = true;
+        ui.horizontal(|ui| {
+            let label = ui.label("Plan file");
+            ui.add(egui::TextEdit::singleline(&mut path).desired_width(220.0)).labelled_by(label.id);
+            if ui.button("Write").clicked() && !path.trim().is_empty() {
+                request = Some(RemediationRequest::Export(std::path::PathBuf::from(path.trim())));
+                keep = false;
+            }
+            if ui.button("Cancel").clicked() {
+                keep = false;
+            }
+        });
+        if keep {
+            state.export_path = Some(path);
+        }
+    }
+    ui.separator();
+    egui::ScrollArea::vertical()
+        .id_salt("remediation-queue")
+        .auto_shrink([false, false])
+        .max_height(ui.available_height() * 0.7)
+        .show(ui, |ui| {
+            if candidates.is_empty() {
+                ui.weak("Nothing to do at this moment.");
+            }
+            for (i, c) in candidates.iter().enumerate() {
+                let decision = state.decisions.get(&c.id).copied();
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.label(RichText::new(format!("{}.", i + 1)).strong());
+                        if ui.link(c.target.as_str()).clicked() {
+                            commands.push(Command::Inspect(c.target.clone()));
+                        }
+                        ui.label(RichText::new(c.kind.to_string()).strong());
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                            let reject = ui.selectable_label(decision == Some(false), "Reject");
+                            let approve = ui.selectable_label(decision == Some(true), "Approve");
+                            if approve.clicked() && decision != Some(true) {
+                                state.decide(c, true, user, time);
+                            }
+                            if reject.clicked() && decision != Some(false) {
+                                state.decide(c, false, user, time);
+                            }
+                            ui.label(RichText::new(format!("{:.3}", c.score.total)).monospace()).on_hover_ui(|ui| {
+                                egui::Grid::new(("score", &c.id)).num_columns(2).show(ui, |ui| {
+                                    for (name, value) in [
+                                        ("severity", c.score.severity),
+                                        ("impact (blast radius)", c.score.impact),
+                                        ("urgency", c.score.urgency),
+                                        ("cost and risk", c.score.cost),
+                                    ] {
+                                        ui.label(name);
+                                        ui.label(format!("{value:.3}"));
+                                        ui.end_row();
+                                    }
+                                });
+                                ui.weak("total = 0.4·severity + 0.25·impact + 0.25·urgency − 0.1·cost");
+                            });
+                        });
+                    });
+                    ui.label(RichText::new(c.finding.reason()).small());
+                    ui.horizontal_wrapped(|ui| {
+                        ui.weak(format!(
+                            "effect: {} · risk {:.2} · {:+.0}/month · {} min · rollback: {}",
+                            c.predicted_effect,
+                            c.risk,
+                            c.monthly_cost,
+                            c.duration_secs / 60,
+                            c.rollback.as_ref().map_or("none".to_string(), ToString::to_string)
+                        ));
+                    });
+                    let bar = |ui: &mut egui::Ui, label: &str, v: f64| {
+                        ui.add(egui::ProgressBar::new(v as f32).desired_width(70.0).text(RichText::new(label).small()));
+                    };
+                    ui.horizontal(|ui| {
+                        bar(ui, "severity", c.score.severity);
+                        bar(ui, "impact", c.score.impact);
+                        bar(ui, "urgency", c.score.urgency);
+                        bar(ui, "cost", c.score.cost);
+                    });
+                    if decision == Some(true) {
+                        ui.colored_label(
+                            theme::status_color(crate::model::Status::Healthy, dark),
+                            format!("approved by {user}"),
+                        );
+                    }
+                });
+            }
+        });
+    ui.separator();
+    egui::CollapsingHeader::new(format!("Decision log ({})", state.audit.len())).id_salt("audit-log").show(ui, |ui| {
+        egui::ScrollArea::vertical().id_salt("audit-scroll").max_height(160.0).show(ui, |ui| {
+            for e in state.audit.iter().rev() {
+                ui.label(
+                    RichText::new(format!(
+                        "{}  {} {} on {} — {}",
+                        format_short(e.at),
+                        e.decision.name(),
+                        e.action,
+                        e.twin,
+                        e.decision.detail().unwrap_or("")
+                    ))
+                    .monospace()
+                    .small(),
+                );
+            }
+        });
+    });
+    request
+}
