@@ -124,6 +124,19 @@ pub struct GuiArgs {
     /// Open the policy editor on this policy file (.yaml, .json or .ron).
     #[arg(long, value_name = "FILE")]
     pub policies: Option<PathBuf>,
+    /// Open live, connected to this Prometheus server through --mapping (as File →
+    /// Connect…; credentials from the mapping's `auth`).
+    #[arg(long, value_name = "URL", requires = "mapping", conflicts_with_all = ["scenario", "local"])]
+    pub prometheus: Option<String>,
+    /// Mapping file (YAML) for --prometheus.
+    #[arg(long, value_name = "FILE", requires = "prometheus")]
+    pub mapping: Option<PathBuf>,
+    /// How far back --prometheus reads at first, e.g. 6h or 30d (default 6h).
+    #[arg(long, value_name = "DUR", requires = "prometheus")]
+    pub backfill: Option<String>,
+    /// Open live with this machine as a twin (sampled every 2 s).
+    #[arg(long, conflicts_with = "scenario")]
+    pub local: bool,
 }
 
 fn parse_size(s: &str) -> Result<(f32, f32), String> {

@@ -60,6 +60,8 @@ pub struct Launch {
     pub tab: Option<String>,
     /// Policy file to open in the editor.
     pub policies: Option<PathBuf>,
+    /// A live source to connect to instead of opening a scenario.
+    pub live: Option<super::connect::ConnectRequest>,
     /// Where automation reports.
     pub outcome: Arc<Mutex<Option<Outcome>>>,
     /// When the process started opening the window (for the start-up figures).
@@ -269,8 +271,13 @@ impl WorkbenchApp {
         if let Some(path) = &launch.policies {
             app.open_policy_file(path);
         }
-        let source = launch.scenario.map_or(Source::Default, Source::from_path);
-        app.open(&source, &cc.egui_ctx);
+        match launch.live {
+            Some(request) => app.connect(&cc.egui_ctx, request),
+            None => {
+                let source = launch.scenario.map_or(Source::Default, Source::from_path);
+                app.open(&source, &cc.egui_ctx);
+            }
+        }
         app
     }
 
@@ -319,6 +326,11 @@ impl WorkbenchApp {
         self.timeline.time
     }
 
+    /// The live source's connection state and counters, while connected.
+    pub fn live_status(&self) -> Option<(crate::io::live::ConnState, crate::io::live::LiveStats)> {
+        self.live.handle.as_ref().map(|h| (h.state(), h.stats()))
+    }
+
     /// Notification texts currently shown.
     pub fn notification_texts(&self) -> Vec<String> {
         self.notifications.texts().into_iter().map(|(_, t)| t.to_string()).collect()
@@ -358,7 +370,8 @@ impl WorkbenchApp {
         }
         self.plot_cache.clear();
         self.paint_generation += 1;
-        let pending = self.pending_select.take();
+        // A live source's twins arrive later: its selection waits for them (live_logic).
+        let pending = if matches!(source, Source::Live(_)) { None } else { self.pending_select.take() };
         let scenario = Arc::new(scenario);
         self.analysis = None;
         if history_ready {
@@ -706,6 +719,18 @@ impl WorkbenchApp {
         }
     }
 
+    /// Live connect (src/ui/connect.rs): starts a source and opens its (empty, growing)
+    /// scenario in place of the open one.
+    fn connect(&mut self, ctx: &egui::Context, request: super::connect::ConnectRequest) {
+        match self.live.start(ctx, request) {
+            Ok(scenario) => {
+                let source = Source::Live(scenario.name.clone());
+                self.install(scenario, ViolationHistory::new(), true, source);
+            }
+            Err(e) => self.notifications.error(format!("Cannot connect: {e}")),
+        }
+    }
+
     /// Live connect (src/ui/connect.rs): folds new twins and samples into the open
     /// scenario when it is the live one; plots refresh, a cursor or plot view at "now"
     /// follows it, and the anomaly scan and policy evaluation re-run on the grown
@@ -729,7 +754,12 @@ impl WorkbenchApp {
         };
         if tick.graph_changed {
             self.graph = Some(GraphModel::build(&c.scenario.graph));
-            self.select(self.selected.clone());
+            let pending =
+                self.pending_select.as_ref().map(TwinId::new).filter(|id| c.scenario.graph.twin(id).is_some());
+            if pending.is_some() {
+                self.pending_select = None;
+            }
+            self.select(pending.or_else(|| self.selected.clone()));
         }
         if tick.samples > 0 || tick.graph_changed {
             self.plot_cache.clear();
@@ -844,8 +874,12 @@ impl WorkbenchApp {
     }
 
     fn automate(&mut self, ctx: &egui::Context, frame: &eframe::Frame) {
-        // Settled: history loaded and the background analysis finished.
-        let ready = self.is_ready() && self.analysis.is_none();
+        // Settled: history loaded and the background analysis finished; for a screenshot
+        // of a live source, also its first answer (data, or a retry or failure to show).
+        // Frame statistics start at once, so a hanging server can be measured.
+        let live_waiting = matches!(self.automation.as_ref().map(|a| &a.mode), Some(Automation::Screenshot(_)))
+            && self.live.handle.as_ref().is_some_and(|h| h.state() == crate::io::live::ConnState::Connecting);
+        let ready = self.is_ready() && self.analysis.is_none() && !live_waiting;
         if ready && self.ready_ms.is_none() {
             self.ready_ms = self.started.map(|s| s.secs() * 1000.0);
         }
@@ -1040,13 +1074,7 @@ impl WorkbenchApp {
     fn dialogs_ui(&mut self, ctx: &egui::Context) {
         // Live connect (src/ui/connect.rs): the Connect and Save snapshot windows.
         if let Some(request) = super::connect::connect_dialog_ui(ctx, &mut self.live.dialog) {
-            match self.live.start(ctx, request) {
-                Ok(scenario) => {
-                    let source = Source::Live(scenario.name.clone());
-                    self.install(scenario, ViolationHistory::new(), true, source);
-                }
-                Err(e) => self.notifications.error(format!("Cannot connect: {e}")),
-            }
+            self.connect(ctx, request);
         }
         self.live.snapshot_dialog_ui(ctx, self.current.as_ref().map(|c| &c.scenario));
         if let Some(mut text) = self.path_dialog.take() {

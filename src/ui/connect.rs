@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
-use eframe::egui::{self, Color32, RichText};
+use eframe::egui::{self, Color32};
 
 use crate::io::live::{self, ConnState, LiveHandle, SnapshotSummary, TelemetryFormat};
 use crate::io::prometheus::auth::{AuthSource, SecretSource};
@@ -302,7 +302,9 @@ pub fn sync_status_ui(ui: &mut egui::Ui, handle: &LiveHandle) -> Option<SyncActi
         }
         (ConnState::Stopped, _) => (Color32::GRAY, "stopped".to_string()),
     };
-    ui.label(RichText::new("●").color(colour));
+    // A painted dot: the default fonts have no glyph for one.
+    let (dot, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    ui.painter().circle_filled(dot.center(), 4.5, colour);
     ui.label(format!("{}: {text}", handle.name())).on_hover_text(state.describe());
     if paused {
         if ui.small_button("Resume").clicked() {

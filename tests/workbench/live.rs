@@ -697,8 +697,12 @@ mod gui {
     use egui::accesskit::Role;
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
-    use twinbench::model::TwinKind;
+    use twinbench::io::live::{Clock, ConnState};
+    use twinbench::model::{SeriesKey, TwinId, TwinKind};
     use twinbench::ui::{Launch, WorkbenchApp};
+
+    use super::{ONE_QUERY, bits, history};
+    use crate::prom::{Prometheus, Written, write_in};
 
     fn step_until(
         h: &mut Harness<'static, WorkbenchApp>,
@@ -762,6 +766,124 @@ mod gui {
         h.run_steps(2);
         h.get_by_label("Test connection").click();
         step_until(&mut h, "the test result", |h| h.query_by_label_contains("connection refused").is_some());
+    }
+
+    /// Replaces a text field's content, as a user would.
+    fn set_field(h: &mut Harness<'static, WorkbenchApp>, label: &str, text: &str) {
+        h.get_by_label(label).click();
+        h.run_steps(1);
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        h.get_by_label(label).type_text(text);
+        h.run_steps(1);
+    }
+
+    fn state_of(h: &Harness<'static, WorkbenchApp>) -> ConnState {
+        h.state().live_status().map_or(ConnState::Stopped, |(s, _)| s)
+    }
+
+    /// The Connect dialog against a real Prometheus: test connection, connect, the graph
+    /// and store fill with exactly the written history; then the server hangs (SIGSTOP)
+    /// in the middle of a sync and the workbench keeps drawing frames, each timed and the
+    /// figures printed (not asserted); the server comes back and nothing is lost or
+    /// doubled. Then it is killed: the status shows the retry and its reason.
+    #[test]
+    fn the_connect_dialog_syncs_a_prometheus_and_keeps_drawing_while_it_hangs() {
+        // History up to now at 5 s: the workbench syncs on the system clock, and a short
+        // grid means a new grid point (so a request) is never more than 5 s away.
+        let now = Clock::System.now();
+        let end = now - now.rem_euclid(5) - 5;
+        let start = end - 3600;
+        let written: Vec<Written> = ["db-1", "db-2"]
+            .iter()
+            .enumerate()
+            .map(|(n, db)| history("twin_cpu_usage", &[("instance", db)], start, 721, 5, n))
+            .collect();
+        let Some(mut server) = Prometheus::start(&written) else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let mapping = write_in(dir.path(), "m.yaml", &format!("step: 5s\nsettle: 0s\n{ONE_QUERY}"));
+
+        let launch = Launch {
+            scenario: Some(crate::support::root().join("scenarios/teaching-minimal.ron")),
+            ..Launch::default()
+        };
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1400.0, 900.0))
+            .build_eframe(move |cc| WorkbenchApp::new(cc, launch));
+        step_until(&mut h, "the scenario", |h| h.state().is_ready());
+        h.get_by_label("File").click();
+        h.run_steps(2);
+        h.get_by_label("Connect…").click();
+        h.run_steps(2);
+        h.get_by_label("Prometheus").click();
+        h.run_steps(2);
+        set_field(&mut h, "Server URL", &server.url());
+        set_field(&mut h, "Mapping file", mapping.to_str().unwrap());
+        set_field(&mut h, "Backfill", "2h");
+        h.get_by_label("Test connection").click();
+        step_until(&mut h, "the test result", |h| h.query_by_label_contains("answers: 1 queries, 2 series").is_some());
+        h.get_by_role_and_label(Role::Button, "Connect").click();
+        h.run_steps(2);
+        step_until(&mut h, "the backfill", |h| matches!(state_of(h), ConnState::Connected { .. }));
+        step_until(&mut h, "the samples in the store", |h| {
+            h.state().scenario().is_some_and(|s| s.telemetry.stats().samples >= 2 * 721)
+        });
+        let s = h.state().scenario().unwrap();
+        assert!(s.name.starts_with("live: http://127.0.0.1:"), "{}", s.name);
+        assert_eq!(s.graph.twin(&TwinId::new("db-1")).unwrap().kind, TwinKind::Database);
+        assert!(h.query_by_label_contains("connected, synced to").is_some());
+
+        // The server hangs; a sync starts and waits on it (the request times out after
+        // 30 s). Frames go on meanwhile. First let a new grid point come due, so "Sync
+        // now" really sends a request.
+        let ConnState::Connected { last_sync } = state_of(&h) else { unreachable!() };
+        step_until(&mut h, "a new grid point", |_| Clock::System.now() >= last_sync + 5);
+        server.hang();
+        let requests_before = h.state().live_status().unwrap().1.requests;
+        h.get_by_label("Sync now").click();
+        let mut frame_ms = Vec::new();
+        for _ in 0..150 {
+            let watch = twinbench::io::Stopwatch::start();
+            h.step();
+            frame_ms.push(watch.secs() * 1000.0);
+        }
+        let (state, stats) = h.state().live_status().unwrap();
+        // Still waiting on the hung request: every frame above ran while it was open.
+        assert!(matches!(state, ConnState::Connected { .. }), "{state:?}");
+        assert_eq!(stats.requests, requests_before, "no answer can have arrived from a stopped server");
+        frame_ms.sort_by(f64::total_cmp);
+        let pick = |q: f64| frame_ms[((frame_ms.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "frames while the server hangs (egui_kittest, CPU, no GPU): {} frames, median {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+            frame_ms.len(),
+            pick(0.5),
+            pick(0.95),
+            pick(1.0)
+        );
+        server.unhang();
+        step_until(&mut h, "the sync after the hang", |h| {
+            h.state().live_status().is_some_and(|(_, st)| st.requests > requests_before)
+        });
+        let s = h.state().scenario().unwrap();
+        for w in &written {
+            let data =
+                s.telemetry.series(&SeriesKey::new(w.label("instance"), "cpu_usage")).unwrap().read_all().unwrap();
+            let got: Vec<(i64, f64)> = data.ts.into_iter().zip(data.values).collect();
+            let (exact, after) = got.split_at(w.samples.len().min(got.len()));
+            assert_eq!(bits(exact), bits(&w.samples), "{}", w.label("instance"));
+            // Past the written history, Prometheus answers with the last sample for its
+            // 5-minute lookback: each grid point once, then nothing.
+            let last = w.samples.last().unwrap();
+            let expected: Vec<(i64, f64)> = (1..=after.len() as i64).map(|k| (last.0 + 5 * k, last.1)).collect();
+            assert!(after.len() <= 60, "{after:?}");
+            assert_eq!(bits(after), bits(&expected), "{}", w.label("instance"));
+        }
+
+        // Killed: the status line says so, with the reason, and the source backs off.
+        server.kill();
+        h.get_by_label("Sync now").click();
+        step_until(&mut h, "the retry", |h| h.query_by_label_contains("retrying in").is_some());
+        assert!(h.query_by_label_contains("connection refused").is_some());
+        assert!(h.query_by_label("Pause").is_some());
     }
 }
 

@@ -199,6 +199,22 @@ impl Prometheus {
         format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
+    /// SIGSTOP: the server hangs (its socket still accepts connections, nothing answers).
+    pub fn hang(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after [`hang`](Self::hang).
+    pub fn unhang(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(status.success(), "kill {sig} {pid}");
+    }
+
     /// SIGKILL, as in a crash.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
