@@ -1,6 +1,7 @@
 //! twinbench: a workbench for adaptive resource twins.
 //!
 //! Crate map (dependencies point downwards only):
+//! - [`analytics`]: forecasting (and later anomaly, drift) as pure functions. No IO.
 //! - [`model`]: twins, the dependency graph, the telemetry store, scenarios. No IO.
 //! - [`analytics`]: pure, causal analytics on telemetry (anomaly detection).
 //! - [`policy`]: compliance policies as model types and their evaluation.

@@ -5,10 +5,10 @@
 //! of the moments worth a look (for the plots), at most one per hour per series.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use super::anomaly::{Method, score_series};
+use super::par::map_items;
 use crate::model::{Scenario, SeriesKey, StoreError, TwinId, UnixSecs};
 
 /// Width of the scan buckets.
@@ -101,43 +101,9 @@ pub fn scan(
     cancel: &AtomicBool,
 ) -> Result<BTreeMap<SeriesKey, SeriesAnomalies>, StoreError> {
     let keys: Vec<&SeriesKey> = scenario.telemetry.keys().collect();
-    let total = keys.len();
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<SeriesAnomalies, StoreError>>>> =
-        Mutex::new((0..total).map(|_| None).collect());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                while !cancel.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(key) = keys.get(i) else {
-                        return;
-                    };
-                    let result = scan_series(scenario, key);
-                    if let Ok(mut slots) = results.lock() {
-                        slots[i] = Some(result);
-                    }
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                }
-            });
-        }
-    });
-    if cancel.load(Ordering::Relaxed) {
-        return Err(StoreError::Codec("anomaly scan cancelled".into()));
-    }
-    let slots = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut out = BTreeMap::new();
-    for (key, slot) in keys.into_iter().zip(slots) {
-        match slot {
-            Some(result) => {
-                out.insert(key.clone(), result?);
-            }
-            None => return Err(StoreError::Codec("anomaly scan cancelled".into())),
-        }
-    }
-    Ok(out)
+    let results = map_items(&keys, progress, cancel, |key| scan_series(scenario, key))
+        .ok_or_else(|| StoreError::Codec("anomaly scan cancelled".into()))?;
+    keys.into_iter().zip(results).map(|(key, result)| Ok((key.clone(), result?))).collect()
 }
 
 /// A twin's anomaly level at `t`: the highest level of its series, with that series'

@@ -2,33 +2,39 @@
 //! predicted violations of a scenario's policies. Exit 0 clean, 1 found, 2 error.
 
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde_json::json;
 
-use super::{CheckArgs, print_json};
+use super::{CheckArgs, horizon_secs, print_json};
 use crate::analytics::compliance::current_violations;
 use crate::analytics::drift::drift;
+use crate::analytics::predict::{PredictConfig, predict};
+use crate::io::Stopwatch;
 use crate::io::time::format_rfc3339;
 use crate::io::{policy, scenario};
 use crate::policy::history::violation_history;
 
 /// `twinbench check`.
 pub fn check(args: &CheckArgs) -> Result<ExitCode> {
-    if !(args.horizon.is_finite() && args.horizon > 0.0 && args.horizon <= 24.0 * 366.0) {
-        bail!("--horizon must be between 0 and 8784 hours, not {}", args.horizon);
-    }
+    let horizon_secs = horizon_secs(args.horizon)?;
     let mut s = scenario::load(&args.scenario)?;
     for path in &args.policy {
         let extra = policy::load_policies(path, &s.graph)?;
         s.policies.extend(extra);
     }
-    let horizon_secs = (args.horizon * 3600.0).round() as i64;
     let history = violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?;
     let current = current_violations(&s, &history);
     let drift = drift(&s.graph, &s.policies, s.start, s.end, horizon_secs);
     let drifting: Vec<_> = drift.drifting().collect();
-    let found = !current.is_empty() || !drifting.is_empty();
+    let clock = Stopwatch::start();
+    let config = PredictConfig::new(horizon_secs);
+    let never = AtomicBool::new(false);
+    let predictions = predict(&s, &current, &config, &|_, _| {}, &never).unwrap_or_default();
+    let predict_secs = clock.secs();
+    let predicted = &predictions.violations;
+    let found = !current.is_empty() || !drifting.is_empty() || !predicted.is_empty();
     if args.json {
         print_json(&json!({
             "scenario": s.name,
@@ -45,6 +51,25 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
                 "since": format_rfc3339(v.since),
                 "worst": v.worst,
             })).collect::<Vec<_>>(),
+            "predicted": predicted.iter().map(|v| json!({
+                "policy": v.policy,
+                "severity": v.severity.as_str(),
+                "twin": v.twin.as_str(),
+                "rule": v.rule.to_string(),
+                "metric": v.rule.metric.as_str(),
+                "at": format_rfc3339(v.at),
+                "eta_hours": round4(v.eta_secs as f64 / 3600.0),
+                "probability": round4(v.probability),
+                "expected": round4(v.expected),
+                "value": v.value,
+                "model": v.model,
+                "mase": v.mase.map(round4),
+            })).collect::<Vec<_>>(),
+            "forecast": {
+                "series": predictions.forecasts.len(),
+                "step_secs": predictions.forecasts.values().next().map(|f| f.forecast.step_secs),
+                "skipped": predictions.skipped.iter().map(|(k, why)| json!({"series": k.to_string(), "reason": why})).collect::<Vec<_>>(),
+            },
             "drift": {
                 "fleet_score": round4(drift.fleet_score),
                 "rate_per_day": round4(drift.rate_per_day),
@@ -68,9 +93,11 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
         }))?;
     } else {
         eprintln!(
-            "{}: {} current violations, {} drifting twins (fleet drift {:.2}) at {}",
+            "{}: {} current violations, {} predicted within {} h, {} drifting twins (fleet drift {:.2}) at {}",
             s.name,
             current.len(),
+            predicted.len(),
+            args.horizon,
             drifting.len(),
             drift.fleet_score,
             format_rfc3339(s.end)
@@ -89,6 +116,28 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
                     format_rfc3339(v.since)
                 );
             }
+        }
+        if !predicted.is_empty() {
+            eprintln!("\nPredicted violations (forecasts of 5-minute means)");
+            for v in predicted {
+                eprintln!(
+                    "  {:<8} {:<22} {:<18} {} in {:.1} h at {} (p = {:.0}%, expected {:.1}, now {}; {}, MASE {})",
+                    v.severity.as_str(),
+                    v.policy,
+                    v.twin,
+                    v.rule,
+                    v.eta_secs as f64 / 3600.0,
+                    format_rfc3339(v.at),
+                    v.probability * 100.0,
+                    v.expected,
+                    v.value,
+                    v.model,
+                    v.mase.map_or("n/a".to_string(), |m| format!("{m:.2}"))
+                );
+            }
+        }
+        for (key, why) in &predictions.skipped {
+            eprintln!("  note: {key} was not forecast: {why}");
         }
         if !drifting.is_empty() {
             eprintln!("\nConfiguration drift");
@@ -117,6 +166,7 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
             );
         }
     }
+    eprintln!("({} series forecast in {:.2} s)", predictions.forecasts.len(), predict_secs);
     Ok(if found { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 

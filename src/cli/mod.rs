@@ -6,6 +6,7 @@ mod analytics;
 mod check;
 mod connect;
 mod data;
+mod forecast;
 mod plan;
 
 use std::ffi::OsString;
@@ -48,6 +49,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Score every row of a `timestamp,value` series for anomalies (causal, in file order).
     Detect(DetectArgs),
+    /// Forecast a `timestamp,value` series with 80% and 95% prediction intervals.
+    Forecast(ForecastArgs),
 }
 
 /// Arguments of `plan`.
@@ -244,6 +247,33 @@ pub enum DetectMethod {
     WindowedGaussian,
 }
 
+/// Arguments of `forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// Input series: CSV or Parquet with the columns timestamp,value.
+    pub input: PathBuf,
+    /// Steps to forecast, at the series' inferred interval.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub horizon: u32,
+    /// Output CSV (timestamp,forecast,lower,upper,lower_95,upper_95); stdout without it.
+    #[arg(long, value_name = "OUT.csv")]
+    pub out: Option<PathBuf>,
+    /// Rolling origins of the backtest that gives the MASE (0 skips it).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub backtest_origins: u32,
+    /// Print a JSON summary (with the rows) on stdout instead of the CSV.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Validates a `--horizon` in hours (0 < H ≤ 8784, a leap year) and gives it in seconds.
+fn horizon_secs(hours: f64) -> Result<i64> {
+    if !(hours.is_finite() && hours > 0.0 && hours <= 24.0 * 366.0) {
+        anyhow::bail!("--horizon must be between 0 and 8784 hours, not {hours}");
+    }
+    Ok((hours * 3600.0).round() as i64)
+}
+
 /// Parses arguments and runs the command. Usage errors print clap's message and give
 /// exit code 2; `--help`/`--version` give 0.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
@@ -267,6 +297,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Plan(args)) => plan::plan_command(&args),
         Some(Command::Verify(args)) => plan::verify(&args),
         Some(Command::Detect(args)) => analytics::detect(&args),
+        Some(Command::Forecast(args)) => forecast::forecast(&args),
         Some(Command::Connect(args)) => connect::connect(&args),
     }
 }

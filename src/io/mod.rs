@@ -1,11 +1,12 @@
 //! The only layer that touches files and the network: scenario, policy and telemetry
 //! formats as versioned serde DTOs converted into model types, CSV and Parquet through
-//! polars, PNG screenshots, and live sources (a Prometheus server, this machine) on
-//! named background threads. Every error that comes from a file names it, with line and
-//! column where the format has them.
+//! polars, forecast CSV output, PNG screenshots, and live sources (a Prometheus server,
+//! this machine) on named background threads. Every error that comes from a file names
+//! it, with line and column where the format has them.
 
 pub mod audit;
 mod error;
+pub mod forecast;
 #[cfg(feature = "gui")]
 pub mod image;
 pub mod live;
@@ -46,20 +47,35 @@ pub fn write_bytes(path: &std::path::Path, what: &'static str, bytes: &[u8]) -> 
     std::fs::write(path, bytes).map_err(|error| IoError::Write { what, path: path.to_path_buf(), error })
 }
 
-/// Wall-clock stopwatch for the CLI's own figures (load time, throughput). Only the IO
-/// and UI layers read the wall clock.
+/// CPU time consumed by the calling thread in seconds (Linux
+/// `/proc/thread-self/schedstat`, nanosecond resolution), when the platform reports it.
+pub fn thread_cpu_secs() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanos as f64 * 1e-9)
+}
+
+/// Wall-clock stopwatch for the CLI's own figures (load time, throughput), which also
+/// reads the thread's CPU time where the platform has it (wall time on a busy machine
+/// includes waiting for a core). Only the IO and UI layers read the wall clock.
 #[derive(Clone, Copy, Debug)]
-pub struct Stopwatch(std::time::Instant);
+pub struct Stopwatch(std::time::Instant, Option<f64>);
 
 impl Stopwatch {
     /// Starts timing.
     #[allow(clippy::disallowed_methods)]
     pub fn start() -> Self {
-        Self(std::time::Instant::now())
+        Self(std::time::Instant::now(), thread_cpu_secs())
     }
 
     /// Seconds since start.
     pub fn secs(&self) -> f64 {
         self.0.elapsed().as_secs_f64()
+    }
+
+    /// CPU seconds the calling thread used since start (same thread as `start`), when
+    /// the platform reports it.
+    pub fn cpu_secs(&self) -> Option<f64> {
+        Some(thread_cpu_secs()? - self.1?)
     }
 }

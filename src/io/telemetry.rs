@@ -392,6 +392,13 @@ pub fn write_long(path: &Path, series: &[(SeriesKey, SeriesData)]) -> Result<usi
     Ok(rows)
 }
 
+/// The (line, col) of a data row's cell (`row` counts data rows from 0, in file order)
+/// in a CSV file, for errors found after reading; `None` for Parquet, which has no
+/// lines.
+pub fn cell_position(path: &Path, row: usize, column: &str) -> Option<(usize, usize)> {
+    (!is_parquet(path)).then(|| locate_cell(path, row, column))
+}
+
 /// Reads a single series (`timestamp,value`) in file order, for `forecast` and
 /// `detect`. A long file with exactly one series is accepted too.
 pub fn read_single_series(path: &Path) -> Result<SeriesData, IoError> {

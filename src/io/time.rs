@@ -99,6 +99,11 @@ pub fn format_rfc3339(t: UnixSecs) -> String {
         .map_or_else(|| t.to_string(), |d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
+/// `YYYY-MM-DD HH:MM:SS` in UTC, the form written in output CSV files.
+pub fn format_datetime(t: UnixSecs) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0).map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
 /// `YYYY-MM-DD HH:MM` in UTC, for display.
 pub fn format_short(t: UnixSecs) -> String {
     DateTime::<Utc>::from_timestamp(t, 0).map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d %H:%M").to_string())
@@ -211,6 +216,8 @@ mod tests {
             assert_eq!(parse_timestamp(s), Ok(t), "{s}");
         }
         assert_eq!(format_rfc3339(t), "2014-02-14T14:30:00Z");
+        assert_eq!(format_datetime(t), "2014-02-14 14:30:00");
+        assert_eq!(parse_timestamp(&format_datetime(t)), Ok(t));
     }
 
     #[test]

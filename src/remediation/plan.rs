@@ -11,6 +11,7 @@ use super::action::{ActionKind, Resource};
 use super::priority::{ScoreBreakdown, Urgency, Weights, score};
 use crate::analytics::compliance::CurrentViolation;
 use crate::analytics::drift::{DriftReport, KeyDrift};
+use crate::analytics::predict::PredictedViolation;
 use crate::model::{ConfigValue, EdgeKind, MetricName, Scenario, Twin, TwinGraph, TwinId, TwinKind, UnixSecs};
 use crate::policy::{ConfigOperator, Policy, Severity};
 
@@ -158,6 +159,23 @@ pub fn findings(current: &[CurrentViolation], drift: &DriftReport) -> Vec<Findin
         }
     }
     out
+}
+
+/// Findings from predicted violations.
+pub fn predicted_findings(predicted: &[PredictedViolation]) -> Vec<Finding> {
+    predicted
+        .iter()
+        .map(|v| Finding::Predicted {
+            policy: v.policy.clone(),
+            rule: v.rule.to_string(),
+            metric: v.rule.metric.clone(),
+            twin: v.twin.clone(),
+            at: v.at,
+            eta_secs: v.eta_secs,
+            probability: v.probability,
+            value: v.value,
+        })
+        .collect()
 }
 
 /// An action proposed for a finding.

@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod detect;
 mod determinism;
+mod forecast;
 #[cfg(feature = "gui")]
 mod gui;
 mod live;

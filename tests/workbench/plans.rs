@@ -107,3 +107,33 @@ fn ron_and_markdown_plans_carry_the_fingerprint() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("garbage.json:1:"), "{}", stderr(&out));
 }
+
+#[test]
+fn predicted_violations_become_proposals_ranked_by_urgency() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let out = twinbench(&["plan", "scenarios/webshop.ron", "--approve", "none", "--out", plan.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let reasons: Vec<&str> =
+        v["resource_changes"].as_array().unwrap().iter().map(|c| c["action_reason"].as_str().unwrap()).collect();
+    let predicted = reasons
+        .iter()
+        .find(|r| r.starts_with("predicted violation of disk-space"))
+        .unwrap_or_else(|| panic!("{reasons:?}"));
+    assert!(predicted.contains("probability"), "{predicted}");
+    // Shorter horizons see less: a day ahead, nothing about the disk is predicted.
+    let out = twinbench(&[
+        "plan",
+        "scenarios/webshop.ron",
+        "--horizon",
+        "24",
+        "--approve",
+        "none",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(!text.contains("predicted violation of disk-space"), "{text}");
+}
