@@ -789,7 +789,8 @@ mod gui {
     #[test]
     fn the_connect_dialog_syncs_a_prometheus_and_keeps_drawing_while_it_hangs() {
         // History up to now at 5 s: the workbench syncs on the system clock, and a short
-        // grid means a new grid point (so a request) is never more than 5 s away.
+        // grid means a new grid point (so a request) is never more than 5 s away. Syncs
+        // happen only on "Sync now" (interval 1 h), so the test knows which request hangs.
         let now = Clock::System.now();
         let end = now - now.rem_euclid(5) - 5;
         let start = end - 3600;
@@ -800,7 +801,7 @@ mod gui {
             .collect();
         let Some(mut server) = Prometheus::start(&written) else { return };
         let dir = tempfile::tempdir().unwrap();
-        let mapping = write_in(dir.path(), "m.yaml", &format!("step: 5s\nsettle: 0s\n{ONE_QUERY}"));
+        let mapping = write_in(dir.path(), "m.yaml", &format!("step: 5s\nsettle: 0s\nsync_interval: 1h\n{ONE_QUERY}"));
 
         let launch = Launch {
             scenario: Some(crate::support::root().join("scenarios/teaching-minimal.ron")),
@@ -879,6 +880,9 @@ mod gui {
         }
 
         // Killed: the status line says so, with the reason, and the source backs off.
+        // (A sync asks the server only when a grid point is due.)
+        let ConnState::Connected { last_sync } = state_of(&h) else { unreachable!() };
+        step_until(&mut h, "a new grid point", |_| Clock::System.now() >= last_sync + 5);
         server.kill();
         h.get_by_label("Sync now").click();
         step_until(&mut h, "the retry", |h| h.query_by_label_contains("retrying in").is_some());

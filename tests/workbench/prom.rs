@@ -200,15 +200,18 @@ impl Prometheus {
     }
 
     /// SIGSTOP: the server hangs (its socket still accepts connections, nothing answers).
+    #[cfg_attr(not(feature = "gui"), allow(dead_code))] // only the GUI test hangs the server
     pub fn hang(&self) {
         self.signal("-STOP");
     }
 
     /// SIGCONT after [`hang`](Self::hang).
+    #[cfg_attr(not(feature = "gui"), allow(dead_code))] // only the GUI test hangs the server
     pub fn unhang(&self) {
         self.signal("-CONT");
     }
 
+    #[cfg_attr(not(feature = "gui"), allow(dead_code))] // only the GUI test hangs the server
     fn signal(&self, sig: &str) {
         let pid = self.child.as_ref().expect("running").id().to_string();
         let status = Command::new("kill").args([sig, &pid]).status().unwrap();
