@@ -457,8 +457,12 @@ impl LiveState {
         let mut open = true;
         let mut submit = false;
         egui::Window::new("Save snapshot").collapsible(false).resizable(false).open(&mut open).show(ctx, |ui| {
-            ui.label("Scenario file (.ron); the history goes beside it as .telemetry.parquet:");
-            ui.add(egui::TextEdit::singleline(&mut text).desired_width(420.0).hint_text("live-snapshot.ron"));
+            ui.weak("The history goes beside it as <name>.telemetry.parquet.");
+            ui.horizontal(|ui| {
+                let label = ui.label("Scenario file");
+                ui.add(egui::TextEdit::singleline(&mut text).desired_width(360.0).hint_text("live-snapshot.ron"))
+                    .labelled_by(label.id);
+            });
             submit = ui.button("Save").clicked();
         });
         match scenario {

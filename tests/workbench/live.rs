@@ -879,6 +879,20 @@ mod gui {
             assert_eq!(bits(after), bits(&expected), "{}", w.label("instance"));
         }
 
+        // File → Save snapshot… writes what arrived as a scenario that loads like any other.
+        let snap = dir.path().join("snap.ron");
+        h.get_by_label("File").click();
+        h.run_steps(2);
+        h.get_by_label("Save snapshot…").click();
+        h.run_steps(2);
+        set_field(&mut h, "Scenario file", snap.to_str().unwrap());
+        h.get_by_role_and_label(Role::Button, "Save").click();
+        step_until(&mut h, "the snapshot", |h| h.state().notification_texts().iter().any(|t| t.starts_with("Saved ")));
+        let loaded = twinbench::io::scenario::load(&snap).unwrap();
+        let live_samples = h.state().scenario().unwrap().telemetry.stats().samples;
+        assert_eq!(loaded.telemetry.stats().samples, live_samples);
+        assert!(loaded.graph.twin(&TwinId::new("db-2")).is_some());
+
         // Killed: the status line says so, with the reason, and the source backs off.
         // (A sync asks the server only when a grid point is due.)
         let ConnState::Connected { last_sync } = state_of(&h) else { unreachable!() };
