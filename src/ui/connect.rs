@@ -160,77 +160,85 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) ->
     }
     let mut open = true;
     let mut request = None;
-    egui::Window::new("Connect").collapsible(false).resizable(false).open(&mut open).show(ctx, |ui| {
-        ui.horizontal(|ui| {
-            ui.selectable_value(&mut state.source, SourceChoice::Prometheus, "Prometheus");
-            ui.selectable_value(&mut state.source, SourceChoice::LocalHost, "This machine");
-        });
-        ui.separator();
-        egui::Grid::new("connect-fields").num_columns(2).show(ui, |ui| match state.source {
-            SourceChoice::Prometheus => {
-                field(ui, "Server URL", &mut state.url, 320.0, "");
-                field(ui, "Mapping file", &mut state.mapping, 320.0, "mapping.yaml");
-                field(ui, "Backfill", &mut state.backfill, 80.0, "6h");
-                ui.label("Credentials");
-                ui.horizontal(|ui| {
-                    ui.selectable_value(&mut state.auth, AuthChoice::None, "None");
-                    ui.selectable_value(&mut state.auth, AuthChoice::Env, "Environment variable");
-                    ui.selectable_value(&mut state.auth, AuthChoice::File, "File");
-                });
-                ui.end_row();
-                match state.auth {
-                    AuthChoice::None => {}
-                    AuthChoice::Env => {
-                        field(ui, "Variable", &mut state.auth_env, 200.0, "PROMETHEUS_TOKEN");
+    egui::Window::new("Connect")
+        .collapsible(false)
+        .resizable(false)
+        // Wide enough for the fields (a mapping path is long), opened in the middle.
+        .min_width(470.0)
+        .pivot(egui::Align2::CENTER_CENTER)
+        .default_pos(ctx.content_rect().center())
+        .open(&mut open)
+        .show(ctx, |ui| {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut state.source, SourceChoice::Prometheus, "Prometheus");
+                ui.selectable_value(&mut state.source, SourceChoice::LocalHost, "This machine");
+            });
+            ui.separator();
+            egui::Grid::new("connect-fields").num_columns(2).show(ui, |ui| match state.source {
+                SourceChoice::Prometheus => {
+                    field(ui, "Server URL", &mut state.url, 320.0, "");
+                    field(ui, "Mapping file", &mut state.mapping, 320.0, "mapping.yaml");
+                    field(ui, "Backfill", &mut state.backfill, 80.0, "6h");
+                    ui.label("Credentials");
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut state.auth, AuthChoice::None, "None");
+                        ui.selectable_value(&mut state.auth, AuthChoice::Env, "Environment variable");
+                        ui.selectable_value(&mut state.auth, AuthChoice::File, "File");
+                    });
+                    ui.end_row();
+                    match state.auth {
+                        AuthChoice::None => {}
+                        AuthChoice::Env => {
+                            field(ui, "Variable", &mut state.auth_env, 200.0, "PROMETHEUS_TOKEN");
+                        }
+                        AuthChoice::File => {
+                            field(ui, "Secret file", &mut state.auth_file, 320.0, "token.txt");
+                        }
                     }
-                    AuthChoice::File => {
-                        field(ui, "Secret file", &mut state.auth_file, 320.0, "token.txt");
+                    if state.auth != AuthChoice::None {
+                        field(ui, "Basic-auth user", &mut state.basic_user, 200.0, "empty: bearer token");
                     }
                 }
-                if state.auth != AuthChoice::None {
-                    field(ui, "Basic-auth user", &mut state.basic_user, 200.0, "empty: bearer token");
+                SourceChoice::LocalHost => {
+                    field(ui, "Interval", &mut state.interval, 80.0, "2s");
                 }
-            }
-            SourceChoice::LocalHost => {
-                field(ui, "Interval", &mut state.interval, 80.0, "2s");
-            }
-        });
-        if state.source == SourceChoice::Prometheus {
-            ui.weak("Secrets are read when connecting and are never saved.");
-        }
-        ui.horizontal(|ui| {
-            if ui.button("Connect").clicked() {
-                match state.request() {
-                    Ok(r) => {
-                        state.error = None;
-                        request = Some(r);
-                    }
-                    Err(e) => state.error = Some(e),
-                }
-            }
+            });
             if state.source == SourceChoice::Prometheus {
-                let testing = state.test.is_some();
-                if ui.add_enabled(!testing, egui::Button::new("Test connection")).clicked() {
-                    start_test(ctx, state);
+                ui.weak("Secrets are read when connecting and are never saved.");
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Connect").clicked() {
+                    match state.request() {
+                        Ok(r) => {
+                            state.error = None;
+                            request = Some(r);
+                        }
+                        Err(e) => state.error = Some(e),
+                    }
                 }
-                if testing {
-                    ui.spinner();
+                if state.source == SourceChoice::Prometheus {
+                    let testing = state.test.is_some();
+                    if ui.add_enabled(!testing, egui::Button::new("Test connection")).clicked() {
+                        start_test(ctx, state);
+                    }
+                    if testing {
+                        ui.spinner();
+                    }
                 }
+            });
+            if let Some(e) = &state.error {
+                ui.colored_label(Color32::from_rgb(220, 80, 60), e);
+            }
+            match &state.test_result {
+                Some(Ok(text)) => {
+                    ui.colored_label(Color32::from_rgb(60, 170, 90), text);
+                }
+                Some(Err(text)) => {
+                    ui.colored_label(Color32::from_rgb(220, 80, 60), text);
+                }
+                None => {}
             }
         });
-        if let Some(e) = &state.error {
-            ui.colored_label(Color32::from_rgb(220, 80, 60), e);
-        }
-        match &state.test_result {
-            Some(Ok(text)) => {
-                ui.colored_label(Color32::from_rgb(60, 170, 90), text);
-            }
-            Some(Err(text)) => {
-                ui.colored_label(Color32::from_rgb(220, 80, 60), text);
-            }
-            None => {}
-        }
-    });
     state.open = open && request.is_none();
     request
 }
