@@ -163,10 +163,10 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) ->
     egui::Window::new("Connect")
         .collapsible(false)
         .resizable(false)
-        // Wide enough for the fields (a mapping path is long), opened in the middle.
+        // Wide enough for the fields (a mapping path is long), opened near the middle;
+        // anchored at its top-left corner so that growing (a test result) moves no button.
         .min_width(470.0)
-        .pivot(egui::Align2::CENTER_CENTER)
-        .default_pos(ctx.content_rect().center())
+        .default_pos(ctx.content_rect().center() - egui::vec2(235.0, 200.0))
         .open(&mut open)
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
