@@ -4,7 +4,7 @@
 
 use crate::model::{Scenario, SeriesKey, TwinId, UnixSecs};
 use crate::policy::history::ViolationHistory;
-use crate::policy::{MetricRule, Severity};
+use crate::policy::{MetricRule, Policy, Severity};
 
 /// A rule violated at the end of history.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,12 +25,17 @@ pub struct CurrentViolation {
     pub worst: f64,
 }
 
-/// Rules violated at the end of history, most severe first (then by twin, policy).
-pub fn current_violations(scenario: &Scenario, history: &ViolationHistory) -> Vec<CurrentViolation> {
+/// Rules of `policies` violated at the end of history, most severe first (then by twin,
+/// policy). `history` is the violation history of the same policies.
+pub fn current_violations(
+    scenario: &Scenario,
+    policies: &[Policy],
+    history: &ViolationHistory,
+) -> Vec<CurrentViolation> {
     let mut out = Vec::new();
     for (twin_id, spans) in history {
         for span in spans {
-            let Some(policy) = scenario.policies.get(span.policy) else {
+            let Some(policy) = policies.get(span.policy) else {
                 continue;
             };
             let Some(rule) = policy.rules.get(span.rule) else {
@@ -62,8 +67,8 @@ pub fn current_violations(scenario: &Scenario, history: &ViolationHistory) -> Ve
 mod tests {
     use super::*;
     use crate::model::{TelemetryStore, Twin, TwinKind};
+    use crate::policy::Operator;
     use crate::policy::history::violation_history;
-    use crate::policy::{Operator, Policy};
 
     #[test]
     fn only_ongoing_violations_are_current() {
@@ -81,7 +86,7 @@ mod tests {
         store.append_many(&SeriesKey::new("b", "cpu_usage"), &ts, &[90.0, 95.0, 10.0, 12.0]).unwrap();
         s.telemetry = store;
         let history = violation_history(&s.policies, &s.graph, &s.telemetry, 60).unwrap();
-        let now = current_violations(&s, &history);
+        let now = current_violations(&s, &s.policies, &history);
         assert_eq!(now.len(), 1);
         assert_eq!((now[0].twin.as_str(), now[0].since, now[0].value, now[0].worst), ("a", 60, 91.0, 95.0));
     }

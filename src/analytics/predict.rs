@@ -35,7 +35,7 @@ use super::compliance::CurrentViolation;
 use super::forecast::{Forecast, ForecastConfig, ForecastError, forecast_with};
 use super::par::map_items;
 use crate::model::{Scenario, SeriesKey, StoreError, TwinId, UnixSecs};
-use crate::policy::{Aggregation, MetricRule, Operator, Severity, rules_for};
+use crate::policy::{Aggregation, MetricRule, Operator, Policy, Severity, rules_for};
 
 /// Width of the buckets that are forecast.
 pub const PREDICT_STEP_SECS: i64 = 300;
@@ -258,10 +258,12 @@ pub fn predict_rule(
     Some((at, probability, medians[k]))
 }
 
-/// Forecasts every series a predictable threshold rule applies to and evaluates the
-/// rules on them. Rules in `current` (violated now) are left out. `None` when cancelled.
+/// Forecasts every series a predictable threshold rule of `policies` applies to and
+/// evaluates the rules on them. Rules in `current` (violated now) are left out. `None`
+/// when cancelled.
 pub fn predict(
     scenario: &Scenario,
+    policies: &[Policy],
     current: &[CurrentViolation],
     config: &PredictConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
@@ -270,7 +272,7 @@ pub fn predict(
     let mut keys: Vec<SeriesKey> = Vec::new();
     for twin in scenario.graph.twins() {
         for metric in scenario.telemetry.metrics_of(&twin.id) {
-            if rules_for(&scenario.policies, twin, metric.as_str()).any(|(_, r)| predictable(r)) {
+            if rules_for(policies, twin, metric.as_str()).any(|(_, r)| predictable(r)) {
                 keys.push(SeriesKey::new(twin.id.clone(), metric.clone()));
             }
         }
@@ -291,7 +293,7 @@ pub fn predict(
         let Some(twin) = scenario.graph.twin(&key.twin) else {
             continue;
         };
-        for (policy, rule) in rules_for(&scenario.policies, twin, key.metric.as_str()) {
+        for (policy, rule) in rules_for(policies, twin, key.metric.as_str()) {
             let violated_now = current.iter().any(|v| v.twin == twin.id && v.policy == policy.name && &v.rule == rule);
             if violated_now {
                 continue;
@@ -325,7 +327,6 @@ pub fn predict(
 mod tests {
     use super::*;
     use crate::model::{Twin, TwinKind};
-    use crate::policy::Policy;
 
     fn flat_forecast(n: usize, q: [f64; 5]) -> SeriesForecast {
         SeriesForecast {
@@ -432,10 +433,10 @@ mod tests {
         policy.rules.push(MetricRule::threshold("disk_usage", Operator::Gt, 90.0));
         s.policies.push(policy);
         let history = crate::policy::history::violation_history(&s.policies, &s.graph, &s.telemetry, 60).unwrap();
-        let current = super::super::compliance::current_violations(&s, &history);
+        let current = super::super::compliance::current_violations(&s, &s.policies, &history);
         assert_eq!(current.len(), 1);
         let config = PredictConfig { backtest_origins: 0, ..PredictConfig::new(7 * 86_400) };
-        let out = predict(&s, &current, &config, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+        let out = predict(&s, &s.policies, &current, &config, &|_, _| {}, &AtomicBool::new(false)).unwrap();
         assert_eq!(out.forecasts.len(), 2);
         assert_eq!(out.violations.len(), 1, "{:?}", out.violations);
         let v = &out.violations[0];
@@ -443,8 +444,8 @@ mod tests {
         // Linear growth crosses 90% about 93 hours after the end of history.
         assert!(v.probability > 0.5, "{v:?}");
         assert!((60 * 3600..130 * 3600).contains(&v.eta_secs), "{v:?}");
-        let again = predict(&s, &current, &config, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+        let again = predict(&s, &s.policies, &current, &config, &|_, _| {}, &AtomicBool::new(false)).unwrap();
         assert_eq!(again, out, "deterministic");
-        assert!(predict(&s, &current, &config, &|_, _| {}, &AtomicBool::new(true)).is_none());
+        assert!(predict(&s, &s.policies, &current, &config, &|_, _| {}, &AtomicBool::new(true)).is_none());
     }
 }

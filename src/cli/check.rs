@@ -25,13 +25,13 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
         s.policies.extend(extra);
     }
     let history = violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?;
-    let current = current_violations(&s, &history);
+    let current = current_violations(&s, &s.policies, &history);
     let drift = drift(&s.graph, &s.policies, s.start, s.end, horizon_secs);
     let drifting: Vec<_> = drift.drifting().collect();
     let clock = Stopwatch::start();
     let config = PredictConfig::new(horizon_secs);
     let never = AtomicBool::new(false);
-    let predictions = predict(&s, &current, &config, &|_, _| {}, &never).unwrap_or_default();
+    let predictions = predict(&s, &s.policies, &current, &config, &|_, _| {}, &never).unwrap_or_default();
     let predict_secs = clock.secs();
     let predicted = &predictions.violations;
     let found = !current.is_empty() || !drifting.is_empty() || !predicted.is_empty();

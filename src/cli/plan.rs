@@ -41,12 +41,12 @@ pub fn plan_command(args: &PlanArgs) -> Result<ExitCode> {
         s.policies.extend(extra);
     }
     let history = violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?;
-    let current = current_violations(&s, &history);
+    let current = current_violations(&s, &s.policies, &history);
     let drift = drift(&s.graph, &s.policies, s.start, s.end, horizon_secs);
     let mut found = findings(&current, &drift);
     let never = AtomicBool::new(false);
     let config = PredictConfig::new(horizon_secs);
-    if let Some(predictions) = predict(&s, &current, &config, &|_, _| {}, &never) {
+    if let Some(predictions) = predict(&s, &s.policies, &current, &config, &|_, _| {}, &never) {
         found.extend(predicted_findings(&predictions.violations));
     }
     let ranked = candidates(&s.graph, &s.policies, &found, &Weights::default());

@@ -1,6 +1,7 @@
 //! The workbench application: state, the per-frame logic (draining background jobs,
 //! shortcuts, playback, automation) and the layout of the panels.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
@@ -8,10 +9,13 @@ use std::sync::{Arc, Mutex};
 use eframe::egui::{self, RichText};
 use serde::{Deserialize, Serialize};
 
-use super::findings::{RemediationRequest, RemediationState, findings_ui, remediation_ui};
+use super::findings::{FindingsInput, RemediationRequest, RemediationState, findings_ui, remediation_ui};
 use super::graph_panel::{ColourMode, GraphAction, GraphFilter, GraphModel, graph_ui};
 use super::inspector::{InspectorInput, InspectorState, inspector_ui};
-use super::jobs::{AnomalyScans, Job, LoadEvent, LoadJob, Loaded, Source, spawn_anomaly_scan, spawn_violations};
+use super::jobs::{
+    AnomalyScans, Job, LoadEvent, LoadJob, Loaded, Source, TwinForecasts, spawn_anomaly_scan, spawn_predictions,
+    spawn_twin_forecasts, spawn_violations,
+};
 use super::notify::Notifications;
 use super::plot_cache::PlotCache;
 use super::policy_editor::{EditorEvent, PolicyEditor, editor_ui as policy_editor_ui, effective};
@@ -19,12 +23,15 @@ use super::theme;
 use super::timeline::{Timeline, timeline_ui};
 use crate::analytics::compliance::CurrentViolation;
 use crate::analytics::drift::{DriftReport, drift};
+use crate::analytics::predict::{Predictions, SeriesForecast};
 use crate::analytics::scan::twin_level;
 use crate::io::time::format_short;
-use crate::model::{Scenario, TwinId};
+use crate::model::{Scenario, SeriesKey, TwinId};
 use crate::policy::Policy;
 use crate::policy::history::{ViolationHistory, health_at};
-use crate::remediation::plan::{ApproveSpec, Candidate, Finding, PlanContext, candidates, findings, plan};
+use crate::remediation::plan::{
+    ApproveSpec, Candidate, Finding, PlanContext, candidates, findings, plan, predicted_findings,
+};
 use crate::remediation::priority::Weights;
 
 /// What the window should do by itself (command-line automation).
@@ -155,8 +162,22 @@ struct Current {
     /// Anomaly scans, once the background analysis finished.
     anomalies: Option<Arc<AnomalyScans>>,
     violations: Arc<ViolationHistory>,
+    /// Predicted violations and the forecasts behind them, once forecasting finished.
+    predictions: Option<Arc<Predictions>>,
+    /// Forecasts of series no rule applies to, made when their twin is selected.
+    twin_forecasts: BTreeMap<SeriesKey, Result<SeriesForecast, String>>,
     history_ready: bool,
     source: Source,
+}
+
+impl Current {
+    /// The forecast of a series, from the predictions or the selected twin's forecasts.
+    fn forecast(&self, key: &SeriesKey) -> Option<&SeriesForecast> {
+        self.predictions
+            .as_ref()
+            .and_then(|p| p.forecasts.get(key))
+            .or_else(|| self.twin_forecasts.get(key).and_then(|r| r.as_ref().ok()))
+    }
 }
 
 struct AutomationState {
@@ -189,6 +210,8 @@ pub struct WorkbenchApp {
     show_help: bool,
     painted: Option<(i64, u64, ColourMode)>,
     analysis: Option<Job<AnomalyScans>>,
+    prediction: Option<Job<Predictions>>,
+    twin_forecast: Option<(TwinId, Job<TwinForecasts>)>,
     backtest: Option<Job<ViolationHistory>>,
     right_tab: RightTab,
     editor: PolicyEditor,
@@ -244,6 +267,8 @@ impl WorkbenchApp {
             show_help: false,
             painted: None,
             analysis: None,
+            prediction: None,
+            twin_forecast: None,
             backtest: None,
             right_tab: RightTab::default(),
             editor: PolicyEditor::default(),
@@ -304,6 +329,16 @@ impl WorkbenchApp {
     /// True while policies are being re-evaluated over history.
     pub fn is_evaluating(&self) -> bool {
         self.backtest.is_some()
+    }
+
+    /// True once the predicted violations of the open scenario are known.
+    pub fn predictions_ready(&self) -> bool {
+        self.current.as_ref().is_some_and(|c| c.predictions.is_some())
+    }
+
+    /// Predicted violations (empty until forecasting finished).
+    pub fn predicted(&self) -> &[crate::analytics::predict::PredictedViolation] {
+        self.current.as_ref().and_then(|c| c.predictions.as_deref()).map_or(&[], |p| &p.violations)
     }
 
     /// True once the background anomaly scan of the open scenario finished.
@@ -387,10 +422,20 @@ impl WorkbenchApp {
             policies,
             anomalies: None,
             violations: Arc::new(violations),
+            predictions: None,
+            twin_forecasts: BTreeMap::new(),
             history_ready,
             source,
         });
+        self.twin_forecast = None;
+        self.prediction = None;
+        if history_ready {
+            self.start_predictions();
+        }
+        // A new scenario starts a new decision log; the loop's settings stay.
+        let loop_config = self.remediation.orchestrator.config;
         self.remediation = RemediationState::default();
+        self.remediation.orchestrator.config = loop_config;
         if extra_policies && history_ready {
             self.start_backtest();
         }
@@ -424,6 +469,75 @@ impl WorkbenchApp {
                 }
             }
             Err(e) => self.notifications.error(format!("The anomaly scan failed: {e}")),
+        }
+    }
+
+    /// Forecasts the series the policies in force apply to and predicts violations.
+    fn start_predictions(&mut self) {
+        let Some(current) = &self.current else {
+            return;
+        };
+        match spawn_predictions(Arc::clone(&current.scenario), Arc::clone(&current.policies), &self.ctx) {
+            Ok(job) => self.prediction = Some(job),
+            Err(e) => self.notifications.error(format!("Cannot start forecasting: {e}")),
+        }
+    }
+
+    fn poll_predictions(&mut self) {
+        let Some(result) = self.prediction.as_ref().and_then(Job::poll) else {
+            return;
+        };
+        self.prediction = None;
+        match result {
+            Ok(predictions) => {
+                if let Some(c) = &mut self.current {
+                    c.predictions = Some(Arc::new(predictions));
+                    self.paint_generation += 1;
+                }
+            }
+            Err(e) => self.notifications.error(format!("Forecasting failed: {e}")),
+        }
+    }
+
+    /// Forecasts the selected twin's series that the predictions did not cover.
+    fn request_twin_forecasts(&mut self) {
+        let (Some(current), Some(id)) = (&self.current, &self.selected) else {
+            return;
+        };
+        if !current.history_ready
+            || current.predictions.is_none()
+            || self.twin_forecast.as_ref().is_some_and(|(t, _)| t == id)
+        {
+            return;
+        }
+        let keys: Vec<SeriesKey> = current
+            .scenario
+            .telemetry
+            .metrics_of(id)
+            .map(|m| SeriesKey::new(id.clone(), m.clone()))
+            .filter(|k| current.forecast(k).is_none() && !current.twin_forecasts.contains_key(k))
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        match spawn_twin_forecasts(Arc::clone(&current.scenario), keys, &self.ctx) {
+            Ok(job) => self.twin_forecast = Some((id.clone(), job)),
+            Err(e) => self.notifications.error(format!("Cannot start forecasting: {e}")),
+        }
+    }
+
+    fn poll_twin_forecasts(&mut self) {
+        let Some(result) = self.twin_forecast.as_ref().and_then(|(_, job)| job.poll()) else {
+            return;
+        };
+        self.twin_forecast = None;
+        match result {
+            Ok(forecasts) => {
+                if let Some(c) = &mut self.current {
+                    c.twin_forecasts.extend(forecasts);
+                }
+            }
+            Err(e) => self.notifications.error(format!("Forecasting the twin failed: {e}")),
         }
     }
 
@@ -542,9 +656,11 @@ impl WorkbenchApp {
         self.editor_policies = policies;
         if let Some(c) = &mut self.current {
             c.policies = effective(&c.scenario.policies, &self.editor_policies);
+            c.predictions = None;
             self.paint_generation += 1;
             if c.history_ready {
                 self.start_backtest();
+                self.start_predictions();
             }
         }
     }
@@ -573,6 +689,26 @@ impl WorkbenchApp {
                 }
             }
         }
+    }
+
+    /// One tick of the orchestration loop on the findings at the cursor.
+    fn run_loop(&mut self) {
+        let (Some(current), Some(at)) = (&self.current, &self.at_cursor) else {
+            return;
+        };
+        let before = self.remediation.audit.len();
+        let approved =
+            self.remediation.run_loop(self.timeline.time, &at.findings, &current.scenario.graph, &current.policies);
+        let logged = self.remediation.audit.len() - before;
+        self.notifications.info(format!(
+            "Orchestration loop ({}): {logged} decisions logged, {approved} actions approved",
+            self.remediation.orchestrator.config.mode.as_str()
+        ));
+    }
+
+    /// The decision log of the Remediation tab (approvals, rejections, loop decisions).
+    pub fn decision_log(&self) -> &[crate::remediation::orchestrate::AuditEntry] {
+        &self.remediation.audit
     }
 
     fn export_plan(&mut self, path: &std::path::Path) {
@@ -733,8 +869,8 @@ impl WorkbenchApp {
 
     /// Live connect (src/ui/connect.rs): folds new twins and samples into the open
     /// scenario when it is the live one; plots refresh, a cursor or plot view at "now"
-    /// follows it, and the anomaly scan and policy evaluation re-run on the grown
-    /// history (one at a time, at most every [`LIVE_ANALYSIS_SECS`]).
+    /// follows it, and the anomaly scan, policy evaluation and forecasts re-run on the
+    /// grown history (when none is running, at most every [`LIVE_ANALYSIS_SECS`]).
     fn live_logic(&mut self, now: f64) {
         let live_scenario = self.current.as_mut().filter(|c| matches!(c.source, Source::Live(_)));
         let is_live = live_scenario.is_some();
@@ -773,10 +909,14 @@ impl WorkbenchApp {
             super::connect::follow_view(&mut self.inspector.view, old_end, new_end);
         }
         let due = self.live_analysed_at.is_none_or(|t| now - t >= LIVE_ANALYSIS_SECS);
-        if self.live_stale && due && self.analysis.is_none() && self.backtest.is_none() {
+        let idle = self.analysis.is_none() && self.backtest.is_none() && self.prediction.is_none();
+        if self.live_stale && due && idle {
             self.live_stale = false;
             self.live_analysed_at = Some(now);
-            if let Some(c) = &self.current {
+            if let Some(c) = &mut self.current {
+                // Forecasts re-fit on the grown history: the selected twin's are asked
+                // again, the predictions (policies' series) are redone below.
+                c.twin_forecasts.clear();
                 match spawn_anomaly_scan(Arc::clone(&c.scenario), &self.ctx) {
                     Ok(job) => self.analysis = Some(job),
                     Err(e) => self.notifications.error(format!("Cannot start the anomaly scan: {e}")),
@@ -784,6 +924,7 @@ impl WorkbenchApp {
                 if !c.policies.is_empty() {
                     self.start_backtest();
                 }
+                self.start_predictions();
             }
         }
     }
@@ -824,7 +965,13 @@ impl WorkbenchApp {
                 });
             }
         }
-        let findings = findings(&current_now, &drift);
+        let mut findings = findings(&current_now, &drift);
+        // Predictions start at the end of history: they are findings "now".
+        if t + s.resolution_secs >= s.end
+            && let Some(p) = &current.predictions
+        {
+            findings.extend(predicted_findings(&p.violations));
+        }
         let candidates = candidates(&s.graph, &current.policies, &findings, &Weights::default());
         self.at_cursor = Some(AtCursor { key, drift, findings, candidates });
     }
@@ -858,6 +1005,13 @@ impl WorkbenchApp {
                     Some(d) => theme::score_color(d.score, dark),
                     None => theme::status_color(crate::model::Status::Unknown, dark),
                 },
+                ColourMode::Predicted => match &current.predictions {
+                    Some(p) => theme::score_color(
+                        p.violations.iter().filter(|v| &v.twin == id).map(|v| v.probability).fold(0.0, f64::max),
+                        dark,
+                    ),
+                    None => theme::status_color(crate::model::Status::Unknown, dark),
+                },
                 ColourMode::Anomaly => match &current.anomalies {
                     Some(scans) => theme::score_color(twin_level(scans, id, t).0, dark),
                     None => theme::status_color(crate::model::Status::Unknown, dark),
@@ -874,12 +1028,12 @@ impl WorkbenchApp {
     }
 
     fn automate(&mut self, ctx: &egui::Context, frame: &eframe::Frame) {
-        // Settled: history loaded and the background analysis finished; for a screenshot
+        // Settled: history loaded and the background analyses finished; for a screenshot
         // of a live source, also its first answer (data, or a retry or failure to show).
         // Frame statistics start at once, so a hanging server can be measured.
         let live_waiting = matches!(self.automation.as_ref().map(|a| &a.mode), Some(Automation::Screenshot(_)))
             && self.live.handle.as_ref().is_some_and(|h| h.state() == crate::io::live::ConnState::Connecting);
-        let ready = self.is_ready() && self.analysis.is_none() && !live_waiting;
+        let ready = self.is_ready() && self.analysis.is_none() && self.prediction.is_none() && !live_waiting;
         if ready && self.ready_ms.is_none() {
             self.ready_ms = self.started.map(|s| s.secs() * 1000.0);
         }
@@ -993,7 +1147,7 @@ impl WorkbenchApp {
                 if ui.add(egui::Button::new(label).shortcut_text("Ctrl+T")).clicked() {
                     self.commands.push(Command::ToggleTheme);
                 }
-                if ui.button("Whole history in plots").clicked() {
+                if ui.button("Whole range in plots").clicked() {
                     self.inspector.reset_view = true;
                 }
             });
@@ -1049,6 +1203,12 @@ impl WorkbenchApp {
                 self.live.act(action);
             }
             if let Some(job) = &self.analysis {
+                ui.separator();
+                ui.spinner();
+                ui.label(&job.label);
+                ui.add(egui::ProgressBar::new(job.progress()).desired_width(120.0).show_percentage());
+            }
+            if let Some(job) = &self.prediction {
                 ui.separator();
                 ui.spinner();
                 ui.label(&job.label);
@@ -1153,6 +1313,9 @@ impl eframe::App for WorkbenchApp {
         self.poll_job();
         self.poll_analysis();
         self.poll_backtest();
+        self.poll_predictions();
+        self.poll_twin_forecasts();
+        self.request_twin_forecasts();
         self.poll_file_pick(ctx.input(|i| i.time));
         self.dropped_files(ctx);
         self.shortcuts(ctx);
@@ -1213,11 +1376,14 @@ impl eframe::App for WorkbenchApp {
                 }
                 (RightTab::Findings, Some(current), _, Some(at)) => findings_ui(
                     ui,
-                    &current.scenario,
-                    &at.findings,
-                    &at.drift,
-                    current.anomalies.as_deref(),
-                    self.timeline.time,
+                    &FindingsInput {
+                        scenario: &current.scenario,
+                        findings: &at.findings,
+                        drift: &at.drift,
+                        anomalies: current.anomalies.as_deref(),
+                        predictions: current.predictions.as_deref(),
+                        time: self.timeline.time,
+                    },
                     &mut self.commands,
                 ),
                 (RightTab::Remediation, Some(_), _, Some(at)) => {
@@ -1241,6 +1407,8 @@ impl eframe::App for WorkbenchApp {
                         history_ready: current.history_ready,
                         drift: self.at_cursor.as_ref().and_then(|c| c.drift.twin(id)),
                         anomalies: current.anomalies.as_deref(),
+                        forecast: &|key| current.forecast(key),
+                        predicted: current.predictions.as_deref().map_or(&[], |p| &p.violations),
                     };
                     inspector_ui(ui, &input, &mut self.inspector, &mut self.plot_cache, &mut self.commands);
                 }
@@ -1249,8 +1417,19 @@ impl eframe::App for WorkbenchApp {
                 }
             }
         });
-        if let Some(RemediationRequest::Export(path)) = export {
-            self.export_plan(&path);
+        match export {
+            Some(RemediationRequest::Export(path)) => self.export_plan(&path),
+            Some(RemediationRequest::RunLoop) => self.run_loop(),
+            Some(RemediationRequest::SaveAudit(path)) => match crate::io::audit::append(&path, &self.remediation.audit)
+            {
+                Ok(()) => self.notifications.info(format!(
+                    "Appended {} decisions to {}",
+                    self.remediation.audit.len(),
+                    path.display()
+                )),
+                Err(e) => self.notifications.error(format!("{e:#}")),
+            },
+            None => {}
         }
         egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui));
         self.dialogs_ui(&ctx);

@@ -10,10 +10,12 @@ use super::app::Command;
 use super::jobs::AnomalyScans;
 use super::theme;
 use crate::analytics::drift::DriftReport;
+use crate::analytics::predict::Predictions;
 use crate::analytics::scan::{ALARM, twin_level};
 use crate::io::time::format_short;
-use crate::model::{Scenario, UnixSecs};
-use crate::remediation::orchestrate::{AuditEntry, Decision, Mode};
+use crate::model::{Scenario, TwinGraph, UnixSecs};
+use crate::policy::Policy;
+use crate::remediation::orchestrate::{AuditEntry, Decision, Mode, Orchestrator};
 use crate::remediation::plan::{Candidate, Finding};
 
 /// A person's decisions on proposals, and their log.
@@ -25,6 +27,10 @@ pub struct RemediationState {
     pub audit: Vec<AuditEntry>,
     /// Path typed into the export prompt, when shown.
     pub export_path: Option<String>,
+    /// Path typed into the save-log prompt, when shown.
+    pub audit_path: Option<String>,
+    /// The orchestration loop (mode, guards, approval queue) run on the findings.
+    pub orchestrator: Orchestrator,
 }
 
 impl RemediationState {
@@ -42,22 +48,108 @@ impl RemediationState {
         });
     }
 
+    /// Runs one tick of the orchestration loop on the findings at `time`: in automatic
+    /// mode what passes the guards is approved (for the plan) in the loop's name, in
+    /// dry-run mode decisions are only logged, in approve-each mode proposals are queued.
+    /// Returns how many proposals the loop approved.
+    pub fn run_loop(&mut self, time: UnixSecs, findings: &[Finding], graph: &TwinGraph, policies: &[Policy]) -> usize {
+        let mut approved = Vec::new();
+        self.orchestrator.tick(time, findings, graph, policies, &mut |c| {
+            approved.push(c.id.clone());
+            Ok(())
+        });
+        for id in &approved {
+            self.decisions.insert(id.clone(), true);
+        }
+        self.audit.extend(self.orchestrator.drain_audit());
+        approved.len()
+    }
+
     /// Ids of the approved proposals among `candidates`.
     pub fn approved_ids(&self, candidates: &[Candidate]) -> Vec<String> {
         candidates.iter().filter(|c| self.decisions.get(&c.id) == Some(&true)).map(|c| c.id.clone()).collect()
     }
 }
 
-/// The Findings tab.
-pub fn findings_ui(
+/// The predictions table: rules the forecasts say will be violated within the horizon,
+/// from the end of history.
+fn predictions_ui(
     ui: &mut egui::Ui,
     scenario: &Scenario,
-    findings: &[Finding],
-    drift: &DriftReport,
-    anomalies: Option<&AnomalyScans>,
-    time: UnixSecs,
+    predictions: Option<&Predictions>,
     commands: &mut Vec<Command>,
 ) {
+    let dark = ui.visuals().dark_mode;
+    let Some(p) = predictions else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.weak("Forecasting…");
+        });
+        return;
+    };
+    ui.strong(format!("Predicted violations ({})", p.violations.len())).on_hover_text(
+        "Threshold rules evaluated on the forecast of each series (5-minute means) over the next 7 days",
+    );
+    ui.weak(format!("From the end of history ({}), next 7 days.", format_short(scenario.end)));
+    if p.violations.is_empty() {
+        ui.weak(format!("None: {} forecast series stay within their thresholds.", p.forecasts.len()));
+    }
+    egui::Grid::new("findings-predicted").striped(true).num_columns(4).show(ui, |ui| {
+        for v in &p.violations {
+            if ui.link(v.twin.as_str()).clicked() {
+                commands.push(Command::Inspect(v.twin.clone()));
+            }
+            ui.label(v.rule.to_string()).on_hover_text(format!(
+                "policy {} ({}); now {}, expected {:.1} then",
+                v.policy,
+                v.severity.as_str(),
+                v.value,
+                v.expected
+            ));
+            ui.label(format!("in {}", format_eta(v.eta_secs))).on_hover_text(format_short(v.at));
+            ui.label(
+                RichText::new(format!("{:.0}%", v.probability * 100.0)).color(theme::score_color(v.probability, dark)),
+            )
+            .on_hover_text(format!(
+                "model {}; backtest MASE {}",
+                v.model,
+                v.mase.map_or("n/a".into(), |m| format!("{m:.2}"))
+            ));
+            ui.end_row();
+        }
+    });
+    if !p.skipped.is_empty() {
+        let names: Vec<String> = p.skipped.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+        ui.weak(format!("{} series could not be forecast", p.skipped.len())).on_hover_text(names.join("\n"));
+    }
+}
+
+/// A time span from now in hours or days.
+pub fn format_eta(secs: i64) -> String {
+    let hours = secs as f64 / 3600.0;
+    if hours < 48.0 { format!("{hours:.1} h") } else { format!("{:.1} d", hours / 24.0) }
+}
+
+/// What the Findings tab shows.
+#[derive(Clone, Copy)]
+pub struct FindingsInput<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// Findings at the cursor.
+    pub findings: &'a [Finding],
+    /// Drift at the cursor.
+    pub drift: &'a DriftReport,
+    /// Anomaly scans, once done.
+    pub anomalies: Option<&'a AnomalyScans>,
+    /// Predicted violations, once forecast.
+    pub predictions: Option<&'a Predictions>,
+    /// The cursor time.
+    pub time: UnixSecs,
+}
+
+/// The Findings tab.
+pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut Vec<Command>) {
+    let FindingsInput { scenario, findings, drift, anomalies, predictions, time } = *input;
     let dark = ui.visuals().dark_mode;
     ui.heading("Findings");
     ui.weak(format!("At {} (move the timeline to see another moment).", format_short(time)));
@@ -80,6 +172,8 @@ pub fn findings_ui(
                 }
             }
         });
+        ui.add_space(8.0);
+        predictions_ui(ui, scenario, predictions, commands);
         ui.add_space(8.0);
         let drifting: Vec<_> = drift.drifting().collect();
         ui.strong(format!("Configuration drift ({} twins, fleet {:.2})", drifting.len(), drift.fleet_score));
@@ -153,6 +247,18 @@ pub fn findings_ui(
 pub enum RemediationRequest {
     /// Write a plan with the approved proposals to this path.
     Export(std::path::PathBuf),
+    /// Run one tick of the orchestration loop on the findings at the cursor.
+    RunLoop,
+    /// Append the decision log to this JSON-lines file.
+    SaveAudit(std::path::PathBuf),
+}
+
+fn mode_label(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Automatic => "automatic",
+        Mode::ApproveEach => "approve each",
+        Mode::DryRun => "dry run",
+    }
 }
 
 /// The Remediation tab.
@@ -188,6 +294,51 @@ pub fn remediation_ui(
             state.export_path = Some(state.export_path.clone().unwrap_or_else(|| "plan.json".into()));
         }
     });
+    ui.horizontal(|ui| {
+        let mode = &mut state.orchestrator.config.mode;
+        egui::ComboBox::from_id_salt("orchestrator-mode")
+            .selected_text(format!("Mode: {}", mode_label(*mode)))
+            .show_ui(ui, |ui| {
+                for m in Mode::ALL {
+                    ui.selectable_value(mode, m, mode_label(m));
+                }
+            });
+        let g = state.orchestrator.config.guards;
+        if ui
+            .button("Run loop")
+            .on_hover_text(format!(
+                "One tick of the orchestration loop on the findings at the cursor. Automatic: approves what passes \
+                 the guards (at most {} actions an hour, {} min cooldown per twin, blast radius ≤ {}; larger ones \
+                 wait for a person). Approve each: queues everything. Dry run: logs the decisions only.",
+                g.max_actions_per_hour,
+                g.cooldown_secs / 60,
+                g.max_blast_radius
+            ))
+            .clicked()
+        {
+            request = Some(RemediationRequest::RunLoop);
+        }
+        if ui.button("Save log…").on_hover_text("Append the decision log to a JSON-lines file").clicked() {
+            state.audit_path = Some(state.audit_path.clone().unwrap_or_else(|| "audit.jsonl".into()));
+        }
+    });
+    if let Some(mut path) = state.audit_path.take() {
+        let mut keep = true;
+        ui.horizontal(|ui| {
+            let label = ui.label("Log file");
+            ui.add(egui::TextEdit::singleline(&mut path).desired_width(220.0)).labelled_by(label.id);
+            if ui.button("Append").clicked() && !path.trim().is_empty() {
+                request = Some(RemediationRequest::SaveAudit(std::path::PathBuf::from(path.trim())));
+                keep = false;
+            }
+            if ui.button("Cancel").clicked() {
+                keep = false;
+            }
+        });
+        if keep {
+            state.audit_path = Some(path);
+        }
+    }
     if let Some(mut path) = state.export_path.take() {
         let mut keep = true;
         ui.horizontal(|ui| {
@@ -284,8 +435,9 @@ pub fn remediation_ui(
             for e in state.audit.iter().rev() {
                 ui.label(
                     RichText::new(format!(
-                        "{}  {} {} on {} — {}",
+                        "{}  [{}] {} {} on {} — {}",
                         format_short(e.at),
+                        e.mode.as_str(),
                         e.decision.name(),
                         e.action,
                         e.twin,

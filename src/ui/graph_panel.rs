@@ -201,11 +201,14 @@ pub enum ColourMode {
     Drift,
     /// Anomaly level at the time cursor (the highest of the twin's metrics).
     Anomaly,
+    /// Probability of a predicted violation within the forecast horizon.
+    Predicted,
 }
 
 impl ColourMode {
     /// Every mode.
-    pub const ALL: [ColourMode; 3] = [ColourMode::Health, ColourMode::Drift, ColourMode::Anomaly];
+    pub const ALL: [ColourMode; 4] =
+        [ColourMode::Health, ColourMode::Drift, ColourMode::Anomaly, ColourMode::Predicted];
 
     /// Name in the menu.
     pub fn label(self) -> &'static str {
@@ -213,6 +216,7 @@ impl ColourMode {
             ColourMode::Health => "Health",
             ColourMode::Drift => "Drift",
             ColourMode::Anomaly => "Anomaly",
+            ColourMode::Predicted => "Predicted",
         }
     }
 }
@@ -330,6 +334,10 @@ fn legend_ui(ui: &egui::Ui, rect: egui::Rect, mode: ColourMode) {
         ColourMode::Anomaly => {
             [0.0, 0.25, 0.5, 1.0].into_iter().map(|v| (theme::score_color(v, dark), format!("anomaly {v}"))).collect()
         }
+        ColourMode::Predicted => [0.0, 0.25, 0.5, 1.0]
+            .into_iter()
+            .map(|v| (theme::score_color(v, dark), format!("P(violation) {v}")))
+            .collect(),
     };
     for (color, label) in swatches {
         painter.rect_filled(

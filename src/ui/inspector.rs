@@ -9,6 +9,7 @@ use super::app::Command;
 use super::plot_cache::{PlotCache, time_marks};
 use super::theme;
 use crate::analytics::drift::TwinDrift;
+use crate::analytics::predict::{PredictedViolation, SeriesForecast};
 use crate::io::time::{format_axis, format_short};
 use crate::model::{MetricName, Scenario, SeriesKey, TwinId, metric};
 use crate::policy::history::{ViolationHistory, health_at};
@@ -22,6 +23,8 @@ pub struct InspectorState {
     pub view: Option<(f64, f64)>,
     /// Reset the plots to the whole history on the next frame.
     pub reset_view: bool,
+    /// The whole range (history and forecast) the view was last reset to.
+    full: Option<(f64, f64)>,
     cursor_values: Option<(TwinId, i64, Vec<Option<f64>>)>,
 }
 
@@ -45,6 +48,10 @@ pub struct InspectorInput<'a> {
     pub drift: Option<&'a TwinDrift>,
     /// Anomaly scans (`None` until the background scan finished).
     pub anomalies: Option<&'a AnomalyScans>,
+    /// The forecast of a series, when one was made.
+    pub forecast: &'a dyn Fn(&SeriesKey) -> Option<&'a SeriesForecast>,
+    /// Predicted violations of every twin.
+    pub predicted: &'a [PredictedViolation],
 }
 
 /// Draws the inspector of one twin.
@@ -304,7 +311,7 @@ fn metrics_ui(
     let metrics: Vec<MetricName> = s.telemetry.metrics_of(input.id).cloned().collect();
     ui.horizontal(|ui| {
         ui.strong(format!("Metrics ({})", metrics.len()));
-        if ui.small_button("Whole history").on_hover_text("Reset the zoom of the plots").clicked() {
+        if ui.small_button("Whole range").on_hover_text("Show the whole history and forecast").clicked() {
             state.reset_view = true;
         }
         ui.weak("Scroll to zoom, drag to pan, click to move the time cursor.");
@@ -336,9 +343,25 @@ fn metrics_ui(
             values
         }
     };
-    let full = (s.start as f64, s.end as f64);
-    let view = state.view.unwrap_or(full);
+    // The view runs to the end of the longest forecast of the twin's metrics.
+    let forecast_end = metrics
+        .iter()
+        .filter_map(|m| (input.forecast)(&SeriesKey::new(input.id.clone(), m.clone())))
+        .map(|f| f.forecast.timestamp(f.forecast.len()))
+        .max();
+    let full = (s.start as f64, forecast_end.unwrap_or(s.end).max(s.end) as f64);
+    // Forecasts arriving (or another twin's longer ones) widen the whole range; a view
+    // showing the whole previous range follows it, a zoomed one stays.
+    let near = |a: (f64, f64), b: (f64, f64)| {
+        let tolerance = 0.01 * (b.1 - b.0).abs();
+        (a.0 - b.0).abs() <= tolerance && (a.1 - b.1).abs() <= tolerance
+    };
+    if state.full.is_some_and(|old| old != full && state.view.is_none_or(|v| near(v, old))) {
+        state.reset_view = true;
+    }
+    state.full = Some(full);
     let reset = std::mem::take(&mut state.reset_view);
+    let view = if reset { full } else { state.view.unwrap_or(full) };
     let width = ui.available_width();
     let mut new_view = None;
     for (metric_name, cursor_value) in metrics.iter().zip(cursor_values) {
@@ -376,6 +399,40 @@ fn metrics_ui(
                 ui.weak(format!("· mean and min-max per {}", format_bucket(data.bucket_secs)));
             }
         });
+        let forecast = (input.forecast)(&key);
+        if let Some(f) = forecast {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new("forecast").small().color(theme::forecast_color(input.dark)));
+                ui.weak(
+                    RichText::new(format!(
+                        "{} · backtest MASE {} · 80%/95% bands",
+                        f.forecast.model,
+                        f.forecast.mase.map_or("n/a".into(), |m| format!("{m:.2}"))
+                    ))
+                    .small(),
+                )
+                .on_hover_text(
+                    "MASE below 1: more accurate than repeating yesterday (seasonal naive), over rolling backtests",
+                );
+                for v in input.predicted.iter().filter(|v| v.twin == *input.id && v.rule.metric == *metric_name) {
+                    ui.label(
+                        RichText::new(format!(
+                            "⚠ {} in {} (p {:.0}%)",
+                            v.rule,
+                            super::findings::format_eta(v.eta_secs),
+                            v.probability * 100.0
+                        ))
+                        .small()
+                        .color(theme::score_color(v.probability, input.dark)),
+                    )
+                    .on_hover_text(format!(
+                        "policy {}, expected at {}",
+                        v.policy,
+                        format_short(v.at)
+                    ));
+                }
+            });
+        }
         let data_max = data.max.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let dark = input.dark;
         let unit_owned = unit.to_string();
@@ -433,6 +490,23 @@ fn metrics_ui(
                         .fill_color(theme::series_color(dark).gamma_multiply(0.25))
                         .allow_hover(false),
                 );
+            }
+            if let Some(f) = forecast {
+                let f = &f.forecast;
+                let xs: Vec<f64> = (0..f.len()).map(|i| f.timestamp(i) as f64).collect();
+                let color = theme::forecast_color(dark);
+                plot_ui.add(
+                    FilledArea::new("forecast 95%", &xs, &f.lower_95, &f.upper_95)
+                        .fill_color(color.gamma_multiply(0.15))
+                        .allow_hover(false),
+                );
+                plot_ui.add(
+                    FilledArea::new("forecast 80%", &xs, &f.lower_80, &f.upper_80)
+                        .fill_color(color.gamma_multiply(0.3))
+                        .allow_hover(false),
+                );
+                let points: PlotPoints = xs.iter().zip(&f.mean).map(|(x, y)| [*x, *y]).collect();
+                plot_ui.line(Line::new("forecast", points).color(color).width(1.2).style(LineStyle::dashed_dense()));
             }
             let points: PlotPoints = data.xs.iter().zip(&data.avg).map(|(x, y)| [*x, *y]).collect();
             plot_ui.line(

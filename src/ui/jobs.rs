@@ -9,6 +9,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use eframe::egui;
 
+use crate::analytics::predict::{PredictConfig, Predictions, SeriesForecast, forecast_series, predict};
 use crate::io::scenario::{self, ScenarioDef};
 use crate::model::Scenario;
 use crate::policy::history::{ViolationHistory, violation_history};
@@ -269,5 +270,53 @@ pub fn spawn_violations(
     Job::spawn("rule-backtest", "Evaluating policies over history", ctx, move |_| {
         violation_history(&policies, &scenario.graph, &scenario.telemetry, scenario.resolution_secs)
             .map_err(|e| format!("{e:#}"))
+    })
+}
+
+/// How far ahead the workbench predicts violations.
+pub const PREDICT_HORIZON_SECS: i64 = 7 * 86_400;
+
+/// Forecasts every series a threshold rule of `policies` applies to and evaluates the
+/// rules on the forecasts (from the end of history), in the background.
+pub fn spawn_predictions(
+    scenario: Arc<Scenario>,
+    policies: Arc<Vec<crate::policy::Policy>>,
+    ctx: &egui::Context,
+) -> std::io::Result<Job<Predictions>> {
+    Job::spawn("forecast", "Forecasting", ctx, move |p| {
+        let history = violation_history(&policies, &scenario.graph, &scenario.telemetry, scenario.resolution_secs)
+            .map_err(|e| format!("{e:#}"))?;
+        let current = crate::analytics::compliance::current_violations(&scenario, &policies, &history);
+        let config = PredictConfig::new(PREDICT_HORIZON_SECS);
+        predict(&scenario, &policies, &current, &config, &|d, t| p.report(d, t), p.cancel_flag())
+            .ok_or_else(|| "forecasting cancelled".to_string())
+    })
+}
+
+/// Forecasts of one twin's series.
+pub type TwinForecasts = Vec<(crate::model::SeriesKey, Result<SeriesForecast, String>)>;
+
+/// Forecasts the given series (of the selected twin) in the background.
+pub fn spawn_twin_forecasts(
+    scenario: Arc<Scenario>,
+    keys: Vec<crate::model::SeriesKey>,
+    ctx: &egui::Context,
+) -> std::io::Result<Job<TwinForecasts>> {
+    Job::spawn("twin-forecast", "Forecasting the twin's metrics", ctx, move |p| {
+        let config = PredictConfig::new(PREDICT_HORIZON_SECS);
+        let total = keys.len();
+        let mut out = Vec::with_capacity(total);
+        for (i, key) in keys.into_iter().enumerate() {
+            if p.cancel_flag().load(Ordering::Relaxed) {
+                return Err("forecasting cancelled".into());
+            }
+            match forecast_series(&scenario, &key, &config) {
+                Ok(Some(f)) => out.push((key, Ok(f))),
+                Ok(None) => {}
+                Err(e) => out.push((key, Err(e.to_string()))),
+            }
+            p.report(i + 1, total);
+        }
+        Ok(out)
     })
 }

@@ -63,6 +63,11 @@ pub fn series_color(dark: bool) -> Color32 {
     if dark { Color32::from_rgb(90, 180, 250) } else { Color32::from_rgb(20, 100, 190) }
 }
 
+/// Colour of forecasts (median line and interval bands).
+pub fn forecast_color(dark: bool) -> Color32 {
+    if dark { Color32::from_rgb(200, 150, 255) } else { Color32::from_rgb(120, 60, 190) }
+}
+
 /// A status as a coloured dot and its name.
 pub fn status_badge(ui: &mut egui::Ui, status: Status, dark: bool) -> egui::Response {
     let color = status_color(status, dark);

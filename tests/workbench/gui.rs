@@ -118,6 +118,7 @@ fn wait_until(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done: im
 #[test]
 fn findings_remediation_and_plan_export_on_the_default_scenario() {
     let mut harness = open("scenarios/webshop.ron");
+    wait_until(&mut harness, "the forecasts", WorkbenchApp::predictions_ready);
     harness.get_by_label_contains("Findings (").click();
     harness.run_steps(2);
     harness.get_by_label("Rule violations (1)");
@@ -173,4 +174,87 @@ fn the_policy_editor_applies_policies_as_you_type_and_keeps_the_last_good_ones()
     harness.run_steps(3);
     harness.get_by_label_contains("unknown operator \"~\"");
     assert!(harness.state().findings().iter().any(|f| f.policy() == "disk-80"));
+}
+
+#[test]
+fn predicted_violations_are_listed_linked_and_drawn_on_the_plots() {
+    let mut harness = open("scenarios/webshop.ron");
+    wait_until(&mut harness, "the forecasts", WorkbenchApp::predictions_ready);
+    let predicted: Vec<String> = harness.state().predicted().iter().map(|v| v.twin.to_string()).collect();
+    assert_eq!(predicted, ["db-primary", "db-replica"]);
+    harness.get_by_label_contains("Findings (").click();
+    harness.run_steps(2);
+    harness.get_by_label("Predicted violations (2)");
+    // The prediction is a finding now, so remediation is proposed for it.
+    assert!(harness.state().findings().iter().any(|f| f.reason().starts_with("predicted violation of disk-space")));
+    harness.get_by_label("db-primary").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().selected().map(|id| id.as_str()), Some("db-primary"));
+    harness.get_by_label("Inspector").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("⚠ disk_usage > 90 in ");
+    assert!(harness.query_all_by_label_contains("backtest MASE").count() >= 3);
+    // Moving the cursor into the past leaves the predictions out of the findings.
+    harness.key_press(egui::Key::Home);
+    harness.run_steps(2);
+    assert!(!harness.state().findings().iter().any(|f| f.reason().starts_with("predicted")));
+    // Colour the graph by predicted violations.
+    harness.get_by_value("Colour: Health").click();
+    harness.run_steps(1);
+    harness.get_by_label("Predicted").click();
+    harness.run_steps(2);
+    harness.get_by_value("Colour: Predicted");
+}
+
+#[test]
+fn the_orchestration_loop_runs_in_each_mode_and_its_log_can_be_saved() {
+    let mut harness = open("scenarios/webshop.ron");
+    wait_until(&mut harness, "the forecasts", WorkbenchApp::predictions_ready);
+    harness.get_by_label_contains("Remediation (").click();
+    harness.run_steps(2);
+    // Dry run: decisions are logged, nothing is approved.
+    harness.get_by_value("Mode: approve each").click();
+    harness.run_steps(1);
+    harness.get_by_label("dry run").click();
+    harness.run_steps(2);
+    harness.get_by_value("Mode: dry run");
+    harness.get_by_label("Run loop").click();
+    harness.run_steps(2);
+    let log = harness.state().decision_log();
+    assert!(
+        !log.is_empty() && log.iter().all(|e| e.decision.name() == "dry-run"),
+        "{log:?} {:?}",
+        harness.state().notification_texts()
+    );
+    assert_eq!(harness.state().approved_count(), 0);
+    // Automatic: what passes the guards is approved by the loop; the rate guard holds
+    // the rest back.
+    harness.get_by_value("Mode: dry run").click();
+    harness.run_steps(1);
+    harness.get_by_label("automatic").click();
+    harness.run_steps(1);
+    harness.get_by_label("Run loop").click();
+    harness.run_steps(2);
+    let approved = harness.state().approved_count();
+    assert!(approved > 0, "{:?}", harness.state().decision_log());
+    let executed = harness.state().decision_log().iter().filter(|e| e.decision.name() == "executed").count();
+    assert_eq!(executed, approved);
+    assert!(executed <= 6, "at most 6 actions an hour");
+    // Save the log as JSON lines.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    harness.get_by_label("Save log…").click();
+    harness.run_steps(1);
+    harness.get_by_label("Log file").click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_label("Log file").type_text(path.to_str().unwrap());
+    harness.run_steps(1);
+    harness.get_by_label("Append").click();
+    harness.run_steps(2);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}; {:?}", harness.state().notification_texts()));
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), harness.state().decision_log().len());
+    assert!(lines.iter().any(|l| l["mode"] == "auto" && l["decision"] == "executed"));
 }
