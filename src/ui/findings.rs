@@ -253,6 +253,29 @@ pub enum RemediationRequest {
     SaveAudit(std::path::PathBuf),
 }
 
+/// A one-line path prompt shown while `slot` holds text: the path when `action` is
+/// clicked (closing the prompt), `None` otherwise; Cancel closes it.
+fn path_prompt(ui: &mut egui::Ui, slot: &mut Option<String>, label: &str, action: &str) -> Option<std::path::PathBuf> {
+    let mut path = slot.take()?;
+    let mut keep = true;
+    let mut chosen = None;
+    ui.horizontal(|ui| {
+        let label = ui.label(label);
+        ui.add(egui::TextEdit::singleline(&mut path).desired_width(220.0)).labelled_by(label.id);
+        if ui.button(action).clicked() && !path.trim().is_empty() {
+            chosen = Some(std::path::PathBuf::from(path.trim()));
+            keep = false;
+        }
+        if ui.button("Cancel").clicked() {
+            keep = false;
+        }
+    });
+    if keep {
+        *slot = Some(path);
+    }
+    chosen
+}
+
 fn mode_label(mode: Mode) -> &'static str {
     match mode {
         Mode::Automatic => "automatic",
@@ -322,39 +345,11 @@ pub fn remediation_ui(
             state.audit_path = Some(state.audit_path.clone().unwrap_or_else(|| "audit.jsonl".into()));
         }
     });
-    if let Some(mut path) = state.audit_path.take() {
-        let mut keep = true;
-        ui.horizontal(|ui| {
-            let label = ui.label("Log file");
-            ui.add(egui::TextEdit::singleline(&mut path).desired_width(220.0)).labelled_by(label.id);
-            if ui.button("Append").clicked() && !path.trim().is_empty() {
-                request = Some(RemediationRequest::SaveAudit(std::path::PathBuf::from(path.trim())));
-                keep = false;
-            }
-            if ui.button("Cancel").clicked() {
-                keep = false;
-            }
-        });
-        if keep {
-            state.audit_path = Some(path);
-        }
+    if let Some(path) = path_prompt(ui, &mut state.audit_path, "Log file", "Append") {
+        request = Some(RemediationRequest::SaveAudit(path));
     }
-    if let Some(mut path) = state.export_path.take() {
-        let mut keep = true;
-        ui.horizontal(|ui| {
-            let label = ui.label("Plan file");
-            ui.add(egui::TextEdit::singleline(&mut path).desired_width(220.0)).labelled_by(label.id);
-            if ui.button("Write").clicked() && !path.trim().is_empty() {
-                request = Some(RemediationRequest::Export(std::path::PathBuf::from(path.trim())));
-                keep = false;
-            }
-            if ui.button("Cancel").clicked() {
-                keep = false;
-            }
-        });
-        if keep {
-            state.export_path = Some(path);
-        }
+    if let Some(path) = path_prompt(ui, &mut state.export_path, "Plan file", "Write") {
+        request = Some(RemediationRequest::Export(path));
     }
     ui.separator();
     egui::ScrollArea::vertical()

@@ -115,6 +115,17 @@ fn wait_until(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done: im
     panic!("timed out waiting for {what}; notifications: {:?}", harness.state().notification_texts());
 }
 
+/// Replaces the text of the path field `label` with `path` and clicks `button`.
+fn fill_path(harness: &mut Harness<'static, WorkbenchApp>, label: &str, path: &std::path::Path, button: &str) {
+    harness.get_by_label(label).click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_label(label).type_text(path.to_str().unwrap());
+    harness.run_steps(1);
+    harness.get_by_label(button).click();
+    harness.run_steps(2);
+}
+
 #[test]
 fn findings_remediation_and_plan_export_on_the_default_scenario() {
     let mut harness = open("scenarios/webshop.ron");
@@ -135,14 +146,7 @@ fn findings_remediation_and_plan_export_on_the_default_scenario() {
     harness.run_steps(2);
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("gui-plan.json");
-    let field = harness.get_by_label("Plan file");
-    field.click();
-    harness.run_steps(1);
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.get_by_label("Plan file").type_text(plan.to_str().unwrap());
-    harness.run_steps(1);
-    harness.get_by_label("Write").click();
-    harness.run_steps(2);
+    fill_path(&mut harness, "Plan file", &plan, "Write");
     let text =
         std::fs::read_to_string(&plan).unwrap_or_else(|e| panic!("{e}; {:?}", harness.state().notification_texts()));
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -245,13 +249,7 @@ fn the_orchestration_loop_runs_in_each_mode_and_its_log_can_be_saved() {
     let path = dir.path().join("audit.jsonl");
     harness.get_by_label("Save log…").click();
     harness.run_steps(1);
-    harness.get_by_label("Log file").click();
-    harness.run_steps(1);
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.get_by_label("Log file").type_text(path.to_str().unwrap());
-    harness.run_steps(1);
-    harness.get_by_label("Append").click();
-    harness.run_steps(2);
+    fill_path(&mut harness, "Log file", &path, "Append");
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}; {:?}", harness.state().notification_texts()));
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
