@@ -4,6 +4,7 @@
 
 mod analytics;
 mod check;
+mod connect;
 mod data;
 mod forecast;
 mod plan;
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use connect::ConnectArgs;
 
 /// twinbench: rehearse changes on digital twins of your estate before touching it.
 #[derive(Debug, Parser)]
@@ -40,6 +42,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Current violations, configuration drift and predicted violations (exit 1 when any).
     Check(CheckArgs),
+    /// Snapshot a live Prometheus (through a mapping file) or this machine into a scenario.
+    Connect(Box<ConnectArgs>),
     /// Propose remediation for the findings, approve, and export a plan (.json, .ron, .md).
     Plan(PlanArgs),
     /// Check that a plan still matches the scenario (exit 0 current, 3 stale).
@@ -248,6 +252,19 @@ pub struct GuiArgs {
     /// Open the policy editor on this policy file (.yaml, .json or .ron).
     #[arg(long, value_name = "FILE")]
     pub policies: Option<PathBuf>,
+    /// Open live, connected to this Prometheus server through --mapping (as File →
+    /// Connect…; credentials from the mapping's `auth`).
+    #[arg(long, value_name = "URL", requires = "mapping", conflicts_with_all = ["scenario", "local"])]
+    pub prometheus: Option<String>,
+    /// Mapping file (YAML) for --prometheus.
+    #[arg(long, value_name = "FILE", requires = "prometheus")]
+    pub mapping: Option<PathBuf>,
+    /// How far back --prometheus reads at first, e.g. 6h or 30d (default 6h).
+    #[arg(long, value_name = "DUR", requires = "prometheus")]
+    pub backfill: Option<String>,
+    /// Open live with this machine as a twin (sampled every 2 s).
+    #[arg(long, conflicts_with = "scenario")]
+    pub local: bool,
 }
 
 fn parse_size(s: &str) -> Result<(f32, f32), String> {
@@ -406,6 +423,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Verify(args)) => plan::verify(&args),
         Some(Command::Detect(args)) => analytics::detect(&args),
         Some(Command::Forecast(args)) => forecast::forecast(&args),
+        Some(Command::Connect(args)) => connect::connect(&args),
         Some(Command::Simulate(args)) => sim::simulate(&args),
         Some(Command::Whatif(args)) => sim::whatif(&args),
         Some(Command::Ab(args)) => sim::ab(&args),

@@ -1,7 +1,8 @@
-//! The only layer that touches files (and, later, the network): scenario, policy and
-//! telemetry formats as versioned serde DTOs converted into model types, CSV and
-//! Parquet through polars, forecast CSV output, PNG screenshots. Every error that
-//! comes from a file names it, with line and column where the format has them.
+//! The only layer that touches files and the network: scenario, policy and telemetry
+//! formats as versioned serde DTOs converted into model types, CSV and Parquet through
+//! polars, forecast CSV output, PNG screenshots, and live sources (a Prometheus server,
+//! this machine) on named background threads. Every error that comes from a file names
+//! it, with line and column where the format has them.
 
 pub mod audit;
 mod error;
@@ -9,9 +10,12 @@ pub mod experiment;
 pub mod forecast;
 #[cfg(feature = "gui")]
 pub mod image;
+pub mod live;
+pub mod localhost;
 pub mod located;
 pub mod plan;
 pub mod policy;
+pub mod prometheus;
 pub mod scenario;
 pub mod scores;
 pub mod strategy;

@@ -1,5 +1,6 @@
 //! Timestamps in files: RFC 3339, `YYYY-MM-DD HH:MM:SS[.fff]` (UTC), or Unix seconds.
 //! Telemetry has whole-second resolution: fractional seconds are truncated.
+//! Durations (`--backfill 30d`, mapping files) use Prometheus' syntax: [`parse_duration`].
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
@@ -117,9 +118,87 @@ pub fn format_axis(t: UnixSecs, step_secs: f64) -> String {
     if step_secs >= 86_400.0 { d.format("%b %d").to_string() } else { d.format("%b %d %H:%M").to_string() }
 }
 
+/// Parses a duration in Prometheus' syntax: one or more `<integer><unit>` terms, largest
+/// unit first, with units `y` (365 days), `w`, `d`, `h`, `m`, `s` and `ms`, e.g. `30d`,
+/// `1h30m`, `15s`, `500ms`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    // Largest first; a term's unit must come after the previous term's.
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 365 * 86_400_000),
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+        ("ms", 1),
+    ];
+    let bad = || format!("cannot read {text:?} as a duration (expected e.g. 30d, 6h, 1h30m, 15s or 500ms)");
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total_ms: u64 = 0;
+    let mut next_rank = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        // The longest unit that matches (`ms` rather than `m`).
+        let (rank, (unit, ms)) = UNITS
+            .iter()
+            .enumerate()
+            .filter(|(_, (u, _))| rest.starts_with(u))
+            .max_by_key(|(_, (u, _))| u.len())
+            .ok_or_else(bad)?;
+        if rank < next_rank {
+            return Err(bad());
+        }
+        next_rank = rank + 1;
+        rest = &rest[unit.len()..];
+        total_ms = n.checked_mul(*ms).and_then(|x| total_ms.checked_add(x)).ok_or_else(bad)?;
+    }
+    Ok(std::time::Duration::from_millis(total_ms))
+}
+
+/// A duration in the largest whole units, e.g. `30d`, `1h30m`, `15s`.
+pub fn format_duration(d: std::time::Duration) -> String {
+    let mut secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_use_prometheus_syntax() {
+        let d = |s: &str| parse_duration(s).map(|d| d.as_millis());
+        assert_eq!(d("30d"), Ok(30 * 86_400_000));
+        assert_eq!(d("1h30m"), Ok(5_400_000));
+        assert_eq!(d("15s"), Ok(15_000));
+        assert_eq!(d("500ms"), Ok(500));
+        assert_eq!(d("1m500ms"), Ok(60_500));
+        assert_eq!(d("2w"), Ok(14 * 86_400_000));
+        assert_eq!(d("10y"), Ok(3650 * 86_400_000));
+        for bad in ["", "30", "d", "1.5h", "30m1h", "1h1h", "-5m", "5 m", "5x", "99999999999999999999y"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_duration(std::time::Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(std::time::Duration::from_secs(30 * 86_400)), "30d");
+    }
 
     #[test]
     fn accepts_every_documented_form() {

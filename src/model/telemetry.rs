@@ -209,7 +209,8 @@ impl Series {
         Ok(series)
     }
 
-    fn last_ts(&self) -> Option<UnixSecs> {
+    /// Timestamp of the last sample (raw or rolled up), if any.
+    pub fn last_ts(&self) -> Option<UnixSecs> {
         self.head
             .ts
             .last()

@@ -68,6 +68,8 @@ pub struct Launch {
     pub tab: Option<String>,
     /// Policy file to open in the editor.
     pub policies: Option<PathBuf>,
+    /// A live source to connect to instead of opening a scenario.
+    pub live: Option<super::connect::ConnectRequest>,
     /// Lab run to start once loaded (`whatif`, `ab`, `chaos`).
     pub lab_run: Option<String>,
     /// Where automation reports.
@@ -93,6 +95,9 @@ impl Default for Settings {
 }
 
 const SETTINGS_KEY: &str = "twinbench.settings";
+
+/// Least time between two re-analyses (anomaly scan, policy evaluation) of live data.
+const LIVE_ANALYSIS_SECS: f64 = 10.0;
 
 /// How far ahead the drift forecast looks in the workbench.
 const DRIFT_HORIZON_SECS: i64 = 7 * 86_400;
@@ -227,6 +232,12 @@ pub struct WorkbenchApp {
     started: Option<crate::io::Stopwatch>,
     first_frame_ms: Option<f64>,
     ready_ms: Option<f64>,
+    /// Live connect (src/ui/connect.rs).
+    live: super::connect::LiveState,
+    /// Live samples arrived since the analyses last started.
+    live_stale: bool,
+    /// When (egui time, s) the analyses of live data last started.
+    live_analysed_at: Option<f64>,
 }
 
 impl WorkbenchApp {
@@ -284,6 +295,9 @@ impl WorkbenchApp {
             started: launch.started,
             first_frame_ms: None,
             ready_ms: None,
+            live: super::connect::LiveState::default(),
+            live_stale: false,
+            live_analysed_at: None,
         };
         app.right_tab = match launch.tab.as_deref() {
             Some("findings") => RightTab::Findings,
@@ -294,8 +308,13 @@ impl WorkbenchApp {
         if let Some(path) = &launch.policies {
             app.open_policy_file(path);
         }
-        let source = launch.scenario.map_or(Source::Default, Source::from_path);
-        app.open(&source, &cc.egui_ctx);
+        match launch.live {
+            Some(request) => app.connect(&cc.egui_ctx, request),
+            None => {
+                let source = launch.scenario.map_or(Source::Default, Source::from_path);
+                app.open(&source, &cc.egui_ctx);
+            }
+        }
         app
     }
 
@@ -364,6 +383,11 @@ impl WorkbenchApp {
         self.timeline.time
     }
 
+    /// The live source's connection state and counters, while connected.
+    pub fn live_status(&self) -> Option<(crate::io::live::ConnState, crate::io::live::LiveStats)> {
+        self.live.handle.as_ref().map(|h| (h.state(), h.stats()))
+    }
+
     /// Notification texts currently shown.
     pub fn notification_texts(&self) -> Vec<String> {
         self.notifications.texts().into_iter().map(|(_, t)| t.to_string()).collect()
@@ -404,7 +428,8 @@ impl WorkbenchApp {
         }
         self.plot_cache.clear();
         self.paint_generation += 1;
-        let pending = self.pending_select.take();
+        // A live source's twins arrive later: its selection waits for them (live_logic).
+        let pending = if matches!(source, Source::Live(_)) { None } else { self.pending_select.take() };
         let scenario = Arc::new(scenario);
         self.analysis = None;
         if history_ready {
@@ -553,6 +578,11 @@ impl WorkbenchApp {
                 LoadEvent::Loaded(loaded) => {
                     let Loaded { scenario, violations } = *loaded;
                     self.previous = None;
+                    if let Some(name) = self.live.handle.as_ref().map(|h| h.name().to_string()) {
+                        // Another scenario replaced the live one: stop syncing into nothing.
+                        self.live.act(super::connect::SyncAction::Disconnect);
+                        self.notifications.info(format!("Disconnected from {name}"));
+                    }
                     self.install(scenario, violations, true, source.clone());
                     self.remember(&source);
                     self.job = None;
@@ -848,6 +878,80 @@ impl WorkbenchApp {
         }
     }
 
+    /// Live connect (src/ui/connect.rs): starts a source and opens its (empty, growing)
+    /// scenario in place of the open one.
+    fn connect(&mut self, ctx: &egui::Context, request: super::connect::ConnectRequest) {
+        match self.live.start(ctx, request) {
+            Ok(scenario) => {
+                let source = Source::Live(scenario.name.clone());
+                self.install(scenario, ViolationHistory::new(), true, source);
+            }
+            Err(e) => self.notifications.error(format!("Cannot connect: {e}")),
+        }
+    }
+
+    /// Live connect (src/ui/connect.rs): folds new twins and samples into the open
+    /// scenario when it is the live one; plots refresh, a cursor or plot view at "now"
+    /// follows it, and the anomaly scan, policy evaluation and forecasts re-run on the
+    /// grown history (when none is running, at most every [`LIVE_ANALYSIS_SECS`]).
+    fn live_logic(&mut self, now: f64) {
+        let live_scenario = self.current.as_mut().filter(|c| matches!(c.source, Source::Live(_)));
+        let is_live = live_scenario.is_some();
+        let tick = self.live.logic(live_scenario.map(|c| &mut c.scenario));
+        for (error, text) in tick.messages {
+            if error {
+                self.notifications.error(text);
+            } else {
+                self.notifications.info(text);
+            }
+        }
+        if !is_live {
+            return;
+        }
+        let Some(c) = &self.current else {
+            return;
+        };
+        if tick.graph_changed {
+            self.graph = Some(GraphModel::build(&c.scenario.graph));
+            let pending =
+                self.pending_select.as_ref().map(TwinId::new).filter(|id| c.scenario.graph.twin(id).is_some());
+            if pending.is_some() {
+                self.pending_select = None;
+            }
+            self.select(pending.or_else(|| self.selected.clone()));
+        }
+        if tick.samples > 0 || tick.graph_changed {
+            self.plot_cache.clear();
+            self.paint_generation += 1;
+            self.live_stale = true;
+        }
+        if let Some((old_end, new_end)) = tick.end_moved {
+            if self.timeline.time >= old_end {
+                self.timeline.time = new_end;
+            }
+            super::connect::follow_view(&mut self.inspector.view, old_end, new_end);
+        }
+        let due = self.live_analysed_at.is_none_or(|t| now - t >= LIVE_ANALYSIS_SECS);
+        let idle = self.analysis.is_none() && self.backtest.is_none() && self.prediction.is_none();
+        if self.live_stale && due && idle {
+            self.live_stale = false;
+            self.live_analysed_at = Some(now);
+            if let Some(c) = &mut self.current {
+                // Forecasts re-fit on the grown history: the selected twin's are asked
+                // again, the predictions (policies' series) are redone below.
+                c.twin_forecasts.clear();
+                match spawn_anomaly_scan(Arc::clone(&c.scenario), &self.ctx) {
+                    Ok(job) => self.analysis = Some(job),
+                    Err(e) => self.notifications.error(format!("Cannot start the anomaly scan: {e}")),
+                }
+                if !c.policies.is_empty() {
+                    self.start_backtest();
+                }
+                self.start_predictions();
+            }
+        }
+    }
+
     /// Recomputes what depends on the time cursor when it (or the scenario) changed.
     fn refresh_cursor(&mut self) {
         let key = (self.timeline.time, self.paint_generation);
@@ -960,10 +1064,15 @@ impl WorkbenchApp {
     }
 
     fn automate(&mut self, ctx: &egui::Context, frame: &eframe::Frame) {
-        // Settled: history loaded and the background analysis finished.
+        // Settled: history loaded and the background analyses finished; for a screenshot
+        // of a live source, also its first answer (data, or a retry or failure to show).
+        // Frame statistics start at once, so a hanging server can be measured.
+        let live_waiting = matches!(self.automation.as_ref().map(|a| &a.mode), Some(Automation::Screenshot(_)))
+            && self.live.handle.as_ref().is_some_and(|h| h.state() == crate::io::live::ConnState::Connecting);
         let ready = self.is_ready()
             && self.analysis.is_none()
             && self.prediction.is_none()
+            && !live_waiting
             && self.lab_run.is_none()
             && !self.lab.is_running();
         if ready && self.ready_ms.is_none() {
@@ -1056,6 +1165,7 @@ impl WorkbenchApp {
                 if ui.button("Open default scenario").clicked() {
                     self.commands.push(Command::Open(Source::Default));
                 }
+                self.live.file_menu_ui(ui, self.current.is_some()); // live connect (src/ui/connect.rs)
                 ui.separator();
                 if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
                     self.commands.push(Command::Quit);
@@ -1125,6 +1235,14 @@ impl WorkbenchApp {
                     ui.label("No scenario loaded");
                 }
             }
+            // Live connect (src/ui/connect.rs): the source's sync status.
+            let live_action = self.live.handle.as_ref().and_then(|h| {
+                ui.separator();
+                super::connect::sync_status_ui(ui, h)
+            });
+            if let Some(action) = live_action {
+                self.live.act(action);
+            }
             if let Some(job) = &self.analysis {
                 ui.separator();
                 ui.spinner();
@@ -1155,6 +1273,11 @@ impl WorkbenchApp {
     }
 
     fn dialogs_ui(&mut self, ctx: &egui::Context) {
+        // Live connect (src/ui/connect.rs): the Connect and Save snapshot windows.
+        if let Some(request) = super::connect::connect_dialog_ui(ctx, &mut self.live.dialog) {
+            self.connect(ctx, request);
+        }
+        self.live.snapshot_dialog_ui(ctx, self.current.as_ref().map(|c| &c.scenario));
         if let Some(mut text) = self.path_dialog.take() {
             let mut open = true;
             let mut submit = false;
@@ -1250,6 +1373,7 @@ impl eframe::App for WorkbenchApp {
         self.dropped_files(ctx);
         self.shortcuts(ctx);
         self.run_commands(ctx);
+        self.live_logic(ctx.input(|i| i.time)); // live connect (src/ui/connect.rs)
         if let Some(c) = &self.current {
             let (start, end) = (c.scenario.start, c.scenario.end);
             self.timeline.time = self.timeline.time.clamp(start, end);

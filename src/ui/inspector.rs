@@ -347,7 +347,7 @@ fn metrics_ui(
     let forecast_end = metrics
         .iter()
         .filter_map(|m| (input.forecast)(&SeriesKey::new(input.id.clone(), m.clone())))
-        .map(|f| f.forecast.timestamp(f.forecast.len()))
+        .map(|f| f.forecast.timestamp(shown_steps(s, &f.forecast)))
         .max();
     let full = (s.start as f64, forecast_end.unwrap_or(s.end).max(s.end) as f64);
     // Forecasts arriving (or another twin's longer ones) widen the whole range; a view
@@ -493,15 +493,18 @@ fn metrics_ui(
             }
             if let Some(f) = forecast {
                 let f = &f.forecast;
-                let xs: Vec<f64> = (0..f.len()).map(|i| f.timestamp(i) as f64).collect();
+                // A short history (a live source just connected) shows as much
+                // forecast as it has history, so the forecast does not swamp it.
+                let n = shown_steps(s, f);
+                let xs: Vec<f64> = (0..n).map(|i| f.timestamp(i) as f64).collect();
                 let color = theme::forecast_color(dark);
                 plot_ui.add(
-                    FilledArea::new("forecast 95%", &xs, &f.lower_95, &f.upper_95)
+                    FilledArea::new("forecast 95%", &xs, &f.lower_95[..n], &f.upper_95[..n])
                         .fill_color(color.gamma_multiply(0.15))
                         .allow_hover(false),
                 );
                 plot_ui.add(
-                    FilledArea::new("forecast 80%", &xs, &f.lower_80, &f.upper_80)
+                    FilledArea::new("forecast 80%", &xs, &f.lower_80[..n], &f.upper_80[..n])
                         .fill_color(color.gamma_multiply(0.3))
                         .allow_hover(false),
                 );
@@ -546,6 +549,13 @@ fn metrics_ui(
     if let Some(v) = new_view {
         state.view = Some(v);
     }
+}
+
+/// Forecast steps drawn: the whole forecast, or as many steps as the history spans when
+/// that is shorter.
+fn shown_steps(s: &Scenario, f: &crate::analytics::forecast::Forecast) -> usize {
+    let span = (s.end - s.start).max(0) / f.step_secs.max(1);
+    usize::try_from(span).unwrap_or(usize::MAX).clamp(1, f.len().max(1)).min(f.len())
 }
 
 /// A value with sensible precision for its magnitude.

@@ -23,6 +23,8 @@ pub enum Source {
     File(PathBuf),
     /// A telemetry file opened as an ad-hoc scenario.
     Telemetry(PathBuf),
+    /// A live source (File → Connect…), by name; it is not loaded from a file.
+    Live(String),
 }
 
 impl Source {
@@ -40,6 +42,7 @@ impl Source {
         match self {
             Source::Default => "the default scenario".into(),
             Source::File(p) | Source::Telemetry(p) => p.display().to_string(),
+            Source::Live(name) => name.clone(),
         }
     }
 }
@@ -137,6 +140,7 @@ fn load(
     total: &AtomicUsize,
 ) -> Result<Loaded, String> {
     let scenario = match source {
+        Source::Live(name) => return Err(format!("{name} is a live source; connect again with File → Connect…")),
         Source::Telemetry(path) => scenario::from_telemetry(path).map_err(|e| format!("{e:#}"))?,
         Source::Default | Source::File(_) => {
             let def: ScenarioDef = match source {

@@ -5,6 +5,7 @@
 //! that run after the UI pass.
 
 pub mod app;
+pub mod connect;
 mod edge_shape;
 mod findings;
 mod graph_panel;
@@ -39,6 +40,23 @@ pub fn run(args: &GuiArgs) -> Result<ExitCode> {
     if let Some(Automation::Screenshot(path)) = &automation {
         check_writable(path)?;
     }
+    // A live source is checked here (URL, mapping file, credentials), so bad input is
+    // an error on the command line rather than in a window.
+    let live = if args.local || args.prometheus.is_some() {
+        let mut dialog = connect::ConnectDialogState::default();
+        if let (Some(url), Some(mapping)) = (&args.prometheus, &args.mapping) {
+            dialog.url = url.clone();
+            dialog.mapping = mapping.display().to_string();
+            if let Some(backfill) = &args.backfill {
+                dialog.backfill = backfill.clone();
+            }
+        } else {
+            dialog.source = connect::SourceChoice::LocalHost;
+        }
+        Some(dialog.request().map_err(|e| anyhow!(e))?)
+    } else {
+        None
+    };
     let started = crate::io::Stopwatch::start();
     let (w, h) = args.size.unwrap_or((1600.0, 1000.0));
     let outcome: Arc<Mutex<Option<Outcome>>> = Arc::new(Mutex::new(None));
@@ -49,6 +67,7 @@ pub fn run(args: &GuiArgs) -> Result<ExitCode> {
         tab: if args.lab_run.is_some() { Some("lab".into()) } else { args.tab.clone() },
         lab_run: args.lab_run.clone(),
         policies: args.policies.clone(),
+        live,
         outcome: Arc::clone(&outcome),
         started: Some(started),
     };

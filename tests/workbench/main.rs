@@ -11,8 +11,10 @@ mod forecast;
 mod gui;
 #[cfg(feature = "gui")]
 mod lab;
+mod live;
 mod malformed;
 mod plans;
+mod prom;
 mod sim_files;
 mod simulation;
 mod support;

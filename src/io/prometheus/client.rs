@@ -1,0 +1,429 @@
+//! The Prometheus HTTP API client (blocking, `ureq` over rustls): `query_range` and the
+//! server's retention, every response checked and classified. It runs only on a live
+//! source's worker thread.
+//!
+//! Responses are requested gzip-compressed and decompressed here, so the bytes counted
+//! are the bytes that crossed the wire. Every failure is an [`ApiError`]: transient
+//! (connection refused, timeout, 5xx, a body that is not the API's JSON, an error
+//! envelope such as `timeout` or `execution`) or permanent (authentication refused, a
+//! query the server calls `bad_data`, a URL that is not a Prometheus API). Messages
+//! never contain the credentials.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::time::Duration;
+
+use serde::Deserialize;
+use ureq::Agent;
+use ureq::tls::{RootCerts, TlsConfig};
+
+use super::auth::Auth;
+use crate::io::live::redact;
+
+/// Largest response body accepted (compressed and decompressed), so a misbehaving
+/// server cannot exhaust memory.
+pub const MAX_BODY_BYTES: u64 = 1 << 30;
+
+/// A failed API call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Worth retrying after a backoff.
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying cannot help until something is changed.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl ApiError {
+    /// The message.
+    pub fn message(&self) -> &str {
+        match self {
+            ApiError::Transient(m) | ApiError::Permanent(m) => m,
+        }
+    }
+}
+
+/// One series of a range query: its labels and its samples as (milliseconds, value).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeSeries {
+    /// Labels, including `__name__` when the query keeps it.
+    pub labels: BTreeMap<String, String>,
+    /// Samples in server order: Unix milliseconds and the value as parsed.
+    pub samples: Vec<(i64, f64)>,
+}
+
+/// A successful `query_range`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Matrix {
+    /// The series.
+    pub series: Vec<RangeSeries>,
+    /// Warnings the server attached.
+    pub warnings: Vec<String>,
+    /// Bytes of the response body as received.
+    pub bytes: u64,
+}
+
+/// Settings of a client.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `http://host:port` or `https://host:port/prefix`, without credentials.
+    pub base_url: String,
+    /// Credentials, if any.
+    pub auth: Option<Auth>,
+    /// Extra trusted CA certificates (PEM), for https with a private CA.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Limit of one request, from connect to the last body byte.
+    pub timeout: Duration,
+}
+
+/// A blocking API client.
+pub struct Client {
+    agent: Agent,
+    base: String,
+    auth: Option<Auth>,
+    redactions: Vec<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).field("auth", &self.auth.is_some()).finish()
+    }
+}
+
+/// Checks a server URL: http or https, a host, no credentials, no query or fragment.
+/// Returns it without a trailing slash.
+pub fn check_url(url: &str) -> Result<String, String> {
+    let url = url.trim();
+    let rest = if let Some(r) = url.strip_prefix("http://") {
+        r
+    } else if let Some(r) = url.strip_prefix("https://") {
+        r
+    } else {
+        return Err(format!("the Prometheus URL must start with http:// or https://, not {:?}", cut(url, 40)));
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        // Do not echo the URL: it holds credentials.
+        return Err("the Prometheus URL must not contain credentials; use --auth-env or --auth-file".into());
+    }
+    if authority.is_empty() {
+        return Err(format!("the Prometheus URL has no host: {url}"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(format!("the Prometheus URL must not have a query or fragment: {url}"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("the Prometheus URL contains a space or control character: {url:?}"));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+impl Client {
+    /// A client for `config`. Fails on a bad URL or CA file (no network here).
+    pub fn new(config: ClientConfig) -> Result<Client, String> {
+        let base = check_url(&config.base_url)?;
+        let roots = match &config.ca_pem {
+            None => RootCerts::WebPki,
+            Some(pem) => {
+                let mut certs = Vec::new();
+                for item in ureq::tls::parse_pem(pem) {
+                    match item {
+                        Ok(ureq::tls::PemItem::Certificate(cert)) => certs.push(cert),
+                        Ok(_) => {}
+                        Err(e) => return Err(format!("cannot read the CA file: {e}")),
+                    }
+                }
+                if certs.is_empty() {
+                    return Err("the CA file holds no PEM certificate".into());
+                }
+                RootCerts::new_with_certs(&certs)
+            }
+        };
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(config.timeout))
+            .max_redirects(0)
+            .user_agent(concat!("twinbench/", env!("CARGO_PKG_VERSION")))
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
+            .build()
+            .into();
+        let redactions = config.auth.as_ref().map(Auth::redactions).unwrap_or_default();
+        Ok(Client { agent, base, auth: config.auth, redactions })
+    }
+
+    /// The server URL (without credentials).
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn scrub(&self, message: &str) -> String {
+        let refs: Vec<&str> = self.redactions.iter().map(String::as_str).collect();
+        redact(message, &refs)
+    }
+
+    /// POSTs a form to an API path and returns (status, decompressed body, wire bytes).
+    fn post(&self, path: &str, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>, u64), ApiError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.agent.post(&url).header("Accept-Encoding", "gzip").header("Accept", "application/json");
+        if let Some(auth) = &self.auth {
+            request = request.header("Authorization", auth.header());
+        }
+        let response = request.send_form(form.iter().copied()).map_err(|e| self.transport_error(&e, &url))?;
+        self.read(response, &url)
+    }
+
+    fn get(&self, path: &str) -> Result<(u16, Vec<u8>, u64), ApiError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.agent.get(&url).header("Accept-Encoding", "gzip").header("Accept", "application/json");
+        if let Some(auth) = &self.auth {
+            request = request.header("Authorization", auth.header());
+        }
+        let response = request.call().map_err(|e| self.transport_error(&e, &url))?;
+        self.read(response, &url)
+    }
+
+    fn read(&self, response: ureq::http::Response<ureq::Body>, url: &str) -> Result<(u16, Vec<u8>, u64), ApiError> {
+        let status = response.status().as_u16();
+        let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let raw = response
+            .into_body()
+            .into_with_config()
+            .limit(MAX_BODY_BYTES)
+            .read_to_vec()
+            .map_err(|e| self.transport_error(&e, url))?;
+        let wire = raw.len() as u64;
+        let body = if raw.starts_with(&[0x1f, 0x8b]) {
+            let mut out = Vec::with_capacity(raw.len() * 4);
+            flate2::read::GzDecoder::new(raw.as_slice())
+                .take(MAX_BODY_BYTES)
+                .read_to_end(&mut out)
+                .map_err(|e| ApiError::Transient(self.scrub(&format!("garbled gzip response ({e}): {url}"))))?;
+            out
+        } else {
+            raw
+        };
+        if (300..400).contains(&status) {
+            let to = location.map_or_else(String::new, |l| format!(" to {}", cut(&l, 200)));
+            return Err(ApiError::Permanent(
+                self.scrub(&format!("the server redirects (HTTP {status}){to}; use the final URL: {url}")),
+            ));
+        }
+        Ok((status, body, wire))
+    }
+
+    fn transport_error(&self, e: &ureq::Error, url: &str) -> ApiError {
+        let text = self.scrub(&e.to_string());
+        match e {
+            ureq::Error::Timeout(_) => ApiError::Transient(format!("timed out ({text}): {url}")),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                ApiError::Transient(format!("connection refused: {url}"))
+            }
+            // rustls reports handshake failures through the stream as IO errors.
+            ureq::Error::Io(io) if io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()).is_some() => {
+                let permanent = matches!(
+                    io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()),
+                    Some(rustls::Error::InvalidCertificate(_) | rustls::Error::PeerIncompatible(_))
+                );
+                let message = format!("TLS failed ({text}): {url}");
+                if permanent { ApiError::Permanent(message) } else { ApiError::Transient(message) }
+            }
+            ureq::Error::HostNotFound => ApiError::Transient(format!("host not found: {url}")),
+            ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
+                ApiError::Permanent(format!("TLS failed ({text}): {url}"))
+            }
+            ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) => {
+                ApiError::Permanent(format!("bad URL ({text}): {url}"))
+            }
+            ureq::Error::BodyExceedsLimit(n) => {
+                ApiError::Transient(format!("the response is larger than the {n}-byte limit: {url}"))
+            }
+            _ => ApiError::Transient(format!("request failed ({text}): {url}")),
+        }
+    }
+
+    /// Classifies a response that is not a successful API envelope.
+    fn failure(&self, status: u16, body: &[u8], what: &str, url: &str) -> ApiError {
+        if let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body)
+            && env.status == "error"
+        {
+            let kind = env.error_type.as_deref().unwrap_or("unknown");
+            let message = self.scrub(env.error.as_deref().unwrap_or("(no message)"));
+            let text = format!("the server refused {what}: {message} ({kind}, HTTP {status}): {url}");
+            // `bad_data` is the request itself (bad PromQL, too many points): retrying
+            // the same request gets the same answer.
+            return if kind == "bad_data" { ApiError::Permanent(text) } else { ApiError::Transient(text) };
+        }
+        let excerpt = self.scrub(&excerpt(body));
+        match status {
+            401 | 403 => ApiError::Permanent(format!(
+                "authentication refused (HTTP {status}); check --auth-env/--auth-file or the mapping's auth: {url}"
+            )),
+            404 | 405 => ApiError::Permanent(format!(
+                "HTTP {status}: is this the Prometheus server URL (without /api/v1)? {excerpt}: {url}"
+            )),
+            200..=299 => ApiError::Transient(format!(
+                "the server answered something that is not Prometheus JSON ({excerpt}): {url}"
+            )),
+            _ => ApiError::Transient(format!("HTTP {status} ({excerpt}): {url}")),
+        }
+    }
+
+    /// `/api/v1/query_range` for `[start, end]` every `step_secs`, all whole seconds.
+    pub fn query_range(&self, query: &str, start: i64, end: i64, step_secs: i64) -> Result<Matrix, ApiError> {
+        let (s, e, st) = (start.to_string(), end.to_string(), step_secs.to_string());
+        let form = [("query", query), ("start", s.as_str()), ("end", e.as_str()), ("step", st.as_str())];
+        let path = "/api/v1/query_range";
+        let url = format!("{}{path}", self.base);
+        let (status, body, wire) = self.post(path, &form)?;
+        let what = format!("query `{}`", cut(query, 120));
+        let parsed = match serde_json::from_slice::<RangeEnvelope<'_>>(&body) {
+            Ok(env) if env.status == "success" && (200..300).contains(&status) => env,
+            Ok(_) => return Err(self.failure(status, &body, &what, &url)),
+            // An error envelope does not fit the range shape; a garbled body fits nothing.
+            Err(e) => {
+                return Err(match self.failure(status, &body, &what, &url) {
+                    ApiError::Transient(m) if (200..300).contains(&status) && m.contains("not Prometheus JSON") => {
+                        ApiError::Transient(format!("{m} ({e})"))
+                    }
+                    other => other,
+                });
+            }
+        };
+        let result = parsed.data.ok_or_else(|| {
+            ApiError::Transient(format!("the server's answer to {what} has no `data` (not Prometheus?): {url}"))
+        })?;
+        if result.result_type != "matrix" {
+            return Err(ApiError::Transient(format!(
+                "the server answered {what} with a {} instead of a matrix: {url}",
+                result.result_type
+            )));
+        }
+        let mut series = Vec::with_capacity(result.result.len());
+        for s in result.result {
+            let mut samples = Vec::with_capacity(s.values.len());
+            for (t, v) in s.values {
+                if !t.is_finite() || t.abs() > 1e13 {
+                    return Err(ApiError::Transient(format!("the answer to {what} has a bad timestamp {t}: {url}")));
+                }
+                let value: f64 = v.parse().map_err(|_| {
+                    ApiError::Transient(format!("the answer to {what} has a bad value {:?}: {url}", cut(v, 40)))
+                })?;
+                // Prometheus sends seconds with millisecond precision.
+                samples.push(((t * 1000.0).round() as i64, value));
+            }
+            series.push(RangeSeries { labels: s.metric, samples });
+        }
+        let warnings = parsed.warnings.into_iter().map(|w| self.scrub(&w)).collect();
+        Ok(Matrix { series, warnings, bytes: wire })
+    }
+
+    /// The server's time-based retention (`/api/v1/status/runtimeinfo`,
+    /// `storageRetention` such as `15d` or `15d or 512MiB`), with the bytes received.
+    /// `Ok(None)` when the server does not say (older versions, proxies, size-only
+    /// retention); transport errors are errors.
+    pub fn retention(&self) -> Result<(Option<Duration>, u64), ApiError> {
+        let path = "/api/v1/status/runtimeinfo";
+        let (status, body, wire) = self.get(path)?;
+        if status == 401 || status == 403 {
+            let url = format!("{}{path}", self.base);
+            return Err(self.failure(status, &body, "the runtime info request", &url));
+        }
+        let retention = serde_json::from_slice::<InfoEnvelope>(&body)
+            .ok()
+            .filter(|e| e.status == "success")
+            .and_then(|e| e.data)
+            .and_then(|i| i.storage_retention)
+            .and_then(|r| r.split(" or ").find_map(|part| crate::io::time::parse_duration(part.trim()).ok()));
+        Ok((retention, wire))
+    }
+}
+
+/// Any API answer, read for its error fields.
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    status: String,
+    #[serde(rename = "errorType", default)]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RangeEnvelope<'a> {
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(borrow, default)]
+    data: Option<RangeData<'a>>,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct InfoEnvelope {
+    status: String,
+    #[serde(default)]
+    data: Option<RuntimeInfo>,
+}
+
+#[derive(Deserialize)]
+struct RuntimeInfo {
+    #[serde(rename = "storageRetention", default)]
+    storage_retention: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RangeData<'a> {
+    #[serde(rename = "resultType", borrow)]
+    result_type: Cow<'a, str>,
+    #[serde(borrow)]
+    result: Vec<RangeResult<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RangeResult<'a> {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    /// Values are plain numbers in quotes (never escaped), so they can be borrowed.
+    #[serde(borrow, default)]
+    values: Vec<(f64, &'a str)>,
+}
+
+/// The start of a body for a message: printable, one line, at most 120 characters.
+fn excerpt(body: &[u8]) -> String {
+    if body.is_empty() {
+        return "empty body".into();
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(400)]);
+    let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("body starts {:?}", cut(&line, 120))
+}
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked() {
+        assert_eq!(check_url("http://127.0.0.1:9090/").unwrap(), "http://127.0.0.1:9090");
+        assert_eq!(check_url(" https://prom.example/prefix ").unwrap(), "https://prom.example/prefix");
+        let e = check_url("http://user:hunter2@prom:9090").unwrap_err();
+        assert!(!e.contains("hunter2") && e.contains("credentials"), "{e}");
+        assert!(check_url("ftp://x").unwrap_err().contains("http://"));
+        assert!(check_url("http://").unwrap_err().contains("no host"));
+        assert!(check_url("http://x/?q=1").is_err());
+    }
+
+    #[test]
+    fn excerpts_are_one_short_line() {
+        let e = excerpt(b"<html>\n<body>Bad Gateway</body>\n</html>");
+        assert_eq!(e, "body starts \"<html> <body>Bad Gateway</body> </html>\"");
+        assert_eq!(excerpt(b""), "empty body");
+    }
+}

@@ -1,0 +1,521 @@
+//! Live connect in the workbench: the Connect dialog, the sync-status widget and the
+//! glue that folds a live source's events into the open scenario each frame.
+//!
+//! Everything that touches the network runs on named threads (`prometheus-sync`,
+//! `localhost-sampler`, `prometheus-test`, `snapshot-write`); the functions here only
+//! read channels and atomics, so a hanging server cannot stall a frame.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use eframe::egui::{self, Color32};
+
+use crate::io::live::{self, ConnState, LiveHandle, SnapshotSummary, TelemetryFormat};
+use crate::io::prometheus::auth::{AuthSource, SecretSource};
+use crate::io::prometheus::{self, PrometheusConfig, mapping};
+use crate::io::{localhost, time};
+use crate::model::Scenario;
+
+/// Which source the dialog sets up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SourceChoice {
+    /// A Prometheus server through a mapping file.
+    #[default]
+    Prometheus,
+    /// This machine.
+    LocalHost,
+}
+
+/// Where the Prometheus credentials are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AuthChoice {
+    /// No credentials (or the mapping's `auth`).
+    #[default]
+    None,
+    /// An environment variable.
+    Env,
+    /// A file.
+    File,
+}
+
+/// The Connect dialog. Only where secrets are is kept, never a secret.
+pub struct ConnectDialogState {
+    /// Shown.
+    pub open: bool,
+    /// Which source.
+    pub source: SourceChoice,
+    /// Server URL.
+    pub url: String,
+    /// Mapping file path.
+    pub mapping: String,
+    /// Where the credentials are.
+    pub auth: AuthChoice,
+    /// Environment variable name.
+    pub auth_env: String,
+    /// Secret file path.
+    pub auth_file: String,
+    /// Basic-auth user (empty for a bearer token).
+    pub basic_user: String,
+    /// How far back to read, e.g. `6h`.
+    pub backfill: String,
+    /// Sampling interval of this machine, e.g. `5s`.
+    pub interval: String,
+    /// Result of the last "Test connection", while the dialog is open.
+    pub test_result: Option<Result<String, String>>,
+    /// A problem with the fields, shown under them.
+    pub error: Option<String>,
+    test: Option<Receiver<Result<String, String>>>,
+}
+
+impl Default for ConnectDialogState {
+    fn default() -> Self {
+        Self {
+            open: false,
+            source: SourceChoice::Prometheus,
+            url: "http://127.0.0.1:9090".into(),
+            mapping: "scenarios/mappings/node_exporter.yaml".into(),
+            auth: AuthChoice::None,
+            auth_env: "PROMETHEUS_TOKEN".into(),
+            auth_file: String::new(),
+            basic_user: String::new(),
+            backfill: "6h".into(),
+            interval: "2s".into(),
+            test_result: None,
+            error: None,
+            test: None,
+        }
+    }
+}
+
+/// What the dialog asks for.
+#[derive(Clone, Debug)]
+pub enum ConnectRequest {
+    /// Sync a Prometheus server.
+    Prometheus(Box<PrometheusConfig>),
+    /// Sample this machine.
+    LocalHost {
+        /// Time between samples.
+        interval: Duration,
+    },
+}
+
+impl ConnectDialogState {
+    /// The request the fields describe, or what is wrong with them. Reads the mapping
+    /// file and the secret (local files, no network).
+    pub fn request(&self) -> Result<ConnectRequest, String> {
+        match self.source {
+            SourceChoice::LocalHost => {
+                let interval = time::parse_duration(&self.interval).map_err(|m| format!("Interval: {m}"))?;
+                if interval < Duration::from_secs(1) {
+                    return Err("Interval: at least 1s".into());
+                }
+                Ok(ConnectRequest::LocalHost { interval })
+            }
+            SourceChoice::Prometheus => {
+                prometheus::client::check_url(&self.url)?;
+                let path = PathBuf::from(self.mapping.trim());
+                if self.mapping.trim().is_empty() {
+                    return Err("Mapping: choose a mapping file (YAML)".into());
+                }
+                let mapping = mapping::load(&path).map_err(|e| format!("{e:#}"))?;
+                let backfill = time::parse_duration(&self.backfill).map_err(|m| format!("Backfill: {m}"))?;
+                let secret = match self.auth {
+                    AuthChoice::None => None,
+                    AuthChoice::Env if self.auth_env.trim().is_empty() => {
+                        return Err("Auth: name the environment variable".into());
+                    }
+                    AuthChoice::Env => Some(SecretSource::Env(self.auth_env.trim().into())),
+                    AuthChoice::File if self.auth_file.trim().is_empty() => {
+                        return Err("Auth: name the file".into());
+                    }
+                    AuthChoice::File => Some(SecretSource::File(PathBuf::from(self.auth_file.trim()))),
+                };
+                let auth = match secret {
+                    None => None,
+                    Some(s) if self.basic_user.trim().is_empty() => Some(AuthSource::Bearer(s).resolve()?),
+                    Some(s) => Some(AuthSource::Basic { user: self.basic_user.trim().into(), password: s }.resolve()?),
+                };
+                let mut config = PrometheusConfig::new(&self.url, mapping);
+                config.auth = auth;
+                config.backfill = backfill;
+                Ok(ConnectRequest::Prometheus(Box::new(config)))
+            }
+        }
+    }
+}
+
+/// The Connect window. Returns a request when the user presses Connect and the fields
+/// are valid; "Test connection" runs on a thread and shows its answer when it comes.
+pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) -> Option<ConnectRequest> {
+    if let Some(rx) = &state.test
+        && let Ok(result) = rx.try_recv()
+    {
+        state.test_result = Some(result);
+        state.test = None;
+    }
+    if !state.open {
+        return None;
+    }
+    let mut open = true;
+    let mut request = None;
+    egui::Window::new("Connect")
+        .collapsible(false)
+        .resizable(false)
+        // Wide enough for the fields (a mapping path is long), opened near the middle;
+        // anchored at its top-left corner so that growing (a test result) moves no button.
+        .min_width(470.0)
+        .default_pos(ctx.content_rect().center() - egui::vec2(235.0, 200.0))
+        .open(&mut open)
+        .show(ctx, |ui| {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut state.source, SourceChoice::Prometheus, "Prometheus");
+                ui.selectable_value(&mut state.source, SourceChoice::LocalHost, "This machine");
+            });
+            ui.separator();
+            egui::Grid::new("connect-fields").num_columns(2).show(ui, |ui| match state.source {
+                SourceChoice::Prometheus => {
+                    field(ui, "Server URL", &mut state.url, 320.0, "");
+                    field(ui, "Mapping file", &mut state.mapping, 320.0, "mapping.yaml");
+                    field(ui, "Backfill", &mut state.backfill, 80.0, "6h");
+                    ui.label("Credentials");
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut state.auth, AuthChoice::None, "None");
+                        ui.selectable_value(&mut state.auth, AuthChoice::Env, "Environment variable");
+                        ui.selectable_value(&mut state.auth, AuthChoice::File, "File");
+                    });
+                    ui.end_row();
+                    match state.auth {
+                        AuthChoice::None => {}
+                        AuthChoice::Env => {
+                            field(ui, "Variable", &mut state.auth_env, 200.0, "PROMETHEUS_TOKEN");
+                        }
+                        AuthChoice::File => {
+                            field(ui, "Secret file", &mut state.auth_file, 320.0, "token.txt");
+                        }
+                    }
+                    if state.auth != AuthChoice::None {
+                        field(ui, "Basic-auth user", &mut state.basic_user, 200.0, "empty: bearer token");
+                    }
+                }
+                SourceChoice::LocalHost => {
+                    field(ui, "Interval", &mut state.interval, 80.0, "2s");
+                }
+            });
+            if state.source == SourceChoice::Prometheus {
+                ui.weak("Secrets are read when connecting and are never saved.");
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Connect").clicked() {
+                    match state.request() {
+                        Ok(r) => {
+                            state.error = None;
+                            request = Some(r);
+                        }
+                        Err(e) => state.error = Some(e),
+                    }
+                }
+                if state.source == SourceChoice::Prometheus {
+                    let testing = state.test.is_some();
+                    if ui.add_enabled(!testing, egui::Button::new("Test connection")).clicked() {
+                        start_test(ctx, state);
+                    }
+                    if testing {
+                        ui.spinner();
+                    }
+                }
+            });
+            if let Some(e) = &state.error {
+                ui.colored_label(Color32::from_rgb(220, 80, 60), e);
+            }
+            match &state.test_result {
+                Some(Ok(text)) => {
+                    ui.colored_label(Color32::from_rgb(60, 170, 90), text);
+                }
+                Some(Err(text)) => {
+                    ui.colored_label(Color32::from_rgb(220, 80, 60), text);
+                }
+                None => {}
+            }
+        });
+    state.open = open && request.is_none();
+    request
+}
+
+/// A labelled text field in a two-column grid (the label names it for screen readers
+/// and tests).
+fn field(ui: &mut egui::Ui, label: &str, text: &mut String, width: f32, hint: &str) {
+    let label = ui.label(label);
+    ui.add(egui::TextEdit::singleline(text).desired_width(width).hint_text(hint)).labelled_by(label.id);
+    ui.end_row();
+}
+
+fn start_test(ctx: &egui::Context, state: &mut ConnectDialogState) {
+    state.test_result = None;
+    let config = match state.request() {
+        Ok(ConnectRequest::Prometheus(config)) => config,
+        Ok(ConnectRequest::LocalHost { .. }) => return,
+        Err(e) => {
+            state.test_result = Some(Err(e));
+            return;
+        }
+    };
+    let (tx, rx) = channel();
+    let ctx = ctx.clone();
+    let spawned = std::thread::Builder::new().name("prometheus-test".into()).spawn(move || {
+        let mut config = *config;
+        config.timeout = Duration::from_secs(10);
+        // The dialog may have closed; then nobody needs the answer.
+        let _ = tx.send(prometheus::test_connection(&config));
+        ctx.request_repaint();
+    });
+    match spawned {
+        Ok(_) => state.test = Some(rx),
+        Err(e) => state.test_result = Some(Err(format!("cannot start the test: {e}"))),
+    }
+}
+
+/// What the user asked the status widget for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncAction {
+    /// Pause syncing.
+    Pause,
+    /// Resume (or retry after a failure).
+    Resume,
+    /// Sync now.
+    SyncNow,
+    /// Stop and forget the source (the data stays).
+    Disconnect,
+}
+
+/// One line for the status bar: the source, its state (connected / retrying in N s /
+/// failed with reason / paused) and its buttons.
+pub fn sync_status_ui(ui: &mut egui::Ui, handle: &LiveHandle) -> Option<SyncAction> {
+    let mut action = None;
+    let state = handle.state();
+    let paused = handle.is_paused();
+    let (colour, text) = match (&state, paused) {
+        (_, true) => (Color32::GRAY, "paused".to_string()),
+        (ConnState::Connecting, _) => (Color32::from_rgb(200, 160, 40), "connecting…".to_string()),
+        (ConnState::Connected { last_sync }, _) => {
+            (Color32::from_rgb(60, 170, 90), format!("connected, synced to {}", time::format_short(*last_sync)))
+        }
+        (ConnState::Retrying { in_secs, attempt, reason }, _) => (
+            Color32::from_rgb(220, 150, 40),
+            format!("retrying in {in_secs} s (attempt {attempt}): {}", shorten(reason, 90)),
+        ),
+        (ConnState::Failed { reason }, _) => {
+            (Color32::from_rgb(220, 80, 60), format!("failed: {}", shorten(reason, 120)))
+        }
+        (ConnState::Stopped, _) => (Color32::GRAY, "stopped".to_string()),
+    };
+    // A painted dot: the default fonts have no glyph for one.
+    let (dot, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    ui.painter().circle_filled(dot.center(), 4.5, colour);
+    ui.label(format!("{}: {text}", handle.name())).on_hover_text(state.describe());
+    if paused {
+        if ui.small_button("Resume").clicked() {
+            action = Some(SyncAction::Resume);
+        }
+    } else if matches!(state, ConnState::Failed { .. }) {
+        if ui.small_button("Retry").clicked() {
+            action = Some(SyncAction::Resume);
+        }
+    } else if ui.small_button("Pause").clicked() {
+        action = Some(SyncAction::Pause);
+    }
+    if matches!(state, ConnState::Connected { .. } | ConnState::Retrying { .. })
+        && !paused
+        && ui.small_button("Sync now").clicked()
+    {
+        action = Some(SyncAction::SyncNow);
+    }
+    if ui.small_button("Disconnect").clicked() {
+        action = Some(SyncAction::Disconnect);
+    }
+    action
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+/// What one frame of live data changed.
+#[derive(Debug, Default)]
+pub struct LiveTick {
+    /// Twins or dependencies were added: rebuild the graph view.
+    pub graph_changed: bool,
+    /// Samples appended: refresh plots.
+    pub samples: usize,
+    /// The scenario's end before and after (to follow "now").
+    pub end_moved: Option<(i64, i64)>,
+    /// Messages for the notifications: (is error, text).
+    pub messages: Vec<(bool, String)>,
+}
+
+/// The live source of the workbench, the Connect and snapshot dialogs.
+#[derive(Default)]
+pub struct LiveState {
+    /// The source, while connected.
+    pub handle: Option<LiveHandle>,
+    /// The Connect dialog.
+    pub dialog: ConnectDialogState,
+    /// The snapshot path dialog (Some while shown).
+    pub snapshot_path: Option<String>,
+    snapshot_job: Option<Receiver<Result<SnapshotSummary, String>>>,
+    last_state: Option<ConnState>,
+}
+
+impl LiveState {
+    /// Starts a source for a request; returns the empty scenario it fills. The `ctx` is
+    /// asked to repaint whenever events arrive.
+    pub fn start(&mut self, ctx: &egui::Context, request: ConnectRequest) -> Result<Scenario, String> {
+        let repaint = ctx.clone();
+        let notify: live::Notify = Arc::new(move || repaint.request_repaint());
+        let (handle, step) = match request {
+            ConnectRequest::Prometheus(mut config) => {
+                config.notify = Some(notify);
+                let step = config.mapping.step_secs;
+                (prometheus::start(*config)?, step)
+            }
+            ConnectRequest::LocalHost { interval } => {
+                let config = localhost::LocalConfig { interval, notify: Some(notify), ..Default::default() };
+                (localhost::start(config)?, i64::try_from(interval.as_secs()).unwrap_or(5).max(1))
+            }
+        };
+        let name = format!("live: {}", handle.name());
+        let scenario = live::live_scenario(&name, &format!("Live twins of {}", handle.name()), step);
+        self.handle = Some(handle);
+        self.last_state = None;
+        Ok(scenario)
+    }
+
+    /// Drains the source into `scenario` (never blocks). With `None` (the open scenario
+    /// is not this source's, e.g. while another file loads) events wait in the channel.
+    pub fn logic(&mut self, scenario: Option<&mut Arc<Scenario>>) -> LiveTick {
+        let mut tick = LiveTick::default();
+        if let Some(rx) = &self.snapshot_job
+            && let Ok(result) = rx.try_recv()
+        {
+            self.snapshot_job = None;
+            tick.messages.push(match result {
+                Ok(s) => {
+                    (false, format!("Saved {} twins and {} samples to {}", s.twins, s.samples, s.scenario.display()))
+                }
+                Err(e) => (true, format!("Cannot save the snapshot: {e}")),
+            });
+        }
+        let (Some(handle), Some(scenario)) = (&self.handle, scenario) else {
+            return tick;
+        };
+        let events = handle.poll();
+        if events.is_empty() {
+            return tick;
+        }
+        // Background analyses may hold the previous state; they keep it and the open
+        // scenario moves on (copied once, then owned again).
+        let scenario = Arc::make_mut(scenario);
+        let old_end = scenario.end;
+        let applied = live::apply(scenario, events);
+        tick.graph_changed = applied.twins_added > 0 || applied.edges_added > 0;
+        tick.samples = applied.samples_added;
+        if scenario.end != old_end {
+            tick.end_moved = Some((old_end, scenario.end));
+        }
+        for w in applied.warnings {
+            tick.messages.push((false, w));
+        }
+        for e in applied.errors {
+            tick.messages.push((true, e));
+        }
+        for state in applied.states {
+            // Report a failure once, when it starts.
+            if let ConnState::Failed { reason } = &state
+                && !matches!(self.last_state, Some(ConnState::Failed { .. }))
+            {
+                tick.messages.push((true, format!("{}: {reason}", handle.name())));
+            }
+            self.last_state = Some(state);
+        }
+        tick
+    }
+
+    /// Carries out a status-widget action.
+    pub fn act(&mut self, action: SyncAction) {
+        let Some(handle) = &self.handle else {
+            return;
+        };
+        match action {
+            SyncAction::Pause => handle.pause(),
+            SyncAction::Resume => handle.resume(),
+            SyncAction::SyncNow => handle.sync_now(),
+            SyncAction::Disconnect => {
+                handle.stop();
+                self.handle = None;
+            }
+        }
+    }
+
+    /// The "Save snapshot" path window; writes on a thread when confirmed.
+    pub fn snapshot_dialog_ui(&mut self, ctx: &egui::Context, scenario: Option<&Arc<Scenario>>) {
+        let Some(mut text) = self.snapshot_path.take() else {
+            return;
+        };
+        let mut open = true;
+        let mut submit = false;
+        egui::Window::new("Save snapshot").collapsible(false).resizable(false).open(&mut open).show(ctx, |ui| {
+            ui.weak("The history goes beside it as <name>.telemetry.parquet.");
+            ui.horizontal(|ui| {
+                let label = ui.label("Scenario file");
+                ui.add(egui::TextEdit::singleline(&mut text).desired_width(360.0).hint_text("live-snapshot.ron"))
+                    .labelled_by(label.id);
+            });
+            submit = ui.button("Save").clicked();
+        });
+        match scenario {
+            Some(s) if submit && !text.trim().is_empty() => {
+                let snapshot = Arc::clone(s);
+                let path = PathBuf::from(text.trim());
+                let (tx, rx) = channel();
+                let ctx = ctx.clone();
+                let spawned = std::thread::Builder::new().name("snapshot-write".into()).spawn(move || {
+                    let result =
+                        live::snapshot(&snapshot, &path, TelemetryFormat::Parquet).map_err(|e| format!("{e:#}"));
+                    // The app may have closed; nothing to report then.
+                    let _ = tx.send(result);
+                    ctx.request_repaint();
+                });
+                if spawned.is_ok() {
+                    self.snapshot_job = Some(rx);
+                }
+            }
+            _ if open => self.snapshot_path = Some(text),
+            _ => {}
+        }
+    }
+
+    /// File-menu entries: Connect…, Save snapshot…, Disconnect.
+    pub fn file_menu_ui(&mut self, ui: &mut egui::Ui, have_scenario: bool) {
+        if ui.button("Connect…").clicked() {
+            self.dialog.open = true;
+            self.dialog.test_result = None;
+        }
+        if ui.add_enabled(have_scenario, egui::Button::new("Save snapshot…")).clicked() {
+            self.snapshot_path = Some("live-snapshot.ron".into());
+        }
+        if self.handle.is_some() && ui.button("Disconnect").clicked() {
+            self.act(SyncAction::Disconnect);
+        }
+    }
+}
+
+/// Keeps a plot view that showed the end of history showing it as history grows.
+pub fn follow_view(view: &mut Option<(f64, f64)>, old_end: i64, new_end: i64) {
+    if let Some((a, b)) = view
+        && *b >= old_end as f64 - 1.0
+    {
+        let shift = (new_end - old_end) as f64;
+        *view = Some((*a + shift, *b + shift));
+    }
+}
