@@ -34,7 +34,8 @@ impl RuleStatus {
 /// Per (twin, rule) evaluation state. Windowed aggregations are kept incrementally:
 /// avg as a running sum (re-summed every 4,096 removals so rounding cannot accumulate,
 /// and summed afresh whenever it is within 1e-9 of the threshold, so comparisons are
-/// those of a fresh evaluation), min and max as monotone queues; only p95 sorts.
+/// those of a fresh evaluation), min and max as monotone queues, p95 as a sorted copy of
+/// the window (binary-search insert and remove).
 #[derive(Clone, Debug, Default)]
 pub struct RuleState {
     window: VecDeque<(UnixSecs, f64)>,
@@ -42,7 +43,8 @@ pub struct RuleState {
     extreme: VecDeque<(UnixSecs, f64)>,
     sum: f64,
     removals: u32,
-    scratch: Vec<f64>,
+    /// The window's values in order (p95 only).
+    sorted: Vec<f64>,
     held_since: Option<UnixSecs>,
     last_condition: bool,
     /// The aggregated value of the last evaluation with data.
@@ -60,6 +62,7 @@ impl RuleState {
         self.extreme.clear();
         self.sum = 0.0;
         self.removals = 0;
+        self.sorted.clear();
     }
 
     /// Adds a sample to the window, drops what fell out of it, and aggregates.
@@ -73,6 +76,10 @@ impl RuleState {
             Aggregation::Max => a > b,
             _ => a < b,
         };
+        if rule.aggregation == Aggregation::P95 {
+            let at = self.sorted.partition_point(|x| x.total_cmp(&v).is_lt());
+            self.sorted.insert(at, v);
+        }
         if matches!(rule.aggregation, Aggregation::Max | Aggregation::Min) {
             while self.extreme.back().is_some_and(|(_, e)| !keeps(*e, v)) {
                 self.extreme.pop_back();
@@ -84,6 +91,11 @@ impl RuleState {
             if let Some((_, old)) = self.window.pop_front() {
                 self.sum -= old;
                 self.removals += 1;
+                if rule.aggregation == Aggregation::P95
+                    && let Ok(at) = self.sorted.binary_search_by(|x| x.total_cmp(&old))
+                {
+                    self.sorted.remove(at);
+                }
             }
         }
         while self.extreme.len() > 1 && self.extreme.front().is_some_and(|(t, _)| *t <= keep_after) {
@@ -108,9 +120,10 @@ impl RuleState {
             }
             Aggregation::Max | Aggregation::Min => self.extreme.front().map(|(_, e)| *e),
             Aggregation::P95 => {
-                self.scratch.clear();
-                self.scratch.extend(self.window.iter().map(|(_, v)| *v));
-                rule.aggregation.apply(&self.scratch)
+                // Nearest rank, as `Aggregation::apply`.
+                let n = self.sorted.len();
+                let rank = ((0.95 * n as f64).ceil() as usize).clamp(1, n.max(1));
+                self.sorted.get(rank - 1).copied()
             }
         }
     }
