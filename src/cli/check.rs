@@ -1,6 +1,7 @@
 //! `twinbench check`: current violations, configuration drift and (with forecasts)
 //! predicted violations of a scenario's policies. Exit 0 clean, 1 found, 2 error.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
@@ -8,31 +9,54 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::{CheckArgs, horizon_secs, print_json};
-use crate::analytics::compliance::current_violations;
-use crate::analytics::drift::drift;
-use crate::analytics::predict::{PredictConfig, predict};
+use crate::analytics::compliance::{CurrentViolation, current_violations};
+use crate::analytics::drift::{DriftReport, drift};
+use crate::analytics::predict::{PredictConfig, Predictions, predict};
 use crate::io::Stopwatch;
 use crate::io::time::format_rfc3339;
 use crate::io::{policy, scenario};
+use crate::model::Scenario;
 use crate::policy::history::violation_history;
+
+/// A scenario with extra policies and what they find at its end: current violations,
+/// drift and predicted violations within the horizon. Shared by `check` and `plan`.
+pub struct Assessment {
+    /// The scenario, its policies extended by the `--policy` files.
+    pub scenario: Scenario,
+    /// Rules violated now.
+    pub current: Vec<CurrentViolation>,
+    /// Configuration drift.
+    pub drift: DriftReport,
+    /// Predicted violations and the forecasts behind them.
+    pub predictions: Predictions,
+    /// Seconds the forecasts took.
+    pub predict_secs: f64,
+}
+
+impl Assessment {
+    /// Loads `scenario` with the extra policy files and assesses it `horizon_secs` ahead.
+    pub fn run(scenario_path: &Path, policy_paths: &[PathBuf], horizon_secs: i64) -> Result<Assessment> {
+        let mut s = scenario::load(scenario_path)?;
+        for path in policy_paths {
+            let extra = policy::load_policies(path, &s.graph)?;
+            s.policies.extend(extra);
+        }
+        let history = violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?;
+        let current = current_violations(&s, &s.policies, &history);
+        let drift = drift(&s.graph, &s.policies, s.start, s.end, horizon_secs);
+        let clock = Stopwatch::start();
+        let config = PredictConfig::new(horizon_secs);
+        let never = AtomicBool::new(false);
+        let predictions = predict(&s, &s.policies, &current, &config, &|_, _| {}, &never).unwrap_or_default();
+        Ok(Assessment { scenario: s, current, drift, predictions, predict_secs: clock.secs() })
+    }
+}
 
 /// `twinbench check`.
 pub fn check(args: &CheckArgs) -> Result<ExitCode> {
-    let horizon_secs = horizon_secs(args.horizon)?;
-    let mut s = scenario::load(&args.scenario)?;
-    for path in &args.policy {
-        let extra = policy::load_policies(path, &s.graph)?;
-        s.policies.extend(extra);
-    }
-    let history = violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?;
-    let current = current_violations(&s, &s.policies, &history);
-    let drift = drift(&s.graph, &s.policies, s.start, s.end, horizon_secs);
+    let Assessment { scenario: s, current, drift, predictions, predict_secs } =
+        Assessment::run(&args.scenario, &args.policy, horizon_secs(args.horizon)?)?;
     let drifting: Vec<_> = drift.drifting().collect();
-    let clock = Stopwatch::start();
-    let config = PredictConfig::new(horizon_secs);
-    let never = AtomicBool::new(false);
-    let predictions = predict(&s, &s.policies, &current, &config, &|_, _| {}, &never).unwrap_or_default();
-    let predict_secs = clock.secs();
     let predicted = &predictions.violations;
     let found = !current.is_empty() || !drifting.is_empty() || !predicted.is_empty();
     if args.json {

@@ -2,16 +2,12 @@
 //! the check that a plan still matches the estate it was computed on.
 
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::{Result, bail};
 
+use super::check::Assessment;
 use super::{PlanArgs, VerifyArgs, horizon_secs};
-use crate::analytics::compliance::current_violations;
-use crate::analytics::drift::drift;
-use crate::analytics::predict::{PredictConfig, predict};
 use crate::io::{plan as plan_io, policy, scenario};
-use crate::policy::history::violation_history;
 use crate::remediation::plan::{
     ApproveSpec, PlanContext, candidates, changed_twins, findings, fingerprint, plan, predicted_findings,
 };
@@ -34,21 +30,10 @@ fn approve_spec(text: &str) -> Result<ApproveSpec> {
 /// `twinbench plan`.
 pub fn plan_command(args: &PlanArgs) -> Result<ExitCode> {
     let approve = approve_spec(&args.approve)?;
-    let horizon_secs = horizon_secs(args.horizon)?;
-    let mut s = scenario::load(&args.scenario)?;
-    for path in &args.policy {
-        let extra = policy::load_policies(path, &s.graph)?;
-        s.policies.extend(extra);
-    }
-    let history = violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?;
-    let current = current_violations(&s, &s.policies, &history);
-    let drift = drift(&s.graph, &s.policies, s.start, s.end, horizon_secs);
+    let Assessment { scenario: s, current, drift, predictions, .. } =
+        Assessment::run(&args.scenario, &args.policy, horizon_secs(args.horizon)?)?;
     let mut found = findings(&current, &drift);
-    let never = AtomicBool::new(false);
-    let config = PredictConfig::new(horizon_secs);
-    if let Some(predictions) = predict(&s, &s.policies, &current, &config, &|_, _| {}, &never) {
-        found.extend(predicted_findings(&predictions.violations));
-    }
+    found.extend(predicted_findings(&predictions.violations));
     let ranked = candidates(&s.graph, &s.policies, &found, &Weights::default());
     let approver = args.approver.clone().unwrap_or_else(|| format!("cli --approve {}", args.approve));
     let plan = plan(PlanContext::of(&s), ranked, &approve, &approver).map_err(anyhow::Error::msg)?;

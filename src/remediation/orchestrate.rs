@@ -144,6 +144,22 @@ pub struct AuditEntry {
     pub decision: Decision,
 }
 
+impl AuditEntry {
+    /// The entry for a decision on a proposal.
+    pub fn new(at: UnixSecs, c: &Candidate, mode: Mode, decision: Decision) -> Self {
+        Self {
+            at,
+            action_id: c.id.clone(),
+            twin: c.target.clone(),
+            action: c.kind.to_string(),
+            reason: c.finding.reason(),
+            score: c.score,
+            mode,
+            decision,
+        }
+    }
+}
+
 /// The loop's state: guard history, approval queue, audit log.
 #[derive(Clone, Debug, Default)]
 pub struct Orchestrator {
@@ -193,16 +209,7 @@ impl Orchestrator {
             return;
         }
         self.last_logged.insert(c.id.clone(), key);
-        self.audit.push(AuditEntry {
-            at,
-            action_id: c.id.clone(),
-            twin: c.target.clone(),
-            action: c.kind.to_string(),
-            reason: c.finding.reason(),
-            score: c.score,
-            mode: self.config.mode,
-            decision,
-        });
+        self.audit.push(AuditEntry::new(at, c, self.config.mode, decision));
     }
 
     fn guard(&self, now: UnixSecs, c: &Candidate, graph: &TwinGraph) -> Option<String> {

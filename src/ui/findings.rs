@@ -36,16 +36,8 @@ pub struct RemediationState {
 impl RemediationState {
     fn decide(&mut self, c: &Candidate, approved: bool, by: &str, at: UnixSecs) {
         self.decisions.insert(c.id.clone(), approved);
-        self.audit.push(AuditEntry {
-            at,
-            action_id: c.id.clone(),
-            twin: c.target.clone(),
-            action: c.kind.to_string(),
-            reason: c.finding.reason(),
-            score: c.score,
-            mode: Mode::ApproveEach,
-            decision: if approved { Decision::Approved(by.to_string()) } else { Decision::Rejected(by.to_string()) },
-        });
+        let decision = if approved { Decision::Approved(by.to_string()) } else { Decision::Rejected(by.to_string()) };
+        self.audit.push(AuditEntry::new(at, c, Mode::ApproveEach, decision));
     }
 
     /// Runs one tick of the orchestration loop on the findings at `time`: in automatic

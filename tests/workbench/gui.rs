@@ -103,7 +103,7 @@ fn a_broken_file_keeps_the_open_scenario_and_says_why() {
     assert!(harness.state().is_ready());
 }
 
-fn wait_until(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
+pub fn wait_until(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
     for _ in 0..6000 {
         harness.step();
         if done(harness.state()) {

@@ -10,30 +10,18 @@ use twinbench::ui::app::RightTab;
 use twinbench::ui::lab::ChaosMark;
 use twinbench::ui::{Launch, WorkbenchApp};
 
+use crate::gui::wait_until;
 use crate::support::root;
 
 fn open_lab(scenario: &str, select: &str) -> Harness<'static, WorkbenchApp> {
     let launch = Launch { scenario: Some(root().join(scenario)), select: Some(select.into()), ..Launch::default() };
     let mut harness =
         Harness::builder().with_size(egui::vec2(1500.0, 950.0)).build_eframe(move |cc| WorkbenchApp::new(cc, launch));
-    wait(&mut harness, "the scenario", WorkbenchApp::is_ready);
+    wait_until(&mut harness, "the scenario", WorkbenchApp::is_ready);
     harness.get_by_label("Lab").click();
     harness.run_steps(2);
     assert_eq!(harness.state().right_tab(), RightTab::Lab);
     harness
-}
-
-/// Steps frames until `done` (bounded, so a hang fails); the runs are on threads.
-fn wait(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
-    for _ in 0..6000 {
-        harness.step();
-        if done(harness.state()) {
-            harness.run_steps(2);
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}; notifications: {:?}", harness.state().notification_texts());
 }
 
 #[test]
@@ -46,7 +34,7 @@ fn what_if_scaling_the_database_up_lowers_its_cpu() {
     harness.run_steps(2);
     harness.get_by_label_contains("scale cpu up");
     harness.get_by_label("Run what-if").click();
-    wait(&mut harness, "the what-if run", |app| app.lab().whatif_report().is_some());
+    wait_until(&mut harness, "the what-if run", |app| app.lab().whatif_report().is_some());
     let report = harness.state().lab().whatif_report().unwrap();
     let cpu = report.metrics.iter().find(|m| m.twin.as_str() == "db" && m.metric == "cpu_usage").unwrap();
     assert!(cpu.delta_mean().unwrap() < 0.0, "more cores, less cpu: {cpu:?}");
@@ -63,7 +51,7 @@ fn ab_test_of_two_strategy_files_shows_intervals_and_a_verdict() {
     harness.run_steps(2);
     harness.get_by_label("Run A/B test").click();
     harness.run_steps(1);
-    wait(&mut harness, "the A/B test", |app| !app.lab().is_running());
+    wait_until(&mut harness, "the A/B test", |app| !app.lab().is_running());
     let report = harness.state().lab().ab_report().expect("a result, not a failure");
     assert_eq!((report.a.as_str(), report.b.as_str(), report.runs), ("remediate", "hands-off", 10));
     assert_eq!(report.comparisons.len(), 3);
@@ -90,7 +78,7 @@ fn a_missing_strategy_file_becomes_a_notification() {
         .type_text("scenarios/strategies/nope.ron");
     harness.run_steps(2);
     harness.get_by_label("Run A/B test").click();
-    wait(&mut harness, "the failure", |app| !app.lab().is_running() && !app.notification_texts().is_empty());
+    wait_until(&mut harness, "the failure", |app| !app.lab().is_running() && !app.notification_texts().is_empty());
     let texts = harness.state().notification_texts();
     assert!(texts.iter().any(|t| t.contains("nope.ron")), "{texts:?}");
     assert!(harness.state().lab().ab_report().is_none());
@@ -111,7 +99,7 @@ fn a_crash_composed_on_the_database_spreads_and_is_replayed_on_the_graph() {
     harness.get_by_label("Remediate with").click(); // hands off
     harness.run_steps(2);
     harness.get_by_label("Run experiment").click();
-    wait(&mut harness, "the chaos experiment", |app| app.lab().chaos_report().is_some());
+    wait_until(&mut harness, "the chaos experiment", |app| app.lab().chaos_report().is_some());
     let lab = harness.state().lab();
     let report = lab.chaos_report().unwrap();
     assert!(report.before.held);
