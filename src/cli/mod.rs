@@ -118,6 +118,16 @@ pub struct WhatIfArgs {
     /// Include the time series of both arms in the JSON output.
     #[arg(long)]
     pub series: bool,
+    /// Also write the changes as a plan (format by extension: .json .ron .md), with the
+    /// what-if's outcome as their evidence.
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+    /// Approve the changes in the plan written with --plan (default: pending review).
+    #[arg(long, requires = "plan")]
+    pub approve: bool,
+    /// Name on the approval stamp (default: "cli whatif --approve").
+    #[arg(long, requires = "approve")]
+    pub approver: Option<String>,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,

@@ -18,6 +18,7 @@ use crate::io::time::format_rfc3339;
 use crate::io::{Stopwatch, audit, scenario, thread_cpu_secs};
 use crate::model::{ConfigValue, Scenario, TwinId};
 use crate::remediation::orchestrate::{Mode, OrchestratorConfig};
+use crate::remediation::plan::{self, ApproveSpec, PlanContext};
 use crate::remediation::{ActionKind, Resource};
 use crate::sim::ab::{AbSpec, ObjectiveComparison, ab_test};
 use crate::sim::chaos::{ChaosReport, Experiment, HYPOTHESIS_PREFIX, run_experiment, schedule_method};
@@ -341,6 +342,20 @@ pub fn whatif(args: &WhatIfArgs) -> Result<ExitCode> {
     };
     let report = what_if(&world, &spec, &|_, _| {}, &AtomicBool::new(false)).context("what-if run")?;
     let deltas = report.violation_minutes_delta();
+    if let Some(path) = &args.plan {
+        let approve = if args.approve { ApproveSpec::All } else { ApproveSpec::None };
+        let approver = args.approver.clone().unwrap_or_else(|| "cli whatif --approve".into());
+        let proposals = report.rehearsed_actions(&s.graph);
+        let plan = plan::plan(PlanContext::of(&s), proposals, &approve, &approver).map_err(anyhow::Error::msg)?;
+        crate::io::plan::write(path, &plan, &s.graph)?;
+        eprintln!(
+            "wrote {} ({} rehearsed actions, {}; fingerprint {})",
+            path.display(),
+            plan.steps.len(),
+            if args.approve { "approved" } else { "pending review" },
+            &plan.fingerprint[..16]
+        );
+    }
     if args.json {
         print_json(&json!({
             "scenario": s.name,

@@ -61,13 +61,29 @@ pub enum Finding {
         /// The drifted keys of that policy.
         keys: Vec<KeyDrift>,
     },
+    /// An action rehearsed on the twins (a what-if or a chaos experiment) and chosen
+    /// by an engineer for its measured outcome.
+    Rehearsed {
+        /// The twin.
+        twin: TwinId,
+        /// The rehearsal, e.g. `what-if over 24 h (seed 42)`.
+        rehearsal: String,
+        /// What the rehearsal measured, in one line.
+        outcome: String,
+    },
 }
+
+/// The policy name of rehearsed findings (no policy raised them).
+pub const REHEARSAL: &str = "rehearsal";
 
 impl Finding {
     /// The twin concerned.
     pub fn twin(&self) -> &TwinId {
         match self {
-            Finding::Violation { twin, .. } | Finding::Predicted { twin, .. } | Finding::Drift { twin, .. } => twin,
+            Finding::Violation { twin, .. }
+            | Finding::Predicted { twin, .. }
+            | Finding::Drift { twin, .. }
+            | Finding::Rehearsed { twin, .. } => twin,
         }
     }
 
@@ -77,6 +93,7 @@ impl Finding {
             Finding::Violation { policy, .. } | Finding::Predicted { policy, .. } | Finding::Drift { policy, .. } => {
                 policy
             }
+            Finding::Rehearsed { .. } => REHEARSAL,
         }
     }
 
@@ -91,6 +108,7 @@ impl Finding {
                 let keys: Vec<&str> = keys.iter().map(|k| k.rule.key.as_str()).collect();
                 format!("{twin}|{policy}|drift|{}", keys.join(","))
             }
+            Finding::Rehearsed { twin, rehearsal, .. } => format!("{twin}|{REHEARSAL}|{rehearsal}"),
         }
     }
 
@@ -109,6 +127,7 @@ impl Finding {
                 let keys: Vec<String> = keys.iter().map(|k| k.rule.describe()).collect();
                 format!("configuration drift from {policy}: wants {}", keys.join(", "))
             }
+            Finding::Rehearsed { rehearsal, outcome, .. } => format!("rehearsed in a {rehearsal}: {outcome}"),
         }
     }
 
@@ -116,21 +135,22 @@ impl Finding {
         match self {
             Finding::Violation { .. } => Urgency::Now,
             Finding::Predicted { eta_secs, .. } => Urgency::In(*eta_secs),
-            Finding::Drift { .. } => Urgency::Drift,
+            // Chosen by a person, not raised by a rule: ranked like drift.
+            Finding::Drift { .. } | Finding::Rehearsed { .. } => Urgency::Drift,
         }
     }
 
     fn metric(&self) -> Option<&MetricName> {
         match self {
             Finding::Violation { metric, .. } | Finding::Predicted { metric, .. } => Some(metric),
-            Finding::Drift { .. } => None,
+            Finding::Drift { .. } | Finding::Rehearsed { .. } => None,
         }
     }
 
     fn value(&self) -> Option<f64> {
         match self {
             Finding::Violation { value, .. } | Finding::Predicted { value, .. } => Some(*value),
-            Finding::Drift { .. } => None,
+            Finding::Drift { .. } | Finding::Rehearsed { .. } => None,
         }
     }
 }
@@ -289,7 +309,6 @@ pub fn host_of(graph: &TwinGraph, id: &TwinId) -> Option<TwinId> {
 /// bound notification. The same action on the same twin proposed by several findings
 /// is kept once, with the best score and all the evidence.
 pub fn candidates(graph: &TwinGraph, policies: &[Policy], findings: &[Finding], weights: &Weights) -> Vec<Candidate> {
-    let twins = graph.twin_count();
     let mut out: Vec<Candidate> = Vec::new();
     for finding in findings {
         let Some(twin) = graph.twin(finding.twin()) else {
@@ -321,28 +340,8 @@ pub fn candidates(graph: &TwinGraph, policies: &[Policy], findings: &[Finding], 
                 }
                 kind = ActionKind::Reconfigure { set: restore(&keys) };
             }
-            let mut after = twin.clone();
-            let changes = kind.apply(&mut after);
-            let risk = kind.risk();
-            let monthly_cost = kind.monthly_cost(twin);
-            let blast = graph.blast_radius(&twin.id).len();
-            let breakdown = score(weights, severity, blast, twins, finding.urgency(), risk, monthly_cost);
-            let evidence = vec![finding.reason()];
-            let candidate = Candidate {
-                id: action_id(&twin.id, &kind, finding),
-                target: twin.id.clone(),
-                rollback: kind.inverse(twin, host_of(graph, &twin.id).as_ref()),
-                predicted_effect: effect_text(&kind, finding, twin, graph),
-                duration_secs: kind.duration_secs(),
-                kind,
-                finding: finding.clone(),
-                severity,
-                score: breakdown,
-                risk,
-                monthly_cost,
-                changes,
-                evidence,
-            };
+            let effect = effect_text(&kind, finding, twin, graph);
+            let candidate = proposal(graph, twin, kind, finding.clone(), severity, weights, effect);
             match out.iter_mut().find(|c| c.target == candidate.target && c.kind == candidate.kind) {
                 Some(existing) => {
                     existing.evidence.extend(candidate.evidence.iter().cloned());
@@ -379,6 +378,61 @@ pub fn candidates(graph: &TwinGraph, policies: &[Policy], findings: &[Finding], 
             .then_with(|| a.id.cmp(&b.id))
     });
     keyed.into_iter().map(|(_, _, c)| c).collect()
+}
+
+/// A proposal of `kind` on `twin` for `finding`: the changes it makes, its risk, cost,
+/// rollback and score.
+fn proposal(
+    graph: &TwinGraph,
+    twin: &Twin,
+    kind: ActionKind,
+    finding: Finding,
+    severity: Severity,
+    weights: &Weights,
+    predicted_effect: String,
+) -> Candidate {
+    let mut after = twin.clone();
+    let changes = kind.apply(&mut after);
+    let risk = kind.risk();
+    let monthly_cost = kind.monthly_cost(twin);
+    let blast = graph.blast_radius(&twin.id).len();
+    let score = score(weights, severity, blast, graph.twin_count(), finding.urgency(), risk, monthly_cost);
+    Candidate {
+        id: action_id(&twin.id, &kind, &finding),
+        target: twin.id.clone(),
+        rollback: kind.inverse(twin, host_of(graph, &twin.id).as_ref()),
+        predicted_effect,
+        duration_secs: kind.duration_secs(),
+        evidence: vec![finding.reason()],
+        kind,
+        finding,
+        severity,
+        score,
+        risk,
+        monthly_cost,
+        changes,
+    }
+}
+
+/// A proposal for an action rehearsed on the twins: `kind` on `target`, justified by
+/// the rehearsal and what it measured (`outcome`, which is also its predicted effect),
+/// with `evidence` after that. `None` when the twin does not exist or the action is
+/// not valid.
+pub fn rehearsed(
+    graph: &TwinGraph,
+    target: &TwinId,
+    kind: ActionKind,
+    rehearsal: &str,
+    outcome: &str,
+    evidence: &[String],
+) -> Option<Candidate> {
+    let twin = graph.twin(target)?;
+    kind.validate().ok()?;
+    let finding =
+        Finding::Rehearsed { twin: twin.id.clone(), rehearsal: rehearsal.to_string(), outcome: outcome.to_string() };
+    let mut c = proposal(graph, twin, kind, finding, Severity::Medium, &Weights::default(), outcome.to_string());
+    c.evidence.extend(evidence.iter().cloned());
+    Some(c)
 }
 
 /// The configuration rules of `policy` that `twin` does not hold, as drifted keys.

@@ -179,6 +179,45 @@ pub struct ChaosReport {
     pub timeline: Vec<ChaosSample>,
 }
 
+impl ChaosReport {
+    /// What the experiment showed, in one line.
+    pub fn outcome(&self) -> String {
+        let recovery = match (self.deviated, self.time_to_recover_secs) {
+            (false, _) => "the steady state held".to_string(),
+            (true, Some(s)) => format!("it deviated and recovered in {:.0} min", s as f64 / 60.0),
+            (true, None) => "it deviated and did not recover".to_string(),
+        };
+        format!("{recovery}, resilience {:.2}", self.resilience_score)
+    }
+
+    /// The actions the remediation took during the experiment, as proposals for a
+    /// plan (each action on each twin once, first occurrence first): their finding is
+    /// the experiment, their predicted effect its outcome, their evidence why and when
+    /// the loop started them. `graph` is the state the experiment started from.
+    pub fn rehearsed_actions(&self, graph: &crate::model::TwinGraph) -> Vec<crate::remediation::plan::Candidate> {
+        let rehearsal = format!("chaos experiment \"{}\" (seed {})", self.title, self.seed);
+        let outcome = self.outcome();
+        let since = self.first_fault_at.unwrap_or(self.start);
+        let mut out: Vec<crate::remediation::plan::Candidate> = Vec::new();
+        for a in &self.summary.actions {
+            if out.iter().any(|c| c.target == a.twin && c.kind == a.kind) {
+                continue;
+            }
+            let minutes = (a.at - since) as f64 / 60.0;
+            let evidence = [format!("started {minutes:+.0} min from the first fault ({}): {}", a.decided_by, a.reason)];
+            out.extend(crate::remediation::plan::rehearsed(
+                graph,
+                &a.twin,
+                a.kind.clone(),
+                &rehearsal,
+                &outcome,
+                &evidence,
+            ));
+        }
+        out
+    }
+}
+
 /// Runs an experiment on a fresh world of `scenario` with `seed`. `progress(done,
 /// total)` and `cancel` as in [`super::run::run`].
 pub fn run_experiment(

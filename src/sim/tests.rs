@@ -3,7 +3,7 @@
 use std::sync::atomic::AtomicBool;
 
 use super::*;
-use crate::model::{Dependency, EdgeKind, Scenario, SeriesKey, Twin, TwinKind, WorkloadModel};
+use crate::model::{ConfigValue, Dependency, EdgeKind, Scenario, SeriesKey, Twin, TwinKind, WorkloadModel};
 use crate::policy::{MetricRule, Operator, Policy, Selector};
 use crate::remediation::orchestrate::{Guards, Mode, OrchestratorConfig};
 use crate::remediation::{ActionKind, Resource};
@@ -398,6 +398,99 @@ fn a_what_if_fork_leaves_the_baseline_alone_and_shows_the_change() {
     assert!((cpu.variant_mean.unwrap() - (10.0 * 40.0 + 50.0 * 20.0) / 60.0).abs() < 1e-9, "{cpu:?}");
     assert_eq!(r.cost_delta(), r.variant.cost - r.baseline.cost);
     assert!(r.cost_delta() > 0.0, "more cores cost more");
+}
+
+#[test]
+fn a_what_ifs_changes_become_plan_proposals_with_its_outcome() {
+    use crate::remediation::plan::{ApproveSpec, Finding, PlanContext, plan};
+    let s = estate("lb => web -> db");
+    let spec = whatif::WhatIfSpec {
+        hours: 1.0,
+        changes: vec![
+            whatif::Change::Action {
+                twin: "db".into(),
+                action: ActionKind::ScaleUp { resource: Resource::Cpu, factor: 2.0 },
+            },
+            whatif::Change::SetConfig {
+                twin: "web".into(),
+                key: "log_level".into(),
+                value: ConfigValue::Str("info".into()),
+            },
+        ],
+        twins: Vec::new(),
+        record_series: false,
+    };
+    let r = whatif::what_if(&world(&s), &spec, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+    let proposals = r.rehearsed_actions(&s.graph);
+    assert_eq!(proposals.len(), 2);
+    let (scale, config) = (&proposals[0], &proposals[1]);
+    assert_eq!(
+        (scale.target.as_str(), &scale.kind),
+        ("db", &ActionKind::ScaleUp { resource: Resource::Cpu, factor: 2.0 })
+    );
+    assert!(
+        matches!(&config.kind, ActionKind::Reconfigure { set } if set.get("log_level") == Some(&ConfigValue::Str("info".into())))
+    );
+    assert!(matches!(&scale.finding, Finding::Rehearsed { rehearsal, .. } if rehearsal == "what-if over 1 h (seed 5)"));
+    assert_eq!(scale.predicted_effect, r.outcome());
+    assert!(scale.finding.reason().starts_with("rehearsed in a what-if over 1 h (seed 5): violation minutes"));
+    assert!(scale.evidence.iter().any(|e| e == "db cpu_usage mean 40.00 → 23.33"), "{:?}", scale.evidence);
+    assert!(
+        scale.evidence.iter().any(|e| e.starts_with("rehearsed together with web.log_level")),
+        "{:?}",
+        scale.evidence
+    );
+    assert_eq!(scale.changes, vec![("capacity.cpu_cores".to_string(), "4".to_string(), "8".to_string())]);
+    assert_ne!(scale.id, config.id);
+    // The same rehearsal gives the same ids (a plan can be re-exported), another does not.
+    assert_eq!(r.rehearsed_actions(&s.graph), proposals);
+    let p = plan(PlanContext::of(&s), proposals, &ApproveSpec::All, "ana").unwrap();
+    let file = crate::io::plan::to_file(&p, &s.graph);
+    assert_eq!(file.resource_changes[0].address, "database.db");
+    assert!(file.resource_changes[0].action_reason.contains("what-if"));
+    assert_eq!(file.resource_changes[1].twinbench.action, "reconfigure");
+}
+
+#[test]
+fn a_chaos_experiments_remediation_becomes_plan_proposals() {
+    let s = estate("lb => web -> db");
+    let mut errors = Policy::named("edge-errors");
+    errors.selector = Selector { ids: vec!["lb".into()], ..Selector::default() };
+    errors.rules.push(MetricRule::threshold("error_rate", Operator::Gt, 5.0));
+    let mut restart = Policy::named("db-up");
+    restart.selector = Selector { ids: vec!["db".into()], ..Selector::default() };
+    restart.rules.push(MetricRule::threshold("up", Operator::Lt, 1.0));
+    restart.actions.push(ActionKind::Restart);
+    let experiment = chaos::Experiment {
+        title: "db dies".into(),
+        description: String::new(),
+        duration_secs: 7200,
+        hypothesis: vec![errors],
+        after_secs: 600,
+        method: vec![chaos::MethodStep::Fault {
+            kind: FaultKind::Crash,
+            targets: vec!["db".into()],
+            at_secs: 1200,
+            duration_secs: None,
+        }],
+        rollbacks: Vec::new(),
+        remediation: Some(Strategy::automatic("restart", vec![restart])),
+    };
+    let r = chaos::run_experiment(&s, &experiment, 3, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+    assert!(!r.summary.actions.is_empty());
+    let proposals = r.rehearsed_actions(&s.graph);
+    assert_eq!(proposals.len(), 1, "one restart of db, however often the loop started it: {proposals:?}");
+    assert_eq!((proposals[0].target.as_str(), &proposals[0].kind), ("db", &ActionKind::Restart));
+    assert!(
+        proposals[0].predicted_effect.starts_with("it deviated and recovered in"),
+        "{}",
+        proposals[0].predicted_effect
+    );
+    assert!(
+        proposals[0].evidence.iter().any(|e| e.contains("from the first fault (auto)")),
+        "{:?}",
+        proposals[0].evidence
+    );
 }
 
 #[test]

@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::engine::{Command, Inputs, step};
 use super::run::{RunSummary, ticks_for_hours};
 use super::world::{SimError, World};
-use crate::model::{ConfigValue, EdgeKind, TwinId, UnixSecs};
+use crate::model::{ConfigValue, EdgeKind, TwinGraph, TwinId, UnixSecs};
 use crate::remediation::ActionKind;
+use crate::remediation::plan::{self, Candidate};
 
 /// A change made on the fork.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +42,16 @@ impl Change {
                 Command::SetConfig { twin: twin.clone(), key: key.clone(), value: value.clone() }
             }
             Change::Action { twin, action } => Command::Act { twin: twin.clone(), action: action.clone() },
+        }
+    }
+
+    /// The change as an action: configuration changes are a `reconfigure`.
+    pub fn action(&self) -> ActionKind {
+        match self {
+            Change::SetConfig { key, value, .. } => {
+                ActionKind::Reconfigure { set: [(key.clone(), value.clone())].into_iter().collect() }
+            }
+            Change::Action { action, .. } => action.clone(),
         }
     }
 
@@ -123,6 +134,12 @@ pub struct SeriesPair {
 pub struct WhatIfReport {
     /// The changes, in words.
     pub changes: Vec<String>,
+    /// The changes as made.
+    pub applied: Vec<Change>,
+    /// Simulated hours of each arm.
+    pub hours: f64,
+    /// Seed of both arms.
+    pub seed: u64,
     /// Twins of interest.
     pub twins: Vec<TwinId>,
     /// Per (twin, metric), in that order.
@@ -151,6 +168,57 @@ impl WhatIfReport {
     /// Variant minus baseline change of monthly cost.
     pub fn cost_delta(&self) -> f64 {
         self.variant.cost - self.baseline.cost
+    }
+
+    /// What the changes did, in one line: violation minutes, breaches and cost of both
+    /// arms.
+    pub fn outcome(&self) -> String {
+        format!(
+            "violation minutes {:.0} → {:.0}, SLO breaches {} → {}, monthly cost {:+.2}",
+            self.baseline.violation_minutes,
+            self.variant.violation_minutes,
+            self.baseline.slo_breaches,
+            self.variant.slo_breaches,
+            self.cost_delta()
+        )
+    }
+
+    /// The changes as proposals for a plan, in the order made: each action as it is,
+    /// each configuration change as a `reconfigure`. Their finding is the rehearsal,
+    /// their predicted effect its outcome, their evidence the metrics of the changed
+    /// twin that moved most. `graph` is the state the what-if forked from.
+    pub fn rehearsed_actions(&self, graph: &TwinGraph) -> Vec<Candidate> {
+        let rehearsal = format!("what-if over {} h (seed {})", self.hours, self.seed);
+        let outcome = self.outcome();
+        let mut out: Vec<Candidate> = Vec::new();
+        for change in &self.applied {
+            let twin = change.twin();
+            let mut evidence: Vec<String> = Vec::new();
+            if self.applied.len() > 1 {
+                let others: Vec<String> = self.applied.iter().filter(|c| *c != change).map(Change::describe).collect();
+                evidence.push(format!("rehearsed together with {}", others.join("; ")));
+            }
+            let mut moved: Vec<(&MetricComparison, f64, f64, f64)> = self
+                .metrics
+                .iter()
+                .filter(|m| &m.twin == twin)
+                .filter_map(|m| {
+                    let (b, v) = (m.baseline_mean?, m.variant_mean?);
+                    Some((m, b, v, (v - b).abs() / b.abs().max(1e-9)))
+                })
+                .filter(|(_, _, _, r)| *r >= 0.005)
+                .collect();
+            moved.sort_by(|a, b| b.3.total_cmp(&a.3).then_with(|| a.0.metric.cmp(&b.0.metric)));
+            evidence
+                .extend(moved.iter().take(3).map(|(m, b, v, _)| format!("{twin} {} mean {b:.2} → {v:.2}", m.metric)));
+            let kind = change.action();
+            if let Some(c) = plan::rehearsed(graph, twin, kind, &rehearsal, &outcome, &evidence)
+                && !out.iter().any(|o| o.id == c.id)
+            {
+                out.push(c);
+            }
+        }
+        out
     }
 }
 
@@ -260,6 +328,9 @@ pub fn what_if(
         .collect();
     Ok(WhatIfReport {
         changes: spec.changes.iter().map(Change::describe).collect(),
+        applied: spec.changes.clone(),
+        hours: spec.hours,
+        seed: base.seed(),
         twins,
         metrics,
         baseline: baseline.summary(),

@@ -333,9 +333,11 @@ impl WorkbenchApp {
         self.at_cursor.as_ref().map_or(&[], |a| &a.findings)
     }
 
-    /// Approved proposals at the time cursor.
+    /// Approved proposals at the time cursor, rehearsed actions included.
     pub fn approved_count(&self) -> usize {
-        self.at_cursor.as_ref().map_or(0, |a| self.remediation.approved_ids(&a.candidates).len())
+        self.at_cursor
+            .as_ref()
+            .map_or(0, |a| self.remediation.approved_ids(&self.remediation.plan_candidates(&a.candidates)).len())
     }
 
     /// True while policies are being re-evaluated over history.
@@ -738,14 +740,16 @@ impl WorkbenchApp {
         let (Some(current), Some(at)) = (&self.current, &self.at_cursor) else {
             return;
         };
-        let approved = self.remediation.approved_ids(&at.candidates);
+        let candidates = self.remediation.plan_candidates(&at.candidates);
+        let approved = self.remediation.approved_ids(&candidates);
         let context = PlanContext {
             scenario: &current.scenario.name,
             computed_for: self.timeline.time,
             graph: &current.scenario.graph,
             policies: &current.policies,
         };
-        let result = plan(context, at.candidates.clone(), &ApproveSpec::Ids(approved.clone()), &self.user)
+        let proposed = candidates.len();
+        let result = plan(context, candidates, &ApproveSpec::Ids(approved.clone()), &self.user)
             .map_err(|e| e.to_string())
             .and_then(|p| crate::io::plan::write(path, &p, &current.scenario.graph).map_err(|e| format!("{e:#}")));
         match result {
@@ -753,7 +757,7 @@ impl WorkbenchApp {
                 "Wrote plan {} ({} approved of {} proposed actions)",
                 path.display(),
                 approved.len(),
-                at.candidates.len()
+                proposed
             )),
             Err(e) => self.notifications.error(format!("Cannot export the plan: {e}")),
         }
@@ -1447,7 +1451,17 @@ impl eframe::App for WorkbenchApp {
                     &mut self.commands,
                 ),
                 (RightTab::Lab, Some(current), selected, _) => {
-                    lab_ui(ui, &mut self.lab, &current.scenario, selected.as_ref());
+                    let planned = &self.remediation;
+                    let to_plan =
+                        lab_ui(ui, &mut self.lab, &current.scenario, selected.as_ref(), &|id| planned.is_planned(id));
+                    if !to_plan.is_empty() {
+                        let n = to_plan.len();
+                        self.remediation.add_rehearsed(to_plan, &self.user, self.timeline.time);
+                        self.notifications.info(format!(
+                            "{n} rehearsed action{} approved for the plan (Remediation tab → Export plan)",
+                            if n == 1 { "" } else { "s" }
+                        ));
+                    }
                 }
                 (RightTab::Remediation, Some(_), _, Some(at)) => {
                     export = remediation_ui(

@@ -31,6 +31,9 @@ pub struct RemediationState {
     pub audit_path: Option<String>,
     /// The orchestration loop (mode, guards, approval queue) run on the findings.
     pub orchestrator: Orchestrator,
+    /// Actions added from rehearsals in the lab (what-if changes, a chaos experiment's
+    /// remediation), in the order added. They stay whatever the time cursor shows.
+    pub rehearsed: Vec<Candidate>,
 }
 
 impl RemediationState {
@@ -55,6 +58,35 @@ impl RemediationState {
         }
         self.audit.extend(self.orchestrator.drain_audit());
         approved.len()
+    }
+
+    /// Adds actions from a rehearsal, approved by `by` (an action already added is
+    /// approved again, not repeated). Returns how many were new.
+    pub fn add_rehearsed(&mut self, actions: Vec<Candidate>, by: &str, at: UnixSecs) -> usize {
+        let mut added = 0;
+        for c in actions {
+            if self.decisions.get(&c.id) != Some(&true) {
+                self.decide(&c, true, by, at);
+            }
+            if !self.rehearsed.iter().any(|r| r.id == c.id) {
+                self.rehearsed.push(c);
+                added += 1;
+            }
+        }
+        added
+    }
+
+    /// Whether a rehearsed action (by id) is in the plan and approved.
+    pub fn is_planned(&self, id: &str) -> bool {
+        self.decisions.get(id) == Some(&true) && self.rehearsed.iter().any(|r| r.id == id)
+    }
+
+    /// What a plan is made of: the proposals for the findings at the cursor, then the
+    /// rehearsed actions that are not among them.
+    pub fn plan_candidates(&self, candidates: &[Candidate]) -> Vec<Candidate> {
+        let mut all = candidates.to_vec();
+        all.extend(self.rehearsed.iter().filter(|r| !candidates.iter().any(|c| c.id == r.id)).cloned());
+        all
     }
 
     /// Ids of the approved proposals among `candidates`.
@@ -276,6 +308,86 @@ fn mode_label(mode: Mode) -> &'static str {
     }
 }
 
+/// One proposal with its score, effect and approve/reject buttons; rehearsed ones also
+/// get a Remove button. Returns true when Remove was clicked.
+fn proposal_ui(
+    ui: &mut egui::Ui,
+    number: usize,
+    c: &Candidate,
+    state: &mut RemediationState,
+    user: &str,
+    time: UnixSecs,
+    commands: &mut Vec<Command>,
+) -> bool {
+    let dark = ui.visuals().dark_mode;
+    let rehearsed = matches!(c.finding, Finding::Rehearsed { .. });
+    let mut remove = false;
+    let decision = state.decisions.get(&c.id).copied();
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(format!("{number}.")).strong());
+            if ui.link(c.target.as_str()).clicked() {
+                commands.push(Command::Inspect(c.target.clone()));
+            }
+            ui.label(RichText::new(c.kind.to_string()).strong());
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if rehearsed
+                    && ui.button("Remove").on_hover_text("Take this rehearsed action out of the plan").clicked()
+                {
+                    remove = true;
+                }
+                let reject = ui.selectable_label(decision == Some(false), "Reject");
+                let approve = ui.selectable_label(decision == Some(true), "Approve");
+                if approve.clicked() && decision != Some(true) {
+                    state.decide(c, true, user, time);
+                }
+                if reject.clicked() && decision != Some(false) {
+                    state.decide(c, false, user, time);
+                }
+                ui.label(RichText::new(format!("{:.3}", c.score.total)).monospace()).on_hover_ui(|ui| {
+                    egui::Grid::new(("score", &c.id)).num_columns(2).show(ui, |ui| {
+                        for (name, value) in [
+                            ("severity", c.score.severity),
+                            ("impact (blast radius)", c.score.impact),
+                            ("urgency", c.score.urgency),
+                            ("cost and risk", c.score.cost),
+                        ] {
+                            ui.label(name);
+                            ui.label(format!("{value:.3}"));
+                            ui.end_row();
+                        }
+                    });
+                    ui.weak("total = 0.4·severity + 0.25·impact + 0.25·urgency − 0.1·cost");
+                });
+            });
+        });
+        ui.label(RichText::new(c.finding.reason()).small());
+        ui.horizontal_wrapped(|ui| {
+            ui.weak(format!(
+                "effect: {} · risk {:.2} · {:+.0}/month · {} min · rollback: {}",
+                c.predicted_effect,
+                c.risk,
+                c.monthly_cost,
+                c.duration_secs / 60,
+                c.rollback.as_ref().map_or("none".to_string(), ToString::to_string)
+            ));
+        });
+        let bar = |ui: &mut egui::Ui, label: &str, v: f64| {
+            ui.add(egui::ProgressBar::new(v as f32).desired_width(70.0).text(RichText::new(label).small()));
+        };
+        ui.horizontal(|ui| {
+            bar(ui, "severity", c.score.severity);
+            bar(ui, "impact", c.score.impact);
+            bar(ui, "urgency", c.score.urgency);
+            bar(ui, "cost", c.score.cost);
+        });
+        if decision == Some(true) {
+            ui.colored_label(theme::status_color(crate::model::Status::Healthy, dark), format!("approved by {user}"));
+        }
+    });
+    remove
+}
+
 /// The Remediation tab.
 pub fn remediation_ui(
     ui: &mut egui::Ui,
@@ -285,13 +397,14 @@ pub fn remediation_ui(
     time: UnixSecs,
     commands: &mut Vec<Command>,
 ) -> Option<RemediationRequest> {
-    let dark = ui.visuals().dark_mode;
     let mut request = None;
     ui.heading("Remediation");
-    let approved = state.approved_ids(candidates).len();
+    let approved = state.approved_ids(&state.plan_candidates(candidates)).len();
     ui.horizontal(|ui| {
+        let rehearsed = state.plan_candidates(candidates).len() - candidates.len();
+        let from_lab = if rehearsed > 0 { format!(" and {rehearsed} from rehearsals") } else { String::new() };
         ui.label(format!(
-            "{} proposed actions for the findings at {}, {approved} approved.",
+            "{} proposed actions for the findings at {}{from_lab}, {approved} approved.",
             candidates.len(),
             format_short(time)
         ));
@@ -353,67 +466,21 @@ pub fn remediation_ui(
                 ui.weak("Nothing to do at this moment.");
             }
             for (i, c) in candidates.iter().enumerate() {
-                let decision = state.decisions.get(&c.id).copied();
-                egui::Frame::group(ui.style()).show(ui, |ui| {
-                    ui.horizontal(|ui| {
-                        ui.label(RichText::new(format!("{}.", i + 1)).strong());
-                        if ui.link(c.target.as_str()).clicked() {
-                            commands.push(Command::Inspect(c.target.clone()));
-                        }
-                        ui.label(RichText::new(c.kind.to_string()).strong());
-                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            let reject = ui.selectable_label(decision == Some(false), "Reject");
-                            let approve = ui.selectable_label(decision == Some(true), "Approve");
-                            if approve.clicked() && decision != Some(true) {
-                                state.decide(c, true, user, time);
-                            }
-                            if reject.clicked() && decision != Some(false) {
-                                state.decide(c, false, user, time);
-                            }
-                            ui.label(RichText::new(format!("{:.3}", c.score.total)).monospace()).on_hover_ui(|ui| {
-                                egui::Grid::new(("score", &c.id)).num_columns(2).show(ui, |ui| {
-                                    for (name, value) in [
-                                        ("severity", c.score.severity),
-                                        ("impact (blast radius)", c.score.impact),
-                                        ("urgency", c.score.urgency),
-                                        ("cost and risk", c.score.cost),
-                                    ] {
-                                        ui.label(name);
-                                        ui.label(format!("{value:.3}"));
-                                        ui.end_row();
-                                    }
-                                });
-                                ui.weak("total = 0.4·severity + 0.25·impact + 0.25·urgency − 0.1·cost");
-                            });
-                        });
-                    });
-                    ui.label(RichText::new(c.finding.reason()).small());
-                    ui.horizontal_wrapped(|ui| {
-                        ui.weak(format!(
-                            "effect: {} · risk {:.2} · {:+.0}/month · {} min · rollback: {}",
-                            c.predicted_effect,
-                            c.risk,
-                            c.monthly_cost,
-                            c.duration_secs / 60,
-                            c.rollback.as_ref().map_or("none".to_string(), ToString::to_string)
-                        ));
-                    });
-                    let bar = |ui: &mut egui::Ui, label: &str, v: f64| {
-                        ui.add(egui::ProgressBar::new(v as f32).desired_width(70.0).text(RichText::new(label).small()));
-                    };
-                    ui.horizontal(|ui| {
-                        bar(ui, "severity", c.score.severity);
-                        bar(ui, "impact", c.score.impact);
-                        bar(ui, "urgency", c.score.urgency);
-                        bar(ui, "cost", c.score.cost);
-                    });
-                    if decision == Some(true) {
-                        ui.colored_label(
-                            theme::status_color(crate::model::Status::Healthy, dark),
-                            format!("approved by {user}"),
-                        );
-                    }
-                });
+                proposal_ui(ui, i + 1, c, state, user, time, commands);
+            }
+            let rehearsed: Vec<Candidate> =
+                state.rehearsed.iter().filter(|r| !candidates.iter().any(|c| c.id == r.id)).cloned().collect();
+            if !rehearsed.is_empty() {
+                ui.add_space(6.0);
+                ui.strong(format!("From rehearsals ({})", rehearsed.len())).on_hover_text(
+                    "Actions added in the Lab; they are part of the plan whatever the time cursor shows",
+                );
+            }
+            for (i, c) in rehearsed.iter().enumerate() {
+                if proposal_ui(ui, candidates.len() + i + 1, c, state, user, time, commands) {
+                    state.rehearsed.retain(|r| r.id != c.id);
+                    state.decisions.remove(&c.id);
+                }
             }
         });
     ui.separator();

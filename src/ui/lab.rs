@@ -16,6 +16,7 @@ use super::theme;
 use crate::io::time::format_rfc3339;
 use crate::model::{ConfigValue, Scenario, Status, TwinId, TwinKind};
 use crate::policy::{MetricRule, Operator, Policy, Selector};
+use crate::remediation::plan::Candidate;
 use crate::remediation::{ActionKind, Resource};
 use crate::sim::ab::{AbReport, AbSpec, ab_test};
 use crate::sim::chaos::{ChaosReport, Experiment, MethodStep, Rollback, run_experiment};
@@ -160,6 +161,8 @@ pub struct LabState {
     changes: Vec<Change>,
     whatif_job: Option<Job<WhatIfReport>>,
     whatif: Option<WhatIfReport>,
+    /// The what-if's changes as plan proposals (made when first shown).
+    whatif_actions: Option<Vec<Candidate>>,
     series_shown: usize,
     // A/B.
     a_path: String,
@@ -182,6 +185,8 @@ pub struct LabState {
     strategy_path: String,
     chaos_job: Option<Job<ChaosReport>>,
     chaos: Option<ChaosReport>,
+    /// The chaos run's remediation actions as plan proposals (made when first shown).
+    chaos_actions: Option<Vec<Candidate>>,
     chaos_cursor: i64,
     chaos_generation: u64,
     error: Option<String>,
@@ -202,6 +207,7 @@ impl Default for LabState {
             changes: Vec::new(),
             whatif_job: None,
             whatif: None,
+            whatif_actions: None,
             series_shown: 0,
             a_path: "scenarios/strategies/remediate.ron".into(),
             b_path: "scenarios/strategies/hands-off.ron".into(),
@@ -222,6 +228,7 @@ impl Default for LabState {
             strategy_path: "scenarios/strategies/remediate.ron".into(),
             chaos_job: None,
             chaos: None,
+            chaos_actions: None,
             chaos_cursor: 0,
             chaos_generation: 0,
             error: None,
@@ -283,6 +290,7 @@ impl LabState {
                         .max_by(|(_, a), (_, b)| relative_change(a).total_cmp(&relative_change(b)))
                         .map_or(0, |(i, _)| i);
                     self.whatif = Some(r);
+                    self.whatif_actions = None;
                 }
                 Err(e) => keep(format!("What-if: {e}")),
             }
@@ -300,6 +308,7 @@ impl LabState {
                 Ok(r) => {
                     self.chaos_cursor = r.first_fault_at.unwrap_or(r.start);
                     self.chaos = Some(r);
+                    self.chaos_actions = None;
                     self.chaos_generation += 1;
                 }
                 Err(e) => keep(format!("Chaos experiment: {e}")),
@@ -500,8 +509,17 @@ impl LabState {
     }
 }
 
-/// The lab tab. `selected` is the graph's selection (the target of changes and faults).
-pub fn lab_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>, selected: Option<&TwinId>) {
+/// The lab tab. `selected` is the graph's selection (the target of changes and faults);
+/// `planned` says whether a rehearsed action (by id) is approved in the plan. Returns
+/// the rehearsed actions the user approved for the plan in this frame.
+pub fn lab_ui(
+    ui: &mut egui::Ui,
+    state: &mut LabState,
+    scenario: &Arc<Scenario>,
+    selected: Option<&TwinId>,
+    planned: &dyn Fn(&str) -> bool,
+) -> Vec<Candidate> {
+    let mut to_plan = Vec::new();
     ui.horizontal(|ui| {
         ui.selectable_value(&mut state.section, Section::WhatIf, "What-if");
         ui.selectable_value(&mut state.section, Section::Ab, "A/B test");
@@ -515,10 +533,11 @@ pub fn lab_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>,
     }
     ui.separator();
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| match state.section {
-        Section::WhatIf => whatif_ui(ui, state, scenario, selected),
+        Section::WhatIf => whatif_ui(ui, state, scenario, selected, planned, &mut to_plan),
         Section::Ab => ab_ui(ui, state, scenario),
-        Section::Chaos => chaos_ui(ui, state, scenario, selected),
+        Section::Chaos => chaos_ui(ui, state, scenario, selected, planned, &mut to_plan),
     });
+    to_plan
 }
 
 /// A progress bar with a cancel button; true when cancel was clicked.
@@ -533,7 +552,14 @@ fn progress_ui<T: Send + 'static>(ui: &mut egui::Ui, job: &Job<T>) -> bool {
     cancel
 }
 
-fn whatif_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>, selected: Option<&TwinId>) {
+fn whatif_ui(
+    ui: &mut egui::Ui,
+    state: &mut LabState,
+    scenario: &Arc<Scenario>,
+    selected: Option<&TwinId>,
+    planned: &dyn Fn(&str) -> bool,
+    to_plan: &mut Vec<Candidate>,
+) {
     ui.label("Fork the twins, change something, run both forward and compare with the unchanged baseline.");
     ui.add_space(4.0);
     match selected.and_then(|id| scenario.graph.twin(id)) {
@@ -663,6 +689,23 @@ fn whatif_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>, 
         ui.label(format!("{:+.2}", report.variant.cost));
         ui.end_row();
     });
+    let actions = state.whatif_actions.get_or_insert_with(|| report.rehearsed_actions(&scenario.graph));
+    if !actions.is_empty() {
+        ui.horizontal(|ui| {
+            if actions.iter().all(|c| planned(&c.id)) {
+                ui.label("✔ These changes are approved in the plan (Remediation tab).");
+            } else if ui
+                .button("Approve for the plan")
+                .on_hover_text(
+                    "Add the changes to the plan as approved actions, with this comparison as their evidence \
+                     (Remediation tab → Export plan)",
+                )
+                .clicked()
+            {
+                to_plan.extend(actions.iter().cloned());
+            }
+        });
+    }
     if !report.series.is_empty() {
         let shown = state.series_shown.min(report.series.len() - 1);
         let current = &report.series[shown];
@@ -820,7 +863,14 @@ fn ab_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>) {
     }
 }
 
-fn chaos_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>, selected: Option<&TwinId>) {
+fn chaos_ui(
+    ui: &mut egui::Ui,
+    state: &mut LabState,
+    scenario: &Arc<Scenario>,
+    selected: Option<&TwinId>,
+    planned: &dyn Fn(&str) -> bool,
+    to_plan: &mut Vec<Candidate>,
+) {
     ui.label("Break something on purpose: does the steady state hold, is it detected, does it recover?");
     ui.horizontal(|ui| {
         ui.radio_value(&mut state.use_file, true, "Experiment file");
@@ -884,6 +934,27 @@ fn chaos_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>, s
         ));
         ui.end_row();
     });
+    let actions = state.chaos_actions.get_or_insert_with(|| report.rehearsed_actions(&scenario.graph));
+    if !actions.is_empty() {
+        ui.add_space(4.0);
+        ui.strong(format!("Remediation in this experiment ({} actions)", actions.len()));
+        egui::Grid::new("chaos-actions").num_columns(3).striped(true).show(ui, |ui| {
+            for c in actions.iter() {
+                ui.label(c.target.as_str());
+                ui.label(c.kind.to_string()).on_hover_text(c.evidence.join("\n"));
+                if planned(&c.id) {
+                    ui.label("✔ in the plan");
+                } else if ui
+                    .small_button("Add to plan")
+                    .on_hover_text("Approve this action for the plan, with the experiment as its evidence")
+                    .clicked()
+                {
+                    to_plan.push(c.clone());
+                }
+                ui.end_row();
+            }
+        });
+    }
     ui.add_space(4.0);
     ui.label("Experiment time (the graph shows faulted and down twins at this moment):");
     let (start, end) = (report.start, report.end);

@@ -116,7 +116,7 @@ pub fn wait_until(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done
 }
 
 /// Replaces the text of the path field `label` with `path` and clicks `button`.
-fn fill_path(harness: &mut Harness<'static, WorkbenchApp>, label: &str, path: &std::path::Path, button: &str) {
+pub fn fill_path(harness: &mut Harness<'static, WorkbenchApp>, label: &str, path: &std::path::Path, button: &str) {
     harness.get_by_label(label).click();
     harness.run_steps(1);
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);

@@ -10,7 +10,7 @@ use twinbench::ui::app::RightTab;
 use twinbench::ui::lab::ChaosMark;
 use twinbench::ui::{Launch, WorkbenchApp};
 
-use crate::gui::wait_until;
+use crate::gui::{fill_path, wait_until};
 use crate::support::root;
 
 fn open_lab(scenario: &str, select: &str) -> Harness<'static, WorkbenchApp> {
@@ -41,6 +41,53 @@ fn what_if_scaling_the_database_up_lowers_its_cpu() {
     assert!(!report.series.is_empty(), "series for the plot");
     harness.get_by_label("Per-metric deltas");
     assert!(harness.query_all_by_label("with the change").count() >= 1);
+}
+
+#[test]
+fn a_rehearsed_change_approved_in_the_lab_is_exported_in_the_plan() {
+    let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
+    harness.get_by_label("What-if").click();
+    harness.run_steps(2);
+    harness.get_by_label("Add change").click();
+    harness.run_steps(2);
+    harness.get_by_label("Run what-if").click();
+    wait_until(&mut harness, "the what-if run", |app| app.lab().whatif_report().is_some());
+    let before = harness.state().approved_count();
+    harness.get_by_label("Approve for the plan").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().approved_count(), before + 1);
+    let texts = harness.state().notification_texts();
+    assert!(texts.iter().any(|t| t.contains("1 rehearsed action approved for the plan")), "{texts:?}");
+    harness.get_by_label_contains("These changes are approved in the plan");
+
+    harness.get_by_label_contains("Remediation (").click();
+    harness.run_steps(2);
+    harness.get_by_label("From rehearsals (1)");
+    harness.get_by_label_contains("and 1 from rehearsals, 1 approved");
+    harness.get_by_label_contains("rehearsed in a what-if over 24 h (seed");
+    harness.get_by_label("Export plan…").click();
+    harness.run_steps(2);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("rehearsed.json");
+    fill_path(&mut harness, "Plan file", &plan, "Write");
+    let text =
+        std::fs::read_to_string(&plan).unwrap_or_else(|e| panic!("{e}; {:?}", harness.state().notification_texts()));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let changes = v["resource_changes"].as_array().unwrap();
+    let rehearsed: Vec<&serde_json::Value> =
+        changes.iter().filter(|c| c["action_reason"].as_str().unwrap().starts_with("rehearsed in a what-if")).collect();
+    assert_eq!(rehearsed.len(), 1, "{changes:?}");
+    let step = rehearsed[0];
+    assert_eq!((&step["name"], &step["twinbench"]["action"]), (&"db".into(), &"scale_up".into()));
+    assert_eq!(step["twinbench"]["approval"]["status"], "approved");
+    assert!(step["twinbench"]["predicted_effect"].as_str().unwrap().starts_with("violation minutes"), "{step}");
+    assert!(step["change"]["after"]["capacity.cpu_cores"].is_string(), "{step}");
+
+    // Taken out again, it leaves the plan.
+    harness.get_by_label("Remove").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().approved_count(), before);
+    assert!(harness.query_by_label("From rehearsals (1)").is_none());
 }
 
 #[test]

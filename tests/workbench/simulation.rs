@@ -149,6 +149,51 @@ fn chaos_db_primary_outage_deviates_spreads_and_recovers_with_remediation() {
 }
 
 #[test]
+fn a_what_if_writes_its_changes_as_a_plan_that_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("rehearsed.json");
+    let plan_arg = plan.to_str().unwrap();
+    let args = [
+        "whatif",
+        "scenarios/webshop.ron",
+        "--action",
+        "db-primary:scale_up(disk,1.25)",
+        "--change",
+        "api-orders.log_level=warn",
+        "--hours",
+        "6",
+        "--plan",
+        plan_arg,
+        "--approve",
+        "--approver",
+        "ana",
+    ];
+    let out = twinbench(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 rehearsed actions, approved"), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let steps = v["resource_changes"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    // Configuration changes come first, then actions (as `whatif` applies them).
+    assert_eq!(steps[0]["address"], "service.api-orders");
+    assert_eq!(steps[0]["twinbench"]["action"], "reconfigure");
+    assert_eq!(steps[0]["change"]["after"]["config.log_level"], "\"warn\"");
+    assert_eq!(steps[1]["address"], "database.db-primary");
+    assert_eq!(steps[1]["twinbench"]["action"], "scale_up");
+    assert_eq!(steps[1]["twinbench"]["approval"]["by"], "ana");
+    for s in steps {
+        assert!(s["action_reason"].as_str().unwrap().starts_with("rehearsed in a what-if over 6 h"), "{s}");
+    }
+    // Computed on the scenario as it is: it verifies.
+    let out = twinbench(&["verify", plan_arg, "--scenario", "scenarios/webshop.ron"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Deterministic: the same what-if writes the same plan.
+    assert!(twinbench(&args).status.success());
+    assert_eq!(std::fs::read_to_string(&plan).unwrap(), text);
+}
+
+#[test]
 fn bad_arguments_exit_2_with_one_message() {
     for args in [
         &["simulate", "scenarios/webshop.ron", "--hours", "-1"][..],
@@ -166,6 +211,8 @@ fn bad_arguments_exit_2_with_one_message() {
             "1",
         ],
         &["chaos", "scenarios/webshop.ron", "missing.ron"],
+        &["whatif", "scenarios/webshop.ron", "--action", "db-primary:restart", "--approve"],
+        &["whatif", "scenarios/webshop.ron", "--action", "db-primary:restart", "--plan", "/nonexistent-dir/p.json"],
         &["chaos", "scenarios/webshop.ron", "scenarios/strategies/remediate.ron"],
     ] {
         let out = twinbench(args);
