@@ -454,28 +454,7 @@ fn a_what_ifs_changes_become_plan_proposals_with_its_outcome() {
 #[test]
 fn a_chaos_experiments_remediation_becomes_plan_proposals() {
     let s = estate("lb => web -> db");
-    let mut errors = Policy::named("edge-errors");
-    errors.selector = Selector { ids: vec!["lb".into()], ..Selector::default() };
-    errors.rules.push(MetricRule::threshold("error_rate", Operator::Gt, 5.0));
-    let mut restart = Policy::named("db-up");
-    restart.selector = Selector { ids: vec!["db".into()], ..Selector::default() };
-    restart.rules.push(MetricRule::threshold("up", Operator::Lt, 1.0));
-    restart.actions.push(ActionKind::Restart);
-    let experiment = chaos::Experiment {
-        title: "db dies".into(),
-        description: String::new(),
-        duration_secs: 7200,
-        hypothesis: vec![errors],
-        after_secs: 600,
-        method: vec![chaos::MethodStep::Fault {
-            kind: FaultKind::Crash,
-            targets: vec!["db".into()],
-            at_secs: 1200,
-            duration_secs: None,
-        }],
-        rollbacks: Vec::new(),
-        remediation: Some(Strategy::automatic("restart", vec![restart])),
-    };
+    let experiment = db_dies(Some(restart_dead_db()));
     let r = chaos::run_experiment(&s, &experiment, 3, &|_, _| {}, &AtomicBool::new(false)).unwrap();
     assert!(!r.summary.actions.is_empty());
     let proposals = r.rehearsed_actions(&s.graph);
@@ -496,10 +475,39 @@ fn a_chaos_experiments_remediation_becomes_plan_proposals() {
 #[test]
 fn a_crash_deviates_the_hypothesis_and_spreads_to_callers() {
     let s = estate("lb => web -> db");
+    let mut experiment = db_dies(None);
+    let off = chaos::run_experiment(&s, &experiment, 3, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+    assert!(off.before.held && off.deviated && !off.after.held);
+    assert_eq!(off.time_to_detect_secs, Some(0));
+    assert_eq!(off.time_to_recover_secs, None);
+    for twin in ["db", "lb"] {
+        assert!(off.blast_radius_observed.iter().any(|t| t.as_str() == twin), "{:?}", off.blast_radius_observed);
+    }
+    // With a strategy that restarts a dead database, it recovers.
+    experiment = db_dies(Some(restart_dead_db()));
+    let on = chaos::run_experiment(&s, &experiment, 3, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+    assert!(on.deviated && on.after.held, "{:?}", on.after);
+    let recover = on.time_to_recover_secs.unwrap();
+    assert!((120..=600).contains(&recover), "a 2-minute restart: {recover} s");
+    assert!(on.resilience_score > off.resilience_score);
+}
+
+/// A strategy that restarts `db` when it is down.
+fn restart_dead_db() -> Strategy {
+    let mut restart = Policy::named("db-up");
+    restart.selector = Selector { ids: vec!["db".into()], ..Selector::default() };
+    restart.rules.push(MetricRule::threshold("up", Operator::Lt, 1.0));
+    restart.actions.push(ActionKind::Restart);
+    Strategy::automatic("restart", vec![restart])
+}
+
+/// `db` crashes 20 minutes into a 2-hour experiment; the hypothesis is that `lb`
+/// keeps its error rate at most 5%.
+fn db_dies(remediation: Option<Strategy>) -> chaos::Experiment {
     let mut errors = Policy::named("edge-errors");
     errors.selector = Selector { ids: vec!["lb".into()], ..Selector::default() };
     errors.rules.push(MetricRule::threshold("error_rate", Operator::Gt, 5.0));
-    let mut experiment = chaos::Experiment {
+    chaos::Experiment {
         title: "db dies".into(),
         description: String::new(),
         duration_secs: 7200,
@@ -512,24 +520,6 @@ fn a_crash_deviates_the_hypothesis_and_spreads_to_callers() {
             duration_secs: None,
         }],
         rollbacks: Vec::new(),
-        remediation: None,
-    };
-    let off = chaos::run_experiment(&s, &experiment, 3, &|_, _| {}, &AtomicBool::new(false)).unwrap();
-    assert!(off.before.held && off.deviated && !off.after.held);
-    assert_eq!(off.time_to_detect_secs, Some(0));
-    assert_eq!(off.time_to_recover_secs, None);
-    for twin in ["db", "lb"] {
-        assert!(off.blast_radius_observed.iter().any(|t| t.as_str() == twin), "{:?}", off.blast_radius_observed);
+        remediation,
     }
-    // With a strategy that restarts a dead database, it recovers.
-    let mut restart = Policy::named("db-up");
-    restart.selector = Selector { ids: vec!["db".into()], ..Selector::default() };
-    restart.rules.push(MetricRule::threshold("up", Operator::Lt, 1.0));
-    restart.actions.push(ActionKind::Restart);
-    experiment.remediation = Some(Strategy::automatic("restart", vec![restart]));
-    let on = chaos::run_experiment(&s, &experiment, 3, &|_, _| {}, &AtomicBool::new(false)).unwrap();
-    assert!(on.deviated && on.after.held, "{:?}", on.after);
-    let recover = on.time_to_recover_secs.unwrap();
-    assert!((120..=600).contains(&recover), "a 2-minute restart: {recover} s");
-    assert!(on.resilience_score > off.resilience_score);
 }

@@ -519,7 +519,7 @@ pub fn lab_ui(
     selected: Option<&TwinId>,
     planned: &dyn Fn(&str) -> bool,
 ) -> Vec<Candidate> {
-    let mut to_plan = Vec::new();
+    let mut link = PlanLink { planned, to_plan: Vec::new() };
     ui.horizontal(|ui| {
         ui.selectable_value(&mut state.section, Section::WhatIf, "What-if");
         ui.selectable_value(&mut state.section, Section::Ab, "A/B test");
@@ -533,11 +533,18 @@ pub fn lab_ui(
     }
     ui.separator();
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| match state.section {
-        Section::WhatIf => whatif_ui(ui, state, scenario, selected, planned, &mut to_plan),
+        Section::WhatIf => whatif_ui(ui, state, scenario, selected, &mut link),
         Section::Ab => ab_ui(ui, state, scenario),
-        Section::Chaos => chaos_ui(ui, state, scenario, selected, planned, &mut to_plan),
+        Section::Chaos => chaos_ui(ui, state, scenario, selected, &mut link),
     });
-    to_plan
+    link.to_plan
+}
+
+/// The lab's link to the plan: which rehearsed actions are in it, and those the user
+/// approves for it in this frame.
+struct PlanLink<'a> {
+    planned: &'a dyn Fn(&str) -> bool,
+    to_plan: Vec<Candidate>,
 }
 
 /// A progress bar with a cancel button; true when cancel was clicked.
@@ -557,8 +564,7 @@ fn whatif_ui(
     state: &mut LabState,
     scenario: &Arc<Scenario>,
     selected: Option<&TwinId>,
-    planned: &dyn Fn(&str) -> bool,
-    to_plan: &mut Vec<Candidate>,
+    plan: &mut PlanLink<'_>,
 ) {
     ui.label("Fork the twins, change something, run both forward and compare with the unchanged baseline.");
     ui.add_space(4.0);
@@ -692,7 +698,7 @@ fn whatif_ui(
     let actions = state.whatif_actions.get_or_insert_with(|| report.rehearsed_actions(&scenario.graph));
     if !actions.is_empty() {
         ui.horizontal(|ui| {
-            if actions.iter().all(|c| planned(&c.id)) {
+            if actions.iter().all(|c| (plan.planned)(&c.id)) {
                 ui.label("✔ These changes are approved in the plan (Remediation tab).");
             } else if ui
                 .button("Approve for the plan")
@@ -702,7 +708,7 @@ fn whatif_ui(
                 )
                 .clicked()
             {
-                to_plan.extend(actions.iter().cloned());
+                plan.to_plan.extend(actions.iter().cloned());
             }
         });
     }
@@ -868,8 +874,7 @@ fn chaos_ui(
     state: &mut LabState,
     scenario: &Arc<Scenario>,
     selected: Option<&TwinId>,
-    planned: &dyn Fn(&str) -> bool,
-    to_plan: &mut Vec<Candidate>,
+    plan: &mut PlanLink<'_>,
 ) {
     ui.label("Break something on purpose: does the steady state hold, is it detected, does it recover?");
     ui.horizontal(|ui| {
@@ -942,14 +947,14 @@ fn chaos_ui(
             for c in actions.iter() {
                 ui.label(c.target.as_str());
                 ui.label(c.kind.to_string()).on_hover_text(c.evidence.join("\n"));
-                if planned(&c.id) {
+                if (plan.planned)(&c.id) {
                     ui.label("✔ in the plan");
                 } else if ui
                     .small_button("Add to plan")
                     .on_hover_text("Approve this action for the plan, with the experiment as its evidence")
                     .clicked()
                 {
-                    to_plan.push(c.clone());
+                    plan.to_plan.push(c.clone());
                 }
                 ui.end_row();
             }
