@@ -67,7 +67,7 @@ pub fn state_digest(world: &World) -> String {
         e.str(s.key[j].twin.as_str());
         e.str(s.key[j].metric.as_str());
         e.f64(s.value[j]);
-        e.flag(s.reported[j]);
+        e.flag(world.reported(j));
     }
     for firing in &world.rules.firing {
         e.flag(*firing);

@@ -43,6 +43,9 @@
 //!    consumers (callers without a request rate: workers) go away; clamped and rounded
 //!    like the workload model.
 //!
+//! Every pass is a function of its own (`#[inline(never)]`), so profiles attribute the
+//! time of a step to its passes.
+//!
 //! Configuration effects: `log_level: debug` costs 10% CPU; `eviction` other than
 //! `noeviction` caps memory at `maxmemory_mb` of the memory capacity; `timeout_ms` is
 //! the wait on an unreachable dependency. Effects are relative to the configuration
@@ -66,8 +69,8 @@
 
 use super::fault::{Fault, FaultKind, RandomFaults};
 use super::world::{
-    ActionRecord, ActiveFault, BLOCK_TICKS, Caps, ConfigEffects, Event, EventKind, FaultEffects, NONE, Pending, Role,
-    SimError, Timed, World, apply_incidents, placement_order, quantize,
+    ActionRecord, ActiveFault, BLOCK_TICKS, Caps, ConfigEffects, Event, EventKind, FaultEffects, NONE, Pending, ROLES,
+    Role, SimError, Timed, World, apply_incidents, placement_order,
 };
 use crate::model::{ConfigChange, ConfigValue, Status, TwinId, TwinKind, UnixSecs};
 use crate::remediation::ActionKind;
@@ -314,7 +317,8 @@ fn apply_command(world: &mut World, t: UnixSecs, command: &Command) -> Result<us
             if let Some(tw) = world.graph.twin_mut(twin) {
                 let before = tw.config.insert(key.clone(), value.clone());
                 tw.config_history.push(ConfigChange { at: t, key: key.clone(), before, after: Some(value.clone()) });
-                world.twins.cfg[i as usize] = ConfigEffects::of(&tw.config, &world.twins.caps[i as usize]);
+                let caps = world.twins.caps[i as usize];
+                world.twins.set_capacity(i as usize, caps, ConfigEffects::of(&tw.config, &caps));
             }
             world.orch.graph_version += 1;
             Ok(0)
@@ -417,6 +421,7 @@ fn apply_command(world: &mut World, t: UnixSecs, command: &Command) -> Result<us
 }
 
 /// Effects of actions whose duration is over.
+#[inline(never)]
 fn take_effect(world: &mut World, t: UnixSecs) {
     while world.pending.first().is_some_and(|p| p.due <= t) {
         let p = world.pending.remove(0);
@@ -449,8 +454,7 @@ fn take_effect(world: &mut World, t: UnixSecs) {
                 if let Some(tw) = world.graph.twin_mut(&id) {
                     kind.apply(tw);
                     let caps = Caps::of(&tw.capacity);
-                    world.twins.cfg[i] = ConfigEffects::of(&tw.config, &caps);
-                    world.twins.caps[i] = caps;
+                    world.twins.set_capacity(i, caps, ConfigEffects::of(&tw.config, &caps));
                 }
             }
         }
@@ -461,6 +465,7 @@ fn take_effect(world: &mut World, t: UnixSecs) {
 
 /// Ends faults whose time is over, injects random ones, and sums what the active
 /// faults do to each twin.
+#[inline(never)]
 fn update_faults(world: &mut World, t: UnixSecs) {
     let mut ended = Vec::new();
     world.faults.retain(|f| {
@@ -546,6 +551,7 @@ fn update_faults(world: &mut World, t: UnixSecs) {
 }
 
 /// Draws the next block of expected values plus noise, series by series.
+#[inline(never)]
 fn fill_block(world: &mut World, first_tick: u64) {
     let s = &mut world.series;
     let count = s.key.len();
@@ -565,24 +571,32 @@ fn fill_block(world: &mut World, first_tick: u64) {
         sin_a[k] = libm::sin(angle);
         weekend[k] = (t.div_euclid(86_400) + 3).rem_euclid(7) >= 5;
     }
-    for j in 0..count {
-        let (base, trend, ac, asn, wf) = (s.base[j], s.trend[j], s.amp_cos[j], s.amp_sin[j], s.weekend[j]);
-        let (memory, innovation) = (s.memory[j], s.innovation[j]);
-        let mut noise = s.noise[j];
-        let rng = &mut s.rng[j];
+    // A few series at a time, all ticks of the block for each: their writes at a tick
+    // share a cache line, and their random streams stay in the first-level cache.
+    const CHUNK: usize = 8;
+    for first in (0..count).step_by(CHUNK) {
+        let last = (first + CHUNK).min(count);
         for k in 0..len {
-            noise = memory * noise + innovation * rng.sample::<f64, _>(StandardNormal);
-            let level = base + trend * days[k] + ac * cos_a[k] + asn * sin_a[k];
-            let expected = if weekend[k] { level * wf } else { level };
-            s.block[k * count + j] = expected + noise;
+            let row = &mut s.block[k * count + first..k * count + last];
+            for (out, j) in row.iter_mut().zip(first..last) {
+                let noise = s.memory[j] * s.noise[j] + s.innovation[j] * s.rng[j].sample::<f64, _>(StandardNormal);
+                s.noise[j] = noise;
+                let level = s.base[j] + s.trend[j] * days[k] + s.amp_cos[j] * cos_a[k] + s.amp_sin[j] * sin_a[k];
+                let expected = if weekend[k] { level * s.weekend[j] } else { level };
+                let raw = expected + noise;
+                // A series without incidents is driven by its clamped value as drawn;
+                // one with incidents is finished at its tick (`drive`).
+                let (a, b) = s.incident_range[j];
+                *out = if a < b { raw } else { raw.clamp(s.min[j], s.max[j]) };
+            }
         }
-        s.noise[j] = noise;
     }
     s.block_first_tick = first_tick;
     s.block_len = len;
 }
 
 /// The workload models' values at this tick.
+#[inline(never)]
 fn drive(world: &mut World, n: u64, t: UnixSecs) {
     let s = &world.series;
     if s.block_len == 0 || n >= s.block_first_tick + s.block_len as u64 {
@@ -592,22 +606,23 @@ fn drive(world: &mut World, n: u64, t: UnixSecs) {
     tw.model_down.fill(false);
     let s = &mut world.series;
     let count = s.key.len();
-    let row = (n - s.block_first_tick) as usize * count;
-    for j in 0..count {
-        let mut v = s.block[row + j];
+    s.row = (n - s.block_first_tick) as usize * count;
+    // The block's row for this tick becomes the drive: only series with incidents
+    // still need them applied (and clamping).
+    for &j in &s.with_incidents {
+        let j = j as usize;
         let (a, b) = s.incident_range[j];
-        if a < b {
-            let twin = s.twin[j] as usize;
-            let (value, outage) = apply_incidents(&s.incidents[a as usize..b as usize], t, v, tw.reset_at[twin]);
-            v = value;
-            if outage {
-                tw.model_down[twin] = true;
-            }
+        let twin = s.twin[j] as usize;
+        let raw = s.block[s.row + j];
+        let (v, outage) = apply_incidents(&s.incidents[a as usize..b as usize], t, raw, tw.reset_at[twin]);
+        if outage {
+            tw.model_down[twin] = true;
         }
-        s.drive[j] = v.clamp(s.min[j], s.max[j]);
+        s.block[s.row + j] = v.clamp(s.min[j], s.max[j]);
     }
 }
 
+#[inline(never)]
 fn reachability(world: &mut World, t: UnixSecs) {
     let count = world.twins.ids.len();
     let mut changed = Vec::new();
@@ -636,6 +651,7 @@ fn reachability(world: &mut World, t: UnixSecs) {
     }
 }
 
+#[inline(never)]
 fn traffic(world: &mut World) {
     let tw = &mut world.twins;
     let topo = &world.topo;
@@ -701,6 +717,7 @@ fn shed_at(rho: f64) -> f64 {
     if rho > 1.0 { 1.0 - 1.0 / rho } else { 0.0 }
 }
 
+#[inline(never)]
 fn load(world: &mut World, t: UnixSecs) {
     let tw = &mut world.twins;
     let s = &mut world.series;
@@ -709,26 +726,27 @@ fn load(world: &mut World, t: UnixSecs) {
     for &i in &world.topo.placement {
         let i = i as usize;
         let up = !tw.down[i];
-        let (caps, caps0, fx) = (tw.caps[i], tw.caps0[i], tw.fx[i]);
+        let (caps, caps0, fx, ratio) = (tw.caps[i], tw.caps0[i], tw.fx[i], tw.ratios[i]);
         let slot = tw.slot[i];
         let cpu = slot[Role::Cpu as usize];
         if cpu != NONE {
             let c = cpu as usize;
-            let d0 = s.drive[c];
+            let d0 = s.block[s.row + c];
             let cores = caps.cpu * caps.replicas;
             let demand = if up {
-                d0 * tw.traffic[i]
-                    * (caps0.cpu / caps.cpu)
-                    * (caps0.replicas / caps.replicas)
-                    * (tw.cfg[i].cpu_factor / tw.cfg0[i].cpu_factor)
+                d0 * tw.traffic[i] * ratio.cpu * ratio.replicas * ratio.config
                     + fx.cpu_hog
                     + tw.delta_cores[i] / cores * 100.0
             } else {
                 0.0
             };
             let (rho, rho0) = (demand / 100.0, d0 / 100.0);
-            tw.slow[i] = (1.0 - rho0.min(0.99)) / (1.0 - rho.min(0.99));
-            tw.shed[i] = shed_at(rho) - shed_at(rho0);
+            // Undisturbed (the usual case), the quotient is exactly 1 and nothing is shed.
+            (tw.slow[i], tw.shed[i]) = if demand == d0 {
+                (1.0, 0.0)
+            } else {
+                ((1.0 - rho0.min(0.99)) / (1.0 - rho.min(0.99)), shed_at(rho) - shed_at(rho0))
+            };
             s.value[c] = demand;
             let used = if up { (demand / 100.0 * cores).max(0.0) } else { 0.0 };
             let used0 = d0 / 100.0 * caps0.cpu * caps0.replicas;
@@ -745,7 +763,7 @@ fn load(world: &mut World, t: UnixSecs) {
         let memory = slot[Role::Memory as usize];
         if memory != NONE {
             let m = memory as usize;
-            let demand = ((s.drive[m] + fx.memory_leak) * (caps0.memory / caps.memory)).min(tw.cfg[i].memory_cap);
+            let demand = ((s.block[s.row + m] + fx.memory_leak) * ratio.memory).min(tw.cfg[i].memory_cap);
             s.value[m] = demand;
             if up && demand > 100.0 {
                 oom.push(i);
@@ -754,7 +772,7 @@ fn load(world: &mut World, t: UnixSecs) {
         let disk = slot[Role::Disk as usize];
         if disk != NONE {
             let d = disk as usize;
-            let demand = (s.drive[d] + fx.disk_fill) * (caps0.disk / caps.disk);
+            let demand = (s.block[s.row + d] + fx.disk_fill) * ratio.disk;
             s.value[d] = demand;
             if demand >= 100.0 {
                 tw.shed[i] = 1.0;
@@ -770,6 +788,7 @@ fn load(world: &mut World, t: UnixSecs) {
     }
 }
 
+#[inline(never)]
 fn failure(world: &mut World) {
     let tw = &mut world.twins;
     let topo = &world.topo;
@@ -784,7 +803,7 @@ fn failure(world: &mut World) {
         let h = tw.host[i];
         let (host_slow, host_shed) = if h == NONE { (1.0, 0.0) } else { (tw.slow[h as usize], tw.shed[h as usize]) };
         let lat = tw.slot[i][Role::Latency as usize];
-        let base_latency = if lat == NONE { 0.0 } else { s.drive[lat as usize] };
+        let base_latency = if lat == NONE { 0.0 } else { s.block[s.row + lat as usize] };
         let mut xlat = base_latency * (tw.slow[i] * host_slow - 1.0) + tw.fx[i].latency_ms;
         let own_fail = 1.0 - (1.0 - tw.shed[i].clamp(0.0, 1.0)) * (1.0 - host_shed.clamp(0.0, 1.0));
         let mut dep_fail = 0.0;
@@ -816,29 +835,40 @@ fn failure(world: &mut World) {
     }
 }
 
+#[inline(never)]
 fn values(world: &mut World) {
     let tw = &world.twins;
     let s = &mut world.series;
-    for j in 0..s.key.len() {
-        let i = s.twin[j] as usize;
+    for i in 0..tw.ids.len() {
+        let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
         if !tw.reachable[i] {
-            s.value[j] = s.min[j];
-            s.reported[j] = false;
+            s.value[a..b].copy_from_slice(&s.min[a..b]);
             continue;
         }
-        let v = match s.role[j] {
-            Role::Cpu | Role::Memory | Role::Disk => s.value[j],
-            Role::Latency => s.drive[j] + tw.xlat[i],
-            Role::Errors => s.drive[j] + 100.0 * tw.xfail[i],
-            Role::Requests | Role::Network => s.drive[j] * tw.traffic[i],
-            Role::QueueDepth => s.drive[j] * tw.traffic[i] / tw.consumers_up[i].max(0.05),
-            Role::Other => s.drive[j],
-        };
-        s.value[j] = quantize(v.clamp(s.min[j], s.max[j]), s.decimals[j]);
-        s.reported[j] = true;
+        // v = x × mul + add by role, x the load pass's value (cpu, memory, disk) or the
+        // model's drive; a queue's depth is then divided by its share of consumers. Exact:
+        // x × 1 = x and x + 0 = x (up to the sign of zero, which rounding drops). A
+        // lookup, not a branch per series: the roles' order is too irregular to predict.
+        let (mut mul, mut add) = ([1.0; ROLES], [0.0; ROLES]);
+        add[Role::Latency as usize] = tw.xlat[i];
+        add[Role::Errors as usize] = 100.0 * tw.xfail[i];
+        for r in [Role::Requests, Role::Network, Role::QueueDepth] {
+            mul[r as usize] = tw.traffic[i];
+        }
+        let consumers = tw.consumers_up[i].max(0.05);
+        for j in a..b {
+            let r = s.role[j] as usize;
+            let x = [s.block[s.row + j], s.value[j]][usize::from(r <= Role::Disk as usize)];
+            let mut v = x * mul[r] + add[r];
+            if r == Role::QueueDepth as usize {
+                v /= consumers;
+            }
+            s.value[j] = s.rounding[j].apply(v.clamp(s.min[j], s.max[j]));
+        }
     }
 }
 
+#[inline(never)]
 fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
     let r = &mut world.rules;
     let s = &world.series;
@@ -846,33 +876,42 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
     let mut changed = false;
     for k in 0..r.inst.len() {
         let inst = &r.inst[k];
-        let policy = &world.policies[inst.policy as usize];
-        let rule = &policy.rules[inst.rule as usize];
         let value = if inst.series == NONE {
             Some(if tw.reachable[inst.twin as usize] { 1.0 } else { 0.0 })
-        } else if s.reported[inst.series as usize] {
+        } else if tw.reachable[inst.twin as usize] {
             Some(s.value[inst.series as usize])
         } else {
             None
         };
-        let status = r.state[k].update(rule, t, value);
-        let firing = status.is_firing();
+        // (firing, start of the episode, the value it fires on)
+        let (firing, since, seen) = match inst.plain {
+            Some((operator, threshold)) => (value.is_some_and(|v| operator.holds(v, threshold)), t, value),
+            None => {
+                let rule = &world.policies[inst.policy as usize].rules[inst.rule as usize];
+                let state = &mut r.state[k];
+                match state.update(rule, t, value) {
+                    crate::policy::eval::RuleStatus::Firing { since } => (true, since, state.last_value.or(value)),
+                    _ => (false, t, None),
+                }
+            }
+        };
         if firing != r.firing[k] {
             r.firing[k] = firing;
             if inst.acting {
                 changed = true;
             }
-            r.finding[k] = match status {
-                crate::policy::eval::RuleStatus::Firing { since } if inst.acting => Some(Finding::Violation {
+            r.finding[k] = (firing && inst.acting).then(|| {
+                let policy = &world.policies[inst.policy as usize];
+                let rule = &policy.rules[inst.rule as usize];
+                Finding::Violation {
                     policy: policy.name.clone(),
                     rule: rule.to_string(),
                     metric: rule.metric.clone(),
                     twin: tw.ids[inst.twin as usize].clone(),
-                    value: r.state[k].last_value.or(value).unwrap_or(0.0),
+                    value: seen.unwrap_or(0.0),
                     since,
-                }),
-                _ => None,
-            };
+                }
+            });
         }
         if firing {
             report.firing += 1;
@@ -901,6 +940,7 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
     }
 }
 
+#[inline(never)]
 fn orchestrate(world: &mut World, t: UnixSecs) -> usize {
     let cache = &world.orch;
     // A guard's verdict can change by time alone (a cooldown ends): ask again at the
@@ -955,6 +995,7 @@ fn orchestrate(world: &mut World, t: UnixSecs) -> usize {
     started
 }
 
+#[inline(never)]
 fn statuses(world: &mut World, report: &mut StepReport) {
     let count = world.twins.ids.len();
     world.twins.degraded.fill(false);

@@ -24,7 +24,7 @@ use crate::model::{
     TwinKind, UnixSecs,
 };
 use crate::policy::eval::RuleState;
-use crate::policy::{MetricRule, Policy};
+use crate::policy::{Aggregation, MetricRule, MissingData, Operator, Policy};
 use crate::remediation::ActionKind;
 use crate::remediation::orchestrate::{Mode, Orchestrator, OrchestratorConfig};
 use crate::remediation::plan::Finding;
@@ -74,6 +74,9 @@ pub(crate) enum Role {
     Other,
 }
 
+/// Number of roles.
+pub(crate) const ROLES: usize = 9;
+
 /// Number of roles with a per-twin slot (all but `Other`).
 pub(crate) const ROLE_SLOTS: usize = 8;
 
@@ -117,6 +120,43 @@ impl Caps {
             disk: c.disk_gib.unwrap_or(100.0).max(1e-6),
             replicas: f64::from(c.replicas.unwrap_or(1).max(1)),
         }
+    }
+}
+
+/// Quotients of a twin's capacity and configuration now and at the start: the same
+/// numbers as dividing at every tick, divided once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Ratios {
+    /// cpu₀ / cpu.
+    pub cpu: f64,
+    /// replicas₀ / replicas.
+    pub replicas: f64,
+    /// CPU factor of the configuration now / at the start.
+    pub config: f64,
+    /// memory₀ / memory.
+    pub memory: f64,
+    /// disk₀ / disk.
+    pub disk: f64,
+}
+
+impl Ratios {
+    pub(crate) fn of(caps: &Caps, caps0: &Caps, cfg: &ConfigEffects, cfg0: &ConfigEffects) -> Self {
+        Ratios {
+            cpu: caps0.cpu / caps.cpu,
+            replicas: caps0.replicas / caps.replicas,
+            config: cfg.cpu_factor / cfg0.cpu_factor,
+            memory: caps0.memory / caps.memory,
+            disk: caps0.disk / caps.disk,
+        }
+    }
+}
+
+impl Twins {
+    /// Sets twin `i`'s capacity and configuration effects (and their ratios).
+    pub(crate) fn set_capacity(&mut self, i: usize, caps: Caps, cfg: ConfigEffects) {
+        self.caps[i] = caps;
+        self.cfg[i] = cfg;
+        self.ratios[i] = Ratios::of(&caps, &self.caps0[i], &cfg, &self.cfg0[i]);
     }
 }
 
@@ -189,6 +229,9 @@ pub(crate) struct Twins {
     pub caps0: Vec<Caps>,
     pub cfg: Vec<ConfigEffects>,
     pub cfg0: Vec<ConfigEffects>,
+    /// The quotients of capacity and configuration the load pass multiplies by,
+    /// computed when they change (see [`Twins::set_capacity`]).
+    pub ratios: Vec<Ratios>,
     /// Down while `now < restart_until` (a restart in progress, an OOM kill).
     pub restart_until: Vec<UnixSecs>,
     /// The last completed restart (clears leaks and ramps).
@@ -225,22 +268,26 @@ pub(crate) struct SeriesTable {
     pub innovation: Vec<f64>,
     pub min: Vec<f64>,
     pub max: Vec<f64>,
-    pub decimals: Vec<i8>,
+    pub rounding: Vec<Rounding>,
+    /// Twin i's series are `twin_start[i]..twin_start[i + 1]` (series are in twin order).
+    pub twin_start: Vec<u32>,
     /// Range of the series' incidents in `incidents` (those not over at the start).
     pub incident_range: Vec<(u32, u32)>,
     pub incidents: Vec<Incident>,
     pub noise: Vec<f64>,
     pub rng: Vec<ChaCha8Rng>,
-    /// Drawn ahead: `block[k * n + s]` is expected + noise of series `s` at block tick `k`.
+    /// Drawn ahead: `block[k * n + s]` is expected + noise of series `s` at block tick
+    /// `k`, clamped unless the series has incidents.
     pub block: Vec<f64>,
     pub block_first_tick: u64,
     pub block_len: usize,
-    /// This tick: the workload model's value (incidents applied, clamped).
-    pub drive: Vec<f64>,
+    /// Where this tick's row starts in `block`: from the `drive` pass on, the row holds
+    /// the workload models' values at the tick (incidents applied, clamped).
+    pub row: usize,
+    /// Series with incidents (the others' values are final when drawn).
+    pub with_incidents: Vec<u32>,
     /// This tick: the simulated value.
     pub value: Vec<f64>,
-    /// Whether the value was reported (the twin served); rules see no data otherwise.
-    pub reported: Vec<bool>,
 }
 
 /// Dependency edges as compressed rows, for the traffic and failure passes.
@@ -279,6 +326,9 @@ pub(crate) struct RuleInstance {
     pub group: u32,
     /// Whether the orchestrator acts on the policy (else it is only measured).
     pub acting: bool,
+    /// A plain threshold (no window, no `for`, no data is no violation): it fires
+    /// exactly while `operator.holds(value, threshold)`, and its `RuleState` is not used.
+    pub plain: Option<(Operator, f64)>,
 }
 
 /// Rule instances and what they concluded.
@@ -463,34 +513,52 @@ pub struct World {
     pub(crate) cut_touched: Vec<u32>,
 }
 
-fn ten_to(decimals: i8) -> f64 {
-    let mut x = 1.0;
-    for _ in 0..decimals.unsigned_abs() {
-        x *= 10.0;
+/// How a series' values are rounded: to its model's decimals, half away from zero,
+/// exactly as `WorkloadModel::quantize` (powers of ten up to 10²² are exact either way).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Rounding {
+    unit: f64,
+    /// Decimals ≥ 0: scale up, round, scale down; otherwise divide by the unit first.
+    fraction: bool,
+}
+
+impl Rounding {
+    pub(crate) fn new(decimals: i8) -> Self {
+        let mut unit = 1.0;
+        for _ in 0..decimals.unsigned_abs() {
+            unit *= 10.0;
+        }
+        Rounding { unit, fraction: decimals >= 0 }
     }
-    x
+
+    /// The rounded value.
+    #[inline]
+    pub(crate) fn apply(self, value: f64) -> f64 {
+        if self.fraction {
+            round_half_away(value * self.unit) / self.unit
+        } else {
+            round_half_away(value / self.unit) * self.unit
+        }
+    }
+}
+
+/// `x.round()` without a branch on the fraction (which is random, so a branch on it
+/// is mispredicted half the time) and without a library call.
+#[inline]
+fn round_half_away(x: f64) -> f64 {
+    if x.abs() < 4.0e15 {
+        let t = x as i64 as f64;
+        let frac = x - t;
+        t + f64::from(u8::from(frac >= 0.5)) - f64::from(u8::from(frac <= -0.5))
+    } else {
+        x
+    }
 }
 
 /// Rounds like `WorkloadModel::quantize` (half away from zero).
-#[inline]
+#[cfg(test)]
 pub(crate) fn quantize(value: f64, decimals: i8) -> f64 {
-    let unit = ten_to(decimals);
-    let rounded = |x: f64| {
-        if x.abs() < 4.0e15 {
-            let t = x as i64 as f64;
-            let frac = x - t;
-            if frac >= 0.5 {
-                t + 1.0
-            } else if frac <= -0.5 {
-                t - 1.0
-            } else {
-                t
-            }
-        } else {
-            x
-        }
-    };
-    if decimals >= 0 { rounded(value * unit) / unit } else { rounded(value / unit) * unit }
+    Rounding::new(decimals).apply(value)
 }
 
 impl World {
@@ -540,7 +608,8 @@ impl World {
             innovation: Vec::new(),
             min: Vec::new(),
             max: Vec::new(),
-            decimals: Vec::new(),
+            rounding: Vec::new(),
+            twin_start: Vec::new(),
             incident_range: Vec::new(),
             incidents: Vec::new(),
             noise: Vec::new(),
@@ -548,9 +617,9 @@ impl World {
             block: Vec::new(),
             block_first_tick: 0,
             block_len: 0,
-            drive: Vec::new(),
+            row: 0,
+            with_incidents: Vec::new(),
             value: Vec::new(),
-            reported: Vec::new(),
         };
         let mut slot = vec![[NONE; ROLE_SLOTS]; n];
         for (key, model) in &scenario.workloads {
@@ -579,7 +648,7 @@ impl World {
             series.innovation.push(model.noise * (1.0 - memory * memory).sqrt());
             series.min.push(model.min);
             series.max.push(model.max);
-            series.decimals.push(model.decimals);
+            series.rounding.push(Rounding::new(model.decimals));
             let first = series.incidents.len() as u32;
             series.incidents.extend(model.incidents.iter().filter(|i| i.end() > start).copied());
             series.incident_range.push((first, series.incidents.len() as u32));
@@ -589,9 +658,18 @@ impl World {
             series.rng.push(stream);
         }
         let s_count = series.key.len();
-        series.drive = vec![0.0; s_count];
+        // Series are in twin order: twin i's are `twin_start[i]..twin_start[i + 1]`.
+        series.twin_start = vec![0; n + 1];
+        for &t in &series.twin {
+            series.twin_start[t as usize + 1] += 1;
+        }
+        for i in 0..n {
+            series.twin_start[i + 1] += series.twin_start[i];
+        }
+        series.with_incidents = (0..s_count as u32)
+            .filter(|j| series.incident_range[*j as usize].0 < series.incident_range[*j as usize].1)
+            .collect();
         series.value = vec![0.0; s_count];
-        series.reported = vec![false; s_count];
 
         let topo = build_topology(&graph, &index, &slot, &host, n);
         let twins = Twins {
@@ -600,6 +678,7 @@ impl World {
             base_host: host.clone(),
             host,
             slot,
+            ratios: caps.iter().zip(&cfg).map(|(c, e)| Ratios::of(c, c, e, e)).collect(),
             caps0: caps.clone(),
             caps,
             cfg0: cfg.clone(),
@@ -766,7 +845,7 @@ impl World {
             return Some(if self.twins.reachable[t as usize] { 1.0 } else { 0.0 });
         }
         let s = self.series_index(twin, metric)?;
-        self.series.reported[s].then(|| self.series.value[s])
+        self.reported(s).then(|| self.series.value[s])
     }
 
     /// Index of a series for fast repeated reads with [`World::series_value`].
@@ -775,9 +854,15 @@ impl World {
         self.series.key.binary_search(&key).ok()
     }
 
+    /// Whether series `j` reported a value at this tick: its twin served (and a tick
+    /// was computed).
+    pub(crate) fn reported(&self, j: usize) -> bool {
+        self.tick > 0 && self.twins.reachable[self.series.twin[j] as usize]
+    }
+
     /// The value of a series by index (`None`: not reported this tick).
     pub fn series_value(&self, series: usize) -> Option<f64> {
-        self.series.reported.get(series).copied().unwrap_or(false).then(|| self.series.value[series])
+        (series < self.series.value.len() && self.reported(series)).then(|| self.series.value[series])
     }
 
     /// Number of rule instances (policy × selected twin × rule) evaluated per tick.
@@ -995,6 +1080,9 @@ fn build_rules(
                     groups.push((p as u32, t));
                     groups.len() as u32 - 1
                 });
+                let windowless = rule.window_secs <= 0 || rule.aggregation == Aggregation::Last;
+                let plain = (windowless && rule.for_secs == 0 && rule.missing == MissingData::Ok)
+                    .then_some((rule.operator, rule.threshold));
                 inst.push(RuleInstance {
                     twin: t,
                     series: s,
@@ -1002,6 +1090,7 @@ fn build_rules(
                     rule: r as u32,
                     group: g,
                     acting: p < acting_count,
+                    plain,
                 });
             }
         }
@@ -1061,7 +1150,19 @@ mod tests {
             w.decimals = d;
             w
         };
-        for (x, d) in [(12.345_678, 2), (-0.5, 0), (2.5, 0), (1234.0, -2), (0.049, 1), (99.95, 1)] {
+        for (x, d) in [
+            (12.345_678, 2),
+            (-0.5, 0),
+            (2.5, 0),
+            (-2.5, 0),
+            (-7.45, 1),
+            (1234.0, -2),
+            (-1250.0, -2),
+            (0.049, 1),
+            (99.95, 1),
+            (5.0e15, 0),
+            (f64::MAX, 3),
+        ] {
             assert_eq!(quantize(x, d), m(d).quantize(x), "{x} at {d}");
         }
     }
