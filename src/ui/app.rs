@@ -216,6 +216,8 @@ pub struct WorkbenchApp {
     painted: Option<(i64, u64, ColourMode)>,
     analysis: Option<Job<AnomalyScans>>,
     prediction: Option<Job<Predictions>>,
+    /// Predictions are wanted once the running backtest has the violation history.
+    predict_after_backtest: bool,
     twin_forecast: Option<(TwinId, Job<TwinForecasts>)>,
     backtest: Option<Job<ViolationHistory>>,
     right_tab: RightTab,
@@ -276,6 +278,7 @@ impl WorkbenchApp {
             painted: None,
             analysis: None,
             prediction: None,
+            predict_after_backtest: false,
             twin_forecast: None,
             backtest: None,
             right_tab: RightTab::default(),
@@ -454,15 +457,16 @@ impl WorkbenchApp {
         });
         self.twin_forecast = None;
         self.prediction = None;
-        if history_ready {
-            self.start_predictions();
-        }
+        self.predict_after_backtest = false;
         // A new scenario starts a new decision log; the loop's settings stay.
         let loop_config = self.remediation.orchestrator.config;
         self.remediation = RemediationState::default();
         self.remediation.orchestrator.config = loop_config;
         if extra_policies && history_ready {
             self.start_backtest();
+        }
+        if history_ready {
+            self.start_predictions();
         }
         if let Some(id) = pending {
             let id = TwinId::new(&id);
@@ -497,12 +501,19 @@ impl WorkbenchApp {
         }
     }
 
-    /// Forecasts the series the policies in force apply to and predicts violations.
+    /// Forecasts the series the policies in force apply to and predicts violations —
+    /// once the backtest, when one is running, has their violation history.
     fn start_predictions(&mut self) {
         let Some(current) = &self.current else {
             return;
         };
-        match spawn_predictions(Arc::clone(&current.scenario), Arc::clone(&current.policies), &self.ctx) {
+        self.prediction = None;
+        if self.backtest.is_some() {
+            self.predict_after_backtest = true;
+            return;
+        }
+        let (scenario, policies) = (Arc::clone(&current.scenario), Arc::clone(&current.policies));
+        match spawn_predictions(scenario, policies, Arc::clone(&current.violations), &self.ctx) {
             Ok(job) => self.prediction = Some(job),
             Err(e) => self.notifications.error(format!("Cannot start forecasting: {e}")),
         }
@@ -673,6 +684,9 @@ impl WorkbenchApp {
                 }
             }
             Err(e) => self.notifications.error(format!("Evaluating the policies failed: {e}")),
+        }
+        if std::mem::take(&mut self.predict_after_backtest) {
+            self.start_predictions();
         }
     }
 
@@ -1076,6 +1090,7 @@ impl WorkbenchApp {
         let ready = self.is_ready()
             && self.analysis.is_none()
             && self.prediction.is_none()
+            && !self.predict_after_backtest
             && !live_waiting
             && self.lab_run.is_none()
             && !self.lab.is_running();

@@ -277,15 +277,15 @@ pub fn spawn_violations(
 pub const PREDICT_HORIZON_SECS: i64 = 7 * 86_400;
 
 /// Forecasts every series a threshold rule of `policies` applies to and evaluates the
-/// rules on the forecasts (from the end of history), in the background.
+/// rules on the forecasts (from the end of history), in the background. `history` is
+/// the policies' violation history (the backtest's result), for what is violated now.
 pub fn spawn_predictions(
     scenario: Arc<Scenario>,
     policies: Arc<Vec<crate::policy::Policy>>,
+    history: Arc<ViolationHistory>,
     ctx: &egui::Context,
 ) -> std::io::Result<Job<Predictions>> {
     Job::spawn("forecast", "Forecasting", ctx, move |p| {
-        let history = violation_history(&policies, &scenario.graph, &scenario.telemetry, scenario.resolution_secs)
-            .map_err(|e| format!("{e:#}"))?;
         let current = crate::analytics::compliance::current_violations(&scenario, &policies, &history);
         let config = PredictConfig::new(PREDICT_HORIZON_SECS);
         predict(&scenario, &policies, &current, &config, &|d, t| p.report(d, t), p.cancel_flag())

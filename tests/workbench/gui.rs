@@ -173,6 +173,11 @@ fn the_policy_editor_applies_policies_as_you_type_and_keeps_the_last_good_ones()
     wait_until(&mut harness, "re-evaluation", |app| !app.is_evaluating() && !app.findings().is_empty());
     assert_eq!(harness.state().policies_in_force(), own + 1);
     assert!(harness.state().findings().iter().any(|f| f.policy() == "disk-80"));
+    // The predictions are redone on the new policies' violation history: the database
+    // violates disk-80 now, so it is a finding, not a prediction.
+    wait_until(&mut harness, "the predictions", WorkbenchApp::predictions_ready);
+    let predicted: Vec<&str> = harness.state().predicted().iter().map(|p| p.policy.as_str()).collect();
+    assert!(!predicted.contains(&"disk-80"), "{predicted:?}");
     // Break it: the error shows, the last good policy stays in force.
     harness.get_by_label("Policy text").type_text("  - {metric: cpu_usage, operator: \"~\", threshold: 1}\n");
     harness.run_steps(3);
