@@ -930,7 +930,10 @@ impl WorkbenchApp {
             return;
         };
         if tick.graph_changed {
-            self.graph = Some(GraphModel::build(&c.scenario.graph));
+            self.graph = Some(match &self.graph {
+                Some(shown) => shown.rebuild(&c.scenario.graph),
+                None => GraphModel::build(&c.scenario.graph),
+            });
             let pending =
                 self.pending_select.as_ref().map(TwinId::new).filter(|id| c.scenario.graph.twin(id).is_some());
             if pending.is_some() {

@@ -152,6 +152,15 @@ impl GraphModel {
         Self { graph, index, view_generation: 0, fit_frames: 4 }
     }
 
+    /// Rebuilds the view of a changed twin graph (a live source found a new twin)
+    /// keeping the user's zoom and pan: the view is not fitted again (*Fit* does it),
+    /// unless nothing was shown before.
+    pub fn rebuild(&self, twins: &TwinGraph) -> Self {
+        let fresh = Self::build(twins);
+        let fit_frames = if self.index.is_empty() { fresh.fit_frames } else { 0 };
+        Self { view_generation: self.view_generation, fit_frames, ..fresh }
+    }
+
     /// Sets node colours and fading.
     pub fn paint(&mut self, color_of: impl Fn(&TwinId) -> Color32, dimmed: impl Fn(&TwinId, TwinKind) -> bool) {
         for node in self.index.values() {
@@ -380,5 +389,21 @@ mod tests {
         assert!(p[&TwinId::from("lb")].y < p[&TwinId::from("web")].y);
         assert!(p[&TwinId::from("web")].y < p[&TwinId::from("db")].y);
         assert_eq!(p, layered_positions(&g));
+    }
+
+    #[test]
+    fn a_new_twin_keeps_the_users_view_unless_nothing_was_shown() {
+        let mut g = TwinGraph::new();
+        let empty = GraphModel::build(&g);
+        g.add_twin(Twin::new("host", TwinKind::Host)).unwrap();
+        let first = empty.rebuild(&g);
+        assert!(first.fit_frames > 0, "the first twins are fitted into view");
+        let mut shown = GraphModel::build(&g);
+        shown.view_generation = 3;
+        g.add_twin(Twin::new("proc-1", TwinKind::Service)).unwrap();
+        let grown = shown.rebuild(&g);
+        assert_eq!((grown.fit_frames, grown.view_generation), (0, 3), "same view, not refitted");
+        assert_eq!(grown.graph.node_count(), 2);
+        assert!(grown.twin_of(grown.index[&TwinId::from("proc-1")]).is_some());
     }
 }
