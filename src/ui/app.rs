@@ -142,10 +142,23 @@ pub enum RightTab {
 }
 
 /// What a file picked in the native dialog is for.
+/// Whether a file picker can be shown: on Linux the dialog is the desktop portal's,
+/// reached over the D-Bus session bus; without one (CI, Xvfb, a bare SSH session) there
+/// is nobody to ask. Elsewhere the system dialog is always there.
+fn file_picker_reachable() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        || std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|dir| std::path::Path::new(&dir).join("bus").exists())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PickPurpose {
     Scenario,
     Policy,
+    /// The Connect dialog's mapping file.
+    Mapping,
 }
 
 /// What is derived for the time cursor (recomputed when it moves).
@@ -637,6 +650,10 @@ impl WorkbenchApp {
         match (result, purpose) {
             (Some(path), PickPurpose::Scenario) => self.commands.push(Command::Open(Source::from_path(path))),
             (Some(path), PickPurpose::Policy) => self.open_policy_file(&path),
+            (Some(path), PickPurpose::Mapping) => self.live.dialog.mapping = path.display().to_string(),
+            (None, PickPurpose::Mapping) if quick => {
+                self.notifications.info("No file picker is available here; type the mapping file's path.");
+            }
             (None, PickPurpose::Scenario) if quick => {
                 self.notifications.info("No file picker is available here; type the path instead.");
                 self.path_dialog = Some(String::new());
@@ -875,6 +892,12 @@ impl WorkbenchApp {
             return;
         }
         let (tx, rx) = channel();
+        if !file_picker_reachable() {
+            // Answer "no file" at once: `poll_file_pick` then offers the typed path.
+            let _ = tx.send(None);
+            self.file_pick = Some((rx, ctx.input(|i| i.time), purpose));
+            return;
+        }
         let ctx2 = ctx.clone();
         let spawned = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
             let dialog = match purpose {
@@ -885,6 +908,9 @@ impl WorkbenchApp {
                 PickPurpose::Policy => rfd::FileDialog::new()
                     .set_title("Open policies")
                     .add_filter("Policies", &["yaml", "yml", "json", "ron"]),
+                PickPurpose::Mapping => {
+                    rfd::FileDialog::new().set_title("Prometheus mapping").add_filter("Mapping", &["yaml", "yml"])
+                }
             };
             // The app may have closed; then nobody needs the answer.
             let _ = tx.send(dialog.pick_file());
@@ -1298,6 +1324,9 @@ impl WorkbenchApp {
         // Live connect (src/ui/connect.rs): the Connect and Save snapshot windows.
         if let Some(request) = super::connect::connect_dialog_ui(ctx, &mut self.live.dialog) {
             self.connect(ctx, request);
+        }
+        if std::mem::take(&mut self.live.dialog.browse_mapping) {
+            self.start_file_pick(ctx, PickPurpose::Mapping);
         }
         self.live.snapshot_dialog_ui(ctx, self.current.as_ref().map(|c| &c.scenario));
         if let Some(mut text) = self.path_dialog.take() {

@@ -66,6 +66,8 @@ pub struct ConnectDialogState {
     pub test_result: Option<Result<String, String>>,
     /// A problem with the fields, shown under them.
     pub error: Option<String>,
+    /// *Browse…* was clicked: the app shows a file picker for the mapping.
+    pub browse_mapping: bool,
     test: Option<Receiver<Result<String, String>>>,
 }
 
@@ -84,6 +86,7 @@ impl Default for ConnectDialogState {
             interval: "2s".into(),
             test_result: None,
             error: None,
+            browse_mapping: false,
             test: None,
         }
     }
@@ -177,7 +180,15 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) ->
             egui::Grid::new("connect-fields").num_columns(2).show(ui, |ui| match state.source {
                 SourceChoice::Prometheus => {
                     field(ui, "Server URL", &mut state.url, 320.0, "");
-                    field(ui, "Mapping file", &mut state.mapping, 320.0, "mapping.yaml");
+                    let label = ui.label("Mapping file");
+                    ui.horizontal(|ui| {
+                        let edit = egui::TextEdit::singleline(&mut state.mapping).desired_width(250.0);
+                        ui.add(edit.hint_text("mapping.yaml")).labelled_by(label.id);
+                        if ui.button("Browse…").on_hover_text("Choose the mapping file").clicked() {
+                            state.browse_mapping = true;
+                        }
+                    });
+                    ui.end_row();
                     field(ui, "Backfill", &mut state.backfill, 80.0, "6h");
                     ui.label("Credentials");
                     ui.horizontal(|ui| {

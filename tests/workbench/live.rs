@@ -720,6 +720,29 @@ mod gui {
     }
 
     #[test]
+    fn browsing_for_a_mapping_without_a_file_picker_says_to_type_the_path() {
+        let launch = Launch {
+            scenario: Some(crate::support::root().join("scenarios/teaching-minimal.ron")),
+            ..Launch::default()
+        };
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1400.0, 900.0))
+            .build_eframe(move |cc| WorkbenchApp::new(cc, launch));
+        step_until(&mut h, "the scenario", |h| h.state().is_ready());
+        h.get_by_label("File").click();
+        h.run_steps(2);
+        h.get_by_label("Connect…").click();
+        h.run_steps(2);
+        h.get_by_label("Browse…").click();
+        // No xdg portal here (as in CI): the picker answers "nothing" at once.
+        step_until(&mut h, "the fallback message", |h| {
+            h.state().notification_texts().iter().any(|t| t.contains("type the mapping file's path"))
+        });
+        h.get_by_label("Mapping file");
+        h.get_all_by_value("scenarios/mappings/node_exporter.yaml").next().expect("the typed path is kept");
+    }
+
+    #[test]
     fn the_connect_dialog_makes_this_machine_a_live_twin() {
         let launch = Launch {
             scenario: Some(crate::support::root().join("scenarios/teaching-minimal.ron")),
