@@ -145,6 +145,9 @@ pub enum ChaosMark {
     Down,
 }
 
+/// Seconds a chaos replay takes from the start of the experiment to its end.
+const REPLAY_SECS: f64 = 12.0;
+
 /// State of the lab tab (runtime only; nothing here is persisted).
 pub struct LabState {
     /// Which part is shown.
@@ -188,6 +191,8 @@ pub struct LabState {
     /// The chaos run's remediation actions as plan proposals (made when first shown).
     chaos_actions: Option<Vec<Candidate>>,
     chaos_cursor: i64,
+    /// Replaying the experiment: (input time when started, cursor then).
+    chaos_replay: Option<(f64, i64)>,
     chaos_generation: u64,
     error: Option<String>,
 }
@@ -230,6 +235,7 @@ impl Default for LabState {
             chaos: None,
             chaos_actions: None,
             chaos_cursor: 0,
+            chaos_replay: None,
             chaos_generation: 0,
             error: None,
         }
@@ -307,6 +313,7 @@ impl LabState {
             match result {
                 Ok(r) => {
                     self.chaos_cursor = r.first_fault_at.unwrap_or(r.start);
+                    self.chaos_replay = None;
                     self.chaos = Some(r);
                     self.chaos_actions = None;
                     self.chaos_generation += 1;
@@ -329,6 +336,11 @@ impl LabState {
     /// The time the chaos replay shows.
     pub fn chaos_cursor(&self) -> i64 {
         self.chaos_cursor
+    }
+
+    /// True while the chaos experiment is being replayed on the graph.
+    pub fn is_replaying(&self) -> bool {
+        self.chaos_replay.is_some()
     }
 
     /// The twins to mark on the graph at the chaos cursor.
@@ -964,12 +976,37 @@ fn chaos_ui(
     ui.label("Experiment time (the graph shows faulted and down twins at this moment):");
     let (start, end) = (report.start, report.end);
     let res = scenario.resolution_secs.max(1);
-    ui.spacing_mut().slider_width = 300.0;
-    ui.add(
-        egui::Slider::new(&mut state.chaos_cursor, start..=end)
-            .step_by(res as f64)
-            .custom_formatter(move |v, _| format!("+{:.0} min", (v - start as f64) / 60.0)),
-    );
+    let now = ui.input(|i| i.time);
+    if let Some((t0, from)) = state.chaos_replay {
+        // The whole experiment plays in REPLAY_SECS; the graph follows the cursor.
+        let at = from + ((now - t0) / REPLAY_SECS * (end - start) as f64) as i64;
+        state.chaos_cursor = ((at - start).div_euclid(res) * res + start).min(end);
+        if state.chaos_cursor >= end {
+            state.chaos_replay = None;
+        }
+        ui.ctx().request_repaint();
+    }
+    ui.horizontal(|ui| {
+        let playing = state.chaos_replay.is_some();
+        let label = if playing { "⏸ Pause" } else { "▶ Replay" };
+        if ui.button(label).on_hover_text("Watch the faults spread over the graph, from the cursor on").clicked() {
+            state.chaos_replay = if playing {
+                None
+            } else {
+                let from = if state.chaos_cursor >= end { start } else { state.chaos_cursor };
+                Some((now, from))
+            };
+        }
+        ui.spacing_mut().slider_width = 300.0;
+        let slider = ui.add(
+            egui::Slider::new(&mut state.chaos_cursor, start..=end)
+                .step_by(res as f64)
+                .custom_formatter(move |v, _| format!("+{:.0} min", (v - start as f64) / 60.0)),
+        );
+        if slider.dragged() || slider.changed() {
+            state.chaos_replay = None;
+        }
+    });
     let down: PlotPoints = report.timeline.iter().map(|s| [s.at as f64, s.down as f64]).collect();
     let violating: PlotPoints = report.timeline.iter().map(|s| [s.at as f64, s.violating as f64]).collect();
     let cursor = state.chaos_cursor as f64;
@@ -989,6 +1026,7 @@ fn chaos_ui(
     {
         let t = (at.x as i64 - start).div_euclid(res) * res + start;
         state.chaos_cursor = t.clamp(start, end);
+        state.chaos_replay = None;
     }
     ui.collapsing(format!("Events ({})", report.summary.events.len()), |ui| {
         for e in report.summary.events.iter().take(200) {

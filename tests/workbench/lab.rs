@@ -160,4 +160,26 @@ fn a_crash_composed_on_the_database_spreads_and_is_replayed_on_the_graph() {
     assert_eq!(marks.get(&TwinId::new("host")), None, "the host is untouched");
     harness.get_by_label("hypothesis after");
     assert!(harness.query_all_by_label("deviated").count() >= 2, "during and after the method");
+
+    // Replay: the cursor moves on by itself, the database stays down on the graph, and
+    // Pause stops it.
+    let (fault, end) = (report.first_fault_at.unwrap(), report.end);
+    harness.get_by_label("▶ Replay").click();
+    harness.run_steps(3);
+    let lab = harness.state().lab();
+    assert!(lab.is_replaying());
+    let moved = lab.chaos_cursor();
+    assert!(moved > fault && moved < end, "{moved} after {fault}, before {end}");
+    assert_eq!(lab.chaos_overlay().unwrap().get(&TwinId::new("db")), Some(&ChaosMark::Down));
+    harness.get_by_label("⏸ Pause").click();
+    harness.run_steps(10);
+    let paused = harness.state().lab().chaos_cursor();
+    harness.run_steps(30);
+    assert_eq!(harness.state().lab().chaos_cursor(), paused, "paused");
+    assert!(!harness.state().lab().is_replaying());
+    // Played on, it stops at the end of the experiment.
+    harness.get_by_label("▶ Replay").click();
+    harness.run_steps(400);
+    assert_eq!(harness.state().lab().chaos_cursor(), end);
+    assert!(!harness.state().lab().is_replaying());
 }
