@@ -349,9 +349,10 @@ pub fn whatif(args: &WhatIfArgs) -> Result<ExitCode> {
         let plan = plan::plan(PlanContext::of(&s), proposals, &approve, &approver).map_err(anyhow::Error::msg)?;
         crate::io::plan::write(path, &plan, &s.graph)?;
         eprintln!(
-            "wrote {} ({} rehearsed actions, {}; fingerprint {})",
+            "wrote {} ({} rehearsed action{}, {}; fingerprint {})",
             path.display(),
             plan.steps.len(),
+            if plan.steps.len() == 1 { "" } else { "s" },
             if args.approve { "approved" } else { "pending review" },
             &plan.fingerprint[..16]
         );

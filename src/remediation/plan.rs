@@ -127,7 +127,8 @@ impl Finding {
                 let keys: Vec<String> = keys.iter().map(|k| k.rule.describe()).collect();
                 format!("configuration drift from {policy}: wants {}", keys.join(", "))
             }
-            Finding::Rehearsed { rehearsal, outcome, .. } => format!("rehearsed in a {rehearsal}: {outcome}"),
+            // The outcome is the proposal's predicted effect; the reason names the run.
+            Finding::Rehearsed { rehearsal, .. } => format!("rehearsed in a {rehearsal}"),
         }
     }
 

@@ -433,7 +433,8 @@ fn a_what_ifs_changes_become_plan_proposals_with_its_outcome() {
     );
     assert!(matches!(&scale.finding, Finding::Rehearsed { rehearsal, .. } if rehearsal == "what-if over 1 h (seed 5)"));
     assert_eq!(scale.predicted_effect, r.outcome());
-    assert!(scale.finding.reason().starts_with("rehearsed in a what-if over 1 h (seed 5): violation minutes"));
+    assert_eq!(scale.finding.reason(), "rehearsed in a what-if over 1 h (seed 5)");
+    assert!(scale.predicted_effect.starts_with("violation minutes "), "{}", scale.predicted_effect);
     assert!(scale.evidence.iter().any(|e| e == "db cpu_usage mean 40.00 → 23.33"), "{:?}", scale.evidence);
     assert!(
         scale.evidence.iter().any(|e| e.starts_with("rehearsed together with web.log_level")),

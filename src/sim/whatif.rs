@@ -174,7 +174,7 @@ impl WhatIfReport {
     /// arms.
     pub fn outcome(&self) -> String {
         format!(
-            "violation minutes {:.0} → {:.0}, SLO breaches {} → {}, monthly cost {:+.2}",
+            "violation minutes {:.0} → {:.0}, SLO breaches {} → {}, monthly cost of the run's actions {:+.2}",
             self.baseline.violation_minutes,
             self.variant.violation_minutes,
             self.baseline.slo_breaches,
