@@ -159,6 +159,8 @@ enum PickPurpose {
     Policy,
     /// The Connect dialog's mapping file.
     Mapping,
+    /// A file field of the lab.
+    Lab(super::lab::LabFile),
 }
 
 /// What is derived for the time cursor (recomputed when it moves).
@@ -654,6 +656,10 @@ impl WorkbenchApp {
             (None, PickPurpose::Mapping) if quick => {
                 self.notifications.info("No file picker is available here; type the mapping file's path.");
             }
+            (Some(path), PickPurpose::Lab(which)) => self.lab.set_path(which, &path),
+            (None, PickPurpose::Lab(which)) if quick => {
+                self.notifications.info(format!("No file picker is available here; type the path ({}).", which.title()))
+            }
             (None, PickPurpose::Scenario) if quick => {
                 self.notifications.info("No file picker is available here; type the path instead.");
                 self.path_dialog = Some(String::new());
@@ -911,6 +917,9 @@ impl WorkbenchApp {
                 PickPurpose::Mapping => {
                     rfd::FileDialog::new().set_title("Prometheus mapping").add_filter("Mapping", &["yaml", "yml"])
                 }
+                PickPurpose::Lab(which) => rfd::FileDialog::new()
+                    .set_title(which.title())
+                    .add_filter(which.title(), &["ron", "yaml", "yml", "json"]),
             };
             // The app may have closed; then nobody needs the answer.
             let _ = tx.send(dialog.pick_file());
@@ -1327,6 +1336,9 @@ impl WorkbenchApp {
         }
         if std::mem::take(&mut self.live.dialog.browse_mapping) {
             self.start_file_pick(ctx, PickPurpose::Mapping);
+        }
+        if let Some(which) = self.lab.browse.take() {
+            self.start_file_pick(ctx, PickPurpose::Lab(which));
         }
         self.live.snapshot_dialog_ui(ctx, self.current.as_ref().map(|c| &c.scenario));
         if let Some(mut text) = self.path_dialog.take() {

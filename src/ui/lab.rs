@@ -145,6 +145,31 @@ pub enum ChaosMark {
     Down,
 }
 
+/// A file path field of the lab that the file picker can fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabFile {
+    /// The A/B test's strategy A.
+    StrategyA,
+    /// The A/B test's strategy B.
+    StrategyB,
+    /// The chaos experiment file.
+    Experiment,
+    /// The chaos run's remediation strategy.
+    Remediation,
+}
+
+impl LabFile {
+    /// The file picker's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            LabFile::StrategyA => "Strategy A",
+            LabFile::StrategyB => "Strategy B",
+            LabFile::Experiment => "Chaos experiment",
+            LabFile::Remediation => "Remediation strategy",
+        }
+    }
+}
+
 /// Seconds a chaos replay takes from the start of the experiment to its end.
 const REPLAY_SECS: f64 = 12.0;
 
@@ -195,6 +220,8 @@ pub struct LabState {
     chaos_replay: Option<(f64, i64)>,
     chaos_generation: u64,
     error: Option<String>,
+    /// A *Browse…* button was clicked: the app shows a file picker for this field.
+    pub browse: Option<LabFile>,
 }
 
 impl Default for LabState {
@@ -238,6 +265,7 @@ impl Default for LabState {
             chaos_replay: None,
             chaos_generation: 0,
             error: None,
+            browse: None,
         }
     }
 }
@@ -253,6 +281,30 @@ impl LabState {
     /// Forgets results and runs that belong to another scenario.
     pub fn reset_for(&mut self, scenario: &Scenario) {
         *self = LabState { section: self.section, seed: scenario.seed, ..LabState::default() };
+    }
+
+    /// Puts a picked file's path in its field.
+    pub fn set_path(&mut self, which: LabFile, path: &std::path::Path) {
+        *self.path_mut(which) = path.display().to_string();
+    }
+
+    /// The text of a path field.
+    pub fn path(&self, which: LabFile) -> &str {
+        match which {
+            LabFile::StrategyA => &self.a_path,
+            LabFile::StrategyB => &self.b_path,
+            LabFile::Experiment => &self.experiment_path,
+            LabFile::Remediation => &self.strategy_path,
+        }
+    }
+
+    fn path_mut(&mut self, which: LabFile) -> &mut String {
+        match which {
+            LabFile::StrategyA => &mut self.a_path,
+            LabFile::StrategyB => &mut self.b_path,
+            LabFile::Experiment => &mut self.experiment_path,
+            LabFile::Remediation => &mut self.strategy_path,
+        }
     }
 
     /// True while any lab run is in progress.
@@ -559,6 +611,14 @@ struct PlanLink<'a> {
     to_plan: Vec<Candidate>,
 }
 
+/// A *Browse…* button that asks the app for a file picker for `which`.
+fn browse_button(ui: &mut egui::Ui, state: &mut LabState, which: LabFile, enabled: bool) {
+    let button = ui.add_enabled(enabled, egui::Button::new("Browse…"));
+    if button.on_hover_text(format!("Choose the file: {}", which.title())).clicked() {
+        state.browse = Some(which);
+    }
+}
+
 /// A progress bar with a cancel button; true when cancel was clicked.
 fn progress_ui<T: Send + 'static>(ui: &mut egui::Ui, job: &Job<T>) -> bool {
     let mut cancel = false;
@@ -816,12 +876,14 @@ fn parse_value(text: &str) -> ConfigValue {
 fn ab_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>) {
     ui.label("Run two strategy files over seeded replications (the same seeds for both arms) and compare.");
     egui::Grid::new("ab-inputs").num_columns(2).show(ui, |ui| {
-        ui.label("Strategy A");
-        ui.add(egui::TextEdit::singleline(&mut state.a_path).desired_width(320.0));
-        ui.end_row();
-        ui.label("Strategy B");
-        ui.add(egui::TextEdit::singleline(&mut state.b_path).desired_width(320.0));
-        ui.end_row();
+        for which in [LabFile::StrategyA, LabFile::StrategyB] {
+            ui.label(which.title());
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(state.path_mut(which)).desired_width(320.0));
+                browse_button(ui, state, which, true);
+            });
+            ui.end_row();
+        }
         ui.label("Runs");
         ui.add(egui::DragValue::new(&mut state.runs).range(2..=500));
         ui.end_row();
@@ -894,13 +956,18 @@ fn chaos_ui(
         ui.radio_value(&mut state.use_file, false, "Compose from the catalogue");
     });
     if state.use_file {
-        ui.add(egui::TextEdit::singleline(&mut state.experiment_path).desired_width(360.0));
+        ui.horizontal(|ui| {
+            ui.add(egui::TextEdit::singleline(&mut state.experiment_path).desired_width(360.0));
+            browse_button(ui, state, LabFile::Experiment, true);
+        });
     } else {
         compose_ui(ui, state, scenario, selected);
     }
     ui.horizontal(|ui| {
         ui.checkbox(&mut state.remediate, "Remediate with");
         ui.add_enabled(state.remediate, egui::TextEdit::singleline(&mut state.strategy_path).desired_width(280.0));
+        let enabled = state.remediate;
+        browse_button(ui, state, LabFile::Remediation, enabled);
     });
     if state.use_file && state.remediate {
         ui.weak("(an experiment file that names its own remediation strategy uses it)");

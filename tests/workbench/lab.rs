@@ -7,7 +7,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use twinbench::model::TwinId;
 use twinbench::ui::app::RightTab;
-use twinbench::ui::lab::ChaosMark;
+use twinbench::ui::lab::{ChaosMark, LabFile};
 use twinbench::ui::{Launch, WorkbenchApp};
 
 use crate::gui::{fill_path, wait_until};
@@ -107,6 +107,23 @@ fn ab_test_of_two_strategy_files_shows_intervals_and_a_verdict() {
     let verdict = harness.query_by_label_contains("Winner on violation_minutes").is_some()
         || harness.query_by_label_contains("No significant difference on violation_minutes").is_some();
     assert!(verdict, "a verdict on the declared objective is shown");
+}
+
+#[test]
+fn browsing_for_a_strategy_without_a_file_picker_keeps_the_typed_path() {
+    let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
+    harness.get_by_label("A/B test").click();
+    harness.run_steps(2);
+    assert_eq!(harness.query_all_by_label("Browse…").count(), 2, "one per strategy");
+    harness.get_all_by_label("Browse…").nth(1).unwrap().click();
+    // No xdg portal here (as in CI): the picker answers "nothing" at once.
+    wait_until(&mut harness, "the fallback message", |app| {
+        app.notification_texts().iter().any(|t| t.contains("type the path (Strategy B)"))
+    });
+    assert_eq!(harness.state().lab().path(LabFile::StrategyB), "scenarios/strategies/hands-off.ron");
+    harness.get_by_label("Chaos").click();
+    harness.run_steps(2);
+    assert_eq!(harness.query_all_by_label("Browse…").count(), 2, "experiment and remediation strategy");
 }
 
 #[test]
