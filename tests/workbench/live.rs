@@ -236,6 +236,34 @@ fn kill_and_restart_mid_sync_loses_and_duplicates_nothing() {
 }
 
 #[test]
+fn a_server_that_goes_away_between_grid_points_is_noticed_within_a_sync_interval() {
+    let written = vec![history("twin_cpu_usage", &[("instance", "db-1")], T0, 121, 60, 1)];
+    let Some(mut server) = Prometheus::start(&written) else { return };
+    // The clock stands still: after the backfill no grid point is ever due again, so
+    // only the liveness check can notice the server going.
+    let clock = Clock::manual(T0 + 2 * 3600);
+    let mut cfg = config(
+        &server.url(),
+        "series: [{query: twin_cpu_usage, metric: cpu_usage, twin_label: instance}]\n",
+        clock,
+        Duration::from_secs(2 * 3600),
+    );
+    cfg.mapping.sync_interval = Duration::from_millis(200);
+    let mut s = Session::new(prometheus::start(cfg).unwrap(), 60);
+    s.synced_to(T0 + 2 * 3600);
+    s.wait("a round with nothing due", |s| s.reports.len() >= 3);
+    assert!(s.reports[1..].iter().all(|r| r.new_samples == 0));
+    assert!(matches!(s.handle.state(), ConnState::Connected { .. }));
+    server.kill();
+    s.wait("the source to notice", |s| matches!(s.handle.state(), ConnState::Retrying { .. }));
+    server.restart();
+    s.handle.sync_now();
+    s.wait("the source to reconnect", |s| matches!(s.handle.state(), ConnState::Connected { .. }));
+    let key = SeriesKey::new("db-1", "cpu_usage");
+    assert_eq!(s.samples(&key), bits(&written[0].samples), "nothing lost or read twice");
+}
+
+#[test]
 fn the_node_exporter_example_mapping_works_on_node_exporter_metrics() {
     // Synthetic node_exporter series for one host: two CPUs 75 % idle, 4 of 16 GiB
     // available, 1,000 + 2,000 B/s on eth0 (loopback excluded), 40 of 100 GiB free.

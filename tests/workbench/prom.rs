@@ -369,6 +369,8 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen>>, counter:
     seen.lock().unwrap().push(request.clone());
     let reply = if path.ends_with("/status/runtimeinfo") {
         Reply::fixture(200, "runtimeinfo.json")
+    } else if path == "/-/ready" {
+        Reply::Body(200, "text/plain", b"Prometheus Server is Ready.\n".to_vec())
     } else {
         let n = {
             let mut c = counter.lock().unwrap();

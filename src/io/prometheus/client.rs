@@ -319,6 +319,21 @@ impl Client {
         Ok(Matrix { series, warnings, bytes: wire })
     }
 
+    /// Whether the server still answers (`/-/ready`), with the bytes received: any HTTP
+    /// answer but 5xx means it is there (a proxy may not forward the path); a transport
+    /// error or a 5xx (Prometheus starting or shutting down) is a transient error.
+    pub fn ping(&self) -> Result<u64, ApiError> {
+        let path = "/-/ready";
+        let (status, body, wire) = self.get(path)?;
+        if status >= 500 {
+            let url = format!("{}{path}", self.base);
+            return Err(ApiError::Transient(
+                self.scrub(&format!("not ready (HTTP {status}, {}): {url}", excerpt(&body))),
+            ));
+        }
+        Ok(wire)
+    }
+
     /// The server's time-based retention (`/api/v1/status/runtimeinfo`,
     /// `storageRetention` such as `15d` or `15d or 512MiB`), with the bytes received.
     /// `Ok(None)` when the server does not say (older versions, proxies, size-only

@@ -327,6 +327,7 @@ impl<'c> SyncState<'c> {
         }
         let first = earliest.div_euclid(step) * step + if earliest.rem_euclid(step) == 0 { 0 } else { step };
         let mut new_samples = 0;
+        let mut queried = false;
         let initial = self.rounds == 0;
         for q in 0..self.config.mapping.series.len() {
             let mut start = self.cursors[q].map_or(first, |c| c + step);
@@ -340,6 +341,7 @@ impl<'c> SyncState<'c> {
                 let chunk_end = end.min(start + (points - 1) * step);
                 let mapping = &self.config.mapping.series[q];
                 let matrix = client.query_range(&mapping.query, start, chunk_end, step)?;
+                queried = true;
                 worker.count(1, matrix.bytes, 0, 0);
                 bytes += matrix.bytes;
                 self.series_counts[q] = matrix.series.len().max(1);
@@ -347,6 +349,13 @@ impl<'c> SyncState<'c> {
                 self.cursors[q] = Some(chunk_end);
                 start = chunk_end + step;
             }
+        }
+        // Nothing was due (no new grid point since the last round): ask whether the
+        // server is still there, so one that went away is noticed within a sync
+        // interval rather than at the next grid point.
+        if !queried && self.rounds > 0 {
+            let wire = client.ping()?;
+            worker.count(1, wire, 0, 0);
         }
         self.rounds += 1;
         let until = self.cursors.iter().map(|c| c.unwrap_or(end)).min().unwrap_or(end);
