@@ -247,20 +247,6 @@ fn split_twin_key<'a>(s: &Scenario, path: &'a str) -> Option<(TwinId, &'a str)> 
         .map(|(twin, key)| (TwinId::new(twin), key))
 }
 
-/// A value written on the command line: bool, integer, float, or text.
-pub fn parse_value(text: &str) -> ConfigValue {
-    let t = text.trim();
-    if let Ok(b) = t.parse::<bool>() {
-        ConfigValue::Bool(b)
-    } else if let Ok(i) = t.parse::<i64>() {
-        ConfigValue::Int(i)
-    } else if let Some(f) = t.parse::<f64>().ok().filter(|f| f.is_finite()) {
-        ConfigValue::Float(f)
-    } else {
-        ConfigValue::Str(t.trim_matches('"').to_string())
-    }
-}
-
 /// An action written as `twin:kind(args)`: `db:scale_up(disk,1.25)`, `web:scale_out(2)`,
 /// `cache:restart`, `api:migrate(host-03)`, `cache:reconfigure(eviction=allkeys-lru)`,
 /// `db:notify(dba)`.
@@ -301,7 +287,7 @@ pub fn parse_action(text: &str) -> Result<(TwinId, ActionKind)> {
             let mut set = BTreeMap::new();
             for a in &args {
                 let (k, v) = a.split_once('=').ok_or_else(|| anyhow!("{text:?}: reconfigure takes key=value pairs"))?;
-                set.insert(k.trim().to_string(), parse_value(v));
+                set.insert(k.trim().to_string(), ConfigValue::from_text(v));
             }
             ActionKind::Reconfigure { set }
         }
@@ -321,7 +307,7 @@ pub fn whatif(args: &WhatIfArgs) -> Result<ExitCode> {
         let (path, value) = c.split_once('=').ok_or_else(|| anyhow!("--change {c:?}: write TWIN.KEY=VALUE"))?;
         let (twin, key) = split_twin_key(&s, path.trim())
             .ok_or_else(|| anyhow!("--change {c:?}: {path:?} does not start with a twin id followed by a key"))?;
-        changes.push(Change::SetConfig { twin, key: key.to_string(), value: parse_value(value) });
+        changes.push(Change::SetConfig { twin, key: key.to_string(), value: ConfigValue::from_text(value) });
     }
     for a in &args.action {
         let (twin, action) = parse_action(a)?;

@@ -137,6 +137,21 @@ pub enum ConfigValue {
 }
 
 impl ConfigValue {
+    /// A value typed by a person (command line, a text field): `true`/`false`, an
+    /// integer, a finite float, or else text (surrounding quotes dropped).
+    pub fn from_text(text: &str) -> ConfigValue {
+        let t = text.trim();
+        if let Ok(b) = t.parse::<bool>() {
+            ConfigValue::Bool(b)
+        } else if let Ok(i) = t.parse::<i64>() {
+            ConfigValue::Int(i)
+        } else if let Some(f) = t.parse::<f64>().ok().filter(|f| f.is_finite()) {
+            ConfigValue::Float(f)
+        } else {
+            ConfigValue::Str(t.trim_matches('"').to_string())
+        }
+    }
+
     /// The value as a number, when it is one.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
@@ -302,6 +317,15 @@ impl Twin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_values_take_the_narrowest_type() {
+        assert_eq!(ConfigValue::from_text(" true "), ConfigValue::Bool(true));
+        assert_eq!(ConfigValue::from_text("128"), ConfigValue::Int(128));
+        assert_eq!(ConfigValue::from_text("0.25"), ConfigValue::Float(0.25));
+        assert_eq!(ConfigValue::from_text("NaN"), ConfigValue::Str("NaN".into()));
+        assert_eq!(ConfigValue::from_text("\"allkeys-lru\""), ConfigValue::Str("allkeys-lru".into()));
+    }
 
     #[test]
     fn config_at_undoes_later_changes() {

@@ -696,7 +696,7 @@ fn whatif_ui(
                         (!state.config_key.is_empty()).then(|| Change::SetConfig {
                             twin: twin.id.clone(),
                             key: state.config_key.clone(),
-                            value: parse_value(&state.config_value),
+                            value: ConfigValue::from_text(&state.config_value),
                         })
                     }
                 })
@@ -857,20 +857,6 @@ fn short_time(t: f64) -> String {
     let text = format_rfc3339(t as i64);
     // "2026-10-31T15:00:00Z" → "10-31 15:00".
     text.get(5..16).map_or(text.clone(), |s| s.replace('T', " "))
-}
-
-/// A value typed in the what-if picker: bool, integer, float, or text.
-fn parse_value(text: &str) -> ConfigValue {
-    let t = text.trim();
-    if let Ok(b) = t.parse::<bool>() {
-        ConfigValue::Bool(b)
-    } else if let Ok(i) = t.parse::<i64>() {
-        ConfigValue::Int(i)
-    } else if let Some(f) = t.parse::<f64>().ok().filter(|f| f.is_finite()) {
-        ConfigValue::Float(f)
-    } else {
-        ConfigValue::Str(t.trim_matches('"').to_string())
-    }
 }
 
 fn ab_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>) {

@@ -747,8 +747,8 @@ mod gui {
         panic!("waited in vain for {what}; notifications {:?}", h.state().notification_texts());
     }
 
-    #[test]
-    fn browsing_for_a_mapping_without_a_file_picker_says_to_type_the_path() {
+    /// The workbench on teaching-minimal with File → Connect… open.
+    fn connect_dialog() -> Harness<'static, WorkbenchApp> {
         let launch = Launch {
             scenario: Some(crate::support::root().join("scenarios/teaching-minimal.ron")),
             ..Launch::default()
@@ -761,6 +761,12 @@ mod gui {
         h.run_steps(2);
         h.get_by_label("Connect…").click();
         h.run_steps(2);
+        h
+    }
+
+    #[test]
+    fn browsing_for_a_mapping_without_a_file_picker_says_to_type_the_path() {
+        let mut h = connect_dialog();
         h.get_by_label("Browse…").click();
         // No xdg portal here (as in CI): the picker answers "nothing" at once.
         step_until(&mut h, "the fallback message", |h| {
@@ -772,18 +778,7 @@ mod gui {
 
     #[test]
     fn the_connect_dialog_makes_this_machine_a_live_twin() {
-        let launch = Launch {
-            scenario: Some(crate::support::root().join("scenarios/teaching-minimal.ron")),
-            ..Launch::default()
-        };
-        let mut h = Harness::builder()
-            .with_size(egui::vec2(1400.0, 900.0))
-            .build_eframe(move |cc| WorkbenchApp::new(cc, launch));
-        step_until(&mut h, "the scenario", |h| h.state().is_ready());
-        h.get_by_label("File").click();
-        h.run_steps(2);
-        h.get_by_label("Connect…").click();
-        h.run_steps(2);
+        let mut h = connect_dialog();
         h.get_by_label("This machine").click();
         h.run_steps(2);
         h.get_by_role_and_label(Role::Button, "Connect").click();
@@ -854,18 +849,7 @@ mod gui {
         let dir = tempfile::tempdir().unwrap();
         let mapping = write_in(dir.path(), "m.yaml", &format!("step: 5s\nsettle: 0s\nsync_interval: 1h\n{ONE_QUERY}"));
 
-        let launch = Launch {
-            scenario: Some(crate::support::root().join("scenarios/teaching-minimal.ron")),
-            ..Launch::default()
-        };
-        let mut h = Harness::builder()
-            .with_size(egui::vec2(1400.0, 900.0))
-            .build_eframe(move |cc| WorkbenchApp::new(cc, launch));
-        step_until(&mut h, "the scenario", |h| h.state().is_ready());
-        h.get_by_label("File").click();
-        h.run_steps(2);
-        h.get_by_label("Connect…").click();
-        h.run_steps(2);
+        let mut h = connect_dialog();
         h.get_by_label("Prometheus").click();
         h.run_steps(2);
         set_field(&mut h, "Server URL", &server.url());
