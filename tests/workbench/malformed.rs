@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use twinbench::io::{scenario, telemetry};
 
-use crate::support::{nab_dir, root, write};
+use crate::support::{garble, nab_dir, root, write};
 
 fn base_scenarios() -> Vec<String> {
     ["scenarios/teaching-minimal.ron", "scenarios/webshop.ron"]
@@ -64,18 +64,7 @@ fn garbled_scenarios_never_panic() {
     for base in base_scenarios() {
         let chars: Vec<char> = base.chars().collect();
         for round in 0..200 {
-            let mut mutant = chars.clone();
-            for _ in 0..rng.random_range(1..4) {
-                let at = rng.random_range(0..mutant.len());
-                match rng.random_range(0..3) {
-                    0 => mutant[at] = junk[rng.random_range(0..junk.len())],
-                    1 => {
-                        mutant.remove(at);
-                    }
-                    _ => mutant.insert(at, junk[rng.random_range(0..junk.len())]),
-                }
-            }
-            let text: String = mutant.into_iter().collect();
+            let text = garble(&mut rng, &chars, &junk);
             if check_scenario(&text, &format!("garble round {round}")).is_some() {
                 rejected += 1;
             }

@@ -5,14 +5,14 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use twinbench::io::experiment::parse_experiment;
 use twinbench::io::scenario;
 use twinbench::io::strategy::parse_strategy;
 use twinbench::model::TwinGraph;
 
-use crate::support::{root, stderr, twinbench, write};
+use crate::support::{garble, root, stderr, twinbench, write};
 
 fn graph() -> TwinGraph {
     scenario::load_def(&root().join("scenarios/webshop.ron")).unwrap().scenario.graph
@@ -90,18 +90,7 @@ fn garbled_strategies_and_experiments_never_panic() {
         let chars: Vec<char> = base.chars().collect();
         let mut rejected = 0;
         for round in 0..250 {
-            let mut mutant = chars.clone();
-            for _ in 0..rng.random_range(1..4) {
-                let at = rng.random_range(0..mutant.len());
-                match rng.random_range(0..3) {
-                    0 => mutant[at] = junk[rng.random_range(0..junk.len())],
-                    1 => {
-                        mutant.remove(at);
-                    }
-                    _ => mutant.insert(at, junk[rng.random_range(0..junk.len())]),
-                }
-            }
-            let text: String = mutant.into_iter().collect();
+            let text = garble(&mut rng, &chars, &junk);
             if check(kind, &text, &g, &format!("{kind} garble {round}")).is_some() {
                 rejected += 1;
             }

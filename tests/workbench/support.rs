@@ -48,3 +48,20 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).expect("write test file");
     p
 }
+
+/// `chars` with one to three random edits (replace, delete or insert a `junk` char).
+pub fn garble(rng: &mut rand_chacha::ChaCha8Rng, chars: &[char], junk: &[char]) -> String {
+    use rand::Rng;
+    let mut mutant = chars.to_vec();
+    for _ in 0..rng.random_range(1..4) {
+        let at = rng.random_range(0..mutant.len());
+        match rng.random_range(0..3) {
+            0 => mutant[at] = junk[rng.random_range(0..junk.len())],
+            1 => {
+                mutant.remove(at);
+            }
+            _ => mutant.insert(at, junk[rng.random_range(0..junk.len())]),
+        }
+    }
+    mutant.into_iter().collect()
+}
