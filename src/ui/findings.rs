@@ -210,17 +210,18 @@ pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut 
                     commands.push(Command::Inspect(t.twin.clone()));
                 }
                 ui.label(RichText::new(format!("{:.2}", t.score)).color(theme::score_color(t.score, dark)));
-                let keys: Vec<String> = t
-                    .keys
-                    .iter()
-                    .map(|k| {
-                        format!(
-                            "{} (has {})",
-                            k.rule.describe(),
-                            k.actual.as_ref().map_or("nothing".into(), ToString::to_string)
-                        )
-                    })
-                    .collect();
+                let mut keys: Vec<String> = Vec::new();
+                for k in &t.keys {
+                    let text = format!(
+                        "{} (has {})",
+                        k.rule.describe(),
+                        k.actual.as_ref().map_or("nothing".into(), ToString::to_string)
+                    );
+                    // Two policies may want the same thing of a key: say it once.
+                    if !keys.contains(&text) {
+                        keys.push(text);
+                    }
+                }
                 ui.label(keys.join("; "));
                 ui.end_row();
             }

@@ -186,6 +186,23 @@ fn the_policy_editor_applies_policies_as_you_type_and_keeps_the_last_good_ones()
 }
 
 #[test]
+fn a_key_two_policies_want_alike_is_listed_once_in_the_drift_table() {
+    // webshop's own cache-eviction and the remediation file's cache-memory both want
+    // cache-redis' eviction in [allkeys-lru, volatile-lru].
+    let launch = Launch {
+        scenario: Some(root().join("scenarios/webshop.ron")),
+        policies: Some(root().join("scenarios/policies/webshop-remediation.yaml")),
+        tab: Some("findings".into()),
+        ..Launch::default()
+    };
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_eframe(move |cc| WorkbenchApp::new(cc, launch));
+    wait_until(&mut harness, "the extra policies", |app| app.is_ready() && !app.is_evaluating());
+    // The whole row's text is the one key (said twice it would be "…; …").
+    harness.get_by_label("eviction in [\"allkeys-lru\", \"volatile-lru\"] (has \"noeviction\")");
+}
+
+#[test]
 fn predicted_violations_are_listed_linked_and_drawn_on_the_plots() {
     let mut harness = open("scenarios/webshop.ron");
     wait_until(&mut harness, "the forecasts", WorkbenchApp::predictions_ready);
