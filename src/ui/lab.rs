@@ -1008,8 +1008,19 @@ fn chaos_ui(
     if !actions.is_empty() {
         ui.add_space(4.0);
         ui.strong(format!("Remediation in this experiment ({} actions)", actions.len()));
-        egui::Grid::new("chaos-actions").num_columns(3).striped(true).show(ui, |ui| {
+        let since = report.first_fault_at.unwrap_or(report.start);
+        egui::Grid::new("chaos-actions").num_columns(4).striped(true).show(ui, |ui| {
             for c in actions.iter() {
+                // When the loop first started it, from the first fault (clicking moves the
+                // replay there).
+                let at = report.summary.actions.iter().find(|a| a.twin == c.target && a.kind == c.kind).map(|a| a.at);
+                let when = at.map_or_else(String::new, |t| format!("{:+.0} min", (t - since) as f64 / 60.0));
+                if ui.link(when).on_hover_text("Show this moment on the graph").clicked()
+                    && let Some(t) = at
+                {
+                    state.chaos_cursor = t.clamp(report.start, report.end);
+                    state.chaos_replay = None;
+                }
                 ui.label(c.target.as_str());
                 ui.label(c.kind.to_string()).on_hover_text(c.evidence.join("\n"));
                 if (plan.planned)(&c.id) {

@@ -91,6 +91,31 @@ fn a_rehearsed_change_approved_in_the_lab_is_exported_in_the_plan() {
 }
 
 #[test]
+fn the_bundled_outage_experiment_offers_its_remediation_for_the_plan() {
+    let mut harness = open_lab("scenarios/webshop.ron", "db-primary");
+    harness.get_by_label("Chaos").click();
+    harness.run_steps(2);
+    // Defaults: the bundled experiment file, remediated with the bundled strategy.
+    harness.get_by_label("Run experiment").click();
+    wait_until(&mut harness, "the chaos experiment", |app| app.lab().chaos_report().is_some());
+    let report = harness.state().lab().chaos_report().unwrap().clone();
+    assert!(!report.summary.actions.is_empty());
+    harness.get_by_label_contains("Remediation in this experiment (");
+    let before = harness.state().approved_count();
+    harness.get_all_by_label("Add to plan").next().unwrap().click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().approved_count(), before + 1);
+    harness.get_by_label("✔ in the plan");
+    // The first action's time, relative to the first fault, moves the replay there.
+    let first = &report.summary.actions[0];
+    let since = report.first_fault_at.unwrap();
+    let label = format!("{:+.0} min", (first.at - since) as f64 / 60.0);
+    harness.get_all_by_label(&label).next().unwrap().click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().lab().chaos_cursor(), first.at);
+}
+
+#[test]
 fn ab_test_of_two_strategy_files_shows_intervals_and_a_verdict() {
     // The bundled strategies name the default scenario's twins.
     let mut harness = open_lab("scenarios/webshop.ron", "db-primary");
