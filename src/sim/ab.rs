@@ -17,13 +17,14 @@
 //! differ in every replication by the same amount). The winner on the declared
 //! objective is the arm with the lower mean when p < 0.05; otherwise there is none.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::run::{RunSummary, run, ticks_for_hours};
 use super::strategy::{Objective, Strategy};
 use super::world::{SimError, World, WorldConfig};
+use crate::analytics::par::map_items;
 use crate::model::Scenario;
 use crate::policy::Policy;
 
@@ -118,47 +119,43 @@ fn yardstick(scenario: &Scenario, a: &Strategy, b: &Strategy) -> Vec<Policy> {
     all
 }
 
-/// Runs the test. `progress(done, total)` counts runs (2 per replication); `cancel`
-/// stops with [`SimError::Cancelled`].
+/// Runs the test. The runs (2 per replication) are independent worlds, run on all
+/// cores and collected in order, so the report does not depend on the number of cores
+/// or their timing. `progress(done, total)` counts finished runs; `cancel` stops with
+/// [`SimError::Cancelled`].
 pub fn ab_test(
     scenario: &Scenario,
     a: &Strategy,
     b: &Strategy,
     spec: &AbSpec,
-    progress: &dyn Fn(u64, u64),
+    progress: &(dyn Fn(u64, u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<AbReport, SimError> {
     if spec.runs < 2 {
         return Err(SimError::Invalid(format!("an A/B test needs at least 2 runs, not {}", spec.runs)));
     }
     let watching = yardstick(scenario, a, b);
-    let total = 2 * u64::from(spec.runs);
+    let runs: Vec<(u64, &Strategy)> =
+        (0..spec.runs).flat_map(|r| [a, b].map(|arm| (spec.seed.wrapping_add(u64::from(r)), arm))).collect();
+    let one_run = |&(seed, arm): &(u64, &Strategy)| -> Result<RunSummary, SimError> {
+        let config = WorldConfig {
+            seed,
+            acting: arm.policies.clone(),
+            watching: watching.clone(),
+            orchestrator: arm.orchestrator,
+            warm_up_from_history: false,
+        };
+        let mut world = World::new(scenario, config)?;
+        let ticks = ticks_for_hours(&world, spec.hours)?;
+        run(&mut world, ticks, &mut |_, _| {}, &|_, _| {}, cancel)?;
+        Ok(world.summary())
+    };
+    let report = |done: usize, total: usize| progress(done as u64, total as u64);
+    let summaries = map_items(&runs, &report, cancel, one_run).ok_or(SimError::Cancelled)?;
+    let mut summaries = summaries.into_iter().collect::<Result<Vec<RunSummary>, SimError>>()?.into_iter();
     let mut replications = Vec::new();
-    for r in 0..spec.runs {
-        let seed = spec.seed.wrapping_add(u64::from(r));
-        let mut pair = Vec::with_capacity(2);
-        for arm in [a, b] {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(SimError::Cancelled);
-            }
-            let config = WorldConfig {
-                seed,
-                acting: arm.policies.clone(),
-                watching: watching.clone(),
-                orchestrator: arm.orchestrator,
-                warm_up_from_history: false,
-            };
-            let mut world = World::new(scenario, config)?;
-            let ticks = ticks_for_hours(&world, spec.hours)?;
-            run(&mut world, ticks, &mut |_, _| {}, &|_, _| {}, cancel)?;
-            pair.push(world.summary());
-            progress(2 * u64::from(r) + pair.len() as u64, total);
-        }
-        let bs = pair.pop();
-        let as_ = pair.pop();
-        if let (Some(x), Some(y)) = (as_, bs) {
-            replications.push((x, y));
-        }
+    while let (Some(x), Some(y)) = (summaries.next(), summaries.next()) {
+        replications.push((x, y));
     }
     let objective = spec.objective.unwrap_or(a.objective);
     let comparisons: Vec<ObjectiveComparison> = Objective::ALL
