@@ -388,19 +388,7 @@ fn apply_command(world: &mut World, t: UnixSecs, command: &Command) -> Result<us
             Ok(0)
         }
         Command::Approve { id, by } => {
-            let mut orchestrator = std::mem::take(&mut world.orchestrator);
-            let mut accepted: Vec<Candidate> = Vec::new();
-            let result = {
-                let w: &World = world;
-                let mut apply = |c: &Candidate| -> Result<(), String> {
-                    let i = w.twin_index(&c.target).ok_or_else(|| format!("unknown twin {}", c.target))?;
-                    check_action(w, i, &c.kind)?;
-                    accepted.push(c.clone());
-                    Ok(())
-                };
-                orchestrator.approve(t, id, by, &w.graph, &mut apply)
-            };
-            world.orchestrator = orchestrator;
+            let (result, accepted) = consult(world, |o, w, apply| o.approve(t, id, by, &w.graph, apply));
             world.orch.dirty = true;
             let by = format!("approved by {by}");
             let count = accepted.len();
@@ -418,6 +406,32 @@ fn apply_command(world: &mut World, t: UnixSecs, command: &Command) -> Result<us
             Ok(0)
         }
     }
+}
+
+/// The applier the orchestrator is given.
+type Apply<'a> = dyn FnMut(&Candidate) -> Result<(), String> + 'a;
+
+/// Asks the world's orchestrator (`decide`) with an `apply` that accepts a candidate
+/// when its action can start now (the caller starts the accepted ones); returns what
+/// `decide` returned and the accepted candidates, in order.
+fn consult<R>(
+    world: &mut World,
+    decide: impl FnOnce(&mut Orchestrator, &World, &mut Apply<'_>) -> R,
+) -> (R, Vec<Candidate>) {
+    let mut orchestrator = std::mem::take(&mut world.orchestrator);
+    let mut accepted: Vec<Candidate> = Vec::new();
+    let result = {
+        let w: &World = world;
+        let mut apply = |c: &Candidate| -> Result<(), String> {
+            let i = w.twin_index(&c.target).ok_or_else(|| format!("unknown twin {}", c.target))?;
+            check_action(w, i, &c.kind)?;
+            accepted.push(c.clone());
+            Ok(())
+        };
+        decide(&mut orchestrator, w, &mut apply)
+    };
+    world.orchestrator = orchestrator;
+    (result, accepted)
 }
 
 /// Effects of actions whose duration is over.
@@ -963,19 +977,7 @@ fn orchestrate(world: &mut World, t: UnixSecs) -> usize {
         .filter(|(_, f)| **f)
         .filter_map(|(finding, _)| finding.clone())
         .collect();
-    let mut orchestrator: Orchestrator = std::mem::take(&mut world.orchestrator);
-    let mut accepted: Vec<Candidate> = Vec::new();
-    {
-        let w: &World = world;
-        let mut apply = |c: &Candidate| -> Result<(), String> {
-            let i = w.twin_index(&c.target).ok_or_else(|| format!("unknown twin {}", c.target))?;
-            check_action(w, i, &c.kind)?;
-            accepted.push(c.clone());
-            Ok(())
-        };
-        orchestrator.tick(t, &findings, &w.graph, &w.acting, &mut apply);
-    }
-    world.orchestrator = orchestrator;
+    let (_, accepted) = consult(world, |o, w, apply| o.tick(t, &findings, &w.graph, &w.acting, apply));
     let cache = &mut world.orch;
     cache.asked_once = true;
     cache.asked_at = t;

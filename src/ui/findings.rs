@@ -400,9 +400,12 @@ pub fn remediation_ui(
 ) -> Option<RemediationRequest> {
     let mut request = None;
     ui.heading("Remediation");
-    let approved = state.approved_ids(&state.plan_candidates(candidates)).len();
+    // The plan: the proposals for the findings, then the rehearsed actions.
+    let in_plan = state.plan_candidates(candidates);
+    let rehearsed: Vec<Candidate> = in_plan[candidates.len()..].to_vec();
+    let approved = state.approved_ids(&in_plan).len();
     ui.horizontal(|ui| {
-        let rehearsed = state.plan_candidates(candidates).len() - candidates.len();
+        let rehearsed = rehearsed.len();
         let from_lab = if rehearsed > 0 { format!(" and {rehearsed} from rehearsals") } else { String::new() };
         ui.label(format!(
             "{} proposed actions for the findings at {}{from_lab}, {approved} approved.",
@@ -469,8 +472,6 @@ pub fn remediation_ui(
             for (i, c) in candidates.iter().enumerate() {
                 proposal_ui(ui, i + 1, c, state, user, time, commands);
             }
-            let rehearsed: Vec<Candidate> =
-                state.rehearsed.iter().filter(|r| !candidates.iter().any(|c| c.id == r.id)).cloned().collect();
             if !rehearsed.is_empty() {
                 ui.add_space(6.0);
                 ui.strong(format!("From rehearsals ({})", rehearsed.len())).on_hover_text(
