@@ -69,15 +69,14 @@
 
 use super::fault::{Fault, FaultKind, RandomFaults};
 use super::world::{
-    ActionRecord, ActiveFault, BLOCK_TICKS, Caps, ConfigEffects, Event, EventKind, FaultEffects, NONE, Pending, ROLES,
-    Role, SimError, Timed, World, apply_incidents, placement_order,
+    ActionRecord, ActiveFault, BLOCK_TICKS, Caps, ConfigEffects, Event, EventKind, FaultEffects, NONE, Pending, Role,
+    SimError, Timed, World, apply_incidents, placement_order,
 };
 use crate::model::{ConfigChange, ConfigValue, Status, TwinId, TwinKind, UnixSecs};
 use crate::remediation::ActionKind;
 use crate::remediation::orchestrate::Orchestrator;
 use crate::remediation::plan::{Candidate, Finding};
 use rand::Rng;
-use rand_distr::StandardNormal;
 
 /// Something done to the world from outside at a tick.
 #[derive(Clone, Debug, PartialEq)]
@@ -528,8 +527,11 @@ fn update_faults(world: &mut World, t: UnixSecs) {
         let _ = apply_command(world, t, &Command::StartFault(fault));
     }
 
+    // Faults now or at the last tick may bend traffic (reachability changes mark it too).
+    world.traffic_dirty |= !world.fx_touched.is_empty() || !world.faults.is_empty();
     for i in world.fx_touched.drain(..) {
         world.twins.fx[i as usize] = FaultEffects::default();
+        world.twins.refresh_plain(i as usize);
     }
     for e in world.cut_touched.drain(..) {
         world.topo.out_cut[e as usize] = false;
@@ -556,11 +558,16 @@ fn update_faults(world: &mut World, t: UnixSecs) {
                     if world.topo.out_to[e] == f.other {
                         world.topo.out_cut[e] = true;
                         world.cut_touched.push(e as u32);
+                        fx.cut = true;
                     }
                 }
             }
         }
         world.fx_touched.push(f.twin);
+    }
+    for k in 0..world.fx_touched.len() {
+        let i = world.fx_touched[k] as usize;
+        world.twins.refresh_plain(i);
     }
 }
 
@@ -585,23 +592,57 @@ fn fill_block(world: &mut World, first_tick: u64) {
         sin_a[k] = libm::sin(angle);
         weekend[k] = (t.div_euclid(86_400) + 3).rem_euclid(7) >= 5;
     }
-    // A few series at a time, all ticks of the block for each: their writes at a tick
-    // share a cache line, and their random streams stay in the first-level cache.
+    // Twin by twin: a twin's words come from its stream in one go. First the noise of up
+    // to 8 of its series, tick by tick (their recurrences run side by side instead of
+    // waiting on each other), then per series the expected values over the block (no
+    // recurrence: it vectorizes), stored to the rows.
     const CHUNK: usize = 8;
-    for first in (0..count).step_by(CHUNK) {
-        let last = (first + CHUNK).min(count);
-        for k in 0..len {
-            let row = &mut s.block[k * count + first..k * count + last];
-            for (out, j) in row.iter_mut().zip(first..last) {
-                let noise = s.memory[j] * s.noise[j] + s.innovation[j] * s.rng[j].sample::<f64, _>(StandardNormal);
-                s.noise[j] = noise;
-                let level = s.base[j] + s.trend[j] * days[k] + s.amp_cos[j] * cos_a[k] + s.amp_sin[j] * sin_a[k];
-                let expected = if weekend[k] { level * s.weekend[j] } else { level };
-                let raw = expected + noise;
+    let half = len / 2;
+    let mut noise = [[0.0; BLOCK_TICKS]; CHUNK];
+    for i in 0..s.twin_start.len() - 1 {
+        let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
+        if a == b {
+            continue;
+        }
+        s.words.resize((b - a) * half, 0);
+        s.noise_rng[i].fill(&mut s.words);
+        for first in (a..b).step_by(CHUNK) {
+            let m = (b - first).min(CHUNK);
+            let (mut memory, mut innovation, mut last) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
+            memory[..m].copy_from_slice(&s.memory[first..first + m]);
+            innovation[..m].copy_from_slice(&s.innovation[first..first + m]);
+            last[..m].copy_from_slice(&s.noise[first..first + m]);
+            let words = &s.words[(first - a) * half..(first - a + m) * half];
+            for k in 0..len {
+                for c in 0..m {
+                    let w = words[c * half + k / 2] >> (16 * (k % 2));
+                    last[c] = memory[c] * last[c] + innovation[c] * super::rng::normal(w);
+                    noise[c][k] = last[c];
+                }
+            }
+            s.noise[first..first + m].copy_from_slice(&last[..m]);
+            for (c, j) in (first..first + m).enumerate() {
+                let (base, trend, amp_cos, amp_sin, weekend_factor) =
+                    (s.base[j], s.trend[j], s.amp_cos[j], s.amp_sin[j], s.weekend[j]);
                 // A series without incidents is driven by its clamped value as drawn;
                 // one with incidents is finished at its tick (`drive`).
-                let (a, b) = s.incident_range[j];
-                *out = if a < b { raw } else { raw.clamp(s.min[j], s.max[j]) };
+                let (lo, hi) = if s.incident_range[j].0 < s.incident_range[j].1 {
+                    (f64::NEG_INFINITY, f64::INFINITY)
+                } else {
+                    (s.min[j], s.max[j])
+                };
+                let mut out = [0.0; BLOCK_TICKS];
+                for k in 0..BLOCK_TICKS {
+                    let level = base + trend * days[k] + amp_cos * cos_a[k] + amp_sin * sin_a[k];
+                    let factor = if weekend[k] { weekend_factor } else { 1.0 };
+                    let x = level * factor + noise[c][k];
+                    // `clamp` (whose check of its bounds would stop vectorizing)
+                    let x = if x < lo { lo } else { x };
+                    out[k] = if x > hi { hi } else { x };
+                }
+                for (k, x) in out.iter().enumerate().take(len) {
+                    s.block[k * count + j] = *x;
+                }
             }
         }
     }
@@ -654,6 +695,8 @@ fn reachability(world: &mut World, t: UnixSecs) {
             changed.push(i as u32);
         }
     }
+    world.traffic_dirty |= !changed.is_empty();
+    world.status_dirty |= !changed.is_empty();
     for i in changed {
         let what = if world.twins.reachable[i as usize] {
             EventKind::Up
@@ -667,6 +710,11 @@ fn reachability(world: &mut World, t: UnixSecs) {
 
 #[inline(never)]
 fn traffic(world: &mut World) {
+    // (In a dependency cycle, traffic feeds back on itself from tick to tick.)
+    if world.shortcuts && !world.traffic_dirty && !world.topo.cyclic {
+        return;
+    }
+    world.traffic_dirty = false;
     let tw = &mut world.twins;
     let topo = &world.topo;
     let count = tw.ids.len();
@@ -737,11 +785,50 @@ fn load(world: &mut World, t: UnixSecs) {
     let s = &mut world.series;
     tw.delta_cores.fill(0.0);
     let mut oom = Vec::new();
+    let shortcuts = world.shortcuts;
     for &i in &world.topo.placement {
         let i = i as usize;
         let up = !tw.down[i];
-        let (caps, caps0, fx, ratio) = (tw.caps[i], tw.caps0[i], tw.fx[i], tw.ratios[i]);
         let slot = tw.slot[i];
+        // Undisturbed (the usual case): demand is the drive, nothing is slowed or shed,
+        // and its cores used are those its host's model already holds.
+        if shortcuts
+            && tw.plain[i]
+            && up
+            && tw.traffic[i] == 1.0
+            && tw.delta_cores[i] == 0.0
+            && tw.host[i] == tw.base_host[i]
+        {
+            let (cpu, memory, disk) =
+                (slot[Role::Cpu as usize], slot[Role::Memory as usize], slot[Role::Disk as usize]);
+            tw.slow[i] = 1.0;
+            tw.shed[i] = 0.0;
+            if cpu != NONE {
+                let c = cpu as usize;
+                let d0 = s.block[s.row + c];
+                let h = tw.host[i];
+                if h != NONE {
+                    // Zero in exact arithmetic, but summed as in full so that the host's
+                    // total is the same to the last bit when another workload moved.
+                    let (caps, caps0) = (&tw.caps[i], &tw.caps0[i]);
+                    tw.delta_cores[h as usize] += (d0 / 100.0 * (caps.cpu * caps.replicas)).max(0.0);
+                    tw.delta_cores[h as usize] -= d0 / 100.0 * caps0.cpu * caps0.replicas;
+                }
+            }
+            if memory != NONE {
+                let m = memory as usize;
+                let demand = s.block[s.row + m].min(tw.cfg[i].memory_cap);
+                s.block[s.row + m] = demand;
+                if demand > 100.0 {
+                    oom.push(i);
+                }
+            }
+            if disk != NONE && s.block[s.row + disk as usize] >= 100.0 {
+                tw.shed[i] = 1.0;
+            }
+            continue;
+        }
+        let (caps, caps0, fx, ratio) = (tw.caps[i], tw.caps0[i], tw.fx[i], tw.ratios[i]);
         let cpu = slot[Role::Cpu as usize];
         if cpu != NONE {
             let c = cpu as usize;
@@ -761,7 +848,7 @@ fn load(world: &mut World, t: UnixSecs) {
             } else {
                 ((1.0 - rho0.min(0.99)) / (1.0 - rho.min(0.99)), shed_at(rho) - shed_at(rho0))
             };
-            s.value[c] = demand;
+            s.block[s.row + c] = demand;
             let used = if up { (demand / 100.0 * cores).max(0.0) } else { 0.0 };
             let used0 = d0 / 100.0 * caps0.cpu * caps0.replicas;
             if tw.host[i] != NONE {
@@ -778,7 +865,7 @@ fn load(world: &mut World, t: UnixSecs) {
         if memory != NONE {
             let m = memory as usize;
             let demand = ((s.block[s.row + m] + fx.memory_leak) * ratio.memory).min(tw.cfg[i].memory_cap);
-            s.value[m] = demand;
+            s.block[s.row + m] = demand;
             if up && demand > 100.0 {
                 oom.push(i);
             }
@@ -787,7 +874,7 @@ fn load(world: &mut World, t: UnixSecs) {
         if disk != NONE {
             let d = disk as usize;
             let demand = (s.block[s.row + d] + fx.disk_fill) * ratio.disk;
-            s.value[d] = demand;
+            s.block[s.row + d] = demand;
             if demand >= 100.0 {
                 tw.shed[i] = 1.0;
             }
@@ -807,15 +894,33 @@ fn failure(world: &mut World) {
     let tw = &mut world.twins;
     let topo = &world.topo;
     let s = &world.series;
+    // Callees first. A twin whose dependencies all answer at once and in full, and which
+    // is itself neither slowed, shedding, delayed by a fault nor cut off from one, has
+    // none (`dep_dirty` is set by each dependency that has some, before its callers).
+    tw.dep_dirty.fill(false);
     for &i in topo.order.iter().rev() {
         let i = i as usize;
         if !tw.reachable[i] {
             tw.xlat[i] = 0.0;
             tw.xfail[i] = 1.0;
+            mark_callers(topo, &mut tw.dep_dirty, i);
             continue;
         }
         let h = tw.host[i];
         let (host_slow, host_shed) = if h == NONE { (1.0, 0.0) } else { (tw.slow[h as usize], tw.shed[h as usize]) };
+        if world.shortcuts
+            && !tw.dep_dirty[i]
+            && !topo.back_edge[i]
+            && tw.slow[i] * host_slow == 1.0
+            && tw.shed[i] == 0.0
+            && host_shed == 0.0
+            && tw.fx[i].latency_ms == 0.0
+            && !tw.fx[i].cut
+        {
+            tw.xlat[i] = 0.0;
+            tw.xfail[i] = 0.0;
+            continue;
+        }
         let lat = tw.slot[i][Role::Latency as usize];
         let base_latency = if lat == NONE { 0.0 } else { s.block[s.row + lat as usize] };
         let mut xlat = base_latency * (tw.slow[i] * host_slow - 1.0) + tw.fx[i].latency_ms;
@@ -846,6 +951,18 @@ fn failure(world: &mut World) {
         }
         tw.xlat[i] = xlat;
         tw.xfail[i] = 1.0 - (1.0 - own_fail) * (1.0 - dep_fail.min(1.0));
+        if tw.xlat[i] != 0.0 || tw.xfail[i] != 0.0 {
+            mark_callers(topo, &mut tw.dep_dirty, i);
+        }
+    }
+}
+
+/// Tells twin `i`'s callers that it has extra latency or failure.
+#[inline]
+fn mark_callers(topo: &super::world::Topology, dirty: &mut [bool], i: usize) {
+    let (a, b) = (topo.in_start[i] as usize, topo.in_start[i + 1] as usize);
+    for &c in &topo.in_from[a..b] {
+        dirty[c as usize] = true;
     }
 }
 
@@ -853,30 +970,64 @@ fn failure(world: &mut World) {
 fn values(world: &mut World) {
     let tw = &world.twins;
     let s = &mut world.series;
+    let count = s.key.len();
+    let row = &s.block[s.row..s.row + count];
+    // Every series as an undisturbed twin has it: the row (the load pass's value for
+    // cpu, memory and disk, the model's drive for the others), clamped and rounded. One
+    // pass over all series without a branch, so that it vectorizes: the common case.
+    let mut inexact = 0u8;
+    for ((((value, &x), &lo), &hi), &scale) in s.value.iter_mut().zip(row).zip(&s.min).zip(&s.max).zip(&s.scale) {
+        // `x.clamp(lo, hi)` (whose check of its bounds would stop vectorizing).
+        let x = if x < lo { lo } else { x };
+        let x = if x > hi { hi } else { x };
+        let (v, ok) = super::world::round_scaled(x, scale);
+        *value = v;
+        inexact |= u8::from(!ok);
+    }
+    let mut exact = inexact == 0;
+    // Rounded to tens or more (network traffic in kB, say).
+    for &j in &s.coarse {
+        let j = j as usize;
+        let unit = s.rounding[j].coarse_unit().unwrap_or(1.0);
+        let (v, ok) = super::world::round_coarse(row[j].clamp(s.min[j], s.max[j]), unit);
+        s.value[j] = v;
+        exact &= ok;
+    }
+    // Too large for those: as `apply` rounds.
+    if !exact {
+        for j in 0..count {
+            s.value[j] = s.rounding[j].apply(s.block[s.row + j].clamp(s.min[j], s.max[j]));
+        }
+    }
+    let row = &s.block[s.row..s.row + count];
+    // Then the twins the estate's state bends. v = x × mul + add by role, x the drive;
+    // a queue's depth is then divided by its share of consumers. (The load roles' values
+    // are final: their mul is 1 and add 0.) Exact for the others: x × 1 = x and
+    // x + 0 = x (up to the sign of zero, which rounding drops).
     for i in 0..tw.ids.len() {
+        if world.shortcuts
+            && tw.reachable[i]
+            && tw.xlat[i] == 0.0
+            && tw.xfail[i] == 0.0
+            && tw.traffic[i] == 1.0
+            && tw.consumers_up[i] >= 1.0
+        {
+            continue;
+        }
         let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
         if !tw.reachable[i] {
             s.value[a..b].copy_from_slice(&s.min[a..b]);
             continue;
         }
-        // v = x × mul + add by role, x the load pass's value (cpu, memory, disk) or the
-        // model's drive; a queue's depth is then divided by its share of consumers. Exact:
-        // x × 1 = x and x + 0 = x (up to the sign of zero, which rounding drops). A
-        // lookup, not a branch per series: the roles' order is too irregular to predict.
-        let (mut mul, mut add) = ([1.0; ROLES], [0.0; ROLES]);
-        add[Role::Latency as usize] = tw.xlat[i];
-        add[Role::Errors as usize] = 100.0 * tw.xfail[i];
-        for r in [Role::Requests, Role::Network, Role::QueueDepth] {
-            mul[r as usize] = tw.traffic[i];
-        }
         let consumers = tw.consumers_up[i].max(0.05);
-        for j in a..b {
-            let r = s.role[j] as usize;
-            let x = [s.block[s.row + j], s.value[j]][usize::from(r <= Role::Disk as usize)];
-            let mut v = x * mul[r] + add[r];
-            if r == Role::QueueDepth as usize {
-                v /= consumers;
-            }
+        for (j, &x) in row.iter().enumerate().take(b).skip(a) {
+            let v = match s.role[j] {
+                Role::Cpu | Role::Memory | Role::Disk | Role::Other => continue,
+                Role::Latency => x + tw.xlat[i],
+                Role::Errors => x + 100.0 * tw.xfail[i],
+                Role::Requests | Role::Network => x * tw.traffic[i],
+                Role::QueueDepth => x * tw.traffic[i] / consumers,
+            };
             s.value[j] = s.rounding[j].apply(v.clamp(s.min[j], s.max[j]));
         }
     }
@@ -950,6 +1101,7 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
             report.new_violations += 1;
             acct.group_episodes[g] += 1;
         }
+        world.status_dirty |= now != r.group_violating[g];
         r.group_violating[g] = now;
     }
 }
@@ -999,6 +1151,12 @@ fn orchestrate(world: &mut World, t: UnixSecs) -> usize {
 
 #[inline(never)]
 fn statuses(world: &mut World, report: &mut StepReport) {
+    // Statuses follow reachability and the groups in violation: unchanged when neither is.
+    if world.shortcuts && !world.status_dirty {
+        report.down = world.down;
+        return;
+    }
+    world.status_dirty = false;
     let count = world.twins.ids.len();
     world.twins.degraded.fill(false);
     for (g, (_, twin)) in world.rules.groups.iter().enumerate() {
@@ -1024,4 +1182,5 @@ fn statuses(world: &mut World, report: &mut StepReport) {
             }
         }
     }
+    world.down = report.down;
 }

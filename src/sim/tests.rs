@@ -3,7 +3,7 @@
 use std::sync::atomic::AtomicBool;
 
 use super::*;
-use crate::model::{ConfigValue, Dependency, EdgeKind, Scenario, SeriesKey, Twin, TwinKind, WorkloadModel};
+use crate::model::{ConfigValue, Dependency, EdgeKind, Scenario, SeriesKey, Twin, TwinId, TwinKind, WorkloadModel};
 use crate::policy::{MetricRule, Operator, Policy, Selector};
 use crate::remediation::orchestrate::{Guards, Mode, OrchestratorConfig};
 use crate::remediation::{ActionKind, Resource};
@@ -522,5 +522,124 @@ fn db_dies(remediation: Option<Strategy>) -> chaos::Experiment {
         }],
         rollbacks: Vec::new(),
         remediation,
+    }
+}
+
+/// The passes' shortcuts for undisturbed twins (the traffic pass skipped when nothing
+/// it reads changed, the load pass taking the drive, the failure pass skipping twins
+/// whose dependencies are clean, the values pass rounding the drive) give exactly the
+/// state and reports of computing every twin in full: on a generated estate under
+/// every kind of fault, with actions, a migration and a dependency outage, and on a
+/// dependency cycle.
+#[test]
+fn the_shortcuts_for_undisturbed_twins_change_nothing() {
+    let file = crate::io::synth::estate(crate::io::synth::SynthSpec { twins: 90, days: 2.0, seed: 11 });
+    let text = crate::io::scenario::to_ron(&file).unwrap();
+    let def = crate::io::scenario::parse_def(std::path::Path::new("generated.ron"), &text).unwrap();
+    let generated = crate::io::scenario::fill_history(def, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+    let mut cycle = estate("lb => web -> api -> web ; api -> db ; web ~> host ; db ~> host");
+    cycle.workloads.insert(SeriesKey::new("web", "request_rate"), WorkloadModel::flat(100.0));
+    for m in cycle.workloads.values_mut() {
+        m.noise = 3.0;
+        m.noise_memory = 0.8;
+    }
+    let mut slow = Policy::named("slow");
+    slow.rules.push(MetricRule::threshold("latency_ms", Operator::Gt, 60.0));
+    slow.actions.push(ActionKind::ScaleOut { replicas: 1 });
+    cycle.policies.push(slow);
+    for s in [&generated, &cycle] {
+        let ids: Vec<TwinId> = s.graph.ids().cloned().collect();
+        let (from, to, _) = s
+            .graph
+            .edges()
+            .into_iter()
+            .find(|(_, _, d)| d.kind == EdgeKind::DependsOn)
+            .map(|(a, b, d)| (a.clone(), b.clone(), d.clone()))
+            .unwrap();
+        let hosted = ids.iter().find(|id| s.graph.twin(id).is_some_and(|t| t.kind == TwinKind::Service)).unwrap();
+        let run_with = |shortcuts: bool| {
+            let mut w = World::new(s, WorldConfig::for_scenario(s)).unwrap();
+            w.set_shortcuts(shortcuts);
+            let kinds = vec![
+                FaultKind::Crash,
+                FaultKind::CpuHog { percent: 70.0 },
+                FaultKind::MemoryLeak { percent_per_hour: 60.0 },
+                FaultKind::Latency { ms: 300.0 },
+                FaultKind::Partition,
+                FaultKind::DiskFill { percent_per_hour: 40.0 },
+                FaultKind::TrafficSpike { factor: 4.0 },
+            ];
+            let until = s.end + 8 * 3600;
+            let random = RandomFaults {
+                rate_per_hour: 8.0,
+                selector: Selector::default(),
+                kinds,
+                duration_secs: 1200,
+                from: s.end,
+                until,
+            };
+            w.schedule(s.end, Command::RandomFaults(random));
+            let outage = Fault {
+                kind: FaultKind::DependencyOutage { dependency: to.clone() },
+                twin: from.clone(),
+                start: s.end + 3600,
+                duration_secs: Some(1800),
+            };
+            w.schedule_fault(outage);
+            let scale = ActionKind::ScaleUp { resource: Resource::Cpu, factor: 2.0 };
+            w.schedule(s.end + 1800, Command::Act { twin: hosted.clone(), action: scale });
+            w.schedule(s.end + 7200, Command::Act { twin: hosted.clone(), action: ActionKind::Migrate { to: None } });
+            let mut states = Vec::new();
+            let reports: Vec<StepReport> = (0..600)
+                .map(|_| {
+                    let report = step(&mut w, &Inputs::default());
+                    states.push(w.clone());
+                    report
+                })
+                .collect();
+            (reports, w.summary(), state_digest(&w), states)
+        };
+        let (fast, full) = (run_with(true), run_with(false));
+        for (k, (a, b)) in fast.3.iter().zip(&full.3).enumerate() {
+            let differing: Vec<String> = (0..a.series.key.len())
+                .filter(|j| a.series.value[*j].to_bits() != b.series.value[*j].to_bits())
+                .map(|j| format!("{}: {} vs {}", a.series.key[j], a.series.value[j], b.series.value[j]))
+                .collect();
+            let twins: Vec<String> = (0..a.twins.ids.len())
+                .filter(|i| {
+                    let (ta, tb) = (&a.twins, &b.twins);
+                    (ta.xlat[*i], ta.xfail[*i], ta.slow[*i], ta.shed[*i], ta.traffic[*i], ta.delta_cores[*i])
+                        != (tb.xlat[*i], tb.xfail[*i], tb.slow[*i], tb.shed[*i], tb.traffic[*i], tb.delta_cores[*i])
+                })
+                .map(|i| {
+                    format!(
+                        "{} xlat {} vs {}, slow {} vs {}, delta {} vs {}",
+                        a.twins.ids[i],
+                        a.twins.xlat[i],
+                        b.twins.xlat[i],
+                        a.twins.slow[i],
+                        b.twins.slow[i],
+                        a.twins.delta_cores[i],
+                        b.twins.delta_cores[i]
+                    )
+                })
+                .collect();
+            assert!(differing.is_empty() && twins.is_empty(), "tick {k}: {differing:?} {twins:?}");
+        }
+        assert!(fast.0.iter().any(|r| r.down > 0) && fast.0.iter().any(|r| r.firing > 0), "the run is disturbed");
+        if let Some(k) = (0..fast.0.len()).find(|k| fast.0[*k] != full.0[*k]) {
+            panic!("tick {k} differs:\nshortcuts: {:?}\nfull:      {:?}", fast.0[k], full.0[k]);
+        }
+        let (a, b) = (format!("{:?}", fast.1), format!("{:?}", full.1));
+        if let Some(k) = a.bytes().zip(b.bytes()).position(|(x, y)| x != y) {
+            let at = k.saturating_sub(300);
+            panic!(
+                "the summaries differ:\nshortcuts: …{}\nfull:      …{}",
+                &a[at..(k + 80).min(a.len())],
+                &b[at..(k + 80).min(b.len())]
+            );
+        }
+        assert_eq!(fast.1, full.1);
+        assert_eq!(fast.2, full.2);
     }
 }

@@ -13,9 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::f64::consts::TAU;
 
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
 use super::fault::{Fault, RandomFaults};
 use super::rng;
@@ -36,8 +34,8 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// reachable), 0 while it is down or cut off. Named after Prometheus' `up`.
 pub const UP_METRIC: &str = "up";
 
-/// Ticks of noise drawn ahead per series (one block). Values do not depend on it: each
-/// series draws from its own stream in time order whatever the block size.
+/// Ticks of noise drawn ahead per series (one block): each of a twin's series takes
+/// `BLOCK_TICKS / 2` words of the twin's stream per block, in series order.
 pub(crate) const BLOCK_TICKS: usize = 32;
 
 /// Errors building or driving a world.
@@ -73,9 +71,6 @@ pub(crate) enum Role {
     QueueDepth,
     Other,
 }
-
-/// Number of roles.
-pub(crate) const ROLES: usize = 9;
 
 /// Number of roles with a per-twin slot (all but `Other`).
 pub(crate) const ROLE_SLOTS: usize = 8;
@@ -157,6 +152,16 @@ impl Twins {
         self.caps[i] = caps;
         self.cfg[i] = cfg;
         self.ratios[i] = Ratios::of(&caps, &self.caps0[i], &cfg, &self.cfg0[i]);
+        self.refresh_plain(i);
+    }
+
+    /// Recomputes `plain[i]` after its ratios or fault effects changed.
+    pub(crate) fn refresh_plain(&mut self, i: usize) {
+        let (r, fx) = (&self.ratios[i], &self.fx[i]);
+        self.plain[i] = [r.cpu, r.replicas, r.config, r.memory, r.disk] == [1.0; 5]
+            && fx.cpu_hog == 0.0
+            && fx.memory_leak == 0.0
+            && fx.disk_fill == 0.0;
     }
 }
 
@@ -199,6 +204,8 @@ pub(crate) struct FaultEffects {
     pub latency_ms: f64,
     pub disk_fill: f64,
     pub traffic: f64,
+    /// A dependency outage cuts one of its edges.
+    pub cut: bool,
 }
 
 impl Default for FaultEffects {
@@ -211,6 +218,7 @@ impl Default for FaultEffects {
             latency_ms: 0.0,
             disk_fill: 0.0,
             traffic: 1.0,
+            cut: false,
         }
     }
 }
@@ -251,6 +259,11 @@ pub(crate) struct Twins {
     pub xfail: Vec<f64>,
     pub consumers_up: Vec<f64>,
     pub degraded: Vec<bool>,
+    /// Capacity and configuration as at the start and no fault bending its load: the
+    /// load pass can take the drive as it is (see `Twins::refresh_plain`).
+    pub plain: Vec<bool>,
+    /// Scratch of the failure pass: a dependency has extra latency or failure.
+    pub dep_dirty: Vec<bool>,
 }
 
 /// One series driven by a workload model.
@@ -275,7 +288,10 @@ pub(crate) struct SeriesTable {
     pub incident_range: Vec<(u32, u32)>,
     pub incidents: Vec<Incident>,
     pub noise: Vec<f64>,
-    pub rng: Vec<ChaCha8Rng>,
+    /// Per twin: the stream of its series' noise (`engine/noise/<twin>`).
+    pub noise_rng: Vec<rng::NoiseStream>,
+    /// Scratch for a twin's random words while a block is drawn.
+    pub words: Vec<u32>,
     /// Drawn ahead: `block[k * n + s]` is expected + noise of series `s` at block tick
     /// `k`, clamped unless the series has incidents.
     pub block: Vec<f64>,
@@ -286,6 +302,9 @@ pub(crate) struct SeriesTable {
     pub row: usize,
     /// Series with incidents (the others' values are final when drawn).
     pub with_incidents: Vec<u32>,
+    /// `rounding[j].scale()`, or 1 for the series in `coarse` (rounded to tens or more).
+    pub scale: Vec<f64>,
+    pub coarse: Vec<u32>,
     /// This tick: the simulated value.
     pub value: Vec<f64>,
 }
@@ -312,6 +331,11 @@ pub(crate) struct Topology {
     /// Consumers of a queue: its callers without a `request_rate` series.
     pub consumer_start: Vec<u32>,
     pub consumers: Vec<u32>,
+    /// The twin depends on one that `order` does not put after it (a cycle): the
+    /// failure pass reads that one's previous value and cannot take its shortcut.
+    pub back_edge: Vec<bool>,
+    /// Some twin has a back edge.
+    pub cyclic: bool,
 }
 
 /// One (policy, twin, rule) the world evaluates every tick.
@@ -511,6 +535,16 @@ pub struct World {
     pub(crate) orch: OrchestrationCache,
     pub(crate) fx_touched: Vec<u32>,
     pub(crate) cut_touched: Vec<u32>,
+    /// Reachability, a cut or a traffic fault may have changed since the traffic pass
+    /// last ran (its result depends on nothing else).
+    pub(crate) traffic_dirty: bool,
+    /// Whether the passes take their shortcuts for undisturbed twins (always, but for
+    /// the test that checks they change nothing).
+    pub(crate) shortcuts: bool,
+    /// Reachability or a group's violation changed since statuses were last computed.
+    pub(crate) status_dirty: bool,
+    /// Twins not serving, as of the last statuses computed.
+    pub(crate) down: usize,
 }
 
 /// How a series' values are rounded: to its model's decimals, half away from zero,
@@ -529,6 +563,16 @@ impl Rounding {
             unit *= 10.0;
         }
         Rounding { unit, fraction: decimals >= 0 }
+    }
+
+    /// For rounding to decimals ≥ 0, the power of ten to scale by (see `round_scaled`).
+    pub(crate) fn scale(self) -> Option<f64> {
+        self.fraction.then_some(self.unit)
+    }
+
+    /// For rounding to tens or more, the unit (see `round_coarse`).
+    pub(crate) fn coarse_unit(self) -> Option<f64> {
+        (!self.fraction).then_some(self.unit)
     }
 
     /// The rounded value.
@@ -553,6 +597,41 @@ fn round_half_away(x: f64) -> f64 {
     } else {
         x
     }
+}
+
+/// `Rounding::apply` for a rounding to decimals ≥ 0 with `scale` its power of ten,
+/// in operations that vectorize (no branch, no conversion to an integer) — exact for
+/// |value × scale| < 2⁵¹ and returned in the second place as `false` otherwise (the
+/// caller rounds those with `apply`). Round half to even by the 1.5 × 2⁵² trick, then
+/// a tie that went towards zero is moved away from it.
+#[inline(always)]
+pub(crate) fn round_scaled(value: f64, scale: f64) -> (f64, bool) {
+    let (r, exact) = half_away(value * scale);
+    (r / scale, exact)
+}
+
+/// `Rounding::apply` for a rounding to tens or more (`unit` 10, 100, …), as
+/// `round_scaled`.
+#[inline(always)]
+pub(crate) fn round_coarse(value: f64, unit: f64) -> (f64, bool) {
+    let (r, exact) = half_away(value / unit);
+    (r * unit, exact)
+}
+
+/// `round_half_away(y)`, and `false` for 2⁵¹ ≤ |y| < 2⁵² (where the trick does not
+/// hold and `y` may still have a half: the caller rounds those with `apply`). Beyond,
+/// every double is an integer.
+#[inline(always)]
+fn half_away(y: f64) -> (f64, bool) {
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    const LIMIT: f64 = 2_251_799_813_685_248.0;
+    let t = (y + MAGIC) - MAGIC;
+    let d = y - t;
+    let up = d == 0.5 && y > 0.0;
+    let down = d == -0.5 && y < 0.0;
+    let r = t + f64::from(u8::from(up)) - f64::from(u8::from(down));
+    let a = y.abs();
+    (if a < LIMIT { r } else { y }, !(LIMIT..2.0 * LIMIT).contains(&a))
 }
 
 /// Rounds like `WorkloadModel::quantize` (half away from zero).
@@ -613,12 +692,15 @@ impl World {
             incident_range: Vec::new(),
             incidents: Vec::new(),
             noise: Vec::new(),
-            rng: Vec::new(),
+            noise_rng: Vec::new(),
+            words: Vec::new(),
             block: Vec::new(),
             block_first_tick: 0,
             block_len: 0,
             row: 0,
             with_incidents: Vec::new(),
+            scale: Vec::new(),
+            coarse: Vec::new(),
             value: Vec::new(),
         };
         let mut slot = vec![[NONE; ROLE_SLOTS]; n];
@@ -652,10 +734,8 @@ impl World {
             let first = series.incidents.len() as u32;
             series.incidents.extend(model.incidents.iter().filter(|i| i.end() > start).copied());
             series.incident_range.push((first, series.incidents.len() as u32));
-            let mut stream = rng::stream(config.seed, &format!("engine/noise/{}/{}", key.twin, key.metric));
-            // The AR(1) noise starts in its stationary distribution.
-            series.noise.push(model.noise * stream.sample::<f64, _>(StandardNormal));
-            series.rng.push(stream);
+            // The scale of the stationary distribution; the draw is made below.
+            series.noise.push(model.noise);
         }
         let s_count = series.key.len();
         // Series are in twin order: twin i's are `twin_start[i]..twin_start[i + 1]`.
@@ -666,10 +746,24 @@ impl World {
         for i in 0..n {
             series.twin_start[i + 1] += series.twin_start[i];
         }
+        // The AR(1) noise starts in its stationary distribution, drawn from the first
+        // words of the twin's stream.
+        for (i, id) in ids.iter().enumerate() {
+            let (a, b) = (series.twin_start[i] as usize, series.twin_start[i + 1] as usize);
+            let mut stream = rng::NoiseStream::new(config.seed, &format!("engine/noise/{id}"));
+            series.words.resize(b - a, 0);
+            stream.fill(&mut series.words);
+            for (noise, w) in series.noise[a..b].iter_mut().zip(&series.words) {
+                *noise *= rng::normal(*w);
+            }
+            series.noise_rng.push(stream);
+        }
         series.with_incidents = (0..s_count as u32)
             .filter(|j| series.incident_range[*j as usize].0 < series.incident_range[*j as usize].1)
             .collect();
         series.value = vec![0.0; s_count];
+        series.scale = series.rounding.iter().map(|r| r.scale().unwrap_or(1.0)).collect();
+        series.coarse = (0..s_count as u32).filter(|j| series.rounding[*j as usize].scale().is_none()).collect();
 
         let topo = build_topology(&graph, &index, &slot, &host, n);
         let twins = Twins {
@@ -699,7 +793,13 @@ impl World {
             xfail: vec![0.0; n],
             consumers_up: vec![1.0; n],
             degraded: vec![false; n],
+            plain: vec![true; n],
+            dep_dirty: vec![false; n],
         };
+        let mut twins = twins;
+        for i in 0..n {
+            twins.refresh_plain(i);
+        }
 
         // Policies: the acting ones first, then watched ones with new names.
         let mut policies = config.acting.clone();
@@ -742,6 +842,10 @@ impl World {
             orch: OrchestrationCache { dirty: true, ..OrchestrationCache::default() },
             fx_touched: Vec::new(),
             cut_touched: Vec::new(),
+            traffic_dirty: true,
+            shortcuts: true,
+            status_dirty: true,
+            down: 0,
         };
         if warm_up && scenario.has_history() {
             world.warm_up(scenario);
@@ -831,6 +935,12 @@ impl World {
     /// (for tests that check the skipping changes nothing).
     pub fn set_orchestrate_every_tick(&mut self, every_tick: bool) {
         self.orch.every_tick = every_tick;
+    }
+
+    /// Computes every twin in full at every tick, without the shortcuts the passes take
+    /// for undisturbed twins (for tests that check the shortcuts change nothing).
+    pub fn set_shortcuts(&mut self, shortcuts: bool) {
+        self.shortcuts = shortcuts;
     }
 
     pub(crate) fn twin_index(&self, id: &TwinId) -> Option<u32> {
@@ -988,6 +1098,13 @@ fn build_topology(
         }
     }
 
+    let mut position = vec![0usize; n];
+    for (k, &i) in order.iter().enumerate() {
+        position[i as usize] = k;
+    }
+    let back_edge: Vec<bool> =
+        (0..n).map(|i| outgoing[i].iter().any(|(to, _, _)| position[*to as usize] <= position[i])).collect();
+
     let placement = placement_order(host, host);
 
     let mut consumer_start = Vec::with_capacity(n + 1);
@@ -1015,6 +1132,8 @@ fn build_topology(
         placement,
         consumer_start,
         consumers,
+        cyclic: back_edge.iter().any(|b| *b),
+        back_edge,
     }
 }
 
@@ -1165,6 +1284,43 @@ mod tests {
         ] {
             assert_eq!(quantize(x, d), m(d).quantize(x), "{x} at {d}");
         }
+    }
+
+    #[test]
+    fn round_scaled_is_apply_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut cases: Vec<f64> =
+            vec![0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.25, 99.95, -7.45, 0.049, 0.0049999];
+        for _ in 0..200_000 {
+            let magnitude = 10f64.powi(rng.random_range(-4..14));
+            let x: f64 = rng.random_range(-1.0..1.0) * magnitude;
+            cases.push(x);
+            // Exact ties at every decimal count.
+            cases.push((x * 100.0).trunc() / 100.0 + 0.005);
+            cases.push((x.trunc() + 0.5).copysign(x));
+        }
+        for k in 0..64 {
+            let edge = 2_251_799_813_685_248.0 + f64::from(k) * 0.5;
+            cases.extend([edge, -edge, edge - 0.5, -(edge - 0.5), 4.5e15 + f64::from(k), f64::MAX, f64::INFINITY]);
+        }
+        for decimals in -4..=4i8 {
+            let rounding = Rounding::new(decimals);
+            let scale = rounding.scale().unwrap_or(1.0);
+            for &x in &cases {
+                let (r, exact) = match rounding.coarse_unit() {
+                    Some(unit) => round_coarse(x, unit),
+                    None => round_scaled(x, scale),
+                };
+                if exact {
+                    assert_eq!(r.to_bits(), rounding.apply(x).to_bits(), "{x:e} at {decimals} decimals");
+                } else {
+                    let y = rounding.coarse_unit().map_or(x * scale, |unit| x / unit);
+                    assert!(y.abs() >= 2_251_799_813_685_248.0, "{x:e} at {decimals}");
+                }
+            }
+        }
+        assert!(round_scaled(f64::NAN, 100.0).0.is_nan());
     }
 
     #[test]
