@@ -4,9 +4,10 @@
 //! # The model
 //!
 //! Every series is driven by its workload model: `expected(t)` plus AR(1) noise from
-//! the series' own stream `engine/noise/<twin>/<metric>`, with the model's incidents
-//! applied and clamped to its range (the same semantics as history generation, so an
-//! undisturbed world continues its history). The engine then computes how the
+//! its twin's stream `engine/noise/<twin>` (`rng::NoiseStream`, normals by
+//! `rng::normal`), with the model's incidents applied and clamped to its range (the
+//! same semantics as history generation, so an undisturbed world continues its
+//! history). The engine then computes how the
 //! estate's state bends those values, in passes over structure-of-arrays data:
 //!
 //! 1. **Reachability** (hosts before their workloads): a twin is *down* while a crash
@@ -44,7 +45,9 @@
 //!    like the workload model.
 //!
 //! Every pass is a function of its own (`#[inline(never)]`), so profiles attribute the
-//! time of a step to its passes.
+//! time of a step to its passes. The passes take shortcuts for undisturbed twins, each
+//! exact (see the passes); `World::set_shortcuts(false)` turns them off and a test
+//! checks that changes nothing.
 //!
 //! Configuration effects: `log_level: debug` costs 10% CPU; `eviction` other than
 //! `noeviction` caps memory at `maxmemory_mb` of the memory capacity; `timeout_ms` is
@@ -975,26 +978,35 @@ fn values(world: &mut World) {
     // Every series as an undisturbed twin has it: the row (the load pass's value for
     // cpu, memory and disk, the model's drive for the others), clamped and rounded. One
     // pass over all series without a branch, so that it vectorizes: the common case.
+    // Those rounded to tens or more (network traffic in kB, say) are redone after each
+    // span of it, while the span is in the cache.
+    const SPAN: usize = 2048;
     let mut inexact = 0u8;
-    for ((((value, &x), &lo), &hi), &scale) in s.value.iter_mut().zip(row).zip(&s.min).zip(&s.max).zip(&s.scale) {
-        // `x.clamp(lo, hi)` (whose check of its bounds would stop vectorizing).
-        let x = if x < lo { lo } else { x };
-        let x = if x > hi { hi } else { x };
-        let (v, ok) = super::world::round_scaled(x, scale);
-        *value = v;
-        inexact |= u8::from(!ok);
-    }
-    let mut exact = inexact == 0;
-    // Rounded to tens or more (network traffic in kB, say).
-    for &j in &s.coarse {
-        let j = j as usize;
-        let unit = s.rounding[j].coarse_unit().unwrap_or(1.0);
-        let (v, ok) = super::world::round_coarse(row[j].clamp(s.min[j], s.max[j]), unit);
-        s.value[j] = v;
-        exact &= ok;
+    let mut next = 0;
+    for first in (0..count).step_by(SPAN) {
+        let last = (first + SPAN).min(count);
+        let span = first..last;
+        let values = s.value[span.clone()].iter_mut().zip(&row[span.clone()]);
+        for ((((value, &x), &lo), &hi), &scale) in
+            values.zip(&s.min[span.clone()]).zip(&s.max[span.clone()]).zip(&s.scale[span])
+        {
+            // `x.clamp(lo, hi)` (whose check of its bounds would stop vectorizing).
+            let x = if x < lo { lo } else { x };
+            let x = if x > hi { hi } else { x };
+            let (v, ok) = super::world::round_scaled(x, scale);
+            *value = v;
+            inexact |= u8::from(!ok);
+        }
+        while next < s.coarse.len() && (s.coarse[next] as usize) < last {
+            let j = s.coarse[next] as usize;
+            let (v, ok) = super::world::round_coarse(row[j].clamp(s.min[j], s.max[j]), s.coarse_unit[next]);
+            s.value[j] = v;
+            inexact |= u8::from(!ok);
+            next += 1;
+        }
     }
     // Too large for those: as `apply` rounds.
-    if !exact {
+    if inexact != 0 {
         for j in 0..count {
             s.value[j] = s.rounding[j].apply(s.block[s.row + j].clamp(s.min[j], s.max[j]));
         }
@@ -1039,27 +1051,44 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
     let s = &world.series;
     let tw = &world.twins;
     let mut changed = false;
-    for k in 0..r.inst.len() {
-        let inst = &r.inst[k];
-        let value = if inst.series == NONE {
-            Some(if tw.reachable[inst.twin as usize] { 1.0 } else { 0.0 })
-        } else if tw.reachable[inst.twin as usize] {
-            Some(s.value[inst.series as usize])
-        } else {
-            None
-        };
-        // (firing, start of the episode, the value it fires on)
-        let (firing, since, seen) = match inst.plain {
-            Some((operator, threshold)) => (value.is_some_and(|v| operator.holds(v, threshold)), t, value),
-            None => {
-                let rule = &world.policies[inst.policy as usize].rules[inst.rule as usize];
-                let state = &mut r.state[k];
-                match state.update(rule, t, value) {
-                    crate::policy::eval::RuleStatus::Firing { since } => (true, since, state.last_value.or(value)),
-                    _ => (false, t, None),
-                }
+    for k in 0..r.test.len() {
+        let test = r.test[k];
+        let reachable = tw.reachable[test.twin as usize];
+        let up = test.series == NONE;
+        let value = || {
+            if up {
+                Some(if reachable { 1.0 } else { 0.0 })
+            } else if reachable {
+                Some(s.value[test.series as usize])
+            } else {
+                None
             }
         };
+        // (firing, start of the episode, the value it fires on)
+        let (firing, since, seen) = if test.sign != 0.0 {
+            // A plain threshold: no data (unreachable) is no violation.
+            let v = if up { f64::from(u8::from(reachable)) } else { s.value[test.series as usize] };
+            let x = v * test.sign;
+            let firing = (reachable || up) && if test.strict { x > test.bound } else { x >= test.bound };
+            if firing == r.firing[k] {
+                if firing {
+                    report.firing += 1;
+                    r.group_firing_now[test.group as usize] = true;
+                }
+                continue;
+            }
+            (firing, t, value())
+        } else {
+            let inst = &r.inst[k];
+            let value = value();
+            let rule = &world.policies[inst.policy as usize].rules[inst.rule as usize];
+            let state = &mut r.state[k];
+            match state.update(rule, t, value) {
+                crate::policy::eval::RuleStatus::Firing { since } => (true, since, state.last_value.or(value)),
+                _ => (false, t, None),
+            }
+        };
+        let inst = &r.inst[k];
         if firing != r.firing[k] {
             r.firing[k] = firing;
             if inst.acting {

@@ -305,6 +305,8 @@ pub(crate) struct SeriesTable {
     /// `rounding[j].scale()`, or 1 for the series in `coarse` (rounded to tens or more).
     pub scale: Vec<f64>,
     pub coarse: Vec<u32>,
+    /// The unit of each series in `coarse`.
+    pub coarse_unit: Vec<f64>,
     /// This tick: the simulated value.
     pub value: Vec<f64>,
 }
@@ -355,10 +357,38 @@ pub(crate) struct RuleInstance {
     pub plain: Option<(Operator, f64)>,
 }
 
+/// What the rules pass reads of a rule instance at every tick, packed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RuleTest {
+    pub twin: u32,
+    pub series: u32,
+    pub group: u32,
+    /// A plain ordered threshold fires while `sign × value > bound` (`≥` unless
+    /// `strict`): `value < t` is `−value > −t`, exactly. `sign` 0: any other rule, fed
+    /// to its `RuleState`.
+    pub sign: f64,
+    pub bound: f64,
+    pub strict: bool,
+}
+
+impl RuleTest {
+    fn of(inst: &RuleInstance) -> Self {
+        let (sign, bound, strict) = match inst.plain {
+            Some((Operator::Gt, t)) => (1.0, t, true),
+            Some((Operator::Ge, t)) => (1.0, t, false),
+            Some((Operator::Lt, t)) => (-1.0, -t, true),
+            Some((Operator::Le, t)) => (-1.0, -t, false),
+            _ => (0.0, 0.0, false),
+        };
+        RuleTest { twin: inst.twin, series: inst.series, group: inst.group, sign, bound, strict }
+    }
+}
+
 /// Rule instances and what they concluded.
 #[derive(Clone, Debug)]
 pub(crate) struct Rules {
     pub inst: Vec<RuleInstance>,
+    pub test: Vec<RuleTest>,
     pub state: Vec<RuleState>,
     pub firing: Vec<bool>,
     /// The finding of the current firing episode (made when it starts).
@@ -701,6 +731,7 @@ impl World {
             with_incidents: Vec::new(),
             scale: Vec::new(),
             coarse: Vec::new(),
+            coarse_unit: Vec::new(),
             value: Vec::new(),
         };
         let mut slot = vec![[NONE; ROLE_SLOTS]; n];
@@ -764,6 +795,8 @@ impl World {
         series.value = vec![0.0; s_count];
         series.scale = series.rounding.iter().map(|r| r.scale().unwrap_or(1.0)).collect();
         series.coarse = (0..s_count as u32).filter(|j| series.rounding[*j as usize].scale().is_none()).collect();
+        series.coarse_unit =
+            series.coarse.iter().map(|j| series.rounding[*j as usize].coarse_unit().unwrap_or(1.0)).collect();
 
         let topo = build_topology(&graph, &index, &slot, &host, n);
         let twins = Twins {
@@ -1217,6 +1250,7 @@ fn build_rules(
     let count = inst.len();
     let group_count = groups.len();
     Rules {
+        test: inst.iter().map(RuleTest::of).collect(),
         inst,
         state: vec![RuleState::new(); count],
         firing: vec![false; count],
@@ -1321,6 +1355,36 @@ mod tests {
             }
         }
         assert!(round_scaled(f64::NAN, 100.0).0.is_nan());
+    }
+
+    #[test]
+    fn packed_rule_tests_hold_as_their_operators() {
+        let values =
+            [f64::NEG_INFINITY, -2.5, -0.0, 0.0, 1e-300, 2.5, 90.0, 90.000_000_000_01, f64::INFINITY, f64::NAN];
+        for op in [Operator::Gt, Operator::Ge, Operator::Lt, Operator::Le] {
+            for &threshold in &values {
+                let inst = RuleInstance {
+                    twin: 0,
+                    series: 0,
+                    policy: 0,
+                    rule: 0,
+                    group: 0,
+                    acting: true,
+                    plain: Some((op, threshold)),
+                };
+                let test = RuleTest::of(&inst);
+                for &v in &values {
+                    let x = v * test.sign;
+                    let packed = if test.strict { x > test.bound } else { x >= test.bound };
+                    assert_eq!(packed, op.holds(v, threshold), "{v} {op} {threshold}");
+                }
+            }
+        }
+        let eq = RuleInstance {
+            plain: Some((Operator::Eq, 1.0)),
+            ..RuleInstance { twin: 0, series: 0, policy: 0, rule: 0, group: 0, acting: true, plain: None }
+        };
+        assert_eq!(RuleTest::of(&eq).sign, 0.0, "other operators go through their RuleState");
     }
 
     #[test]
