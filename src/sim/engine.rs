@@ -79,6 +79,7 @@ use crate::model::{ConfigChange, ConfigValue, Status, TwinId, TwinKind, UnixSecs
 use crate::remediation::ActionKind;
 use crate::remediation::orchestrate::Orchestrator;
 use crate::remediation::plan::{Candidate, Finding};
+use multiversion::multiversion;
 use rand::Rng;
 
 /// Something done to the world from outside at a tick.
@@ -574,9 +575,18 @@ fn update_faults(world: &mut World, t: UnixSecs) {
     }
 }
 
-/// Draws the next block of expected values plus noise, series by series.
+/// Draws the next block of expected values plus noise, series by series. Compiled also
+/// for AVX2 and AVX-512, taken when the processor has them (`multiversion`): the same
+/// IEEE operations in the same order (Rust never fuses or reorders floating point), so
+/// the same results bit for bit, only more of them per instruction.
 #[inline(never)]
+#[multiversion(targets("x86_64+avx2", "x86_64+avx512f+avx512dq"))]
 fn fill_block(world: &mut World, first_tick: u64) {
+    fill_block_kernel(world, first_tick);
+}
+
+#[inline(always)]
+fn fill_block_kernel(world: &mut World, first_tick: u64) {
     let s = &mut world.series;
     let count = s.key.len();
     let len = BLOCK_TICKS;
@@ -980,35 +990,39 @@ fn values(world: &mut World) {
     // pass over all series without a branch, so that it vectorizes: the common case.
     // Those rounded to tens or more (network traffic in kB, say) are redone after each
     // span of it, while the span is in the cache.
-    const SPAN: usize = 2048;
-    let mut inexact = 0u8;
-    let mut next = 0;
-    for first in (0..count).step_by(SPAN) {
-        let last = (first + SPAN).min(count);
-        let span = first..last;
-        let values = s.value[span.clone()].iter_mut().zip(&row[span.clone()]);
-        for ((((value, &x), &lo), &hi), &scale) in
-            values.zip(&s.min[span.clone()]).zip(&s.max[span.clone()]).zip(&s.scale[span])
-        {
-            // `x.clamp(lo, hi)` (whose check of its bounds would stop vectorizing).
-            let x = if x < lo { lo } else { x };
-            let x = if x > hi { hi } else { x };
-            let (v, ok) = super::world::round_scaled(x, scale);
-            *value = v;
-            inexact |= u8::from(!ok);
+    if !world.shortcuts {
+        // In full: every series as `Rounding::apply` rounds, one by one.
+        for (j, value) in s.value.iter_mut().enumerate() {
+            *value = s.rounding[j].apply(row[j].clamp(s.min[j], s.max[j]));
         }
-        while next < s.coarse.len() && (s.coarse[next] as usize) < last {
-            let j = s.coarse[next] as usize;
-            let (v, ok) = super::world::round_coarse(row[j].clamp(s.min[j], s.max[j]), s.coarse_unit[next]);
-            s.value[j] = v;
-            inexact |= u8::from(!ok);
-            next += 1;
+    } else {
+        const SPAN: usize = 2048;
+        let mut inexact = 0u8;
+        let mut next = 0;
+        for first in (0..count).step_by(SPAN) {
+            let last = (first + SPAN).min(count);
+            let span = first..last;
+            let (value, drive, min, max, scale) = (
+                &mut s.value[span.clone()],
+                &row[span.clone()],
+                &s.min[span.clone()],
+                &s.max[span.clone()],
+                &s.scale[span],
+            );
+            inexact |= round_span(value, drive, min, max, scale);
+            while next < s.coarse.len() && (s.coarse[next] as usize) < last {
+                let j = s.coarse[next] as usize;
+                let (v, ok) = super::world::round_coarse(row[j].clamp(s.min[j], s.max[j]), s.coarse_unit[next]);
+                s.value[j] = v;
+                inexact |= u8::from(!ok);
+                next += 1;
+            }
         }
-    }
-    // Too large for those: as `apply` rounds.
-    if inexact != 0 {
-        for j in 0..count {
-            s.value[j] = s.rounding[j].apply(s.block[s.row + j].clamp(s.min[j], s.max[j]));
+        // Too large for those: as `apply` rounds.
+        if inexact != 0 {
+            for j in 0..count {
+                s.value[j] = s.rounding[j].apply(s.block[s.row + j].clamp(s.min[j], s.max[j]));
+            }
         }
     }
     let row = &s.block[s.row..s.row + count];
@@ -1043,6 +1057,22 @@ fn values(world: &mut World) {
             s.value[j] = s.rounding[j].apply(v.clamp(s.min[j], s.max[j]));
         }
     }
+}
+
+/// Clamps and rounds a span of series (decimals ≥ 0); nonzero if one was too large for
+/// `round_scaled`. Compiled also for AVX2 and AVX-512, as `fill_block`.
+#[multiversion(targets("x86_64+avx2", "x86_64+avx512f+avx512dq"))]
+fn round_span(value: &mut [f64], row: &[f64], min: &[f64], max: &[f64], scale: &[f64]) -> u8 {
+    let mut inexact = 0u8;
+    for ((((value, &x), &lo), &hi), &scale) in value.iter_mut().zip(row).zip(min).zip(max).zip(scale) {
+        // `x.clamp(lo, hi)` (whose check of its bounds would stop vectorizing).
+        let x = if x < lo { lo } else { x };
+        let x = if x > hi { hi } else { x };
+        let (v, ok) = super::world::round_scaled(x, scale);
+        *value = v;
+        inexact |= u8::from(!ok);
+    }
+    inexact
 }
 
 #[inline(never)]
