@@ -295,6 +295,7 @@ fn start_action(world: &mut World, t: UnixSecs, twin: u32, kind: &ActionKind, id
     }
     if let ActionKind::Restart = kind {
         world.twins.restart_until[i] = world.twins.restart_until[i].max(due);
+        world.restarts_until = world.restarts_until.max(due);
     }
     world.seq += 1;
     let pending = Pending { due, seq: world.seq, twin, kind: kind.clone(), id: id.to_string() };
@@ -540,8 +541,10 @@ fn update_faults(world: &mut World, t: UnixSecs) {
     for e in world.cut_touched.drain(..) {
         world.topo.out_cut[e as usize] = false;
     }
+    world.any_cut_off = false;
     for f in &world.faults {
         let i = f.twin as usize;
+        world.any_cut_off |= matches!(f.fault.kind, FaultKind::Crash | FaultKind::Partition);
         let fx = &mut world.twins.fx[i];
         match &f.fault.kind {
             FaultKind::Crash => fx.crashed |= !f.cleared,
@@ -672,6 +675,7 @@ fn drive(world: &mut World, n: u64, t: UnixSecs) {
     }
     let tw = &mut world.twins;
     tw.model_down.fill(false);
+    world.any_model_down = false;
     let s = &mut world.series;
     let count = s.key.len();
     s.row = (n - s.block_first_tick) as usize * count;
@@ -685,6 +689,7 @@ fn drive(world: &mut World, n: u64, t: UnixSecs) {
         let (v, outage) = apply_incidents(&s.incidents[a as usize..b as usize], t, raw, tw.reset_at[twin]);
         if outage {
             tw.model_down[twin] = true;
+            world.any_model_down = true;
         }
         s.block[s.row + j] = v.clamp(s.min[j], s.max[j]);
     }
@@ -692,8 +697,19 @@ fn drive(world: &mut World, n: u64, t: UnixSecs) {
 
 #[inline(never)]
 fn reachability(world: &mut World, t: UnixSecs) {
+    // Every twin serves, and nothing could take one down: no crash, partition, restart
+    // or outage in a workload model.
+    if world.shortcuts
+        && world.all_reachable
+        && !world.any_model_down
+        && !world.any_cut_off
+        && t >= world.restarts_until
+    {
+        return;
+    }
     let count = world.twins.ids.len();
     let mut changed = Vec::new();
+    let mut all_reachable = true;
     for k in (0..count).rev() {
         let i = world.topo.placement[k] as usize;
         let tw = &mut world.twins;
@@ -703,11 +719,13 @@ fn reachability(world: &mut World, t: UnixSecs) {
         let down = own_down || host_down;
         let reachable = !down && !tw.fx[i].partitioned && (h == NONE || tw.reachable[h as usize]);
         tw.down[i] = down;
+        all_reachable &= reachable;
         if reachable != tw.reachable[i] {
             tw.reachable[i] = reachable;
             changed.push(i as u32);
         }
     }
+    world.all_reachable = all_reachable;
     world.traffic_dirty |= !changed.is_empty();
     world.status_dirty |= !changed.is_empty();
     for i in changed {
@@ -820,12 +838,11 @@ fn load(world: &mut World, t: UnixSecs) {
                 let c = cpu as usize;
                 let d0 = s.block[s.row + c];
                 let h = tw.host[i];
-                if h != NONE {
-                    // Zero in exact arithmetic, but summed as in full so that the host's
-                    // total is the same to the last bit when another workload moved.
-                    let (caps, caps0) = (&tw.caps[i], &tw.caps0[i]);
-                    tw.delta_cores[h as usize] += (d0 / 100.0 * (caps.cpu * caps.replicas)).max(0.0);
-                    tw.delta_cores[h as usize] -= d0 / 100.0 * caps0.cpu * caps0.replicas;
+                // Its change in cores used is 0 (its capacity is as at the start), unless
+                // its model's CPU goes below zero (used is then 0, not negative).
+                if h != NONE && (d0 < 0.0 || d0.is_nan()) {
+                    let used0 = d0 / 100.0 * (tw.caps0[i].cpu * tw.caps0[i].replicas);
+                    tw.delta_cores[h as usize] += 0.0 - used0;
                 }
             }
             if memory != NONE {
@@ -863,12 +880,17 @@ fn load(world: &mut World, t: UnixSecs) {
             };
             s.block[s.row + c] = demand;
             let used = if up { (demand / 100.0 * cores).max(0.0) } else { 0.0 };
-            let used0 = d0 / 100.0 * caps0.cpu * caps0.replicas;
-            if tw.host[i] != NONE {
-                tw.delta_cores[tw.host[i] as usize] += used;
-            }
-            if tw.base_host[i] != NONE {
-                tw.delta_cores[tw.base_host[i] as usize] -= used0;
+            let used0 = d0 / 100.0 * (caps0.cpu * caps0.replicas);
+            let (h, h0) = (tw.host[i], tw.base_host[i]);
+            if h != NONE && h == h0 {
+                tw.delta_cores[h as usize] += used - used0;
+            } else {
+                if h != NONE {
+                    tw.delta_cores[h as usize] += used;
+                }
+                if h0 != NONE {
+                    tw.delta_cores[h0 as usize] -= used0;
+                }
             }
         } else {
             tw.slow[i] = 1.0;
@@ -897,6 +919,7 @@ fn load(world: &mut World, t: UnixSecs) {
     let restart = ActionKind::Restart.duration_secs();
     for i in oom {
         world.twins.restart_until[i] = t + restart;
+        world.restarts_until = world.restarts_until.max(t + restart);
         world.twins.reset_at[i] = t + restart;
         push_event(world, t, i as u32, EventKind::OutOfMemory);
     }

@@ -575,6 +575,14 @@ pub struct World {
     pub(crate) status_dirty: bool,
     /// Twins not serving, as of the last statuses computed.
     pub(crate) down: usize,
+    /// Every twin was reachable at the last reachability pass.
+    pub(crate) all_reachable: bool,
+    /// An outage incident of a workload model holds at this tick.
+    pub(crate) any_model_down: bool,
+    /// A crash or partition fault is active.
+    pub(crate) any_cut_off: bool,
+    /// No twin restarts at or after this time.
+    pub(crate) restarts_until: UnixSecs,
 }
 
 /// How a series' values are rounded: to its model's decimals, half away from zero,
@@ -879,6 +887,10 @@ impl World {
             shortcuts: true,
             status_dirty: true,
             down: 0,
+            all_reachable: false,
+            any_model_down: false,
+            any_cut_off: false,
+            restarts_until: UnixSecs::MIN,
         };
         if warm_up && scenario.has_history() {
             world.warm_up(scenario);
