@@ -1126,7 +1126,7 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
             if firing == r.firing[k] {
                 if firing {
                     report.firing += 1;
-                    r.group_firing_now[test.group as usize] = true;
+                    r.mark_firing(test.group);
                 }
                 continue;
             }
@@ -1162,30 +1162,62 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
         }
         if firing {
             report.firing += 1;
-            r.group_firing_now[inst.group as usize] = true;
+            r.mark_firing(inst.group);
         }
     }
     if changed {
         world.orch.findings_version += 1;
     }
     let acct = &mut world.acct;
-    for g in 0..r.groups.len() {
-        let now = r.group_firing_now[g];
-        r.group_firing_now[g] = false;
-        if now {
-            report.violating += 1;
+    if world.shortcuts {
+        // Only the groups firing now or in violation at the last tick can change.
+        let mut status_changed = false;
+        for &g in &r.firing_groups {
+            let g = g as usize;
             acct.group_ticks[g] += 1;
-            if acct.first_firing.is_none() {
-                acct.first_firing = Some(t);
+            if !r.group_violating[g] {
+                report.new_violations += 1;
+                acct.group_episodes[g] += 1;
+                status_changed = true;
             }
         }
-        if now && !r.group_violating[g] {
-            report.new_violations += 1;
-            acct.group_episodes[g] += 1;
+        for &g in &r.violating_groups {
+            if !r.group_firing_now[g as usize] {
+                r.group_violating[g as usize] = false;
+                status_changed = true;
+            }
         }
-        world.status_dirty |= now != r.group_violating[g];
-        r.group_violating[g] = now;
+        for &g in &r.firing_groups {
+            r.group_violating[g as usize] = true;
+            r.group_firing_now[g as usize] = false;
+        }
+        report.violating += r.firing_groups.len();
+        if !r.firing_groups.is_empty() && acct.first_firing.is_none() {
+            acct.first_firing = Some(t);
+        }
+        world.status_dirty |= status_changed;
+    } else {
+        for g in 0..r.groups.len() {
+            let now = r.group_firing_now[g];
+            r.group_firing_now[g] = false;
+            if now {
+                report.violating += 1;
+                acct.group_ticks[g] += 1;
+                if acct.first_firing.is_none() {
+                    acct.first_firing = Some(t);
+                }
+            }
+            if now && !r.group_violating[g] {
+                report.new_violations += 1;
+                acct.group_episodes[g] += 1;
+            }
+            world.status_dirty |= now != r.group_violating[g];
+            r.group_violating[g] = now;
+        }
     }
+    // The groups firing now are those in violation at the next tick.
+    std::mem::swap(&mut r.violating_groups, &mut r.firing_groups);
+    r.firing_groups.clear();
 }
 
 #[inline(never)]

@@ -397,6 +397,20 @@ pub(crate) struct Rules {
     pub groups: Vec<(u32, u32)>,
     pub group_violating: Vec<bool>,
     pub group_firing_now: Vec<bool>,
+    /// The groups with `group_firing_now` set at this tick, and those in violation.
+    pub firing_groups: Vec<u32>,
+    pub violating_groups: Vec<u32>,
+}
+
+impl Rules {
+    /// Notes that a rule of group `g` fires at this tick.
+    #[inline]
+    pub(crate) fn mark_firing(&mut self, g: u32) {
+        if !self.group_firing_now[g as usize] {
+            self.group_firing_now[g as usize] = true;
+            self.firing_groups.push(g);
+        }
+    }
 }
 
 /// An action waiting for its duration before it takes effect.
@@ -1270,6 +1284,8 @@ fn build_rules(
         groups,
         group_violating: vec![false; group_count],
         group_firing_now: vec![false; group_count],
+        firing_groups: Vec::new(),
+        violating_groups: Vec::new(),
     }
 }
 
