@@ -679,6 +679,11 @@ fn drive(world: &mut World, n: u64, t: UnixSecs) {
     let s = &mut world.series;
     let count = s.key.len();
     s.row = (n - s.block_first_tick) as usize * count;
+    // Bring the row into the cache in one sequential sweep (a word per cache line),
+    // which the processor prefetches well: the passes after read it in twin order
+    // through the roles' slots, where each line would be a miss of its own.
+    let touched = s.block[s.row..s.row + count].iter().step_by(8).fold(0u64, |acc, x| acc ^ x.to_bits());
+    std::hint::black_box(touched);
     // The block's row for this tick becomes the drive: only series with incidents
     // still need them applied (and clamping).
     for &j in &s.with_incidents {
@@ -933,13 +938,16 @@ fn failure(world: &mut World) {
     // Callees first. A twin whose dependencies all answer at once and in full, and which
     // is itself neither slowed, shedding, delayed by a fault nor cut off from one, has
     // none (`dep_dirty` is set by each dependency that has some, before its callers).
+    // It also lists the twins whose values the estate's state bends (`bent`).
     tw.dep_dirty.fill(false);
+    tw.bent.clear();
     for &i in topo.order.iter().rev() {
         let i = i as usize;
         if !tw.reachable[i] {
             tw.xlat[i] = 0.0;
             tw.xfail[i] = 1.0;
             mark_callers(topo, &mut tw.dep_dirty, i);
+            tw.bent.push(i as u32);
             continue;
         }
         let h = tw.host[i];
@@ -955,6 +963,9 @@ fn failure(world: &mut World) {
         {
             tw.xlat[i] = 0.0;
             tw.xfail[i] = 0.0;
+            if tw.traffic[i] != 1.0 || tw.consumers_up[i] < 1.0 {
+                tw.bent.push(i as u32);
+            }
             continue;
         }
         let lat = tw.slot[i][Role::Latency as usize];
@@ -989,6 +1000,9 @@ fn failure(world: &mut World) {
         tw.xfail[i] = 1.0 - (1.0 - own_fail) * (1.0 - dep_fail.min(1.0));
         if tw.xlat[i] != 0.0 || tw.xfail[i] != 0.0 {
             mark_callers(topo, &mut tw.dep_dirty, i);
+        }
+        if tw.xlat[i] != 0.0 || tw.xfail[i] != 0.0 || tw.traffic[i] != 1.0 || tw.consumers_up[i] < 1.0 {
+            tw.bent.push(i as u32);
         }
     }
 }
@@ -1053,16 +1067,10 @@ fn values(world: &mut World) {
     // a queue's depth is then divided by its share of consumers. (The load roles' values
     // are final: their mul is 1 and add 0.) Exact for the others: x × 1 = x and
     // x + 0 = x (up to the sign of zero, which rounding drops).
-    for i in 0..tw.ids.len() {
-        if world.shortcuts
-            && tw.reachable[i]
-            && tw.xlat[i] == 0.0
-            && tw.xfail[i] == 0.0
-            && tw.traffic[i] == 1.0
-            && tw.consumers_up[i] >= 1.0
-        {
-            continue;
-        }
+    // The failure pass listed them; in full, every twin.
+    let twins: &[u32] = if world.shortcuts { &tw.bent } else { &world.topo.order };
+    for &i in twins {
+        let i = i as usize;
         let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
         if !tw.reachable[i] {
             s.value[a..b].copy_from_slice(&s.min[a..b]);

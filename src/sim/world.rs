@@ -264,6 +264,9 @@ pub(crate) struct Twins {
     pub plain: Vec<bool>,
     /// Scratch of the failure pass: a dependency has extra latency or failure.
     pub dep_dirty: Vec<bool>,
+    /// Listed by the failure pass: twins not serving, or with extra latency or
+    /// failure, traffic other than usual or consumers gone (their values are bent).
+    pub bent: Vec<u32>,
 }
 
 /// One series driven by a workload model.
@@ -850,6 +853,7 @@ impl World {
             degraded: vec![false; n],
             plain: vec![true; n],
             dep_dirty: vec![false; n],
+            bent: Vec::new(),
         };
         let mut twins = twins;
         for i in 0..n {
