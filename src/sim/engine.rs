@@ -614,6 +614,8 @@ fn fill_block_kernel(world: &mut World, first_tick: u64) {
     // recurrence: it vectorizes), stored to the rows.
     const CHUNK: usize = 8;
     let half = len / 2;
+    // `rng::normal`, with the table looked up once.
+    let table = super::rng::normal_table();
     let mut noise = [[0.0; BLOCK_TICKS]; CHUNK];
     for i in 0..s.twin_start.len() - 1 {
         let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
@@ -632,7 +634,7 @@ fn fill_block_kernel(world: &mut World, first_tick: u64) {
             for k in 0..len {
                 for c in 0..m {
                     let w = words[c * half + k / 2] >> (16 * (k % 2));
-                    last[c] = memory[c] * last[c] + innovation[c] * super::rng::normal(w);
+                    last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[(w & 0xffff) as usize]);
                     noise[c][k] = last[c];
                 }
             }
