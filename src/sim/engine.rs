@@ -653,10 +653,7 @@ fn fill_block_kernel(world: &mut World, first_tick: u64) {
                 for k in 0..BLOCK_TICKS {
                     let level = base + trend * days[k] + amp_cos * cos_a[k] + amp_sin * sin_a[k];
                     let factor = if weekend[k] { weekend_factor } else { 1.0 };
-                    let x = level * factor + noise[c][k];
-                    // `clamp` (whose check of its bounds would stop vectorizing)
-                    let x = if x < lo { lo } else { x };
-                    out[k] = if x > hi { hi } else { x };
+                    out[k] = clamp_unchecked(level * factor + noise[c][k], lo, hi);
                 }
                 for (k, x) in out.iter().enumerate().take(len) {
                     s.block[k * count + j] = *x;
@@ -706,17 +703,13 @@ fn drive(world: &mut World, n: u64, t: UnixSecs) {
 fn reachability(world: &mut World, t: UnixSecs) {
     // Every twin serves, and nothing could take one down: no crash, partition, restart
     // or outage in a workload model.
-    if world.shortcuts
-        && world.all_reachable
-        && !world.any_model_down
-        && !world.any_cut_off
-        && t >= world.restarts_until
-    {
+    // (`world.down` counts the twins not serving at the last statuses, which follow
+    // every change of reachability.)
+    if world.shortcuts && world.down == 0 && !world.any_model_down && !world.any_cut_off && t >= world.restarts_until {
         return;
     }
     let count = world.twins.ids.len();
     let mut changed = Vec::new();
-    let mut all_reachable = true;
     for k in (0..count).rev() {
         let i = world.topo.placement[k] as usize;
         let tw = &mut world.twins;
@@ -726,13 +719,11 @@ fn reachability(world: &mut World, t: UnixSecs) {
         let down = own_down || host_down;
         let reachable = !down && !tw.fx[i].partitioned && (h == NONE || tw.reachable[h as usize]);
         tw.down[i] = down;
-        all_reachable &= reachable;
         if reachable != tw.reachable[i] {
             tw.reachable[i] = reachable;
             changed.push(i as u32);
         }
     }
-    world.all_reachable = all_reachable;
     world.traffic_dirty |= !changed.is_empty();
     world.status_dirty |= !changed.is_empty();
     for i in changed {
@@ -1092,16 +1083,21 @@ fn values(world: &mut World) {
     }
 }
 
+/// `x.clamp(lo, hi)` without its check of the bounds (which would stop a loop from
+/// vectorizing); the same result when `lo ≤ hi`, as a model's range is.
+#[inline(always)]
+fn clamp_unchecked(x: f64, lo: f64, hi: f64) -> f64 {
+    let x = if x < lo { lo } else { x };
+    if x > hi { hi } else { x }
+}
+
 /// Clamps and rounds a span of series (decimals ≥ 0); nonzero if one was too large for
 /// `round_scaled`. Compiled also for AVX2 and AVX-512, as `fill_block`.
 #[multiversion(targets("x86_64+avx2", "x86_64+avx512f+avx512dq"))]
 fn round_span(value: &mut [f64], row: &[f64], min: &[f64], max: &[f64], scale: &[f64]) -> u8 {
     let mut inexact = 0u8;
     for ((((value, &x), &lo), &hi), &scale) in value.iter_mut().zip(row).zip(min).zip(max).zip(scale) {
-        // `x.clamp(lo, hi)` (whose check of its bounds would stop vectorizing).
-        let x = if x < lo { lo } else { x };
-        let x = if x > hi { hi } else { x };
-        let (v, ok) = super::world::round_scaled(x, scale);
+        let (v, ok) = super::world::round_scaled(clamp_unchecked(x, lo, hi), scale);
         *value = v;
         inexact |= u8::from(!ok);
     }

@@ -592,8 +592,6 @@ pub struct World {
     pub(crate) status_dirty: bool,
     /// Twins not serving, as of the last statuses computed.
     pub(crate) down: usize,
-    /// Every twin was reachable at the last reachability pass.
-    pub(crate) all_reachable: bool,
     /// An outage incident of a workload model holds at this tick.
     pub(crate) any_model_down: bool,
     /// A crash or partition fault is active.
@@ -905,7 +903,6 @@ impl World {
             shortcuts: true,
             status_dirty: true,
             down: 0,
-            all_reachable: false,
             any_model_down: false,
             any_cut_off: false,
             restarts_until: UnixSecs::MIN,
