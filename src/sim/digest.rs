@@ -66,7 +66,7 @@ pub fn state_digest(world: &World) -> String {
     for j in 0..s.key.len() {
         e.str(s.key[j].twin.as_str());
         e.str(s.key[j].metric.as_str());
-        e.f64(s.value[j]);
+        e.f64(world.value_now(j));
         e.flag(world.reported(j));
     }
     for firing in &world.rules.firing {

@@ -70,17 +70,21 @@
 //! and its (deduplicated) log would be the same; `World::set_orchestrate_every_tick`
 //! turns this off and a test checks the outcome is identical.
 
+use super::calm::ticks_where;
 use super::fault::{Fault, FaultKind, RandomFaults};
 use super::world::{
     ActionRecord, ActiveFault, BLOCK_TICKS, Caps, ConfigEffects, Event, EventKind, FaultEffects, NONE, Pending, Role,
     SimError, Timed, World, apply_incidents, placement_order,
 };
+use super::world::{SeriesTable, Twins, clamp_unchecked};
 use crate::model::{ConfigChange, ConfigValue, Status, TwinId, TwinKind, UnixSecs};
 use crate::remediation::ActionKind;
 use crate::remediation::orchestrate::Orchestrator;
 use crate::remediation::plan::{Candidate, Finding};
 use multiversion::multiversion;
 use rand::Rng;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// Something done to the world from outside at a tick.
 #[derive(Clone, Debug, PartialEq)]
@@ -190,6 +194,10 @@ pub fn step(world: &mut World, inputs: &Inputs) -> StepReport {
     drive(world, n, t);
     reachability(world, t);
     traffic(world);
+    if world.twins.loud_dirty {
+        world.twins.loud_dirty = false;
+        world.calm.refresh(&world.twins, &world.topo, world.shortcuts);
+    }
     load(world, t);
     failure(world);
     values(world);
@@ -260,7 +268,7 @@ fn least_loaded_host(world: &World, except: u32) -> Option<u32> {
         .filter(|h| tw.reachable[*h as usize])
         .map(|h| {
             let s = tw.slot[h as usize][Role::Cpu as usize];
-            let load = if s == NONE { 0.0 } else { world.series.value[s as usize] };
+            let load = if s == NONE { 0.0 } else { world.value_now(s as usize) };
             (h, load)
         })
         .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
@@ -464,6 +472,7 @@ fn take_effect(world: &mut World, t: UnixSecs) {
                     let host_id = world.twins.ids[target as usize].clone();
                     if world.graph.set_host(&id, &host_id).is_ok() {
                         world.twins.host[i] = target;
+                        world.twins.loud_dirty = true;
                         world.topo.placement = placement_order(&world.twins.host, &world.twins.base_host);
                     }
                 }
@@ -590,16 +599,21 @@ fn fill_block(world: &mut World, first_tick: u64) {
 
 #[inline(always)]
 fn fill_block_kernel(world: &mut World, first_tick: u64) {
+    const B: usize = BLOCK_TICKS;
+    let tw = &world.twins;
     let s = &mut world.series;
+    let calm = &mut world.calm;
+    let tests = &world.rules.test;
+    calm.fire_at.clear();
+    calm.trig_at.clear();
     let count = s.key.len();
-    let len = BLOCK_TICKS;
-    s.block.resize(count * len, 0.0);
+    s.block.resize(count * B, 0.0);
     // Per-tick terms of `expected`: days since the origin, the daily angle, weekends.
-    let mut days = [0.0; BLOCK_TICKS];
-    let mut cos_a = [0.0; BLOCK_TICKS];
-    let mut sin_a = [0.0; BLOCK_TICKS];
-    let mut weekend = [false; BLOCK_TICKS];
-    for k in 0..len {
+    let mut days = [0.0; B];
+    let mut cos_a = [0.0; B];
+    let mut sin_a = [0.0; B];
+    let mut weekend = [false; B];
+    for k in 0..B {
         let t = world.start + (first_tick + k as u64) as i64 * world.resolution;
         days[k] = (t - world.origin) as f64 / 86_400.0;
         let hour = t.rem_euclid(86_400) as f64 / 3600.0;
@@ -611,12 +625,12 @@ fn fill_block_kernel(world: &mut World, first_tick: u64) {
     // Twin by twin: a twin's words come from its stream in one go. First the noise of up
     // to 8 of its series, tick by tick (their recurrences run side by side instead of
     // waiting on each other), then per series the expected values over the block (no
-    // recurrence: it vectorizes), stored to the rows.
+    // recurrence: it vectorizes) and the values as an undisturbed twin has them.
     const CHUNK: usize = 8;
-    let half = len / 2;
+    let half = B / 2;
     // `rng::normal`, with the table looked up once.
     let table = super::rng::normal_table();
-    let mut noise = [[0.0; BLOCK_TICKS]; CHUNK];
+    let mut noise = [[0.0; B]; CHUNK];
     for i in 0..s.twin_start.len() - 1 {
         let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
         if a == b {
@@ -624,6 +638,10 @@ fn fill_block_kernel(world: &mut World, first_tick: u64) {
         }
         s.words.resize((b - a) * half, 0);
         s.noise_rng[i].fill(&mut s.words);
+        let slot = &tw.slot[i];
+        let memory_cap = tw.cfg[i].memory_cap;
+        // The ticks at which its drawn load does something (see `calm`).
+        let mut trig = 0u32;
         for first in (a..b).step_by(CHUNK) {
             let m = (b - first).min(CHUNK);
             let (mut memory, mut innovation, mut last) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
@@ -631,7 +649,7 @@ fn fill_block_kernel(world: &mut World, first_tick: u64) {
             innovation[..m].copy_from_slice(&s.innovation[first..first + m]);
             last[..m].copy_from_slice(&s.noise[first..first + m]);
             let words = &s.words[(first - a) * half..(first - a + m) * half];
-            for k in 0..len {
+            for k in 0..B {
                 for c in 0..m {
                     let w = words[c * half + k / 2] >> (16 * (k % 2));
                     last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[(w & 0xffff) as usize]);
@@ -642,27 +660,77 @@ fn fill_block_kernel(world: &mut World, first_tick: u64) {
             for (c, j) in (first..first + m).enumerate() {
                 let (base, trend, amp_cos, amp_sin, weekend_factor) =
                     (s.base[j], s.trend[j], s.amp_cos[j], s.amp_sin[j], s.weekend[j]);
+                let (min, max) = (s.min[j], s.max[j]);
                 // A series without incidents is driven by its clamped value as drawn;
                 // one with incidents is finished at its tick (`drive`).
                 let (lo, hi) = if s.incident_range[j].0 < s.incident_range[j].1 {
                     (f64::NEG_INFINITY, f64::INFINITY)
                 } else {
-                    (s.min[j], s.max[j])
+                    (min, max)
                 };
-                let mut out = [0.0; BLOCK_TICKS];
-                for k in 0..BLOCK_TICKS {
+                let mut out = [0.0; B];
+                for k in 0..B {
                     let level = base + trend * days[k] + amp_cos * cos_a[k] + amp_sin * sin_a[k];
                     let factor = if weekend[k] { weekend_factor } else { 1.0 };
                     out[k] = clamp_unchecked(level * factor + noise[c][k], lo, hi);
                 }
-                for (k, x) in out.iter().enumerate().take(len) {
-                    s.block[k * count + j] = *x;
+                s.block[j * B..(j + 1) * B].copy_from_slice(&out);
+                // As an undisturbed twin has them: memory capped by the eviction policy
+                // (the load pass), clamped and rounded (the values pass).
+                let j32 = j as u32;
+                if j32 == slot[Role::Memory as usize] {
+                    for x in &mut out {
+                        *x = x.min(memory_cap);
+                    }
+                }
+                // Its load's triggers: cores handed back to its host (CPU below zero or
+                // not a number), out of memory, a full disk.
+                let (lo, hi, nan) = extremes(&out);
+                if j32 == slot[Role::Cpu as usize] && (lo < 0.0 || nan) {
+                    trig |= ticks_where(&out, |d| d < 0.0 || d.is_nan());
+                } else if j32 == slot[Role::Memory as usize] && hi > 100.0 {
+                    trig |= ticks_where(&out, |d| d > 100.0);
+                } else if j32 == slot[Role::Disk as usize] && hi >= 100.0 {
+                    trig |= ticks_where(&out, |d| d >= 100.0);
+                }
+                // The ticks its plain rules fire at on its value as drawn (see
+                // `SeriesTable::undisturbed`): none unless one fires on the largest
+                // (smallest) value, as the rules, clamping and rounding are monotone.
+                let (x, y) = (calm.series_tests_start[j] as usize, calm.series_tests_start[j + 1] as usize);
+                if x < y {
+                    let rounding = s.rounding[j];
+                    let value = |x: f64| rounding.apply(clamp_unchecked(x, min, max));
+                    let (lowest, highest) = (value(lo), value(hi));
+                    for &k in &calm.series_tests[x..y] {
+                        let test = tests[k as usize];
+                        if test.fires(if test.sign > 0.0 { highest } else { lowest }) {
+                            let mask = ticks_where(&out, |x| test.fires(value(x)));
+                            if mask != 0 {
+                                calm.fire_at.push((k, mask));
+                            }
+                        }
+                    }
                 }
             }
         }
+        if trig != 0 {
+            calm.trig_at.push((i as u32, trig));
+        }
     }
     s.block_first_tick = first_tick;
-    s.block_len = len;
+    s.block_len = B;
+}
+
+/// The smallest and largest of a block's values that are numbers, and whether one is not.
+#[inline(always)]
+fn extremes(values: &[f64; BLOCK_TICKS]) -> (f64, f64, bool) {
+    let (mut lo, mut hi, mut nan) = (f64::INFINITY, f64::NEG_INFINITY, false);
+    for &x in values {
+        lo = if x < lo { x } else { lo };
+        hi = if x > hi { x } else { hi };
+        nan |= x.is_nan();
+    }
+    (lo, hi, nan)
 }
 
 /// The workload models' values at this tick.
@@ -671,31 +739,29 @@ fn drive(world: &mut World, n: u64, t: UnixSecs) {
     let s = &world.series;
     if s.block_len == 0 || n >= s.block_first_tick + s.block_len as u64 {
         fill_block(world, n);
+        world.calm.index_block();
+        // The block was drawn with every twin's capacity and configuration as they are.
+        world.twins.stale.fill(false);
+        world.twins.loud_dirty = true;
     }
     let tw = &mut world.twins;
     tw.model_down.fill(false);
     world.any_model_down = false;
     let s = &mut world.series;
-    let count = s.key.len();
-    s.row = (n - s.block_first_tick) as usize * count;
-    // Bring the row into the cache in one sequential sweep (a word per cache line),
-    // which the processor prefetches well: the passes after read it in twin order
-    // through the roles' slots, where each line would be a miss of its own.
-    let touched = s.block[s.row..s.row + count].iter().step_by(8).fold(0u64, |acc, x| acc ^ x.to_bits());
-    std::hint::black_box(touched);
-    // The block's row for this tick becomes the drive: only series with incidents
-    // still need them applied (and clamping).
+    s.cur = (n - s.block_first_tick) as usize;
+    // The block's entries for this tick are the drive: only series with incidents still
+    // need them applied (and clamping).
     for &j in &s.with_incidents {
         let j = j as usize;
+        let at = s.at(j);
         let (a, b) = s.incident_range[j];
         let twin = s.twin[j] as usize;
-        let raw = s.block[s.row + j];
-        let (v, outage) = apply_incidents(&s.incidents[a as usize..b as usize], t, raw, tw.reset_at[twin]);
+        let (v, outage) = apply_incidents(&s.incidents[a as usize..b as usize], t, s.block[at], tw.reset_at[twin]);
         if outage {
             tw.model_down[twin] = true;
             world.any_model_down = true;
         }
-        s.block[s.row + j] = v.clamp(s.min[j], s.max[j]);
+        s.block[at] = v.clamp(s.min[j], s.max[j]);
     }
 }
 
@@ -726,6 +792,7 @@ fn reachability(world: &mut World, t: UnixSecs) {
     }
     world.traffic_dirty |= !changed.is_empty();
     world.status_dirty |= !changed.is_empty();
+    world.twins.loud_dirty |= !changed.is_empty();
     for i in changed {
         let what = if world.twins.reachable[i as usize] {
             EventKind::Up
@@ -745,6 +812,7 @@ fn traffic(world: &mut World) {
     }
     world.traffic_dirty = false;
     let tw = &mut world.twins;
+    tw.loud_dirty = true;
     let topo = &world.topo;
     let count = tw.ids.len();
     // A load balancer spreads the share of unreachable targets over the healthy ones.
@@ -812,104 +880,34 @@ fn shed_at(rho: f64) -> f64 {
 fn load(world: &mut World, t: UnixSecs) {
     let tw = &mut world.twins;
     let s = &mut world.series;
+    let calm = &mut world.calm;
+    let stamp = world.tick;
+    // As an undisturbed twin has them; the visits below change them.
     tw.delta_cores.fill(0.0);
+    tw.slow.fill(1.0);
+    tw.shed.fill(0.0);
     let mut oom = Vec::new();
-    let shortcuts = world.shortcuts;
-    for &i in &world.topo.placement {
+    calm.load_visited.clear();
+    calm.heap.clear();
+    // Workloads before hosts: the loud twins, the calm ones whose drawn load does
+    // something now, and the hosts given or freed cores by them.
+    let (a, b) = (calm.trig_start[s.cur] as usize, calm.trig_start[s.cur + 1] as usize);
+    for &i in &calm.trig[a..b] {
+        calm.heap.push(Reverse((calm.placement_rank[i as usize], i)));
+    }
+    let mut next = 0;
+    while let Some(i) = next_visit(&mut calm.heap, &calm.loud_load, &mut next, |i| calm.placement_rank[i as usize]) {
         let i = i as usize;
-        let up = !tw.down[i];
-        let slot = tw.slot[i];
-        // Undisturbed (the usual case): demand is the drive, nothing is slowed or shed,
-        // and its cores used are those its host's model already holds.
-        if shortcuts
-            && tw.plain[i]
-            && up
-            && tw.traffic[i] == 1.0
-            && tw.delta_cores[i] == 0.0
-            && tw.host[i] == tw.base_host[i]
-        {
-            let (cpu, memory, disk) =
-                (slot[Role::Cpu as usize], slot[Role::Memory as usize], slot[Role::Disk as usize]);
-            tw.slow[i] = 1.0;
-            tw.shed[i] = 0.0;
-            if cpu != NONE {
-                let c = cpu as usize;
-                let d0 = s.block[s.row + c];
-                let h = tw.host[i];
-                // Its change in cores used is 0 (its capacity is as at the start), unless
-                // its model's CPU goes below zero (used is then 0, not negative).
-                if h != NONE && (d0 < 0.0 || d0.is_nan()) {
-                    let used0 = d0 / 100.0 * (tw.caps0[i].cpu * tw.caps0[i].replicas);
-                    tw.delta_cores[h as usize] += 0.0 - used0;
-                }
-            }
-            if memory != NONE {
-                let m = memory as usize;
-                let demand = s.block[s.row + m].min(tw.cfg[i].memory_cap);
-                s.block[s.row + m] = demand;
-                if demand > 100.0 {
-                    oom.push(i);
-                }
-            }
-            if disk != NONE && s.block[s.row + disk as usize] >= 100.0 {
-                tw.shed[i] = 1.0;
-            }
+        if calm.load_seen[i] == stamp {
             continue;
         }
-        let (caps, caps0, fx, ratio) = (tw.caps[i], tw.caps0[i], tw.fx[i], tw.ratios[i]);
-        let cpu = slot[Role::Cpu as usize];
-        if cpu != NONE {
-            let c = cpu as usize;
-            let d0 = s.block[s.row + c];
-            let cores = caps.cpu * caps.replicas;
-            let demand = if up {
-                d0 * tw.traffic[i] * ratio.cpu * ratio.replicas * ratio.config
-                    + fx.cpu_hog
-                    + tw.delta_cores[i] / cores * 100.0
-            } else {
-                0.0
-            };
-            let (rho, rho0) = (demand / 100.0, d0 / 100.0);
-            // Undisturbed (the usual case), the quotient is exactly 1 and nothing is shed.
-            (tw.slow[i], tw.shed[i]) = if demand == d0 {
-                (1.0, 0.0)
-            } else {
-                ((1.0 - rho0.min(0.99)) / (1.0 - rho.min(0.99)), shed_at(rho) - shed_at(rho0))
-            };
-            s.block[s.row + c] = demand;
-            let used = if up { (demand / 100.0 * cores).max(0.0) } else { 0.0 };
-            let used0 = d0 / 100.0 * (caps0.cpu * caps0.replicas);
-            let (h, h0) = (tw.host[i], tw.base_host[i]);
-            if h != NONE && h == h0 {
-                tw.delta_cores[h as usize] += used - used0;
-            } else {
-                if h != NONE {
-                    tw.delta_cores[h as usize] += used;
-                }
-                if h0 != NONE {
-                    tw.delta_cores[h0 as usize] -= used0;
-                }
-            }
-        } else {
-            tw.slow[i] = 1.0;
-            tw.shed[i] = 0.0;
-        }
-        let memory = slot[Role::Memory as usize];
-        if memory != NONE {
-            let m = memory as usize;
-            let demand = ((s.block[s.row + m] + fx.memory_leak) * ratio.memory).min(tw.cfg[i].memory_cap);
-            s.block[s.row + m] = demand;
-            if up && demand > 100.0 {
-                oom.push(i);
-            }
-        }
-        let disk = slot[Role::Disk as usize];
-        if disk != NONE {
-            let d = disk as usize;
-            let demand = (s.block[s.row + d] + fx.disk_fill) * ratio.disk;
-            s.block[s.row + d] = demand;
-            if demand >= 100.0 {
-                tw.shed[i] = 1.0;
+        calm.load_seen[i] = stamp;
+        calm.load_visited.push(i as u32);
+        for h in load_twin(tw, s, world.shortcuts, i, &mut oom) {
+            let h = h as usize;
+            // (A host earlier in the order has had its turn, as in a pass over all.)
+            if h != NONE as usize && calm.placement_rank[h] > calm.placement_rank[i] && calm.load_seen[h] != stamp {
+                calm.heap.push(Reverse((calm.placement_rank[h], h as u32)));
             }
         }
     }
@@ -923,81 +921,248 @@ fn load(world: &mut World, t: UnixSecs) {
     }
 }
 
+/// The next twin to visit in ascending `key` order: the next of `list` (sorted by key,
+/// read from `*next`) or of those added to `heap` on the way, whichever comes first.
+#[inline]
+fn next_visit(
+    heap: &mut BinaryHeap<Reverse<(u32, u32)>>,
+    list: &[u32],
+    next: &mut usize,
+    key: impl Fn(u32) -> u32,
+) -> Option<u32> {
+    let listed = list.get(*next).copied();
+    match (listed, heap.peek()) {
+        (None, None) => None,
+        (Some(i), Some(Reverse((k, _)))) if key(i) <= *k => {
+            *next += 1;
+            Some(i)
+        }
+        (Some(i), None) => {
+            *next += 1;
+            Some(i)
+        }
+        (_, Some(_)) => heap.pop().map(|Reverse((_, i))| i),
+    }
+}
+
+/// Twin `i`'s load: its demand into the block's entries of its load roles, its slowdown
+/// and shedding, its change in cores used added to its hosts (returned when not 0),
+/// and `oom` if it runs out of memory.
+#[inline]
+fn load_twin(tw: &mut Twins, s: &mut SeriesTable, shortcuts: bool, i: usize, oom: &mut Vec<usize>) -> [u32; 2] {
+    let mut given = [NONE; 2];
+    let mut give = |delta_cores: &mut [f64], h: u32, k: usize, cores: f64| {
+        delta_cores[h as usize] += cores;
+        if cores != 0.0 || cores.is_nan() {
+            given[k] = h;
+        }
+    };
+    let up = !tw.down[i];
+    let slot = tw.slot[i];
+    // Undisturbed (the usual case): demand is the drive, nothing is slowed or shed,
+    // and its cores used are those its host's model already holds.
+    if shortcuts
+        && tw.plain[i]
+        && up
+        && tw.traffic[i] == 1.0
+        && tw.delta_cores[i] == 0.0
+        && tw.host[i] == tw.base_host[i]
+    {
+        let (cpu, memory, disk) = (slot[Role::Cpu as usize], slot[Role::Memory as usize], slot[Role::Disk as usize]);
+        tw.slow[i] = 1.0;
+        tw.shed[i] = 0.0;
+        if cpu != NONE {
+            let d0 = s.block[s.at(cpu as usize)];
+            let h = tw.host[i];
+            // Its change in cores used is 0 (its capacity is as at the start), unless
+            // its model's CPU goes below zero (used is then 0, not negative).
+            if h != NONE && (d0 < 0.0 || d0.is_nan()) {
+                let used0 = d0 / 100.0 * (tw.caps0[i].cpu * tw.caps0[i].replicas);
+                give(&mut tw.delta_cores, h, 0, 0.0 - used0);
+            }
+        }
+        if memory != NONE {
+            let at = s.at(memory as usize);
+            let demand = s.block[at].min(tw.cfg[i].memory_cap);
+            s.block[at] = demand;
+            if demand > 100.0 {
+                oom.push(i);
+            }
+        }
+        if disk != NONE && s.block[s.at(disk as usize)] >= 100.0 {
+            tw.shed[i] = 1.0;
+        }
+        return given;
+    }
+    let (caps, caps0, fx, ratio) = (tw.caps[i], tw.caps0[i], tw.fx[i], tw.ratios[i]);
+    let cpu = slot[Role::Cpu as usize];
+    if cpu != NONE {
+        let at = s.at(cpu as usize);
+        let d0 = s.block[at];
+        let cores = caps.cpu * caps.replicas;
+        let demand = if up {
+            d0 * tw.traffic[i] * ratio.cpu * ratio.replicas * ratio.config
+                + fx.cpu_hog
+                + tw.delta_cores[i] / cores * 100.0
+        } else {
+            0.0
+        };
+        let (rho, rho0) = (demand / 100.0, d0 / 100.0);
+        // Undisturbed (the usual case), the quotient is exactly 1 and nothing is shed.
+        (tw.slow[i], tw.shed[i]) = if demand == d0 {
+            (1.0, 0.0)
+        } else {
+            ((1.0 - rho0.min(0.99)) / (1.0 - rho.min(0.99)), shed_at(rho) - shed_at(rho0))
+        };
+        s.block[at] = demand;
+        let used = if up { (demand / 100.0 * cores).max(0.0) } else { 0.0 };
+        let used0 = d0 / 100.0 * (caps0.cpu * caps0.replicas);
+        let (h, h0) = (tw.host[i], tw.base_host[i]);
+        if h != NONE && h == h0 {
+            give(&mut tw.delta_cores, h, 0, used - used0);
+        } else {
+            if h != NONE {
+                give(&mut tw.delta_cores, h, 0, used);
+            }
+            if h0 != NONE {
+                give(&mut tw.delta_cores, h0, 1, -used0);
+            }
+        }
+    } else {
+        tw.slow[i] = 1.0;
+        tw.shed[i] = 0.0;
+    }
+    let memory = slot[Role::Memory as usize];
+    if memory != NONE {
+        let at = s.at(memory as usize);
+        let demand = ((s.block[at] + fx.memory_leak) * ratio.memory).min(tw.cfg[i].memory_cap);
+        s.block[at] = demand;
+        if up && demand > 100.0 {
+            oom.push(i);
+        }
+    }
+    let disk = slot[Role::Disk as usize];
+    if disk != NONE {
+        let at = s.at(disk as usize);
+        let demand = (s.block[at] + fx.disk_fill) * ratio.disk;
+        s.block[at] = demand;
+        if demand >= 100.0 {
+            tw.shed[i] = 1.0;
+        }
+    }
+    given
+}
+
 #[inline(never)]
 fn failure(world: &mut World) {
     let tw = &mut world.twins;
     let topo = &world.topo;
     let s = &world.series;
+    let calm = &mut world.calm;
+    let stamp = world.tick;
     // Callees first. A twin whose dependencies all answer at once and in full, and which
     // is itself neither slowed, shedding, delayed by a fault nor cut off from one, has
     // none (`dep_dirty` is set by each dependency that has some, before its callers).
     // It also lists the twins whose values the estate's state bends (`bent`).
+    // Visited: the loud twins, the slowed or shedding ones and the workloads of such
+    // hosts, and the callers of those with extra latency or failure.
+    tw.xlat.fill(0.0);
+    tw.xfail.fill(0.0);
     tw.dep_dirty.fill(false);
     tw.bent.clear();
-    for &i in topo.order.iter().rev() {
-        let i = i as usize;
-        if !tw.reachable[i] {
-            tw.xlat[i] = 0.0;
-            tw.xfail[i] = 1.0;
-            mark_callers(topo, &mut tw.dep_dirty, i);
-            tw.bent.push(i as u32);
-            continue;
-        }
-        let h = tw.host[i];
-        let (host_slow, host_shed) = if h == NONE { (1.0, 0.0) } else { (tw.slow[h as usize], tw.shed[h as usize]) };
-        if world.shortcuts
-            && !tw.dep_dirty[i]
-            && !topo.back_edge[i]
-            && tw.slow[i] * host_slow == 1.0
-            && tw.shed[i] == 0.0
-            && host_shed == 0.0
-            && tw.fx[i].latency_ms == 0.0
-            && !tw.fx[i].cut
-        {
-            tw.xlat[i] = 0.0;
-            tw.xfail[i] = 0.0;
-            if tw.traffic[i] != 1.0 || tw.consumers_up[i] < 1.0 {
-                tw.bent.push(i as u32);
+    calm.heap.clear();
+    let key = |i: u32| !calm.order_rank[i as usize];
+    for &i in &calm.load_visited {
+        let iu = i as usize;
+        if tw.slow[iu] != 1.0 || tw.shed[iu] != 0.0 {
+            calm.heap.push(Reverse((key(i), i)));
+            let (a, b) = (calm.hosted_start[iu] as usize, calm.hosted_start[iu + 1] as usize);
+            for &w in &calm.hosted[a..b] {
+                calm.heap.push(Reverse((key(w), w)));
             }
-            continue;
-        }
-        let lat = tw.slot[i][Role::Latency as usize];
-        let base_latency = if lat == NONE { 0.0 } else { s.block[s.row + lat as usize] };
-        let mut xlat = base_latency * (tw.slow[i] * host_slow - 1.0) + tw.fx[i].latency_ms;
-        let own_fail = 1.0 - (1.0 - tw.shed[i].clamp(0.0, 1.0)) * (1.0 - host_shed.clamp(0.0, 1.0));
-        let mut dep_fail = 0.0;
-        let timeout = tw.cfg[i].timeout_ms;
-        let (a, b) = (topo.out_start[i] as usize, topo.out_start[i + 1] as usize);
-        for e in a..b {
-            let j = topo.out_to[e] as usize;
-            let share = topo.out_share[e];
-            let ok = tw.reachable[j] && !topo.out_cut[e];
-            if topo.out_routes[e] {
-                let scale = tw.route_scale[i];
-                if scale == 0.0 {
-                    dep_fail += share;
-                    xlat += share * timeout;
-                } else if ok {
-                    dep_fail += share * scale * tw.xfail[j];
-                    xlat += share * scale * tw.xlat[j];
-                }
-            } else if ok {
-                dep_fail += share * tw.xfail[j];
-                xlat += share * tw.xlat[j];
-            } else {
-                dep_fail += share;
-                xlat += share * timeout;
-            }
-        }
-        tw.xlat[i] = xlat;
-        tw.xfail[i] = 1.0 - (1.0 - own_fail) * (1.0 - dep_fail.min(1.0));
-        if tw.xlat[i] != 0.0 || tw.xfail[i] != 0.0 {
-            mark_callers(topo, &mut tw.dep_dirty, i);
-        }
-        if tw.xlat[i] != 0.0 || tw.xfail[i] != 0.0 || tw.traffic[i] != 1.0 || tw.consumers_up[i] < 1.0 {
-            tw.bent.push(i as u32);
         }
     }
+    let mut next = 0;
+    while let Some(i) = next_visit(&mut calm.heap, &calm.loud_failure, &mut next, key) {
+        let i = i as usize;
+        if calm.failure_seen[i] == stamp {
+            continue;
+        }
+        calm.failure_seen[i] = stamp;
+        if failure_twin(tw, topo, s, world.shortcuts, i) {
+            mark_callers(topo, &mut tw.dep_dirty, i);
+            let (a, b) = (topo.in_start[i] as usize, topo.in_start[i + 1] as usize);
+            for &c in &topo.in_from[a..b] {
+                // (A caller later in the order has had its turn, as in a pass over all.)
+                if calm.order_rank[c as usize] < calm.order_rank[i] && calm.failure_seen[c as usize] != stamp {
+                    calm.heap.push(Reverse((key(c), c)));
+                }
+            }
+        }
+    }
+}
+
+/// Twin `i`'s extra latency and failure; whether its callers have to know.
+#[inline]
+fn failure_twin(tw: &mut Twins, topo: &super::world::Topology, s: &SeriesTable, shortcuts: bool, i: usize) -> bool {
+    if !tw.reachable[i] {
+        tw.xlat[i] = 0.0;
+        tw.xfail[i] = 1.0;
+        tw.bent.push(i as u32);
+        return true;
+    }
+    let h = tw.host[i];
+    let (host_slow, host_shed) = if h == NONE { (1.0, 0.0) } else { (tw.slow[h as usize], tw.shed[h as usize]) };
+    if shortcuts
+        && !tw.dep_dirty[i]
+        && !topo.back_edge[i]
+        && tw.slow[i] * host_slow == 1.0
+        && tw.shed[i] == 0.0
+        && host_shed == 0.0
+        && tw.fx[i].latency_ms == 0.0
+        && !tw.fx[i].cut
+    {
+        tw.xlat[i] = 0.0;
+        tw.xfail[i] = 0.0;
+        if tw.traffic[i] != 1.0 || tw.consumers_up[i] < 1.0 {
+            tw.bent.push(i as u32);
+        }
+        return false;
+    }
+    let lat = tw.slot[i][Role::Latency as usize];
+    let base_latency = if lat == NONE { 0.0 } else { s.block[s.at(lat as usize)] };
+    let mut xlat = base_latency * (tw.slow[i] * host_slow - 1.0) + tw.fx[i].latency_ms;
+    let own_fail = 1.0 - (1.0 - tw.shed[i].clamp(0.0, 1.0)) * (1.0 - host_shed.clamp(0.0, 1.0));
+    let mut dep_fail = 0.0;
+    let timeout = tw.cfg[i].timeout_ms;
+    let (a, b) = (topo.out_start[i] as usize, topo.out_start[i + 1] as usize);
+    for e in a..b {
+        let j = topo.out_to[e] as usize;
+        let share = topo.out_share[e];
+        let ok = tw.reachable[j] && !topo.out_cut[e];
+        if topo.out_routes[e] {
+            let scale = tw.route_scale[i];
+            if scale == 0.0 {
+                dep_fail += share;
+                xlat += share * timeout;
+            } else if ok {
+                dep_fail += share * scale * tw.xfail[j];
+                xlat += share * scale * tw.xlat[j];
+            }
+        } else if ok {
+            dep_fail += share * tw.xfail[j];
+            xlat += share * tw.xlat[j];
+        } else {
+            dep_fail += share;
+            xlat += share * timeout;
+        }
+    }
+    tw.xlat[i] = xlat;
+    tw.xfail[i] = 1.0 - (1.0 - own_fail) * (1.0 - dep_fail.min(1.0));
+    if tw.xlat[i] != 0.0 || tw.xfail[i] != 0.0 || tw.traffic[i] != 1.0 || tw.consumers_up[i] < 1.0 {
+        tw.bent.push(i as u32);
+    }
+    tw.xlat[i] != 0.0 || tw.xfail[i] != 0.0
 }
 
 /// Tells twin `i`'s callers that it has extra latency or failure.
@@ -1013,95 +1178,53 @@ fn mark_callers(topo: &super::world::Topology, dirty: &mut [bool], i: usize) {
 fn values(world: &mut World) {
     let tw = &world.twins;
     let s = &mut world.series;
-    let count = s.key.len();
-    let row = &s.block[s.row..s.row + count];
-    // Every series as an undisturbed twin has it: the row (the load pass's value for
-    // cpu, memory and disk, the model's drive for the others), clamped and rounded. One
-    // pass over all series without a branch, so that it vectorizes: the common case.
-    // Those rounded to tens or more (network traffic in kB, say) are redone after each
-    // span of it, while the span is in the cache.
-    if !world.shortcuts {
-        // In full: every series as `Rounding::apply` rounds, one by one.
-        for (j, value) in s.value.iter_mut().enumerate() {
-            *value = s.rounding[j].apply(row[j].clamp(s.min[j], s.max[j]));
-        }
-    } else {
-        const SPAN: usize = 2048;
-        let mut inexact = 0u8;
-        let mut next = 0;
-        for first in (0..count).step_by(SPAN) {
-            let last = (first + SPAN).min(count);
-            let span = first..last;
-            let (value, drive, min, max, scale) = (
-                &mut s.value[span.clone()],
-                &row[span.clone()],
-                &s.min[span.clone()],
-                &s.max[span.clone()],
-                &s.scale[span],
-            );
-            inexact |= round_span(value, drive, min, max, scale);
-            while next < s.coarse.len() && (s.coarse[next] as usize) < last {
-                let j = s.coarse[next] as usize;
-                let (v, ok) = super::world::round_coarse(row[j].clamp(s.min[j], s.max[j]), s.coarse_unit[next]);
-                s.value[j] = v;
-                inexact |= u8::from(!ok);
-                next += 1;
-            }
-        }
-        // Too large for those: as `apply` rounds.
-        if inexact != 0 {
-            for j in 0..count {
-                s.value[j] = s.rounding[j].apply(s.block[s.row + j].clamp(s.min[j], s.max[j]));
-            }
-        }
-    }
-    let row = &s.block[s.row..s.row + count];
-    // Then the twins the estate's state bends. v = x × mul + add by role, x the drive;
-    // a queue's depth is then divided by its share of consumers. (The load roles' values
-    // are final: their mul is 1 and add 0.) Exact for the others: x × 1 = x and
-    // x + 0 = x (up to the sign of zero, which rounding drops).
-    // The failure pass listed them; in full, every twin.
-    let twins: &[u32] = if world.shortcuts { &tw.bent } else { &world.topo.order };
-    for &i in twins {
-        let i = i as usize;
-        let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
-        if !tw.reachable[i] {
-            s.value[a..b].copy_from_slice(&s.min[a..b]);
+    let calm = &mut world.calm;
+    let stamp = world.tick;
+    // A twin not visited has its values as drawn. The others: those the load pass
+    // visited (their load roles' values are its demand) and those the estate's state
+    // bends (listed by the failure pass).
+    calm.values_visited.clear();
+    for &i in calm.load_visited.iter().chain(&tw.bent) {
+        let iu = i as usize;
+        if calm.values_seen[iu] == stamp {
             continue;
         }
-        let consumers = tw.consumers_up[i].max(0.05);
-        for (j, &x) in row.iter().enumerate().take(b).skip(a) {
-            let v = match s.role[j] {
-                Role::Cpu | Role::Memory | Role::Disk | Role::Other => continue,
-                Role::Latency => x + tw.xlat[i],
-                Role::Errors => x + 100.0 * tw.xfail[i],
-                Role::Requests | Role::Network => x * tw.traffic[i],
-                Role::QueueDepth => x * tw.traffic[i] / consumers,
-            };
-            s.value[j] = s.rounding[j].apply(v.clamp(s.min[j], s.max[j]));
+        calm.values_seen[iu] = stamp;
+        calm.values_visited.push(i);
+        values_twin(tw, s, iu, calm.load_seen[iu] == stamp);
+    }
+}
+
+/// Twin `i`'s values at this tick: v = x × mul + add by role, x the drive (the load
+/// roles' demand), clamped and rounded; a queue's depth is then divided by its share of
+/// consumers. The load roles are the load pass's demand if it visited the twin
+/// (`load_roles`), else as drawn. The values replace the drive in the block.
+#[inline]
+fn values_twin(tw: &Twins, s: &mut SeriesTable, i: usize, load_roles: bool) {
+    let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
+    if !tw.reachable[i] {
+        for j in a..b {
+            let at = s.at(j);
+            s.block[at] = s.min[j];
         }
+        return;
     }
-}
-
-/// `x.clamp(lo, hi)` without its check of the bounds (which would stop a loop from
-/// vectorizing); the same result when `lo ≤ hi`, as a model's range is.
-#[inline(always)]
-fn clamp_unchecked(x: f64, lo: f64, hi: f64) -> f64 {
-    let x = if x < lo { lo } else { x };
-    if x > hi { hi } else { x }
-}
-
-/// Clamps and rounds a span of series (decimals ≥ 0); nonzero if one was too large for
-/// `round_scaled`. Compiled also for AVX2 and AVX-512, as `fill_block`.
-#[multiversion(targets("x86_64+avx2", "x86_64+avx512f+avx512dq"))]
-fn round_span(value: &mut [f64], row: &[f64], min: &[f64], max: &[f64], scale: &[f64]) -> u8 {
-    let mut inexact = 0u8;
-    for ((((value, &x), &lo), &hi), &scale) in value.iter_mut().zip(row).zip(min).zip(max).zip(scale) {
-        let (v, ok) = super::world::round_scaled(clamp_unchecked(x, lo, hi), scale);
-        *value = v;
-        inexact |= u8::from(!ok);
+    let consumers = tw.consumers_up[i].max(0.05);
+    for j in a..b {
+        let at = s.at(j);
+        let x = s.block[at];
+        let v = match s.role[j] {
+            Role::Cpu | Role::Memory | Role::Disk | Role::Other if load_roles => x,
+            // As drawn (the load pass's shortcut).
+            Role::Memory => x.min(tw.cfg[i].memory_cap),
+            Role::Cpu | Role::Disk | Role::Other => x,
+            Role::Latency => x + tw.xlat[i],
+            Role::Errors => x + 100.0 * tw.xfail[i],
+            Role::Requests | Role::Network => x * tw.traffic[i],
+            Role::QueueDepth => x * tw.traffic[i] / consumers,
+        };
+        s.block[at] = s.rounding[j].apply(clamp_unchecked(v, s.min[j], s.max[j]));
     }
-    inexact
 }
 
 #[inline(never)]
@@ -1109,8 +1232,33 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
     let r = &mut world.rules;
     let s = &world.series;
     let tw = &world.twins;
+    let calm = &mut world.calm;
+    let stamp = world.tick;
     let mut changed = false;
-    for k in 0..r.test.len() {
+    // The tests that may fire now or have fired at the last tick: of the twins whose
+    // values were computed, firing on the drawn values, firing at the last tick, and
+    // those with a state. Every other one did not and does not fire. In full, all.
+    let mut candidates = std::mem::take(&mut calm.candidates);
+    candidates.clear();
+    if world.shortcuts {
+        candidates.extend_from_slice(&calm.always);
+        candidates.extend_from_slice(&calm.firing);
+        let (a, b) = (calm.fire_start[s.cur] as usize, calm.fire_start[s.cur + 1] as usize);
+        candidates.extend_from_slice(&calm.fire[a..b]);
+        for &i in &calm.values_visited {
+            let (a, b) = (calm.twin_tests_start[i as usize] as usize, calm.twin_tests_start[i as usize + 1] as usize);
+            candidates.extend_from_slice(&calm.twin_tests[a..b]);
+        }
+    } else {
+        candidates.extend(0..r.test.len() as u32);
+    }
+    calm.firing.clear();
+    for &k in &candidates {
+        let k = k as usize;
+        if calm.test_seen[k] == stamp {
+            continue;
+        }
+        calm.test_seen[k] = stamp;
         let test = r.test[k];
         let reachable = tw.reachable[test.twin as usize];
         let up = test.series == NONE;
@@ -1118,7 +1266,7 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
             if up {
                 Some(if reachable { 1.0 } else { 0.0 })
             } else if reachable {
-                Some(s.value[test.series as usize])
+                Some(s.value(tw, &calm.values_seen, stamp, test.series as usize))
             } else {
                 None
             }
@@ -1126,13 +1274,17 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
         // (firing, start of the episode, the value it fires on)
         let (firing, since, seen) = if test.sign != 0.0 {
             // A plain threshold: no data (unreachable) is no violation.
-            let v = if up { f64::from(u8::from(reachable)) } else { s.value[test.series as usize] };
-            let x = v * test.sign;
-            let firing = (reachable || up) && if test.strict { x > test.bound } else { x >= test.bound };
+            let v = if up {
+                f64::from(u8::from(reachable))
+            } else {
+                s.value(tw, &calm.values_seen, stamp, test.series as usize)
+            };
+            let firing = (reachable || up) && test.fires(v);
             if firing == r.firing[k] {
                 if firing {
                     report.firing += 1;
                     r.mark_firing(test.group);
+                    calm.firing.push(k as u32);
                 }
                 continue;
             }
@@ -1169,8 +1321,10 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
         if firing {
             report.firing += 1;
             r.mark_firing(inst.group);
+            calm.firing.push(k as u32);
         }
     }
+    calm.candidates = candidates;
     if changed {
         world.orch.findings_version += 1;
     }

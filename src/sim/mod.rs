@@ -5,6 +5,7 @@
 //! the seed and the inputs; nothing reads the wall clock.
 
 pub mod ab;
+mod calm;
 pub mod chaos;
 pub mod digest;
 pub mod engine;

@@ -597,7 +597,7 @@ fn the_shortcuts_for_undisturbed_twins_change_nothing() {
                     let twins: Vec<_> = (0..tw.ids.len())
                         .map(|i| (tw.xlat[i], tw.xfail[i], tw.slow[i], tw.shed[i], tw.traffic[i], tw.delta_cores[i]))
                         .collect();
-                    states.push((w.series.value.clone(), twins));
+                    states.push((w.values_now(), twins));
                     report
                 })
                 .collect();

@@ -15,6 +15,7 @@ use std::f64::consts::TAU;
 
 use rand_chacha::ChaCha8Rng;
 
+use super::calm::Calm;
 use super::fault::{Fault, RandomFaults};
 use super::rng;
 use crate::model::{
@@ -152,6 +153,7 @@ impl Twins {
         self.caps[i] = caps;
         self.cfg[i] = cfg;
         self.ratios[i] = Ratios::of(&caps, &self.caps0[i], &cfg, &self.cfg0[i]);
+        self.stale[i] = true;
         self.refresh_plain(i);
     }
 
@@ -162,6 +164,7 @@ impl Twins {
             && fx.cpu_hog == 0.0
             && fx.memory_leak == 0.0
             && fx.disk_fill == 0.0;
+        self.loud_dirty = true;
     }
 }
 
@@ -267,6 +270,11 @@ pub(crate) struct Twins {
     /// Listed by the failure pass: twins not serving, or with extra latency or
     /// failure, traffic other than usual or consumers gone (their values are bent).
     pub bent: Vec<u32>,
+    /// Capacity or configuration changed since the block was drawn (its drawn values
+    /// may not hold).
+    pub stale: Vec<bool>,
+    /// Something the loud twins depend on changed (see `calm`).
+    pub loud_dirty: bool,
 }
 
 /// One series driven by a workload model.
@@ -295,23 +303,56 @@ pub(crate) struct SeriesTable {
     pub noise_rng: Vec<rng::NoiseStream>,
     /// Scratch for a twin's random words while a block is drawn.
     pub words: Vec<u32>,
-    /// Drawn ahead: `block[k * n + s]` is expected + noise of series `s` at block tick
-    /// `k`, clamped unless the series has incidents.
+    /// Drawn ahead: `block[s * BLOCK_TICKS + k]` is expected + noise of series `s` at
+    /// block tick `k`, clamped unless the series has incidents. From the `drive` pass
+    /// on, a tick's entries hold the workload models' values at the tick (incidents
+    /// applied, clamped), from the load pass on the load roles' demand, and from the
+    /// values pass the simulated values of the twins it visited (see `World::value_now`).
     pub block: Vec<f64>,
     pub block_first_tick: u64,
     pub block_len: usize,
-    /// Where this tick's row starts in `block`: from the `drive` pass on, the row holds
-    /// the workload models' values at the tick (incidents applied, clamped).
-    pub row: usize,
+    /// This tick's place in the block.
+    pub cur: usize,
     /// Series with incidents (the others' values are final when drawn).
     pub with_incidents: Vec<u32>,
-    /// `rounding[j].scale()`, or 1 for the series in `coarse` (rounded to tens or more).
-    pub scale: Vec<f64>,
-    pub coarse: Vec<u32>,
-    /// The unit of each series in `coarse`.
-    pub coarse_unit: Vec<f64>,
-    /// This tick: the simulated value.
-    pub value: Vec<f64>,
+}
+
+impl SeriesTable {
+    /// Index of series `j`'s entry for this tick in `block`.
+    #[inline(always)]
+    pub(crate) fn at(&self, j: usize) -> usize {
+        j * BLOCK_TICKS + self.cur
+    }
+
+    /// Series `j`'s value as an undisturbed twin has it, from its drive `x`: memory
+    /// capped by the eviction policy (`memory_cap`, the load pass), clamped and rounded
+    /// (the values pass).
+    #[inline]
+    pub(crate) fn undisturbed(&self, j: usize, x: f64, memory_cap: f64) -> f64 {
+        let x = if self.role[j] == Role::Memory { x.min(memory_cap) } else { x };
+        self.rounding[j].apply(clamp_unchecked(x, self.min[j], self.max[j]))
+    }
+
+    /// Series `j`'s value now (0 before the first tick): as the values pass computed
+    /// it if it visited the twin at this tick (`values_seen` of the twin is `tick`),
+    /// else as drawn.
+    #[inline]
+    pub(crate) fn value(&self, twins: &Twins, values_seen: &[u64], tick: u64, j: usize) -> f64 {
+        if self.block_len == 0 {
+            return 0.0;
+        }
+        let i = self.twin[j] as usize;
+        let x = self.block[self.at(j)];
+        if values_seen[i] == tick { x } else { self.undisturbed(j, x, twins.cfg[i].memory_cap) }
+    }
+}
+
+/// `x.clamp(lo, hi)` without its check of the bounds (which would stop a loop from
+/// vectorizing); the same result when `lo ≤ hi`, as a model's range is.
+#[inline(always)]
+pub(crate) fn clamp_unchecked(x: f64, lo: f64, hi: f64) -> f64 {
+    let x = if x < lo { lo } else { x };
+    if x > hi { hi } else { x }
 }
 
 /// Dependency edges as compressed rows, for the traffic and failure passes.
@@ -573,6 +614,7 @@ pub struct World {
     pub(crate) series: SeriesTable,
     pub(crate) topo: Topology,
     pub(crate) rules: Rules,
+    pub(crate) calm: Calm,
     pub(crate) faults: Vec<ActiveFault>,
     pub(crate) scheduled: Vec<Timed>,
     pub(crate) random_faults: Vec<(RandomFaults, ChaCha8Rng)>,
@@ -618,16 +660,6 @@ impl Rounding {
         Rounding { unit, fraction: decimals >= 0 }
     }
 
-    /// For rounding to decimals ≥ 0, the power of ten to scale by (see `round_scaled`).
-    pub(crate) fn scale(self) -> Option<f64> {
-        self.fraction.then_some(self.unit)
-    }
-
-    /// For rounding to tens or more, the unit (see `round_coarse`).
-    pub(crate) fn coarse_unit(self) -> Option<f64> {
-        (!self.fraction).then_some(self.unit)
-    }
-
     /// The rounded value.
     #[inline]
     pub(crate) fn apply(self, value: f64) -> f64 {
@@ -650,41 +682,6 @@ fn round_half_away(x: f64) -> f64 {
     } else {
         x
     }
-}
-
-/// `Rounding::apply` for a rounding to decimals ≥ 0 with `scale` its power of ten,
-/// in operations that vectorize (no branch, no conversion to an integer) — exact for
-/// |value × scale| < 2⁵¹ and returned in the second place as `false` otherwise (the
-/// caller rounds those with `apply`). Round half to even by the 1.5 × 2⁵² trick, then
-/// a tie that went towards zero is moved away from it.
-#[inline(always)]
-pub(crate) fn round_scaled(value: f64, scale: f64) -> (f64, bool) {
-    let (r, exact) = half_away(value * scale);
-    (r / scale, exact)
-}
-
-/// `Rounding::apply` for a rounding to tens or more (`unit` 10, 100, …), as
-/// `round_scaled`.
-#[inline(always)]
-pub(crate) fn round_coarse(value: f64, unit: f64) -> (f64, bool) {
-    let (r, exact) = half_away(value / unit);
-    (r * unit, exact)
-}
-
-/// `round_half_away(y)`, and `false` for 2⁵¹ ≤ |y| < 2⁵² (where the trick does not
-/// hold and `y` may still have a half: the caller rounds those with `apply`). Beyond,
-/// every double is an integer.
-#[inline(always)]
-fn half_away(y: f64) -> (f64, bool) {
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
-    const LIMIT: f64 = 2_251_799_813_685_248.0;
-    let t = (y + MAGIC) - MAGIC;
-    let d = y - t;
-    let up = d == 0.5 && y > 0.0;
-    let down = d == -0.5 && y < 0.0;
-    let r = t + f64::from(u8::from(up)) - f64::from(u8::from(down));
-    let a = y.abs();
-    (if a < LIMIT { r } else { y }, !(LIMIT..2.0 * LIMIT).contains(&a))
 }
 
 /// Rounds like `WorkloadModel::quantize` (half away from zero).
@@ -750,12 +747,8 @@ impl World {
             block: Vec::new(),
             block_first_tick: 0,
             block_len: 0,
-            row: 0,
+            cur: 0,
             with_incidents: Vec::new(),
-            scale: Vec::new(),
-            coarse: Vec::new(),
-            coarse_unit: Vec::new(),
-            value: Vec::new(),
         };
         let mut slot = vec![[NONE; ROLE_SLOTS]; n];
         for (key, model) in &scenario.workloads {
@@ -815,11 +808,6 @@ impl World {
         series.with_incidents = (0..s_count as u32)
             .filter(|j| series.incident_range[*j as usize].0 < series.incident_range[*j as usize].1)
             .collect();
-        series.value = vec![0.0; s_count];
-        series.scale = series.rounding.iter().map(|r| r.scale().unwrap_or(1.0)).collect();
-        series.coarse = (0..s_count as u32).filter(|j| series.rounding[*j as usize].scale().is_none()).collect();
-        series.coarse_unit =
-            series.coarse.iter().map(|j| series.rounding[*j as usize].coarse_unit().unwrap_or(1.0)).collect();
 
         let topo = build_topology(&graph, &index, &slot, &host, n);
         let twins = Twins {
@@ -852,6 +840,8 @@ impl World {
             plain: vec![true; n],
             dep_dirty: vec![false; n],
             bent: Vec::new(),
+            stale: vec![false; n],
+            loud_dirty: true,
         };
         let mut twins = twins;
         for i in 0..n {
@@ -868,6 +858,7 @@ impl World {
         let acting_count = config.acting.len();
         let rules = build_rules(&graph, &policies, acting_count, &index, &series);
         let groups = rules.groups.len();
+        let calm = Calm::new(&twins, &series, &topo, &rules.test);
 
         let warm_up = config.warm_up_from_history;
         let mut world = World {
@@ -885,6 +876,7 @@ impl World {
             series,
             topo,
             rules,
+            calm,
             faults: Vec::new(),
             scheduled: Vec::new(),
             random_faults: Vec::new(),
@@ -1001,6 +993,7 @@ impl World {
     /// for undisturbed twins (for tests that check the shortcuts change nothing).
     pub fn set_shortcuts(&mut self, shortcuts: bool) {
         self.shortcuts = shortcuts;
+        self.twins.loud_dirty = true;
     }
 
     pub(crate) fn twin_index(&self, id: &TwinId) -> Option<u32> {
@@ -1015,7 +1008,7 @@ impl World {
             return Some(if self.twins.reachable[t as usize] { 1.0 } else { 0.0 });
         }
         let s = self.series_index(twin, metric)?;
-        self.reported(s).then(|| self.series.value[s])
+        self.reported(s).then(|| self.value_now(s))
     }
 
     /// Index of a series for fast repeated reads with [`World::series_value`].
@@ -1032,7 +1025,18 @@ impl World {
 
     /// The value of a series by index (`None`: not reported this tick).
     pub fn series_value(&self, series: usize) -> Option<f64> {
-        (series < self.series.value.len() && self.reported(series)).then(|| self.series.value[series])
+        (series < self.series.key.len() && self.reported(series)).then(|| self.value_now(series))
+    }
+
+    /// The value of series `j` now, reported or not (0 before the first tick).
+    pub(crate) fn value_now(&self, j: usize) -> f64 {
+        self.series.value(&self.twins, &self.calm.values_seen, self.tick, j)
+    }
+
+    /// Every series' value now.
+    #[cfg(test)]
+    pub(crate) fn values_now(&self) -> Vec<f64> {
+        (0..self.series.key.len()).map(|j| self.value_now(j)).collect()
     }
 
     /// Number of rule instances (policy × selected twin × rule) evaluated per tick.
@@ -1347,43 +1351,6 @@ mod tests {
         ] {
             assert_eq!(quantize(x, d), m(d).quantize(x), "{x} at {d}");
         }
-    }
-
-    #[test]
-    fn round_scaled_is_apply_bit_for_bit() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let mut cases: Vec<f64> =
-            vec![0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.25, 99.95, -7.45, 0.049, 0.0049999];
-        for _ in 0..200_000 {
-            let magnitude = 10f64.powi(rng.random_range(-4..14));
-            let x: f64 = rng.random_range(-1.0..1.0) * magnitude;
-            cases.push(x);
-            // Exact ties at every decimal count.
-            cases.push((x * 100.0).trunc() / 100.0 + 0.005);
-            cases.push((x.trunc() + 0.5).copysign(x));
-        }
-        for k in 0..64 {
-            let edge = 2_251_799_813_685_248.0 + f64::from(k) * 0.5;
-            cases.extend([edge, -edge, edge - 0.5, -(edge - 0.5), 4.5e15 + f64::from(k), f64::MAX, f64::INFINITY]);
-        }
-        for decimals in -4..=4i8 {
-            let rounding = Rounding::new(decimals);
-            let scale = rounding.scale().unwrap_or(1.0);
-            for &x in &cases {
-                let (r, exact) = match rounding.coarse_unit() {
-                    Some(unit) => round_coarse(x, unit),
-                    None => round_scaled(x, scale),
-                };
-                if exact {
-                    assert_eq!(r.to_bits(), rounding.apply(x).to_bits(), "{x:e} at {decimals} decimals");
-                } else {
-                    let y = rounding.coarse_unit().map_or(x * scale, |unit| x / unit);
-                    assert!(y.abs() >= 2_251_799_813_685_248.0, "{x:e} at {decimals}");
-                }
-            }
-        }
-        assert!(round_scaled(f64::NAN, 100.0).0.is_nan());
     }
 
     #[test]
