@@ -35,6 +35,8 @@ pub(crate) struct Calm {
     pub order_rank: Vec<u32>,
     /// Whether a twin has a series with incidents (its values are known only at the tick).
     pub has_incidents: Vec<bool>,
+    /// Whether a twin is loud (not calm).
+    pub loud: Vec<bool>,
     /// The loud twins, in load order (ascending placement rank) and in failure order
     /// (descending order rank).
     pub loud_load: Vec<u32>,
@@ -139,8 +141,9 @@ impl Calm {
                 && !self.has_incidents[i]
                 && !twins.stale[i]
         };
-        self.loud_load = topo.placement.iter().copied().filter(|&i| !calm(i as usize)).collect();
-        self.loud_failure = topo.order.iter().rev().copied().filter(|&i| !calm(i as usize)).collect();
+        self.loud = (0..n).map(|i| !calm(i)).collect();
+        self.loud_load = topo.placement.iter().copied().filter(|&i| self.loud[i as usize]).collect();
+        self.loud_failure = topo.order.iter().rev().copied().filter(|&i| self.loud[i as usize]).collect();
     }
 
     /// After a block is drawn: the rows per tick of the tests firing on the drawn

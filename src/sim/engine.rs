@@ -70,18 +70,17 @@
 //! and its (deduplicated) log would be the same; `World::set_orchestrate_every_tick`
 //! turns this off and a test checks the outcome is identical.
 
-use super::calm::ticks_where;
+use super::draw::ensure_drawn;
 use super::fault::{Fault, FaultKind, RandomFaults};
 use super::world::{
-    ActionRecord, ActiveFault, BLOCK_TICKS, Caps, ConfigEffects, Event, EventKind, FaultEffects, NONE, Pending, Role,
-    SimError, Timed, World, apply_incidents, placement_order,
+    ActionRecord, ActiveFault, Caps, ConfigEffects, Event, EventKind, FaultEffects, NONE, Pending, Role, SimError,
+    Timed, World, apply_incidents, placement_order,
 };
 use super::world::{SeriesTable, Twins, clamp_unchecked};
 use crate::model::{ConfigChange, ConfigValue, Status, TwinId, TwinKind, UnixSecs};
 use crate::remediation::ActionKind;
 use crate::remediation::orchestrate::Orchestrator;
 use crate::remediation::plan::{Candidate, Finding};
-use multiversion::multiversion;
 use rand::Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -587,158 +586,12 @@ fn update_faults(world: &mut World, t: UnixSecs) {
     }
 }
 
-/// Draws the next block of expected values plus noise, series by series. Compiled also
-/// for AVX2 and AVX-512, taken when the processor has them (`multiversion`): the same
-/// IEEE operations in the same order (Rust never fuses or reorders floating point), so
-/// the same results bit for bit, only more of them per instruction.
-#[inline(never)]
-#[multiversion(targets("x86_64+avx2", "x86_64+avx512f+avx512dq"))]
-fn fill_block(world: &mut World, first_tick: u64) {
-    fill_block_kernel(world, first_tick);
-}
-
-#[inline(always)]
-fn fill_block_kernel(world: &mut World, first_tick: u64) {
-    const B: usize = BLOCK_TICKS;
-    let tw = &world.twins;
-    let s = &mut world.series;
-    let calm = &mut world.calm;
-    let tests = &world.rules.test;
-    calm.fire_at.clear();
-    calm.trig_at.clear();
-    let count = s.key.len();
-    s.block.resize(count * B, 0.0);
-    // Per-tick terms of `expected`: days since the origin, the daily angle, weekends.
-    let mut days = [0.0; B];
-    let mut cos_a = [0.0; B];
-    let mut sin_a = [0.0; B];
-    let mut weekend = [false; B];
-    for k in 0..B {
-        let t = world.start + (first_tick + k as u64) as i64 * world.resolution;
-        days[k] = (t - world.origin) as f64 / 86_400.0;
-        let hour = t.rem_euclid(86_400) as f64 / 3600.0;
-        let angle = std::f64::consts::TAU * hour / 24.0;
-        cos_a[k] = libm::cos(angle);
-        sin_a[k] = libm::sin(angle);
-        weekend[k] = (t.div_euclid(86_400) + 3).rem_euclid(7) >= 5;
-    }
-    // Twin by twin: a twin's words come from its stream in one go. First the noise of up
-    // to 8 of its series, tick by tick (their recurrences run side by side instead of
-    // waiting on each other), then per series the expected values over the block (no
-    // recurrence: it vectorizes) and the values as an undisturbed twin has them.
-    const CHUNK: usize = 8;
-    let half = B / 2;
-    // `rng::normal`, with the table looked up once.
-    let table = super::rng::normal_table();
-    let mut noise = [[0.0; B]; CHUNK];
-    for i in 0..s.twin_start.len() - 1 {
-        let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
-        if a == b {
-            continue;
-        }
-        s.words.resize((b - a) * half, 0);
-        s.noise_rng[i].fill(&mut s.words);
-        let slot = &tw.slot[i];
-        let memory_cap = tw.cfg[i].memory_cap;
-        // The ticks at which its drawn load does something (see `calm`).
-        let mut trig = 0u32;
-        for first in (a..b).step_by(CHUNK) {
-            let m = (b - first).min(CHUNK);
-            let (mut memory, mut innovation, mut last) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
-            memory[..m].copy_from_slice(&s.memory[first..first + m]);
-            innovation[..m].copy_from_slice(&s.innovation[first..first + m]);
-            last[..m].copy_from_slice(&s.noise[first..first + m]);
-            let words = &s.words[(first - a) * half..(first - a + m) * half];
-            for k in 0..B {
-                for c in 0..m {
-                    let w = words[c * half + k / 2] >> (16 * (k % 2));
-                    last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[(w & 0xffff) as usize]);
-                    noise[c][k] = last[c];
-                }
-            }
-            s.noise[first..first + m].copy_from_slice(&last[..m]);
-            for (c, j) in (first..first + m).enumerate() {
-                let (base, trend, amp_cos, amp_sin, weekend_factor) =
-                    (s.base[j], s.trend[j], s.amp_cos[j], s.amp_sin[j], s.weekend[j]);
-                let (min, max) = (s.min[j], s.max[j]);
-                // A series without incidents is driven by its clamped value as drawn;
-                // one with incidents is finished at its tick (`drive`).
-                let (lo, hi) = if s.incident_range[j].0 < s.incident_range[j].1 {
-                    (f64::NEG_INFINITY, f64::INFINITY)
-                } else {
-                    (min, max)
-                };
-                let mut out = [0.0; B];
-                for k in 0..B {
-                    let level = base + trend * days[k] + amp_cos * cos_a[k] + amp_sin * sin_a[k];
-                    let factor = if weekend[k] { weekend_factor } else { 1.0 };
-                    out[k] = clamp_unchecked(level * factor + noise[c][k], lo, hi);
-                }
-                s.block[j * B..(j + 1) * B].copy_from_slice(&out);
-                // As an undisturbed twin has them: memory capped by the eviction policy
-                // (the load pass), clamped and rounded (the values pass).
-                let j32 = j as u32;
-                if j32 == slot[Role::Memory as usize] {
-                    for x in &mut out {
-                        *x = x.min(memory_cap);
-                    }
-                }
-                // Its load's triggers: cores handed back to its host (CPU below zero or
-                // not a number), out of memory, a full disk.
-                let (lo, hi, nan) = extremes(&out);
-                if j32 == slot[Role::Cpu as usize] && (lo < 0.0 || nan) {
-                    trig |= ticks_where(&out, |d| d < 0.0 || d.is_nan());
-                } else if j32 == slot[Role::Memory as usize] && hi > 100.0 {
-                    trig |= ticks_where(&out, |d| d > 100.0);
-                } else if j32 == slot[Role::Disk as usize] && hi >= 100.0 {
-                    trig |= ticks_where(&out, |d| d >= 100.0);
-                }
-                // The ticks its plain rules fire at on its value as drawn (see
-                // `SeriesTable::undisturbed`): none unless one fires on the largest
-                // (smallest) value, as the rules, clamping and rounding are monotone.
-                let (x, y) = (calm.series_tests_start[j] as usize, calm.series_tests_start[j + 1] as usize);
-                if x < y {
-                    let rounding = s.rounding[j];
-                    let value = |x: f64| rounding.apply(clamp_unchecked(x, min, max));
-                    let (lowest, highest) = (value(lo), value(hi));
-                    for &k in &calm.series_tests[x..y] {
-                        let test = tests[k as usize];
-                        if test.fires(if test.sign > 0.0 { highest } else { lowest }) {
-                            let mask = ticks_where(&out, |x| test.fires(value(x)));
-                            if mask != 0 {
-                                calm.fire_at.push((k, mask));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if trig != 0 {
-            calm.trig_at.push((i as u32, trig));
-        }
-    }
-    s.block_first_tick = first_tick;
-    s.block_len = B;
-}
-
-/// The smallest and largest of a block's values that are numbers, and whether one is not.
-#[inline(always)]
-fn extremes(values: &[f64; BLOCK_TICKS]) -> (f64, f64, bool) {
-    let (mut lo, mut hi, mut nan) = (f64::INFINITY, f64::NEG_INFINITY, false);
-    for &x in values {
-        lo = if x < lo { x } else { lo };
-        hi = if x > hi { x } else { hi };
-        nan |= x.is_nan();
-    }
-    (lo, hi, nan)
-}
-
 /// The workload models' values at this tick.
 #[inline(never)]
 fn drive(world: &mut World, n: u64, t: UnixSecs) {
     let s = &world.series;
     if s.block_len == 0 || n >= s.block_first_tick + s.block_len as u64 {
-        fill_block(world, n);
+        super::draw::fill_block(world, n);
         world.calm.index_block();
         // The block was drawn with every twin's capacity and configuration as they are.
         world.twins.stale.fill(false);
@@ -751,8 +604,9 @@ fn drive(world: &mut World, n: u64, t: UnixSecs) {
     s.cur = (n - s.block_first_tick) as usize;
     // The block's entries for this tick are the drive: only series with incidents still
     // need them applied (and clamping).
-    for &j in &s.with_incidents {
-        let j = j as usize;
+    for k in 0..s.with_incidents.len() {
+        let j = s.with_incidents[k] as usize;
+        ensure_drawn(s, s.twin[j] as usize);
         let at = s.at(j);
         let (a, b) = s.incident_range[j];
         let twin = s.twin[j] as usize;
@@ -903,6 +757,7 @@ fn load(world: &mut World, t: UnixSecs) {
         }
         calm.load_seen[i] = stamp;
         calm.load_visited.push(i as u32);
+        ensure_drawn(s, i);
         for h in load_twin(tw, s, world.shortcuts, i, &mut oom) {
             let h = h as usize;
             // (A host earlier in the order has had its turn, as in a pass over all.)
@@ -1057,7 +912,7 @@ fn load_twin(tw: &mut Twins, s: &mut SeriesTable, shortcuts: bool, i: usize, oom
 fn failure(world: &mut World) {
     let tw = &mut world.twins;
     let topo = &world.topo;
-    let s = &world.series;
+    let s = &mut world.series;
     let calm = &mut world.calm;
     let stamp = world.tick;
     // Callees first. A twin whose dependencies all answer at once and in full, and which
@@ -1089,6 +944,7 @@ fn failure(world: &mut World) {
             continue;
         }
         calm.failure_seen[i] = stamp;
+        ensure_drawn(s, i);
         if failure_twin(tw, topo, s, world.shortcuts, i) {
             mark_callers(topo, &mut tw.dep_dirty, i);
             let (a, b) = (topo.in_start[i] as usize, topo.in_start[i + 1] as usize);
@@ -1191,6 +1047,7 @@ fn values(world: &mut World) {
         }
         calm.values_seen[iu] = stamp;
         calm.values_visited.push(i);
+        ensure_drawn(s, iu);
         values_twin(tw, s, iu, calm.load_seen[iu] == stamp);
     }
 }
@@ -1230,7 +1087,7 @@ fn values_twin(tw: &Twins, s: &mut SeriesTable, i: usize, load_roles: bool) {
 #[inline(never)]
 fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
     let r = &mut world.rules;
-    let s = &world.series;
+    let s = &mut world.series;
     let tw = &world.twins;
     let calm = &mut world.calm;
     let stamp = world.tick;
@@ -1260,6 +1117,10 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
         }
         calm.test_seen[k] = stamp;
         let test = r.test[k];
+        if test.series != NONE {
+            ensure_drawn(s, test.twin as usize);
+        }
+        let s = &*s;
         let reachable = tw.reachable[test.twin as usize];
         let up = test.series == NONE;
         let value = || {

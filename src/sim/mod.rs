@@ -8,6 +8,7 @@ pub mod ab;
 mod calm;
 pub mod chaos;
 pub mod digest;
+mod draw;
 pub mod engine;
 pub mod fault;
 pub mod history;

@@ -303,12 +303,19 @@ pub(crate) struct SeriesTable {
     pub noise_rng: Vec<rng::NoiseStream>,
     /// Scratch for a twin's random words while a block is drawn.
     pub words: Vec<u32>,
-    /// Drawn ahead: `block[s * BLOCK_TICKS + k]` is expected + noise of series `s` at
+    /// Drawn ahead (see `draw`): `block[s * BLOCK_TICKS + k]` is expected + noise of series `s` at
     /// block tick `k`, clamped unless the series has incidents. From the `drive` pass
     /// on, a tick's entries hold the workload models' values at the tick (incidents
     /// applied, clamped), from the load pass on the load roles' demand, and from the
     /// values pass the simulated values of the twins it visited (see `World::value_now`).
     pub block: Vec<f64>,
+    /// Per twin: whether its series' rows in `block` are this block's.
+    pub drawn: Vec<bool>,
+    /// The noise states and the streams at the start of the block, and its terms (to
+    /// draw a twin again).
+    pub noise_start: Vec<f64>,
+    pub stream_start: Vec<rng::NoiseStream>,
+    pub terms: super::draw::Terms,
     pub block_first_tick: u64,
     pub block_len: usize,
     /// This tick's place in the block.
@@ -342,8 +349,11 @@ impl SeriesTable {
             return 0.0;
         }
         let i = self.twin[j] as usize;
-        let x = self.block[self.at(j)];
-        if values_seen[i] == tick { x } else { self.undisturbed(j, x, twins.cfg[i].memory_cap) }
+        if values_seen[i] == tick {
+            return self.block[self.at(j)];
+        }
+        let x = if self.drawn[i] { self.block[self.at(j)] } else { super::draw::drive_at(self, j, self.cur) };
+        self.undisturbed(j, x, twins.cfg[i].memory_cap)
     }
 }
 
@@ -745,6 +755,10 @@ impl World {
             noise_rng: Vec::new(),
             words: Vec::new(),
             block: Vec::new(),
+            drawn: Vec::new(),
+            noise_start: Vec::new(),
+            stream_start: Vec::new(),
+            terms: Default::default(),
             block_first_tick: 0,
             block_len: 0,
             cur: 0,
@@ -1033,10 +1047,25 @@ impl World {
         self.series.value(&self.twins, &self.calm.values_seen, self.tick, j)
     }
 
-    /// Every series' value now.
+    /// Every series' value now (as `value_now`, drawing a twin not drawn once).
     #[cfg(test)]
     pub(crate) fn values_now(&self) -> Vec<f64> {
-        (0..self.series.key.len()).map(|j| self.value_now(j)).collect()
+        let s = &self.series;
+        if s.block_len == 0 {
+            return vec![0.0; s.key.len()];
+        }
+        let mut values = Vec::with_capacity(s.key.len());
+        for i in 0..self.twins.ids.len() {
+            let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
+            if s.drawn[i] || self.calm.values_seen[i] == self.tick {
+                values.extend((a..b).map(|j| self.value_now(j)));
+            } else {
+                let drive = super::draw::drive_of(s, i, s.cur);
+                let cap = self.twins.cfg[i].memory_cap;
+                values.extend((a..b).zip(drive).map(|(j, x)| s.undisturbed(j, x, cap)));
+            }
+        }
+        values
     }
 
     /// Number of rule instances (policy × selected twin × rule) evaluated per tick.

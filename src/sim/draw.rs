@@ -1,0 +1,240 @@
+//! Drawing the workload models ahead, a block of `BLOCK_TICKS` ticks at a time: every
+//! series' expected value plus AR(1) noise from its twin's stream, clamped (see the
+//! engine's module docs).
+//!
+//! While a block is drawn, the engine learns what a calm twin does over it (see
+//! `calm`): the ticks at which its plain rules fire on its values and at which its load
+//! does something. Its drive is kept in `SeriesTable::block` only if it is loud; a calm
+//! twin's is drawn again from the block's start (the stream and the noise as they were)
+//! when a pass first visits it (`ensure_drawn`), or read on the fly (`SeriesTable::value`).
+//! Drawing again runs the same code on the same state, so it gives the same bits.
+
+use super::calm::ticks_where;
+use super::rng::NoiseStream;
+use super::world::{BLOCK_TICKS, Role, SeriesTable, World, clamp_unchecked};
+use multiversion::multiversion;
+
+const B: usize = BLOCK_TICKS;
+
+/// The per-tick terms of `expected` over a block: days since the origin, the daily
+/// angle's cosine and sine, and whether it is a weekend.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Terms {
+    days: [f64; B],
+    cos_a: [f64; B],
+    sin_a: [f64; B],
+    weekend: [bool; B],
+}
+
+impl Terms {
+    fn new(world: &World, first_tick: u64) -> Self {
+        let mut terms = Terms::default();
+        for k in 0..B {
+            let t = world.start + (first_tick + k as u64) as i64 * world.resolution;
+            terms.days[k] = (t - world.origin) as f64 / 86_400.0;
+            let hour = t.rem_euclid(86_400) as f64 / 3600.0;
+            let angle = std::f64::consts::TAU * hour / 24.0;
+            terms.cos_a[k] = libm::cos(angle);
+            terms.sin_a[k] = libm::sin(angle);
+            terms.weekend[k] = (t.div_euclid(86_400) + 3).rem_euclid(7) >= 5;
+        }
+        terms
+    }
+}
+
+/// Draws the next block. Compiled also for AVX2 and AVX-512, taken when the processor
+/// has them (`multiversion`): the same IEEE operations in the same order (Rust never
+/// fuses or reorders floating point), so the same results bit for bit, only more of
+/// them per instruction.
+#[inline(never)]
+#[multiversion(targets("x86_64+avx2", "x86_64+avx512f+avx512dq"))]
+pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
+    let terms = Terms::new(world, first_tick);
+    let tw = &world.twins;
+    let calm = &mut world.calm;
+    let tests = &world.rules.test;
+    let s = &mut world.series;
+    calm.fire_at.clear();
+    calm.trig_at.clear();
+    s.block.resize(s.key.len() * B, 0.0);
+    s.drawn.clear();
+    s.drawn.resize(tw.ids.len(), false);
+    s.noise_start.clone_from(&s.noise);
+    s.stream_start.clone_from(&s.noise_rng);
+    s.terms = terms;
+    s.block_first_tick = first_tick;
+    s.block_len = B;
+    // (Out of the table while it is read.)
+    let mut block = std::mem::take(&mut s.block);
+    let mut noise = std::mem::take(&mut s.noise);
+    let mut streams = std::mem::take(&mut s.noise_rng);
+    let mut words = std::mem::take(&mut s.words);
+    let s = &*s;
+    for i in 0..tw.ids.len() {
+        let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
+        if a == b {
+            continue;
+        }
+        let keep = calm.loud.get(i).copied().unwrap_or(false);
+        let slot = &tw.slot[i];
+        let memory_cap = tw.cfg[i].memory_cap;
+        // The ticks at which its drawn load does something (see `calm`).
+        let mut trig = 0u32;
+        draw_twin(s, i, &mut words, &mut streams[i], &mut noise[a..b], |j, drive| {
+            if keep {
+                block[j * B..(j + 1) * B].copy_from_slice(drive);
+            }
+            let (min, max) = (s.min[j], s.max[j]);
+            // As an undisturbed twin has it (`SeriesTable::undisturbed`): memory capped
+            // by the eviction policy.
+            let mut x = *drive;
+            let j32 = j as u32;
+            if j32 == slot[Role::Memory as usize] {
+                for x in &mut x {
+                    *x = x.min(memory_cap);
+                }
+            }
+            // Its load's triggers: cores handed back to its host (CPU below zero or not
+            // a number), out of memory, a full disk.
+            let (lo, hi, nan) = extremes(&x);
+            if j32 == slot[Role::Cpu as usize] && (lo < 0.0 || nan) {
+                trig |= ticks_where(&x, |d| d < 0.0 || d.is_nan());
+            } else if j32 == slot[Role::Memory as usize] && hi > 100.0 {
+                trig |= ticks_where(&x, |d| d > 100.0);
+            } else if j32 == slot[Role::Disk as usize] && hi >= 100.0 {
+                trig |= ticks_where(&x, |d| d >= 100.0);
+            }
+            // The ticks its plain rules fire at: none unless one fires on the largest
+            // (smallest) value, as the rules, clamping and rounding are monotone.
+            let (first, last) = (calm.series_tests_start[j] as usize, calm.series_tests_start[j + 1] as usize);
+            if first < last {
+                let rounding = s.rounding[j];
+                let value = |x: f64| rounding.apply(clamp_unchecked(x, min, max));
+                let (lowest, highest) = (value(lo), value(hi));
+                for &k in &calm.series_tests[first..last] {
+                    let test = tests[k as usize];
+                    if test.fires(if test.sign > 0.0 { highest } else { lowest }) {
+                        let mask = ticks_where(&x, |x| test.fires(value(x)));
+                        if mask != 0 {
+                            calm.fire_at.push((k, mask));
+                        }
+                    }
+                }
+            }
+        });
+        if trig != 0 {
+            calm.trig_at.push((i as u32, trig));
+        }
+    }
+    let s = &mut world.series;
+    s.block = block;
+    s.noise = noise;
+    s.noise_rng = streams;
+    s.words = words;
+}
+
+/// Makes sure twin `i`'s drive for this block is in `block` (drawn again from the
+/// block's start if it was not kept).
+pub(crate) fn ensure_drawn(s: &mut SeriesTable, i: usize) {
+    if s.drawn[i] {
+        return;
+    }
+    let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
+    let mut block = std::mem::take(&mut s.block);
+    let mut words = std::mem::take(&mut s.words);
+    let mut stream = s.stream_start[i].clone();
+    let mut noise = s.noise_start[a..b].to_vec();
+    draw_twin(s, i, &mut words, &mut stream, &mut noise, |j, drive| {
+        block[j * B..(j + 1) * B].copy_from_slice(drive);
+    });
+    s.block = block;
+    s.words = words;
+    s.drawn[i] = true;
+}
+
+/// Series `j`'s drive at block tick `k` without keeping it (for a twin not drawn).
+pub(crate) fn drive_at(s: &SeriesTable, j: usize, k: usize) -> f64 {
+    let i = s.twin[j] as usize;
+    drive_of(s, i, k)[j - s.twin_start[i] as usize]
+}
+
+/// Twin `i`'s drive at block tick `k`, series by series, without keeping it.
+pub(crate) fn drive_of(s: &SeriesTable, i: usize, k: usize) -> Vec<f64> {
+    let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
+    let mut stream = s.stream_start[i].clone();
+    let mut noise = s.noise_start[a..b].to_vec();
+    let mut drive = Vec::with_capacity(b - a);
+    draw_twin(s, i, &mut Vec::new(), &mut stream, &mut noise, |_, x| drive.push(x[k]));
+    drive
+}
+
+/// Draws twin `i`'s series over the block, handing each series' drive to `each`: its
+/// words come from `stream` in one go, `noise` holds its series' AR states (advanced
+/// to the block's end). First the noise of up to 8 series, tick by tick (their
+/// recurrences run side by side instead of waiting on each other), then per series the
+/// expected values over the block (no recurrence: it vectorizes).
+#[inline(always)]
+fn draw_twin(
+    s: &SeriesTable,
+    i: usize,
+    words: &mut Vec<u32>,
+    stream: &mut NoiseStream,
+    noise: &mut [f64],
+    mut each: impl FnMut(usize, &[f64; B]),
+) {
+    const CHUNK: usize = 8;
+    let half = B / 2;
+    // `rng::normal`, with the table looked up once.
+    let table = super::rng::normal_table();
+    let terms = &s.terms;
+    let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
+    words.resize((b - a) * half, 0);
+    stream.fill(words);
+    let mut drawn = [[0.0; B]; CHUNK];
+    for first in (a..b).step_by(CHUNK) {
+        let m = (b - first).min(CHUNK);
+        let (mut memory, mut innovation, mut last) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
+        memory[..m].copy_from_slice(&s.memory[first..first + m]);
+        innovation[..m].copy_from_slice(&s.innovation[first..first + m]);
+        last[..m].copy_from_slice(&noise[first - a..first - a + m]);
+        let words = &words[(first - a) * half..(first - a + m) * half];
+        for k in 0..B {
+            for c in 0..m {
+                let w = words[c * half + k / 2] >> (16 * (k % 2));
+                last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[(w & 0xffff) as usize]);
+                drawn[c][k] = last[c];
+            }
+        }
+        noise[first - a..first - a + m].copy_from_slice(&last[..m]);
+        for (c, j) in (first..first + m).enumerate() {
+            let (base, trend, amp_cos, amp_sin, weekend_factor) =
+                (s.base[j], s.trend[j], s.amp_cos[j], s.amp_sin[j], s.weekend[j]);
+            // A series without incidents is driven by its clamped value as drawn; one
+            // with incidents is finished at its tick (the engine's `drive`).
+            let (lo, hi) = if s.incident_range[j].0 < s.incident_range[j].1 {
+                (f64::NEG_INFINITY, f64::INFINITY)
+            } else {
+                (s.min[j], s.max[j])
+            };
+            let mut out = [0.0; B];
+            for k in 0..B {
+                let level = base + trend * terms.days[k] + amp_cos * terms.cos_a[k] + amp_sin * terms.sin_a[k];
+                let factor = if terms.weekend[k] { weekend_factor } else { 1.0 };
+                out[k] = clamp_unchecked(level * factor + drawn[c][k], lo, hi);
+            }
+            each(j, &out);
+        }
+    }
+}
+
+/// The smallest and largest of a block's values that are numbers, and whether one is not.
+#[inline(always)]
+fn extremes(values: &[f64; B]) -> (f64, f64, bool) {
+    let (mut lo, mut hi, mut nan) = (f64::INFINITY, f64::NEG_INFINITY, false);
+    for &x in values {
+        lo = if x < lo { x } else { lo };
+        hi = if x > hi { x } else { hi };
+        nan |= x.is_nan();
+    }
+    (lo, hi, nan)
+}
