@@ -594,8 +594,10 @@ fn drive(world: &mut World, n: u64, t: UnixSecs) {
         super::draw::fill_block(world, n);
         world.calm.index_block();
         // The block was drawn with every twin's capacity and configuration as they are.
-        world.twins.stale.fill(false);
-        world.twins.loud_dirty = true;
+        if world.twins.stale.contains(&true) {
+            world.twins.stale.fill(false);
+            world.twins.loud_dirty = true;
+        }
     }
     let tw = &mut world.twins;
     tw.model_down.fill(false);
