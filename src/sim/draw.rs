@@ -70,7 +70,7 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
     let mut streams = std::mem::take(&mut s.noise_rng);
     let mut words = std::mem::take(&mut s.words);
     let s = &*s;
-    for i in 0..tw.ids.len() {
+    for (i, stream) in streams.iter_mut().enumerate() {
         let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
         if a == b {
             continue;
@@ -80,7 +80,7 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
         let memory_cap = tw.cfg[i].memory_cap;
         // The ticks at which its drawn load does something (see `calm`).
         let mut trig = 0u32;
-        draw_twin(s, i, &mut words, &mut streams[i], &mut noise[a..b], |j, drive| {
+        draw_twin(s, i, &mut words, stream, &mut noise[a..b], |j, drive| {
             if keep {
                 block[j * B..(j + 1) * B].copy_from_slice(drive);
             }
