@@ -45,9 +45,11 @@
 //!    like the workload model.
 //!
 //! Every pass is a function of its own (`#[inline(never)]`), so profiles attribute the
-//! time of a step to its passes. The passes take shortcuts for undisturbed twins, each
-//! exact (see the passes); `World::set_shortcuts(false)` turns them off and a test
-//! checks that changes nothing.
+//! time of a step to its passes. The passes visit only the twins something bends and
+//! those they reach (`calm`: a calm twin's values and what its rules and load do are
+//! known when its block is drawn, `draw`), and take shortcuts for undisturbed twins,
+//! each exact (see the passes); `World::set_shortcuts(false)` turns them off (every
+//! twin visited in full) and a test checks that changes nothing.
 //!
 //! Configuration effects: `log_level: debug` costs 10% CPU; `eviction` other than
 //! `noeviction` caps memory at `maxmemory_mb` of the memory capacity; `timeout_ms` is
