@@ -227,14 +227,24 @@ fn draw_twin(
     }
 }
 
-/// The smallest and largest of a block's values that are numbers, and whether one is not.
+/// The smallest and largest of a block's values that are numbers (of two zeros, either),
+/// and whether one is not. In 8 lanes that do not wait on each other, then across them.
 #[inline(always)]
 fn extremes(values: &[f64; B]) -> (f64, f64, bool) {
-    let (mut lo, mut hi, mut nan) = (f64::INFINITY, f64::NEG_INFINITY, false);
-    for &x in values {
-        lo = if x < lo { x } else { lo };
-        hi = if x > hi { x } else { hi };
-        nan |= x.is_nan();
+    const LANES: usize = 8;
+    let (mut lo, mut hi, mut nan) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES], [false; LANES]);
+    for chunk in values.chunks_exact(LANES) {
+        for l in 0..LANES {
+            let x = chunk[l];
+            lo[l] = if x < lo[l] { x } else { lo[l] };
+            hi[l] = if x > hi[l] { x } else { hi[l] };
+            nan[l] |= x.is_nan();
+        }
     }
-    (lo, hi, nan)
+    let (mut low, mut high) = (lo[0], hi[0]);
+    for l in 1..LANES {
+        low = if lo[l] < low { lo[l] } else { low };
+        high = if hi[l] > high { hi[l] } else { high };
+    }
+    (low, high, nan.contains(&true))
 }
