@@ -87,22 +87,23 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
             let (min, max) = (s.min[j], s.max[j]);
             // As an undisturbed twin has it (`SeriesTable::undisturbed`): memory capped
             // by the eviction policy.
-            let mut x = *drive;
             let j32 = j as u32;
-            if j32 == slot[Role::Memory as usize] {
-                for x in &mut x {
-                    *x = x.min(memory_cap);
-                }
-            }
+            let capped: [f64; B];
+            let x = if j32 == slot[Role::Memory as usize] {
+                capped = drive.map(|x| x.min(memory_cap));
+                &capped
+            } else {
+                drive
+            };
             // Its load's triggers: cores handed back to its host (CPU below zero or not
             // a number), out of memory, a full disk.
-            let (lo, hi, nan) = extremes(&x);
+            let (lo, hi, nan) = extremes(x);
             if j32 == slot[Role::Cpu as usize] && (lo < 0.0 || nan) {
-                trig |= ticks_where(&x, |d| d < 0.0 || d.is_nan());
+                trig |= ticks_where(x, |d| d < 0.0 || d.is_nan());
             } else if j32 == slot[Role::Memory as usize] && hi > 100.0 {
-                trig |= ticks_where(&x, |d| d > 100.0);
+                trig |= ticks_where(x, |d| d > 100.0);
             } else if j32 == slot[Role::Disk as usize] && hi >= 100.0 {
-                trig |= ticks_where(&x, |d| d >= 100.0);
+                trig |= ticks_where(x, |d| d >= 100.0);
             }
             // The ticks its plain rules fire at: none unless one fires on the largest
             // (smallest) value, as the rules, clamping and rounding are monotone.
@@ -114,7 +115,7 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
                 for &k in &calm.series_tests[first..last] {
                     let test = tests[k as usize];
                     if test.fires(if test.sign > 0.0 { highest } else { lowest }) {
-                        let mask = ticks_where(&x, |x| test.fires(value(x)));
+                        let mask = ticks_where(x, |x| test.fires(value(x)));
                         if mask != 0 {
                             calm.fire_at.push((k, mask));
                         }
@@ -190,20 +191,28 @@ fn draw_twin(
     let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
     words.resize((b - a) * half, 0);
     stream.fill(words);
-    let mut drawn = [[0.0; B]; CHUNK];
+    // `drawn[k][c]`: the noise of series `c` of the chunk at tick `k`.
+    let mut drawn = [[0.0; CHUNK]; B];
     for first in (a..b).step_by(CHUNK) {
         let m = (b - first).min(CHUNK);
         let (mut memory, mut innovation, mut last) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
         memory[..m].copy_from_slice(&s.memory[first..first + m]);
         innovation[..m].copy_from_slice(&s.innovation[first..first + m]);
         last[..m].copy_from_slice(&noise[first - a..first - a + m]);
-        let words = &words[(first - a) * half..(first - a + m) * half];
-        for k in 0..B {
-            for c in 0..m {
-                let w = words[c * half + k / 2] >> (16 * (k % 2));
-                last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[(w & 0xffff) as usize]);
-                drawn[c][k] = last[c];
+        // The table's levels tick by tick, 16 bits of a word each (lanes past `m` look
+        // up level 0 with no memory and no innovation: unused).
+        let mut level = [[0u16; CHUNK]; B];
+        for c in 0..m {
+            let words = &words[(first - a + c) * half..(first - a + c + 1) * half];
+            for k in 0..B {
+                level[k][c] = (words[k / 2] >> (16 * (k % 2))) as u16;
             }
+        }
+        for k in 0..B {
+            for c in 0..CHUNK {
+                last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[level[k][c] as usize]);
+            }
+            drawn[k] = last;
         }
         noise[first - a..first - a + m].copy_from_slice(&last[..m]);
         for (c, j) in (first..first + m).enumerate() {
@@ -220,7 +229,7 @@ fn draw_twin(
             for k in 0..B {
                 let level = base + trend * terms.days[k] + amp_cos * terms.cos_a[k] + amp_sin * terms.sin_a[k];
                 let factor = if terms.weekend[k] { weekend_factor } else { 1.0 };
-                out[k] = clamp_unchecked(level * factor + drawn[c][k], lo, hi);
+                out[k] = clamp_unchecked(level * factor + drawn[k][c], lo, hi);
             }
             each(j, &out);
         }
