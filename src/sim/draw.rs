@@ -257,3 +257,78 @@ fn extremes(values: &[f64; B]) -> (f64, f64, bool) {
     }
     (low, high, nan.contains(&true))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Scenario, SeriesKey, Twin, TwinKind, WorkloadModel};
+    use crate::sim::WorldConfig;
+    use crate::sim::rng::normal;
+
+    /// A twin with `metrics` noisy series (more than a chunk of 8 when above 8).
+    fn world(metrics: usize) -> World {
+        let mut s = Scenario { name: "draw".into(), seed: 3, resolution_secs: 60, ..Scenario::default() };
+        s.start = 1_800_000_000;
+        s.end = s.start + 86_400;
+        s.graph.add_twin(Twin::new("svc", TwinKind::Service)).unwrap();
+        for m in 0..metrics {
+            let model = WorkloadModel {
+                base: 10.0 + m as f64,
+                daily_amplitude: 3.0,
+                peak_hour: m as f64,
+                weekend_factor: 0.8,
+                trend_per_day: 0.1 * m as f64,
+                noise: 1.0 + m as f64 / 4.0,
+                noise_memory: 0.1 * (m % 10) as f64,
+                ..WorkloadModel::flat(0.0)
+            };
+            s.workloads.insert(SeriesKey::new("svc", format!("metric_{m:02}").as_str()), model);
+        }
+        World::new(&s, WorldConfig::for_scenario(&s)).unwrap()
+    }
+
+    /// Series `j`'s drive over the block, series by series as the model defines it.
+    fn by_the_model(w: &World, j: usize) -> Vec<f64> {
+        let s = &w.series;
+        let count = s.key.len();
+        let mut words = vec![0; count * B / 2];
+        s.stream_start[0].clone().fill(&mut words);
+        let mut noise = s.noise_start[j];
+        (0..B)
+            .map(|k| {
+                let word = words[j * B / 2 + k / 2] >> (16 * (k % 2));
+                noise = s.memory[j] * noise + s.innovation[j] * normal(word);
+                let t = &s.terms;
+                let level = s.base[j] + s.trend[j] * t.days[k] + s.amp_cos[j] * t.cos_a[k] + s.amp_sin[j] * t.sin_a[k];
+                let factor = if t.weekend[k] { s.weekend[j] } else { 1.0 };
+                clamp_unchecked(level * factor + noise, s.min[j], s.max[j])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_series_of_a_twin_is_drawn_as_its_model_defines_it() {
+        for metrics in [1, 6, 8, 11, 17] {
+            let mut w = world(metrics);
+            // Kept, to compare with drawing again.
+            w.calm.loud = vec![true; w.twins.ids.len()];
+            for first_tick in [0, B as u64] {
+                fill_block(&mut w, first_tick);
+                let kept = w.series.block.clone();
+                for j in 0..metrics {
+                    let expected = by_the_model(&w, j);
+                    assert_eq!(&kept[j * B..(j + 1) * B], &expected[..], "{metrics} series: series {j}");
+                    for k in [0, 7, B - 1] {
+                        w.series.cur = k;
+                        assert_eq!(drive_at(&w.series, j, k).to_bits(), expected[k].to_bits());
+                    }
+                }
+                // Drawn again from the block's start: the same.
+                w.series.block.fill(f64::NAN);
+                w.series.drawn[0] = false;
+                ensure_drawn(&mut w.series, 0);
+                assert_eq!(w.series.block, kept);
+            }
+        }
+    }
+}
