@@ -75,6 +75,10 @@ pub(crate) struct Calm {
     pub test_seen: Vec<u64>,
     /// This tick: the twins the load pass visited, and those whose values were computed.
     pub load_visited: Vec<u32>,
+    /// The twins whose load state (slowdown, shedding, cores) and failure state (extra
+    /// latency and failure, a dependency's news) the last tick changed.
+    pub load_touched: Vec<u32>,
+    pub failure_touched: Vec<u32>,
     pub values_visited: Vec<u32>,
     /// Twins reached on the way, by their key in the pass's order.
     pub heap: BinaryHeap<Reverse<(u32, u32)>>,

@@ -740,10 +740,13 @@ fn load(world: &mut World, t: UnixSecs) {
     let s = &mut world.series;
     let calm = &mut world.calm;
     let stamp = world.tick;
-    // As an undisturbed twin has them; the visits below change them.
-    tw.delta_cores.fill(0.0);
-    tw.slow.fill(1.0);
-    tw.shed.fill(0.0);
+    // As an undisturbed twin has them (only those the last tick changed need it); the
+    // visits below change them.
+    for &i in &calm.load_touched {
+        let i = i as usize;
+        (tw.delta_cores[i], tw.slow[i], tw.shed[i]) = (0.0, 1.0, 0.0);
+    }
+    calm.load_touched.clear();
     let mut oom = Vec::new();
     calm.load_visited.clear();
     calm.heap.clear();
@@ -761,11 +764,16 @@ fn load(world: &mut World, t: UnixSecs) {
         }
         calm.load_seen[i] = stamp;
         calm.load_visited.push(i as u32);
+        calm.load_touched.push(i as u32);
         ensure_drawn(s, i);
         for h in load_twin(tw, s, world.shortcuts, i, &mut oom) {
+            if h == NONE {
+                continue;
+            }
+            calm.load_touched.push(h);
             let h = h as usize;
             // (A host earlier in the order has had its turn, as in a pass over all.)
-            if h != NONE as usize && calm.placement_rank[h] > calm.placement_rank[i] && calm.load_seen[h] != stamp {
+            if calm.placement_rank[h] > calm.placement_rank[i] && calm.load_seen[h] != stamp {
                 calm.heap.push(Reverse((calm.placement_rank[h], h as u32)));
             }
         }
@@ -925,9 +933,12 @@ fn failure(world: &mut World) {
     // It also lists the twins whose values the estate's state bends (`bent`).
     // Visited: the loud twins, the slowed or shedding ones and the workloads of such
     // hosts, and the callers of those with extra latency or failure.
-    tw.xlat.fill(0.0);
-    tw.xfail.fill(0.0);
-    tw.dep_dirty.fill(false);
+    // As for an undisturbed twin (only those the last tick changed need it).
+    for &i in &calm.failure_touched {
+        let i = i as usize;
+        (tw.xlat[i], tw.xfail[i], tw.dep_dirty[i]) = (0.0, 0.0, false);
+    }
+    calm.failure_touched.clear();
     tw.bent.clear();
     calm.heap.clear();
     let key = |i: u32| !calm.order_rank[i as usize];
@@ -948,11 +959,14 @@ fn failure(world: &mut World) {
             continue;
         }
         calm.failure_seen[i] = stamp;
+        calm.failure_touched.push(i as u32);
         ensure_drawn(s, i);
         if failure_twin(tw, topo, s, world.shortcuts, i) {
-            mark_callers(topo, &mut tw.dep_dirty, i);
+            // Its callers have to know.
             let (a, b) = (topo.in_start[i] as usize, topo.in_start[i + 1] as usize);
             for &c in &topo.in_from[a..b] {
+                tw.dep_dirty[c as usize] = true;
+                calm.failure_touched.push(c);
                 // (A caller later in the order has had its turn, as in a pass over all.)
                 if calm.order_rank[c as usize] < calm.order_rank[i] && calm.failure_seen[c as usize] != stamp {
                     calm.heap.push(Reverse((key(c), c)));
@@ -1023,15 +1037,6 @@ fn failure_twin(tw: &mut Twins, topo: &super::world::Topology, s: &SeriesTable, 
         tw.bent.push(i as u32);
     }
     tw.xlat[i] != 0.0 || tw.xfail[i] != 0.0
-}
-
-/// Tells twin `i`'s callers that it has extra latency or failure.
-#[inline]
-fn mark_callers(topo: &super::world::Topology, dirty: &mut [bool], i: usize) {
-    let (a, b) = (topo.in_start[i] as usize, topo.in_start[i + 1] as usize);
-    for &c in &topo.in_from[a..b] {
-        dirty[c as usize] = true;
-    }
 }
 
 #[inline(never)]
