@@ -82,7 +82,7 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
         let mut trig = 0u32;
         draw_twin(s, i, &mut words, stream, &mut noise[a..b], |j, drive| {
             if keep {
-                block[j * B..(j + 1) * B].copy_from_slice(drive);
+                store(&mut block, j, drive);
             }
             let (min, max) = (s.min[j], s.max[j]);
             // As an undisturbed twin has it (`SeriesTable::undisturbed`): memory capped
@@ -95,6 +95,11 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
             } else {
                 drive
             };
+            let (first, last) = (calm.series_tests_start[j] as usize, calm.series_tests_start[j + 1] as usize);
+            let load_role = s.role[j] <= Role::Disk;
+            if first == last && !load_role {
+                return;
+            }
             // Its load's triggers: cores handed back to its host (CPU below zero or not
             // a number), out of memory, a full disk.
             let (lo, hi, nan) = extremes(x);
@@ -107,7 +112,6 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
             }
             // The ticks its plain rules fire at: none unless one fires on the largest
             // (smallest) value, as the rules, clamping and rounding are monotone.
-            let (first, last) = (calm.series_tests_start[j] as usize, calm.series_tests_start[j + 1] as usize);
             if first < last {
                 let rounding = s.rounding[j];
                 let value = |x: f64| rounding.apply(clamp_unchecked(x, min, max));
@@ -145,9 +149,7 @@ pub(crate) fn ensure_drawn(s: &mut SeriesTable, i: usize) {
     let mut words = std::mem::take(&mut s.words);
     let mut stream = s.stream_start[i].clone();
     let mut noise = s.noise_start[a..b].to_vec();
-    draw_twin(s, i, &mut words, &mut stream, &mut noise, |j, drive| {
-        block[j * B..(j + 1) * B].copy_from_slice(drive);
-    });
+    draw_twin(s, i, &mut words, &mut stream, &mut noise, |j, drive| store(&mut block, j, drive));
     s.block = block;
     s.words = words;
     s.drawn[i] = true;
@@ -196,9 +198,10 @@ fn draw_twin(
     for first in (a..b).step_by(CHUNK) {
         let m = (b - first).min(CHUNK);
         let (mut memory, mut innovation, mut last) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
-        memory[..m].copy_from_slice(&s.memory[first..first + m]);
-        innovation[..m].copy_from_slice(&s.innovation[first..first + m]);
-        last[..m].copy_from_slice(&noise[first - a..first - a + m]);
+        // (Element by element: a copy of a length known only at run time is a call.)
+        for c in 0..m {
+            (memory[c], innovation[c], last[c]) = (s.memory[first + c], s.innovation[first + c], noise[first - a + c]);
+        }
         // The table's levels tick by tick, 16 bits of a word each (lanes past `m` look
         // up level 0 with no memory and no innovation: unused).
         let mut level = [[0u16; CHUNK]; B];
@@ -214,7 +217,9 @@ fn draw_twin(
             }
             drawn[k] = last;
         }
-        noise[first - a..first - a + m].copy_from_slice(&last[..m]);
+        for c in 0..m {
+            noise[first - a + c] = last[c];
+        }
         for (c, j) in (first..first + m).enumerate() {
             let (base, trend, amp_cos, amp_sin, weekend_factor) =
                 (s.base[j], s.trend[j], s.amp_cos[j], s.amp_sin[j], s.weekend[j]);
@@ -234,6 +239,13 @@ fn draw_twin(
             each(j, &out);
         }
     }
+}
+
+/// Stores series `j`'s block in `block` (a copy of known length: no call).
+#[inline(always)]
+fn store(block: &mut [f64], j: usize, drive: &[f64; B]) {
+    let row: &mut [f64; B] = (&mut block[j * B..(j + 1) * B]).try_into().expect("a block's row");
+    *row = *drive;
 }
 
 /// The smallest and largest of a block's values that are numbers (of two zeros, either),
