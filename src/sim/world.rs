@@ -1048,7 +1048,6 @@ impl World {
     }
 
     /// Every series' value now (as `value_now`, drawing a twin not drawn once).
-    #[cfg(test)]
     pub(crate) fn values_now(&self) -> Vec<f64> {
         let s = &self.series;
         if s.block_len == 0 {
