@@ -3,9 +3,9 @@
 //! Most twins of an estate are *calm* at most ticks: nothing bends them (no fault, no
 //! capacity or configuration change, no incident in their models, all reachable, the
 //! usual traffic, on their own host). A calm twin's values at every tick of a block are
-//! known when the block is drawn (`SeriesTable::quiet`), and so are the ticks at which
-//! its rules fire and its load would do something (run out of memory, fill its disk,
-//! hand cores back to its host). The passes visit only:
+//! known when the block is drawn (`draw`, `SeriesTable::undisturbed`), and so are the
+//! ticks at which its rules fire and its load would do something (run out of memory,
+//! fill its disk, hand cores back to its host). The passes visit only:
 //!
 //! - the *loud* twins (not calm), recomputed when something they depend on changes;
 //! - the calm twins whose drawn load does something at this tick (`trig`);
