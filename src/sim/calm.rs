@@ -37,6 +37,9 @@ pub(crate) struct Calm {
     pub has_incidents: Vec<bool>,
     /// Whether a twin is loud (not calm).
     pub loud: Vec<bool>,
+    /// Twins whose values someone reads at every tick (`World::watch`): their drive is
+    /// kept like a loud twin's, so a read needs no drawing again.
+    pub watched: Vec<bool>,
     /// The loud twins, in load order (ascending placement rank) and in failure order
     /// (descending order rank).
     pub loud_load: Vec<u32>,
@@ -108,6 +111,7 @@ impl Calm {
             series_tests_start,
             series_tests,
             always,
+            watched: vec![false; n],
             load_seen: vec![0; n],
             failure_seen: vec![0; n],
             values_seen: vec![0; n],

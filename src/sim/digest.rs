@@ -64,10 +64,10 @@ pub fn state_digest(world: &World) -> String {
     }
     let s = &world.series;
     let values = world.values_now();
-    for j in 0..s.key.len() {
+    for (j, value) in values.iter().enumerate() {
         e.str(s.key[j].twin.as_str());
         e.str(s.key[j].metric.as_str());
-        e.f64(values[j]);
+        e.f64(*value);
         e.flag(world.reported(j));
     }
     for firing in &world.rules.firing {

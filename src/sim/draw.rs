@@ -69,13 +69,15 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
     let mut noise = std::mem::take(&mut s.noise);
     let mut streams = std::mem::take(&mut s.noise_rng);
     let mut words = std::mem::take(&mut s.words);
+    let mut drawn = std::mem::take(&mut s.drawn);
     let s = &*s;
     for (i, stream) in streams.iter_mut().enumerate() {
         let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
         if a == b {
             continue;
         }
-        let keep = calm.loud.get(i).copied().unwrap_or(false);
+        let keep = calm.loud.get(i).copied().unwrap_or(false) || calm.watched[i];
+        drawn[i] = keep;
         let slot = &tw.slot[i];
         let memory_cap = tw.cfg[i].memory_cap;
         // The ticks at which its drawn load does something (see `calm`).
@@ -136,6 +138,7 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
     s.noise = noise;
     s.noise_rng = streams;
     s.words = words;
+    s.drawn = drawn;
 }
 
 /// Makes sure twin `i`'s drive for this block is in `block` (drawn again from the
@@ -244,8 +247,9 @@ fn draw_twin(
 /// Stores series `j`'s block in `block` (a copy of known length: no call).
 #[inline(always)]
 fn store(block: &mut [f64], j: usize, drive: &[f64; B]) {
-    let row: &mut [f64; B] = (&mut block[j * B..(j + 1) * B]).try_into().expect("a block's row");
-    *row = *drive;
+    if let Ok(row) = <&mut [f64; B]>::try_from(&mut block[j * B..(j + 1) * B]) {
+        *row = *drive;
+    }
 }
 
 /// The smallest and largest of a block's values that are numbers (of two zeros, either),
@@ -326,6 +330,7 @@ mod tests {
             w.calm.loud = vec![true; w.twins.ids.len()];
             for first_tick in [0, B as u64] {
                 fill_block(&mut w, first_tick);
+                assert!(w.series.drawn[0], "a loud twin's drive is kept");
                 let kept = w.series.block.clone();
                 for j in 0..metrics {
                     let expected = by_the_model(&w, j);
@@ -341,6 +346,14 @@ mod tests {
                 ensure_drawn(&mut w.series, 0);
                 assert_eq!(w.series.block, kept);
             }
+            // A calm twin's is not, unless someone watches it.
+            w.calm.loud = vec![false; w.twins.ids.len()];
+            fill_block(&mut w, 2 * B as u64);
+            assert!(!w.series.drawn[0]);
+            w.watch(0);
+            assert!(w.series.drawn[0]);
+            fill_block(&mut w, 3 * B as u64);
+            assert!(w.series.drawn[0], "a watched twin's drive is kept");
         }
     }
 }

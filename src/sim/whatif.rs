@@ -263,6 +263,13 @@ pub fn what_if(
     let mut variant = base.clone();
     baseline.reset_accounting();
     variant.reset_accounting();
+    // Their values are read at every tick.
+    for twin in &twins {
+        if let Some(i) = base.twin_index(twin) {
+            baseline.watch(i);
+            variant.watch(i);
+        }
+    }
     let series: Vec<(TwinId, String, usize)> = twins
         .iter()
         .flat_map(|t| {

@@ -1047,6 +1047,16 @@ impl World {
         self.series.value(&self.twins, &self.calm.values_seen, self.tick, j)
     }
 
+    /// Keeps twin `i`'s drive when blocks are drawn, for a caller that reads its values
+    /// at every tick (they are the same either way; reading a calm twin's otherwise
+    /// draws it again).
+    pub(crate) fn watch(&mut self, i: u32) {
+        self.calm.watched[i as usize] = true;
+        if self.series.block_len > 0 {
+            super::draw::ensure_drawn(&mut self.series, i as usize);
+        }
+    }
+
     /// Every series' value now (as `value_now`, drawing a twin not drawn once).
     pub(crate) fn values_now(&self) -> Vec<f64> {
         let s = &self.series;
