@@ -63,9 +63,10 @@ pub(crate) struct Calm {
     /// drawn load does something, with the ticks as bits.
     pub fire_at: Vec<(u32, u32)>,
     pub trig_at: Vec<(u32, u32)>,
-    /// Rule tests by series: rows of `series_tests` (plain thresholds only).
+    /// Rule tests by series: rows of `series_tests` (plain thresholds only), each with
+    /// a copy of the test (read in series order while drawing).
     pub series_tests_start: Vec<u32>,
-    pub series_tests: Vec<u32>,
+    pub series_tests: Vec<(u32, RuleTest)>,
     /// Tests firing at the last tick.
     pub firing: Vec<u32>,
     /// Scratch of the rules pass: the tests it evaluates.
@@ -98,6 +99,7 @@ impl Calm {
         let (twin_tests_start, twin_tests) = rows(n, tests.iter().enumerate().map(|(k, t)| (t.twin, k as u32)));
         let plain = tests.iter().enumerate().filter(|(_, t)| t.series != NONE && t.sign != 0.0);
         let (series_tests_start, series_tests) = rows(series.key.len(), plain.map(|(k, t)| (t.series, k as u32)));
+        let series_tests = series_tests.into_iter().map(|k| (k, tests[k as usize])).collect();
         let always = (0..tests.len() as u32)
             .filter(|&k| {
                 let t = &tests[k as usize];

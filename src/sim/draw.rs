@@ -52,7 +52,6 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
     let terms = Terms::new(world, first_tick);
     let tw = &world.twins;
     let calm = &mut world.calm;
-    let tests = &world.rules.test;
     let s = &mut world.series;
     calm.fire_at.clear();
     calm.trig_at.clear();
@@ -118,8 +117,7 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
                 let rounding = s.rounding[j];
                 let value = |x: f64| rounding.apply(clamp_unchecked(x, min, max));
                 let (lowest, highest) = (value(lo), value(hi));
-                for &k in &calm.series_tests[first..last] {
-                    let test = tests[k as usize];
+                for &(k, test) in &calm.series_tests[first..last] {
                     if test.fires(if test.sign > 0.0 { highest } else { lowest }) {
                         let mask = ticks_where(x, |x| test.fires(value(x)));
                         if mask != 0 {
@@ -210,8 +208,8 @@ fn draw_twin(
         let mut level = [[0u16; CHUNK]; B];
         for c in 0..m {
             let words = &words[(first - a + c) * half..(first - a + c + 1) * half];
-            for k in 0..B {
-                level[k][c] = (words[k / 2] >> (16 * (k % 2))) as u16;
+            for (p, &w) in words.iter().enumerate() {
+                (level[2 * p][c], level[2 * p + 1][c]) = (w as u16, (w >> 16) as u16);
             }
         }
         for k in 0..B {
