@@ -70,27 +70,34 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
     let mut words = std::mem::take(&mut s.words);
     let mut drawn = std::mem::take(&mut s.drawn);
     let s = &*s;
-    for (i, stream) in streams.iter_mut().enumerate() {
-        let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
+    // A few twins at a time, so that their series fill the lanes.
+    const GROUP: usize = 8;
+    let n = tw.ids.len();
+    for first in (0..n).step_by(GROUP) {
+        let twins = first..(first + GROUP).min(n);
+        let (a, b) = (s.twin_start[twins.start] as usize, s.twin_start[twins.end] as usize);
         if a == b {
             continue;
         }
-        let keep = calm.loud.get(i).copied().unwrap_or(false) || calm.watched[i];
-        drawn[i] = keep;
-        let slot = &tw.slot[i];
-        let memory_cap = tw.cfg[i].memory_cap;
-        // The ticks at which its drawn load does something (see `calm`).
-        let mut trig = 0u32;
-        draw_twin(s, i, &mut words, stream, &mut noise[a..b], |j, drive| {
-            if keep {
+        for i in twins.clone() {
+            drawn[i] = calm.loud.get(i).copied().unwrap_or(false) || calm.watched[i];
+        }
+        // The ticks at which a twin's drawn load does something (see `calm`).
+        let mut trig = [0u32; GROUP];
+        draw_series(s, twins.clone(), &mut words, &mut streams[twins.clone()], &mut noise[a..b], |j, drive| {
+            let i = s.twin[j] as usize;
+            if drawn[i] {
                 store(&mut block, j, drive);
             }
+            let slot = &tw.slot[i];
+            let trig = &mut trig[i - first];
             let (min, max) = (s.min[j], s.max[j]);
             // As an undisturbed twin has it (`SeriesTable::undisturbed`): memory capped
             // by the eviction policy.
             let j32 = j as u32;
             let capped: [f64; B];
             let x = if j32 == slot[Role::Memory as usize] {
+                let memory_cap = tw.cfg[i].memory_cap;
                 capped = drive.map(|x| x.min(memory_cap));
                 &capped
             } else {
@@ -105,11 +112,11 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
             // a number), out of memory, a full disk.
             let (lo, hi, nan) = extremes(x);
             if j32 == slot[Role::Cpu as usize] && (lo < 0.0 || nan) {
-                trig |= ticks_where(x, |d| d < 0.0 || d.is_nan());
+                *trig |= ticks_where(x, |d| d < 0.0 || d.is_nan());
             } else if j32 == slot[Role::Memory as usize] && hi > 100.0 {
-                trig |= ticks_where(x, |d| d > 100.0);
+                *trig |= ticks_where(x, |d| d > 100.0);
             } else if j32 == slot[Role::Disk as usize] && hi >= 100.0 {
-                trig |= ticks_where(x, |d| d >= 100.0);
+                *trig |= ticks_where(x, |d| d >= 100.0);
             }
             // The ticks its plain rules fire at: none unless one fires on the largest
             // (smallest) value, as the rules, clamping and rounding are monotone.
@@ -127,8 +134,10 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
                 }
             }
         });
-        if trig != 0 {
-            calm.trig_at.push((i as u32, trig));
+        for (i, &trig) in twins.zip(&trig) {
+            if trig != 0 {
+                calm.trig_at.push((i as u32, trig));
+            }
         }
     }
     let s = &mut world.series;
@@ -150,7 +159,9 @@ pub(crate) fn ensure_drawn(s: &mut SeriesTable, i: usize) {
     let mut words = std::mem::take(&mut s.words);
     let mut stream = s.stream_start[i].clone();
     let mut noise = s.noise_start[a..b].to_vec();
-    draw_twin(s, i, &mut words, &mut stream, &mut noise, |j, drive| store(&mut block, j, drive));
+    draw_series(s, i..i + 1, &mut words, std::slice::from_mut(&mut stream), &mut noise, |j, drive| {
+        store(&mut block, j, drive);
+    });
     s.block = block;
     s.words = words;
     s.drawn[i] = true;
@@ -168,44 +179,49 @@ pub(crate) fn drive_of(s: &SeriesTable, i: usize, k: usize) -> Vec<f64> {
     let mut stream = s.stream_start[i].clone();
     let mut noise = s.noise_start[a..b].to_vec();
     let mut drive = Vec::with_capacity(b - a);
-    draw_twin(s, i, &mut Vec::new(), &mut stream, &mut noise, |_, x| drive.push(x[k]));
+    draw_series(s, i..i + 1, &mut Vec::new(), std::slice::from_mut(&mut stream), &mut noise, |_, x| drive.push(x[k]));
     drive
 }
 
-/// Draws twin `i`'s series over the block, handing each series' drive to `each`: its
-/// words come from `stream` in one go, `noise` holds its series' AR states (advanced
-/// to the block's end). First the noise of up to 8 series, tick by tick (their
-/// recurrences run side by side instead of waiting on each other), then per series the
-/// expected values over the block (no recurrence: it vectorizes).
+/// Draws the series of the consecutive `twins` over the block, handing each series'
+/// drive to `each`: each twin's words come from its stream (`streams`, one per twin)
+/// in one go, `noise` holds their series' AR states (advanced to the block's end).
+/// First the noise of up to 16 series (of one twin or several), tick by tick: their
+/// recurrences run side by side in lanes instead of waiting on each other, and a lane
+/// computes the same whatever the others hold. Then per series the expected values
+/// over the block (no recurrence: it vectorizes).
 #[inline(always)]
-fn draw_twin(
+fn draw_series(
     s: &SeriesTable,
-    i: usize,
+    twins: std::ops::Range<usize>,
     words: &mut Vec<u32>,
-    stream: &mut NoiseStream,
+    streams: &mut [NoiseStream],
     noise: &mut [f64],
     mut each: impl FnMut(usize, &[f64; B]),
 ) {
-    const CHUNK: usize = 8;
+    const LANES: usize = 16;
     let half = B / 2;
     // `rng::normal`, with the table looked up once.
     let table = super::rng::normal_table();
     let terms = &s.terms;
-    let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
+    let (a, b) = (s.twin_start[twins.start] as usize, s.twin_start[twins.end] as usize);
     words.resize((b - a) * half, 0);
-    stream.fill(words);
+    for (i, stream) in twins.zip(streams) {
+        let (x, y) = (s.twin_start[i] as usize - a, s.twin_start[i + 1] as usize - a);
+        stream.fill(&mut words[x * half..y * half]);
+    }
     // `drawn[k][c]`: the noise of series `c` of the chunk at tick `k`.
-    let mut drawn = [[0.0; CHUNK]; B];
-    for first in (a..b).step_by(CHUNK) {
-        let m = (b - first).min(CHUNK);
-        let (mut memory, mut innovation, mut last) = ([0.0; CHUNK], [0.0; CHUNK], [0.0; CHUNK]);
+    let mut drawn = [[0.0; LANES]; B];
+    for first in (a..b).step_by(LANES) {
+        let m = (b - first).min(LANES);
+        let (mut memory, mut innovation, mut last) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
         // (Element by element: a copy of a length known only at run time is a call.)
         for c in 0..m {
             (memory[c], innovation[c], last[c]) = (s.memory[first + c], s.innovation[first + c], noise[first - a + c]);
         }
         // The table's levels tick by tick, 16 bits of a word each (lanes past `m` look
         // up level 0 with no memory and no innovation: unused).
-        let mut level = [[0u16; CHUNK]; B];
+        let mut level = [[0u16; LANES]; B];
         for c in 0..m {
             let words = &words[(first - a + c) * half..(first - a + c + 1) * half];
             for (p, &w) in words.iter().enumerate() {
@@ -213,7 +229,7 @@ fn draw_twin(
             }
         }
         for k in 0..B {
-            for c in 0..CHUNK {
+            for c in 0..LANES {
                 last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[level[k][c] as usize]);
             }
             drawn[k] = last;
