@@ -205,7 +205,8 @@ fn draw_series(
     let table = super::rng::normal_table();
     let terms = &s.terms;
     let (a, b) = (s.twin_start[twins.start] as usize, s.twin_start[twins.end] as usize);
-    words.resize((b - a) * half, 0);
+    // (Room for a whole chunk of lanes past the last series: the lanes past it read it.)
+    words.resize((b - a + LANES) * half, 0);
     for (i, stream) in twins.zip(streams) {
         let (x, y) = (s.twin_start[i] as usize - a, s.twin_start[i + 1] as usize - a);
         stream.fill(&mut words[x * half..y * half]);
@@ -219,18 +220,17 @@ fn draw_series(
         for c in 0..m {
             (memory[c], innovation[c], last[c]) = (s.memory[first + c], s.innovation[first + c], noise[first - a + c]);
         }
-        // The table's levels tick by tick, 16 bits of a word each (lanes past `m` look
-        // up level 0 with no memory and no innovation: unused).
-        let mut level = [[0u16; LANES]; B];
-        for c in 0..m {
-            let words = &words[(first - a + c) * half..(first - a + c + 1) * half];
-            for (p, &w) in words.iter().enumerate() {
-                (level[2 * p][c], level[2 * p + 1][c]) = (w as u16, (w >> 16) as u16);
-            }
-        }
+        // A lane's words are `half` apart; 16 bits of a word per tick (lanes past `m`
+        // read what follows, with no memory and no innovation: unused).
+        // (Always a whole chunk: `words` has room for one past the last series.)
+        let Ok(lanes) = <&[u32; LANES * B / 2]>::try_from(&words[(first - a) * half..(first - a + LANES) * half])
+        else {
+            return;
+        };
         for k in 0..B {
             for c in 0..LANES {
-                last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[level[k][c] as usize]);
+                let level = (lanes[c * half + k / 2] >> (16 * (k % 2))) & 0xffff;
+                last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[level as usize]);
             }
             drawn[k] = last;
         }
