@@ -84,7 +84,16 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
         }
         // The ticks at which a twin's drawn load does something (see `calm`).
         let mut trig = [0u32; GROUP];
-        draw_series(s, twins.clone(), &mut words, &mut streams[twins.clone()], &mut noise[a..b], |j, drive| {
+        // A series' drawn values are needed if its twin's are kept, or for its plain
+        // rules and its load's triggers.
+        let needed = |j: usize| {
+            drawn[s.twin[j] as usize]
+                || calm.series_tests_start[j] < calm.series_tests_start[j + 1]
+                || s.role[j] <= Role::Disk
+        };
+        let (fire_at, series_tests_start, series_tests) =
+            (&mut calm.fire_at, &calm.series_tests_start, &calm.series_tests);
+        draw_series(s, twins.clone(), &mut words, &mut streams[twins.clone()], &mut noise[a..b], needed, |j, drive| {
             let i = s.twin[j] as usize;
             if drawn[i] {
                 store(&mut block, j, drive);
@@ -103,7 +112,7 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
             } else {
                 drive
             };
-            let (first, last) = (calm.series_tests_start[j] as usize, calm.series_tests_start[j + 1] as usize);
+            let (first, last) = (series_tests_start[j] as usize, series_tests_start[j + 1] as usize);
             let load_role = s.role[j] <= Role::Disk;
             if first == last && !load_role {
                 return;
@@ -124,11 +133,11 @@ pub(crate) fn fill_block(world: &mut World, first_tick: u64) {
                 let rounding = s.rounding[j];
                 let value = |x: f64| rounding.apply(clamp_unchecked(x, min, max));
                 let (lowest, highest) = (value(lo), value(hi));
-                for &(k, test) in &calm.series_tests[first..last] {
+                for &(k, test) in &series_tests[first..last] {
                     if test.fires(if test.sign > 0.0 { highest } else { lowest }) {
                         let mask = ticks_where(x, |x| test.fires(value(x)));
                         if mask != 0 {
-                            calm.fire_at.push((k, mask));
+                            fire_at.push((k, mask));
                         }
                     }
                 }
@@ -159,9 +168,17 @@ pub(crate) fn ensure_drawn(s: &mut SeriesTable, i: usize) {
     let mut words = std::mem::take(&mut s.words);
     let mut stream = s.stream_start[i].clone();
     let mut noise = s.noise_start[a..b].to_vec();
-    draw_series(s, i..i + 1, &mut words, std::slice::from_mut(&mut stream), &mut noise, |j, drive| {
-        store(&mut block, j, drive);
-    });
+    draw_series(
+        s,
+        i..i + 1,
+        &mut words,
+        std::slice::from_mut(&mut stream),
+        &mut noise,
+        |_| true,
+        |j, drive| {
+            store(&mut block, j, drive);
+        },
+    );
     s.block = block;
     s.words = words;
     s.drawn[i] = true;
@@ -179,7 +196,16 @@ pub(crate) fn drive_of(s: &SeriesTable, i: usize, k: usize) -> Vec<f64> {
     let mut stream = s.stream_start[i].clone();
     let mut noise = s.noise_start[a..b].to_vec();
     let mut drive = Vec::with_capacity(b - a);
-    draw_series(s, i..i + 1, &mut Vec::new(), std::slice::from_mut(&mut stream), &mut noise, |_, x| drive.push(x[k]));
+    let mut words = Vec::new();
+    draw_series(
+        s,
+        i..i + 1,
+        &mut words,
+        std::slice::from_mut(&mut stream),
+        &mut noise,
+        |_| true,
+        |_, x| drive.push(x[k]),
+    );
     drive
 }
 
@@ -189,7 +215,7 @@ pub(crate) fn drive_of(s: &SeriesTable, i: usize, k: usize) -> Vec<f64> {
 /// First the noise of up to 16 series (of one twin or several), tick by tick: their
 /// recurrences run side by side in lanes instead of waiting on each other, and a lane
 /// computes the same whatever the others hold. Then per series the expected values
-/// over the block (no recurrence: it vectorizes).
+/// over the block (no recurrence: it vectorizes), for the series `needed`.
 #[inline(always)]
 fn draw_series(
     s: &SeriesTable,
@@ -197,6 +223,7 @@ fn draw_series(
     words: &mut Vec<u32>,
     streams: &mut [NoiseStream],
     noise: &mut [f64],
+    needed: impl Fn(usize) -> bool,
     mut each: impl FnMut(usize, &[f64; B]),
 ) {
     const LANES: usize = 16;
@@ -238,6 +265,9 @@ fn draw_series(
             noise[first - a + c] = last[c];
         }
         for (c, j) in (first..first + m).enumerate() {
+            if !needed(j) {
+                continue;
+            }
             let (base, trend, amp_cos, amp_sin, weekend_factor) =
                 (s.base[j], s.trend[j], s.amp_cos[j], s.amp_sin[j], s.weekend[j]);
             // A series without incidents is driven by its clamped value as drawn; one
