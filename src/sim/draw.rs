@@ -163,22 +163,9 @@ pub(crate) fn ensure_drawn(s: &mut SeriesTable, i: usize) {
     if s.drawn[i] {
         return;
     }
-    let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
     let mut block = std::mem::take(&mut s.block);
     let mut words = std::mem::take(&mut s.words);
-    let mut stream = s.stream_start[i].clone();
-    let mut noise = s.noise_start[a..b].to_vec();
-    draw_series(
-        s,
-        i..i + 1,
-        &mut words,
-        std::slice::from_mut(&mut stream),
-        &mut noise,
-        |_| true,
-        |j, drive| {
-            store(&mut block, j, drive);
-        },
-    );
+    draw_again(s, i, &mut words, |j, drive| store(&mut block, j, drive));
     s.block = block;
     s.words = words;
     s.drawn[i] = true;
@@ -192,21 +179,18 @@ pub(crate) fn drive_at(s: &SeriesTable, j: usize, k: usize) -> f64 {
 
 /// Twin `i`'s drive at block tick `k`, series by series, without keeping it.
 pub(crate) fn drive_of(s: &SeriesTable, i: usize, k: usize) -> Vec<f64> {
+    let mut drive = Vec::with_capacity((s.twin_start[i + 1] - s.twin_start[i]) as usize);
+    draw_again(s, i, &mut Vec::new(), |_, x| drive.push(x[k]));
+    drive
+}
+
+/// Draws twin `i`'s series again from the block's start (its stream and noise as they
+/// were), handing each to `each`.
+fn draw_again(s: &SeriesTable, i: usize, words: &mut Vec<u32>, each: impl FnMut(usize, &[f64; B])) {
     let (a, b) = (s.twin_start[i] as usize, s.twin_start[i + 1] as usize);
     let mut stream = s.stream_start[i].clone();
     let mut noise = s.noise_start[a..b].to_vec();
-    let mut drive = Vec::with_capacity(b - a);
-    let mut words = Vec::new();
-    draw_series(
-        s,
-        i..i + 1,
-        &mut words,
-        std::slice::from_mut(&mut stream),
-        &mut noise,
-        |_| true,
-        |_, x| drive.push(x[k]),
-    );
-    drive
+    draw_series(s, i..i + 1, words, std::slice::from_mut(&mut stream), &mut noise, |_| true, each);
 }
 
 /// Draws the series of the consecutive `twins` over the block, handing each series'
