@@ -103,6 +103,12 @@ fn a_broken_file_keeps_the_open_scenario_and_says_why() {
     assert!(harness.state().is_ready());
 }
 
+/// Clicks the widget labelled `label` and lets the workbench settle for two frames.
+pub fn click(harness: &mut Harness<'static, WorkbenchApp>, label: &str) {
+    harness.get_by_label(label).click();
+    harness.run_steps(2);
+}
+
 pub fn wait_until(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
     for _ in 0..6000 {
         harness.step();
@@ -138,12 +144,10 @@ fn findings_remediation_and_plan_export_on_the_default_scenario() {
     harness.run_steps(2);
     harness.get_by_label_contains("proposed actions for the findings at");
     assert_eq!(harness.state().approved_count(), 0);
-    harness.get_by_label("Approve all").click();
-    harness.run_steps(2);
+    click(&mut harness, "Approve all");
     let proposed = harness.state().findings().len();
     assert!(proposed > 0 && harness.state().approved_count() >= proposed);
-    harness.get_by_label("Export plan…").click();
-    harness.run_steps(2);
+    click(&mut harness, "Export plan…");
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("gui-plan.json");
     fill_path(&mut harness, "Plan file", &plan, "Write");
@@ -213,8 +217,7 @@ fn predicted_violations_are_listed_linked_and_drawn_on_the_plots() {
     harness.get_by_label("Predicted violations (2)");
     // The prediction is a finding now, so remediation is proposed for it.
     assert!(harness.state().findings().iter().any(|f| f.reason().starts_with("predicted violation of disk-space")));
-    harness.get_by_label("db-primary").click();
-    harness.run_steps(2);
+    click(&mut harness, "db-primary");
     assert_eq!(harness.state().selected().map(|id| id.as_str()), Some("db-primary"));
     harness.get_by_label("Inspector").click();
     harness.run_steps(3);
@@ -227,8 +230,7 @@ fn predicted_violations_are_listed_linked_and_drawn_on_the_plots() {
     // Colour the graph by predicted violations.
     harness.get_by_value("Colour: Health").click();
     harness.run_steps(1);
-    harness.get_by_label("Predicted").click();
-    harness.run_steps(2);
+    click(&mut harness, "Predicted");
     harness.get_by_value("Colour: Predicted");
 }
 
@@ -241,11 +243,9 @@ fn the_orchestration_loop_runs_in_each_mode_and_its_log_can_be_saved() {
     // Dry run: decisions are logged, nothing is approved.
     harness.get_by_value("Mode: approve each").click();
     harness.run_steps(1);
-    harness.get_by_label("dry run").click();
-    harness.run_steps(2);
+    click(&mut harness, "dry run");
     harness.get_by_value("Mode: dry run");
-    harness.get_by_label("Run loop").click();
-    harness.run_steps(2);
+    click(&mut harness, "Run loop");
     let log = harness.state().decision_log();
     assert!(
         !log.is_empty() && log.iter().all(|e| e.decision.name() == "dry-run"),
@@ -259,8 +259,7 @@ fn the_orchestration_loop_runs_in_each_mode_and_its_log_can_be_saved() {
     harness.run_steps(1);
     harness.get_by_label("automatic").click();
     harness.run_steps(1);
-    harness.get_by_label("Run loop").click();
-    harness.run_steps(2);
+    click(&mut harness, "Run loop");
     let approved = harness.state().approved_count();
     assert!(approved > 0, "{:?}", harness.state().decision_log());
     let executed = harness.state().decision_log().iter().filter(|e| e.decision.name() == "executed").count();

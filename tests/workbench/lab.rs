@@ -10,7 +10,7 @@ use twinbench::ui::app::RightTab;
 use twinbench::ui::lab::{ChaosMark, LabFile};
 use twinbench::ui::{Launch, WorkbenchApp};
 
-use crate::gui::{fill_path, wait_until};
+use crate::gui::{click, fill_path, wait_until};
 use crate::support::root;
 
 fn open_lab(scenario: &str, select: &str) -> Harness<'static, WorkbenchApp> {
@@ -18,8 +18,7 @@ fn open_lab(scenario: &str, select: &str) -> Harness<'static, WorkbenchApp> {
     let mut harness =
         Harness::builder().with_size(egui::vec2(1500.0, 950.0)).build_eframe(move |cc| WorkbenchApp::new(cc, launch));
     wait_until(&mut harness, "the scenario", WorkbenchApp::is_ready);
-    harness.get_by_label("Lab").click();
-    harness.run_steps(2);
+    click(&mut harness, "Lab");
     assert_eq!(harness.state().right_tab(), RightTab::Lab);
     harness
 }
@@ -27,11 +26,9 @@ fn open_lab(scenario: &str, select: &str) -> Harness<'static, WorkbenchApp> {
 #[test]
 fn what_if_scaling_the_database_up_lowers_its_cpu() {
     let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
-    harness.get_by_label("What-if").click();
-    harness.run_steps(2);
+    click(&mut harness, "What-if");
     // The picker starts on "scale up cpu × 1.5" for the selected twin.
-    harness.get_by_label("Add change").click();
-    harness.run_steps(2);
+    click(&mut harness, "Add change");
     harness.get_by_label_contains("scale cpu up");
     harness.get_by_label("Run what-if").click();
     wait_until(&mut harness, "the what-if run", |app| app.lab().whatif_report().is_some());
@@ -46,15 +43,12 @@ fn what_if_scaling_the_database_up_lowers_its_cpu() {
 #[test]
 fn a_rehearsed_change_approved_in_the_lab_is_exported_in_the_plan() {
     let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
-    harness.get_by_label("What-if").click();
-    harness.run_steps(2);
-    harness.get_by_label("Add change").click();
-    harness.run_steps(2);
+    click(&mut harness, "What-if");
+    click(&mut harness, "Add change");
     harness.get_by_label("Run what-if").click();
     wait_until(&mut harness, "the what-if run", |app| app.lab().whatif_report().is_some());
     let before = harness.state().approved_count();
-    harness.get_by_label("Approve for the plan").click();
-    harness.run_steps(2);
+    click(&mut harness, "Approve for the plan");
     assert_eq!(harness.state().approved_count(), before + 1);
     let texts = harness.state().notification_texts();
     assert!(texts.iter().any(|t| t.contains("1 rehearsed action approved for the plan")), "{texts:?}");
@@ -65,8 +59,7 @@ fn a_rehearsed_change_approved_in_the_lab_is_exported_in_the_plan() {
     harness.get_by_label("From rehearsals (1)");
     harness.get_by_label_contains("and 1 from rehearsals, 1 approved");
     harness.get_by_label_contains("rehearsed in a what-if over 24 h (seed");
-    harness.get_by_label("Export plan…").click();
-    harness.run_steps(2);
+    click(&mut harness, "Export plan…");
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("rehearsed.json");
     fill_path(&mut harness, "Plan file", &plan, "Write");
@@ -84,8 +77,7 @@ fn a_rehearsed_change_approved_in_the_lab_is_exported_in_the_plan() {
     assert!(step["change"]["after"]["capacity.cpu_cores"].is_string(), "{step}");
 
     // Taken out again, it leaves the plan.
-    harness.get_by_label("Remove").click();
-    harness.run_steps(2);
+    click(&mut harness, "Remove");
     assert_eq!(harness.state().approved_count(), before);
     assert!(harness.query_by_label("From rehearsals (1)").is_none());
 }
@@ -93,8 +85,7 @@ fn a_rehearsed_change_approved_in_the_lab_is_exported_in_the_plan() {
 #[test]
 fn the_bundled_outage_experiment_offers_its_remediation_for_the_plan() {
     let mut harness = open_lab("scenarios/webshop.ron", "db-primary");
-    harness.get_by_label("Chaos").click();
-    harness.run_steps(2);
+    click(&mut harness, "Chaos");
     // Defaults: the bundled experiment file, remediated with the bundled strategy.
     harness.get_by_label("Run experiment").click();
     wait_until(&mut harness, "the chaos experiment", |app| app.lab().chaos_report().is_some());
@@ -119,8 +110,7 @@ fn the_bundled_outage_experiment_offers_its_remediation_for_the_plan() {
 fn ab_test_of_two_strategy_files_shows_intervals_and_a_verdict() {
     // The bundled strategies name the default scenario's twins.
     let mut harness = open_lab("scenarios/webshop.ron", "db-primary");
-    harness.get_by_label("A/B test").click();
-    harness.run_steps(2);
+    click(&mut harness, "A/B test");
     harness.get_by_label("Run A/B test").click();
     harness.run_steps(1);
     wait_until(&mut harness, "the A/B test", |app| !app.lab().is_running());
@@ -137,8 +127,7 @@ fn ab_test_of_two_strategy_files_shows_intervals_and_a_verdict() {
 #[test]
 fn browsing_for_a_strategy_without_a_file_picker_keeps_the_typed_path() {
     let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
-    harness.get_by_label("A/B test").click();
-    harness.run_steps(2);
+    click(&mut harness, "A/B test");
     assert_eq!(harness.query_all_by_label("Browse…").count(), 2, "one per strategy");
     harness.get_all_by_label("Browse…").nth(1).unwrap().click();
     // No xdg portal here (as in CI): the picker answers "nothing" at once.
@@ -146,16 +135,14 @@ fn browsing_for_a_strategy_without_a_file_picker_keeps_the_typed_path() {
         app.notification_texts().iter().any(|t| t.contains("type the path (Strategy B)"))
     });
     assert_eq!(harness.state().lab().path(LabFile::StrategyB), "scenarios/strategies/hands-off.ron");
-    harness.get_by_label("Chaos").click();
-    harness.run_steps(2);
+    click(&mut harness, "Chaos");
     assert_eq!(harness.query_all_by_label("Browse…").count(), 2, "experiment and remediation strategy");
 }
 
 #[test]
 fn a_missing_strategy_file_becomes_a_notification() {
     let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
-    harness.get_by_label("A/B test").click();
-    harness.run_steps(2);
+    click(&mut harness, "A/B test");
     harness.get_all_by_value("scenarios/strategies/remediate.ron").next().unwrap().click();
     harness.run_steps(1);
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
@@ -177,13 +164,10 @@ fn a_missing_strategy_file_becomes_a_notification() {
 #[test]
 fn a_crash_composed_on_the_database_spreads_and_is_replayed_on_the_graph() {
     let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
-    harness.get_by_label("Chaos").click();
-    harness.run_steps(2);
-    harness.get_by_label("Compose from the catalogue").click();
-    harness.run_steps(2);
+    click(&mut harness, "Chaos");
+    click(&mut harness, "Compose from the catalogue");
     // The catalogue starts on a crash at +20 min until the end.
-    harness.get_by_label("Add fault on db").click();
-    harness.run_steps(2);
+    click(&mut harness, "Add fault on db");
     harness.get_by_label_contains("crash on db at +20 min");
     harness.get_by_label("Remediate with").click(); // hands off
     harness.run_steps(2);

@@ -730,6 +730,7 @@ mod gui {
     use twinbench::ui::{Launch, WorkbenchApp};
 
     use super::{ONE_QUERY, bits, history};
+    use crate::gui::click;
     use crate::prom::{Prometheus, Written, write_in};
 
     fn step_until(
@@ -757,10 +758,8 @@ mod gui {
             .with_size(egui::vec2(1400.0, 900.0))
             .build_eframe(move |cc| WorkbenchApp::new(cc, launch));
         step_until(&mut h, "the scenario", |h| h.state().is_ready());
-        h.get_by_label("File").click();
-        h.run_steps(2);
-        h.get_by_label("Connect…").click();
-        h.run_steps(2);
+        click(&mut h, "File");
+        click(&mut h, "Connect…");
         h
     }
 
@@ -779,8 +778,7 @@ mod gui {
     #[test]
     fn the_connect_dialog_makes_this_machine_a_live_twin() {
         let mut h = connect_dialog();
-        h.get_by_label("This machine").click();
-        h.run_steps(2);
+        click(&mut h, "This machine");
         h.get_by_role_and_label(Role::Button, "Connect").click();
         h.run_steps(2);
         step_until(&mut h, "live samples of this machine", |h| {
@@ -793,18 +791,14 @@ mod gui {
         let first = h.state().scenario().unwrap().telemetry.stats().samples;
         step_until(&mut h, "more samples", |h| h.state().scenario().unwrap().telemetry.stats().samples > first);
         step_until(&mut h, "the status line", |h| h.query_by_label_contains("connected, synced to").is_some());
-        h.get_by_label("Pause").click();
-        h.run_steps(2);
+        click(&mut h, "Pause");
         assert!(h.query_by_label("Resume").is_some());
 
         // A server that is not there: the test runs on a thread and reports the refusal.
         let port = crate::prom::free_port();
-        h.get_by_label("File").click();
-        h.run_steps(2);
-        h.get_by_label("Connect…").click();
-        h.run_steps(2);
-        h.get_by_label("Prometheus").click();
-        h.run_steps(2);
+        click(&mut h, "File");
+        click(&mut h, "Connect…");
+        click(&mut h, "Prometheus");
         h.get_by_label("Server URL").click();
         h.run_steps(1);
         h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
@@ -850,8 +844,7 @@ mod gui {
         let mapping = write_in(dir.path(), "m.yaml", &format!("step: 5s\nsettle: 0s\nsync_interval: 1h\n{ONE_QUERY}"));
 
         let mut h = connect_dialog();
-        h.get_by_label("Prometheus").click();
-        h.run_steps(2);
+        click(&mut h, "Prometheus");
         set_field(&mut h, "Server URL", &server.url());
         set_field(&mut h, "Mapping file", mapping.to_str().unwrap());
         set_field(&mut h, "Backfill", "2h");
@@ -916,10 +909,8 @@ mod gui {
 
         // File → Save snapshot… writes what arrived as a scenario that loads like any other.
         let snap = dir.path().join("snap.ron");
-        h.get_by_label("File").click();
-        h.run_steps(2);
-        h.get_by_label("Save snapshot…").click();
-        h.run_steps(2);
+        click(&mut h, "File");
+        click(&mut h, "Save snapshot…");
         set_field(&mut h, "Scenario file", snap.to_str().unwrap());
         h.get_by_role_and_label(Role::Button, "Save").click();
         step_until(&mut h, "the snapshot", |h| h.state().notification_texts().iter().any(|t| t.starts_with("Saved ")));
