@@ -32,9 +32,9 @@ use super::time::{format_rfc3339, parse_timestamp};
 use super::{IoError, read_text};
 use crate::model::ids::is_valid_name;
 use crate::model::{
-    Capacity, ConfigChange, ConfigValue, DAY_SECS, Dependency, EdgeKind, GraphError, HOUR_SECS, Incident,
-    IncidentEffect, MetricName, RetentionPolicy, Scenario, SeriesKey, TelemetryStore, Twin, TwinGraph, TwinId,
-    TwinKind, WorkloadModel, metric,
+    Capacity, ConfigChange, ConfigValue, DAY_SECS, Dependency, EdgeKind, Fidelity, GraphError, HOUR_SECS, Incident,
+    IncidentEffect, LearnedInfo, MetricName, NoiseTails, RetentionPolicy, Scenario, SeriesKey, TelemetryStore, Twin,
+    TwinGraph, TwinId, TwinKind, WorkloadModel, metric,
 };
 
 /// The scenario format version this build reads and writes.
@@ -248,6 +248,134 @@ pub struct MetricFile {
     /// Incidents.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<IncidentFile>,
+    /// Daily profile added to the level: point k at the middle of the k-th of `len`
+    /// equal parts of the UTC day, interpolated (e.g. 24 hourly values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub daily_profile: Vec<f64>,
+    /// Offsets added to the level per day of the week, Monday first (7 values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weekly_profile: Vec<f64>,
+    /// Student-t degrees of freedom of the noise (3, 5 or 10); absent: Gaussian.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tails: Option<u8>,
+    /// `cpu_usage` only: share of the CPU that follows traffic (default 1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub follows_traffic: f64,
+    /// `latency_ms` only: share of the latency that is queueing (default 1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub queueing_share: f64,
+    /// Set by `twinbench learn`: what the model was learned from, and its fidelity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned: Option<LearnedFile>,
+}
+
+impl MetricFile {
+    /// A flat model at `base` with the file's defaults.
+    pub fn new(base: f64) -> Self {
+        MetricFile {
+            base,
+            daily: 0.0,
+            peak_hour: default_peak_hour(),
+            weekend: 1.0,
+            trend: 0.0,
+            noise: 0.0,
+            noise_memory: default_memory(),
+            min: None,
+            max: None,
+            decimals: default_decimals(),
+            incidents: Vec::new(),
+            daily_profile: Vec::new(),
+            weekly_profile: Vec::new(),
+            tails: None,
+            follows_traffic: 1.0,
+            queueing_share: 1.0,
+            learned: None,
+        }
+    }
+
+    /// The file form of metric `name`'s model: bounds equal to the metric's defaults
+    /// are left out, incidents are written with absolute times.
+    pub fn from_model(name: &str, m: &WorkloadModel) -> Self {
+        let bounds = metric::info(name).and_then(|i| i.bounds);
+        let (dmin, dmax) = (bounds.map_or(0.0, |b| b.0), bounds.map_or(f64::MAX, |b| b.1));
+        MetricFile {
+            base: m.base,
+            daily: m.daily_amplitude,
+            peak_hour: m.peak_hour,
+            weekend: m.weekend_factor,
+            trend: m.trend_per_day,
+            noise: m.noise,
+            noise_memory: m.noise_memory,
+            min: (m.min != dmin).then_some(m.min),
+            max: (m.max != dmax).then_some(m.max),
+            decimals: m.decimals,
+            incidents: m
+                .incidents
+                .iter()
+                .map(|i| IncidentFile {
+                    at_hours: None,
+                    at: Some(timestamp_field(i.start)),
+                    hours: i.duration_secs as f64 / HOUR_SECS as f64,
+                    effect: match i.effect {
+                        IncidentEffect::Spike(x) => EffectFile::Spike(x),
+                        IncidentEffect::Shift(x) => EffectFile::Shift(x),
+                        IncidentEffect::Ramp(x) => EffectFile::Ramp(x),
+                        IncidentEffect::Scale(x) => EffectFile::Scale(x),
+                        IncidentEffect::Outage => EffectFile::Outage,
+                    },
+                })
+                .collect(),
+            daily_profile: m.daily_profile.clone(),
+            weekly_profile: m.weekly_profile.clone(),
+            tails: m.tails.degrees(),
+            follows_traffic: m.follows_traffic,
+            queueing_share: m.queueing_share,
+            learned: m.learned.as_ref().map(|l| LearnedFile {
+                from: timestamp_field(l.from),
+                until: timestamp_field(l.until),
+                samples: l.samples as u64,
+                notes: l.notes.clone(),
+                holdout: l.fit.map(|f| FidelityFile {
+                    hours: f.holdout_secs as f64 / HOUR_SECS as f64,
+                    mase_sim: f.mase_sim,
+                    mase_replay: f.mase_replay,
+                    coverage80: f.coverage80,
+                }),
+            }),
+        }
+    }
+}
+
+/// Where a learned model came from, as written by `twinbench learn`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LearnedFile {
+    /// First sample learned from.
+    pub from: String,
+    /// Last sample learned from.
+    pub until: String,
+    /// Samples learned from.
+    pub samples: u64,
+    /// What the learner decided and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Fidelity on held-out history (`--holdout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<FidelityFile>,
+}
+
+/// Fidelity of a learned model on held-out history.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FidelityFile {
+    /// Hours held out.
+    pub hours: f64,
+    /// MASE of the simulated hourly median.
+    pub mase_sim: f64,
+    /// MASE of the replay twin.
+    pub mase_replay: f64,
+    /// Share of actual hourly means inside the simulated 10–90% envelope.
+    pub coverage80: f64,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -457,7 +585,9 @@ pub fn from_telemetry(path: &Path) -> Result<Scenario, IoError> {
         .collect();
     deltas.sort_unstable();
     let resolution_secs = deltas.get(deltas.len() / 2).copied().unwrap_or(60).max(1);
-    let (start, last) = store.span().unwrap_or((0, 0));
+    let (first, last) = store.span().unwrap_or((0, 0));
+    // On the grid, as a scenario file's start is.
+    let start = first - first.rem_euclid(resolution_secs);
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("telemetry").to_string();
     Ok(Scenario {
         description: format!("Imported from {}", path.display()),
@@ -746,6 +876,55 @@ impl Converter<'_> {
             });
         }
         incidents.sort_by_key(|i| i.start);
+        if let Some(bad) = m.daily_profile.iter().chain(&m.weekly_profile).find(|v| !v.is_finite()) {
+            let field = if m.daily_profile.iter().any(|v| !v.is_finite()) { "daily_profile" } else { "weekly_profile" };
+            return Err(self.err(ctx, field, format!("metric {name}: {field} holds {bad}, not a finite number")));
+        }
+        if m.daily_profile.len() > 1440 {
+            return Err(self.err(
+                ctx,
+                "daily_profile",
+                format!(
+                    "metric {name}: daily_profile has {} points; at most 1440 (one a minute)",
+                    m.daily_profile.len()
+                ),
+            ));
+        }
+        if !(m.weekly_profile.is_empty() || m.weekly_profile.len() == 7) {
+            return Err(self.err(
+                ctx,
+                "weekly_profile",
+                format!(
+                    "metric {name}: weekly_profile needs 7 values (Monday to Sunday), not {}",
+                    m.weekly_profile.len()
+                ),
+            ));
+        }
+        let tails = NoiseTails::from_degrees(m.tails).ok_or_else(|| {
+            self.err(
+                ctx,
+                "tails",
+                format!("metric {name}: tails must be 3, 5 or 10 degrees of freedom, not {}", m.tails.unwrap_or(0)),
+            )
+        })?;
+        for (field, value, only) in
+            [("follows_traffic", m.follows_traffic, "cpu_usage"), ("queueing_share", m.queueing_share, "latency_ms")]
+        {
+            if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
+                return Err(self.err(ctx, field, format!("metric {name}: {field} must be in [0, 1], not {value}")));
+            }
+            if value != 1.0 && name != only {
+                return Err(self.err(
+                    ctx,
+                    field,
+                    format!("metric {name}: {field} applies only to {only}; the engine would ignore it here"),
+                ));
+            }
+        }
+        let learned = match &m.learned {
+            None => None,
+            Some(l) => Some(self.learned(&[ctx[0], ctx[1], "learned"], name, l)?),
+        };
         Ok(WorkloadModel {
             base: m.base,
             daily_amplitude: m.daily,
@@ -758,6 +937,43 @@ impl Converter<'_> {
             max,
             decimals: m.decimals,
             incidents,
+            daily_profile: m.daily_profile.clone(),
+            weekly_profile: m.weekly_profile.clone(),
+            tails,
+            follows_traffic: m.follows_traffic,
+            queueing_share: m.queueing_share,
+            learned,
+        })
+    }
+
+    fn learned(&self, ctx: &[&str], name: &str, l: &LearnedFile) -> Result<LearnedInfo, IoError> {
+        let from = parse_timestamp(&l.from).map_err(|m| self.err(ctx, "from", format!("metric {name}: {m}")))?;
+        let until = parse_timestamp(&l.until).map_err(|m| self.err(ctx, "until", format!("metric {name}: {m}")))?;
+        let fit = match l.holdout {
+            None => None,
+            Some(h) => {
+                for (field, v) in [("hours", h.hours), ("mase_sim", h.mase_sim), ("mase_replay", h.mase_replay)] {
+                    if !(v.is_finite() && v >= 0.0) {
+                        return Err(self.err(ctx, field, format!("metric {name}: {field} must be a number ≥ 0")));
+                    }
+                }
+                if !(0.0..=1.0).contains(&h.coverage80) {
+                    return Err(self.err(ctx, "coverage80", format!("metric {name}: coverage80 must be in [0, 1]")));
+                }
+                Some(Fidelity {
+                    holdout_secs: (h.hours * HOUR_SECS as f64).round() as i64,
+                    mase_sim: h.mase_sim,
+                    mase_replay: h.mase_replay,
+                    coverage80: h.coverage80,
+                })
+            }
+        };
+        Ok(LearnedInfo {
+            from,
+            until,
+            samples: usize::try_from(l.samples).unwrap_or(usize::MAX),
+            notes: l.notes.clone(),
+            fit,
         })
     }
 

@@ -188,19 +188,7 @@ pub fn default_policies() -> Vec<PolicyFile> {
 }
 
 fn metric(base: f64, daily: f64, peak_hour: f64, noise: f64, decimals: i8) -> MetricFile {
-    MetricFile {
-        base,
-        daily,
-        peak_hour,
-        weekend: 1.0,
-        trend: 0.0,
-        noise,
-        noise_memory: 0.7,
-        min: None,
-        max: None,
-        decimals,
-        incidents: Vec::new(),
-    }
+    MetricFile { daily, peak_hour, noise, noise_memory: 0.7, decimals, ..MetricFile::new(base) }
 }
 
 fn r(rng: &mut ChaCha8Rng, lo: f64, hi: f64, decimals: i32) -> f64 {

@@ -166,6 +166,13 @@ impl TwinGraph {
         Ok(())
     }
 
+    /// The attributes of the edge `from -> to` of `kind`, mutably.
+    pub fn dependency_mut(&mut self, from: &TwinId, to: &TwinId, kind: EdgeKind) -> Option<&mut Dependency> {
+        let (a, b) = (self.node(from)?, self.node(to)?);
+        let edge = self.graph.edges_connecting(a, b).find(|e| e.weight().kind == kind).map(|e| e.id())?;
+        self.graph.edge_weight_mut(edge)
+    }
+
     /// Number of twins.
     pub fn twin_count(&self) -> usize {
         self.graph.node_count()

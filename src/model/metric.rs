@@ -20,6 +20,8 @@ pub const CPU_USAGE: &str = "cpu_usage";
 pub const MEMORY_USAGE: &str = "memory_usage";
 /// Network throughput, bytes per second.
 pub const NETWORK_IO: &str = "network_io";
+/// Serving (1) or not (0): simulated for every twin, never learned.
+pub const UP: &str = "up";
 
 /// Every metric twinbench knows by name, sorted by name.
 pub const KNOWN: &[MetricInfo] = &[

@@ -5,6 +5,7 @@
 pub mod graph;
 pub mod ids;
 pub mod metric;
+pub mod noise;
 pub mod scenario;
 pub mod telemetry;
 pub mod twin;
@@ -15,7 +16,7 @@ pub use ids::{MetricName, SeriesKey, TwinId};
 pub use scenario::Scenario;
 pub use telemetry::{Bucket, RetentionPolicy, SeriesData, StoreError, StoreStats, TelemetryStore};
 pub use twin::{Capacity, ConfigChange, ConfigValue, Status, Twin, TwinKind};
-pub use workload::{Incident, IncidentEffect, WorkloadModel};
+pub use workload::{Fidelity, Incident, IncidentEffect, LearnedInfo, NoiseTails, WorkloadModel};
 
 /// Seconds since the Unix epoch, UTC. Simulated and historical time are always this
 /// type; the wall clock only appears in the UI and IO layers.

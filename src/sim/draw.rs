@@ -1,6 +1,7 @@
 //! Drawing the workload models ahead, a block of `BLOCK_TICKS` ticks at a time: every
-//! series' expected value plus AR(1) noise from its twin's stream, clamped (see the
-//! engine's module docs).
+//! series' expected value (with a learned model's daily and weekly profiles) plus AR(1)
+//! noise from its twin's stream (normal, or Student's t for heavy tails), clamped (see
+//! the engine's module docs).
 //!
 //! While a block is drawn, the engine learns what a calm twin does over it (see
 //! `calm`): the ticks at which its plain rules fire on its values and at which its load
@@ -11,7 +12,8 @@
 
 use super::calm::ticks_where;
 use super::rng::NoiseStream;
-use super::world::{BLOCK_TICKS, Role, SeriesTable, World, clamp_unchecked};
+use super::world::{BLOCK_TICKS, NONE, Role, SeriesTable, World, clamp_unchecked};
+use crate::model::workload::{profile_value, weekday_value};
 use multiversion::multiversion;
 
 const B: usize = BLOCK_TICKS;
@@ -20,6 +22,7 @@ const B: usize = BLOCK_TICKS;
 /// angle's cosine and sine, and whether it is a weekend.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Terms {
+    t: [i64; B],
     days: [f64; B],
     cos_a: [f64; B],
     sin_a: [f64; B],
@@ -31,6 +34,7 @@ impl Terms {
         let mut terms = Terms::default();
         for k in 0..B {
             let t = world.start + (first_tick + k as u64) as i64 * world.resolution;
+            terms.t[k] = t;
             terms.days[k] = (t - world.origin) as f64 / 86_400.0;
             let hour = t.rem_euclid(86_400) as f64 / 3600.0;
             let angle = std::f64::consts::TAU * hour / 24.0;
@@ -212,8 +216,8 @@ fn draw_series(
 ) {
     const LANES: usize = 16;
     let half = B / 2;
-    // `rng::normal`, with the table looked up once.
-    let table = super::rng::normal_table();
+    // `rng::normal` (or a heavier-tailed distribution), with the table looked up once.
+    let table = super::rng::noise_tables();
     let terms = &s.terms;
     let (a, b) = (s.twin_start[twins.start] as usize, s.twin_start[twins.end] as usize);
     // (Room for a whole chunk of lanes past the last series: the lanes past it read it.)
@@ -227,9 +231,11 @@ fn draw_series(
     for first in (a..b).step_by(LANES) {
         let m = (b - first).min(LANES);
         let (mut memory, mut innovation, mut last) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
+        let mut tails = [0u32; LANES];
         // (Element by element: a copy of a length known only at run time is a call.)
         for c in 0..m {
             (memory[c], innovation[c], last[c]) = (s.memory[first + c], s.innovation[first + c], noise[first - a + c]);
+            tails[c] = s.tails[first + c];
         }
         // A lane's words are `half` apart; 16 bits of a word per tick (lanes past `m`
         // read what follows, with no memory and no innovation: unused).
@@ -241,7 +247,8 @@ fn draw_series(
         for k in 0..B {
             for c in 0..LANES {
                 let level = (lanes[c * half + k / 2] >> (16 * (k % 2))) & 0xffff;
-                last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[level as usize]);
+                let at = (tails[c] | level) as usize & (table.len() - 1);
+                last[c] = memory[c] * last[c] + innovation[c] * f64::from(table[at]);
             }
             drawn[k] = last;
         }
@@ -262,10 +269,22 @@ fn draw_series(
                 (s.min[j], s.max[j])
             };
             let mut out = [0.0; B];
-            for k in 0..B {
-                let level = base + trend * terms.days[k] + amp_cos * terms.cos_a[k] + amp_sin * terms.sin_a[k];
-                let factor = if terms.weekend[k] { weekend_factor } else { 1.0 };
-                out[k] = clamp_unchecked(level * factor + drawn[k][c], lo, hi);
+            if s.profile[j] == NONE {
+                for k in 0..B {
+                    let level = base + trend * terms.days[k] + amp_cos * terms.cos_a[k] + amp_sin * terms.sin_a[k];
+                    let factor = if terms.weekend[k] { weekend_factor } else { 1.0 };
+                    out[k] = clamp_unchecked(level * factor + drawn[k][c], lo, hi);
+                }
+            } else {
+                // Learned models: their daily and weekly profiles added to the level.
+                let (daily, weekly) = &s.profiles[s.profile[j] as usize];
+                for k in 0..B {
+                    let t = terms.t[k];
+                    let level = base + trend * terms.days[k] + amp_cos * terms.cos_a[k] + amp_sin * terms.sin_a[k];
+                    let level = level + (profile_value(daily, t) + weekday_value(weekly, t));
+                    let factor = if terms.weekend[k] { weekend_factor } else { 1.0 };
+                    out[k] = clamp_unchecked(level * factor + drawn[k][c], lo, hi);
+                }
             }
             each(j, &out);
         }
@@ -305,9 +324,9 @@ fn extremes(values: &[f64; B]) -> (f64, f64, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Scenario, SeriesKey, Twin, TwinKind, WorkloadModel};
+    use crate::model::noise::normal;
+    use crate::model::{NoiseTails, Scenario, SeriesKey, Twin, TwinKind, WorkloadModel};
     use crate::sim::WorldConfig;
-    use crate::sim::rng::normal;
 
     /// A twin with `metrics` noisy series (more than a chunk of 8 when above 8).
     fn world(metrics: usize) -> World {
@@ -324,6 +343,14 @@ mod tests {
                 trend_per_day: 0.1 * m as f64,
                 noise: 1.0 + m as f64 / 4.0,
                 noise_memory: 0.1 * (m % 10) as f64,
+                // Some with a learned model's profiles, some with heavy tails.
+                daily_profile: if m % 3 == 1 { (0..24).map(|h| (h as f64 - 11.5) * 0.3).collect() } else { Vec::new() },
+                weekly_profile: if m % 5 == 2 { vec![1.0, 1.0, 1.0, 1.0, 0.5, -2.0, -2.5] } else { Vec::new() },
+                tails: match m % 4 {
+                    1 => NoiseTails::StudentT(3),
+                    2 => NoiseTails::StudentT(10),
+                    _ => NoiseTails::Normal,
+                },
                 ..WorkloadModel::flat(0.0)
             };
             s.workloads.insert(SeriesKey::new("svc", format!("metric_{m:02}").as_str()), model);
@@ -341,9 +368,20 @@ mod tests {
         (0..B)
             .map(|k| {
                 let word = words[j * B / 2 + k / 2] >> (16 * (k % 2));
-                noise = s.memory[j] * noise + s.innovation[j] * normal(word);
+                let z = f64::from(crate::sim::rng::noise_tables()[(s.tails[j] | (word & 0xffff)) as usize]);
+                if s.tails[j] == 0 {
+                    assert_eq!(z, normal(word));
+                }
+                noise = s.memory[j] * noise + s.innovation[j] * z;
                 let t = &s.terms;
                 let level = s.base[j] + s.trend[j] * t.days[k] + s.amp_cos[j] * t.cos_a[k] + s.amp_sin[j] * t.sin_a[k];
+                let level = match s.profile[j] {
+                    NONE => level,
+                    p => {
+                        let (daily, weekly) = &s.profiles[p as usize];
+                        level + (profile_value(daily, t.t[k]) + weekday_value(weekly, t.t[k]))
+                    }
+                };
                 let factor = if t.weekend[k] { s.weekend[j] } else { 1.0 };
                 clamp_unchecked(level * factor + noise, s.min[j], s.max[j])
             })

@@ -21,8 +21,11 @@
 //!    callers' factors (1 for a twin nobody calls), times any traffic spike. A load
 //!    balancer spreads the share of an unreachable target over its healthy ones.
 //! 3. **Load** (workloads before hosts): CPU demand is
-//!    `drive × f × (cpu₀/cpu) × (replicas₀/replicas) × config + cpu_hog`, so scaling
+//!    `drive × f' × (cpu₀/cpu) × (replicas₀/replicas) × config + cpu_hog`, so scaling
 //!    CPU up ×1.5 lowers cpu_usage to 1/1.5 and a scale-out divides per-replica load.
+//!    `f' = 1 + k·(f − 1)` where `k` is the share of the CPU that follows traffic
+//!    (`follows_traffic` of the cpu_usage model: learned from CPU against request
+//!    rate, 1 by default, where `f' = f`).
 //!    A host's CPU is its own model plus the sum of its workloads' changes in cores
 //!    used (`cpu% × cores × replicas`): its model already holds their usual load, so
 //!    an undisturbed host is unchanged, a workload that dies or migrates frees its
@@ -31,8 +34,10 @@
 //!    twin is killed (OOM) and restarts. Disk is `(drive + fill) × disk₀/disk`; a full
 //!    disk fails every write.
 //! 4. **Slowdown and failure** (callees before callers): a twin's utilisation ρ slows
-//!    it by `(1 − ρ₀) / (1 − ρ)` relative to the model's own utilisation ρ₀ (a
-//!    queueing-style blow-up near saturation, 1 when undisturbed) and sheds
+//!    it by `(1 − q) + q·(1 − ρ₀) / (1 − ρ)` relative to the model's own utilisation
+//!    ρ₀ (a queueing-style blow-up near saturation, 1 when undisturbed), where `q` is
+//!    the share of its latency that is queueing (`queueing_share` of the latency_ms
+//!    model: learned from latency against utilisation, 1 by default) and sheds
 //!    `max(0, 1 − 1/ρ)` of its requests when demand exceeds capacity; its host's
 //!    contention multiplies in. Extra latency and failure travel to callers by
 //!    traffic share: `Δlatency = latency × (slow − 1) + fault + Σ share·Δlatency(dep)`
@@ -867,10 +872,12 @@ fn load_twin(tw: &mut Twins, s: &mut SeriesTable, shortcuts: bool, i: usize, oom
         let at = s.at(cpu as usize);
         let d0 = s.block[at];
         let cores = caps.cpu * caps.replicas;
+        // The share of the CPU that follows traffic (learned; 1 by default, where the
+        // demand is the drive times the traffic factor, computed as before).
+        let follows = tw.follows_traffic[i];
+        let traffic = if follows == 1.0 { tw.traffic[i] } else { 1.0 + follows * (tw.traffic[i] - 1.0) };
         let demand = if up {
-            d0 * tw.traffic[i] * ratio.cpu * ratio.replicas * ratio.config
-                + fx.cpu_hog
-                + tw.delta_cores[i] / cores * 100.0
+            d0 * traffic * ratio.cpu * ratio.replicas * ratio.config + fx.cpu_hog + tw.delta_cores[i] / cores * 100.0
         } else {
             0.0
         };
@@ -879,7 +886,11 @@ fn load_twin(tw: &mut Twins, s: &mut SeriesTable, shortcuts: bool, i: usize, oom
         (tw.slow[i], tw.shed[i]) = if demand == d0 {
             (1.0, 0.0)
         } else {
-            ((1.0 - rho0.min(0.99)) / (1.0 - rho.min(0.99)), shed_at(rho) - shed_at(rho0))
+            let queueing = (1.0 - rho0.min(0.99)) / (1.0 - rho.min(0.99));
+            // Only the queueing share of the latency grows (learned; all of it by default).
+            let q = tw.queueing[i];
+            let slow = if q == 1.0 { queueing } else { (1.0 - q) + q * queueing };
+            (slow, shed_at(rho) - shed_at(rho0))
         };
         s.block[at] = demand;
         let used = if up { (demand / 100.0 * cores).max(0.0) } else { 0.0 };

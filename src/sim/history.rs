@@ -11,7 +11,7 @@ use rand_distr::StandardNormal;
 
 use super::rng;
 use crate::model::telemetry::Series;
-use crate::model::{Scenario, SeriesKey, Status, StoreError, UnixSecs, WorkloadModel};
+use crate::model::{NoiseTails, Scenario, SeriesKey, Status, StoreError, UnixSecs, WorkloadModel};
 
 /// Why generation stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -38,13 +38,19 @@ pub fn series_samples(
     let mut rng = rng::stream(seed, &format!("history/{}/{}", key.twin, key.metric));
     let memory = model.noise_memory.clamp(0.0, 0.999);
     let innovation = model.noise * (1.0 - memory * memory).sqrt();
+    // Gaussian innovations as they always were; heavy tails by inverse transform
+    // through the engine's table of Student's t quantiles (portable).
+    let draw = |rng: &mut rand_chacha::ChaCha8Rng| match model.tails {
+        NoiseTails::Normal => rng.sample::<f64, _>(StandardNormal),
+        tails => rng::innovation(tails, rng.random::<u32>()),
+    };
     // Start the AR(1) noise in its stationary distribution.
-    let mut noise = model.noise * rng.sample::<f64, _>(StandardNormal);
+    let mut noise = model.noise * draw(&mut rng);
     let mut ts = Vec::with_capacity(n);
     let mut values = Vec::with_capacity(n);
     let mut t = start;
     for _ in 0..n {
-        noise = memory * noise + innovation * rng.sample::<f64, _>(StandardNormal);
+        noise = memory * noise + innovation * draw(&mut rng);
         values.push(model.finish(t, model.expected(start, t) + noise));
         ts.push(t);
         t += resolution;

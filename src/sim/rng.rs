@@ -6,9 +6,9 @@
 //! path: one ChaCha8 block generator per twin (`NoiseStream`), read 64 words at a
 //! time, and standard normals by inverse transform through a table of 2¹⁶ quantiles
 //! (`normal`), two per 32-bit word. The normals are exact quantiles of N(0, 1) at
-//! 65,536 equally likely levels, so they reach ±4.32 σ.
-
-use std::sync::OnceLock;
+//! 65,536 equally likely levels, so they reach ±4.32 σ. A series with heavy tails
+//! takes its innovations from a table of Student's t quantiles the same way
+//! (`noise_tables`).
 
 use rand::SeedableRng;
 use rand_chacha::rand_core::block::BlockRngCore;
@@ -53,42 +53,7 @@ impl NoiseStream {
     }
 }
 
-/// The standard normal for a 16-bit level: the quantile of N(0, 1) at
-/// `(level + 0.5) / 65536`.
-#[inline]
-pub(crate) fn normal(level: u32) -> f64 {
-    f64::from(normal_table()[(level & 0xffff) as usize])
-}
-
-/// The 2¹⁶ quantiles, computed once by bisection on `libm::erfc` (portable, so the
-/// table is the same on every machine) and rounded to `f32`; symmetric by construction.
-pub(crate) fn normal_table() -> &'static [f32; 65536] {
-    static TABLE: OnceLock<Box<[f32; 65536]>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut table = Box::new([0.0f32; 65536]);
-        for i in 32768..65536usize {
-            // Upper tail q = P(Z > x) = erfc(x / √2) / 2, decreasing in x.
-            let q = (65536 - i) as f64 - 0.5;
-            let q = q / 65536.0;
-            let (mut lo, mut hi) = (0.0f64, 8.0f64);
-            loop {
-                let mid = 0.5 * (lo + hi);
-                if mid <= lo || mid >= hi {
-                    break;
-                }
-                if 0.5 * libm::erfc(mid / std::f64::consts::SQRT_2) > q {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            let x = (0.5 * (lo + hi)) as f32;
-            table[i] = x;
-            table[65535 - i] = -x;
-        }
-        table
-    })
-}
+pub(crate) use crate::model::noise::{innovation, noise_tables, tails_offset};
 
 #[cfg(test)]
 mod tests {
@@ -104,26 +69,6 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
-    }
-
-    #[test]
-    fn the_normal_table_is_standard_normal() {
-        let t = normal_table();
-        assert!(t.windows(2).all(|w| w[0] < w[1]), "quantiles increase");
-        assert!((0..65536).all(|i| t[i] == -t[65535 - i]));
-        // Quantiles at known probabilities: level 32768 is p = 0.5 + 0.5/65536.
-        assert!((t[32768] - 1.9124e-5).abs() < 1e-8, "{}", t[32768]);
-        // p = 0.975 → 1.95996: the nearest level is 63897 (p ≈ 0.975014).
-        assert!((f64::from(t[63897]) - 1.959_96).abs() < 2e-4, "{}", t[63897]);
-        assert!((f64::from(t[65535]) - 4.3249).abs() < 1e-3, "{}", t[65535]);
-        let (mut m2, mut m4) = (0.0, 0.0);
-        for &x in t.iter() {
-            let x = f64::from(x);
-            m2 += x * x;
-            m4 += x * x * x * x;
-        }
-        let (m2, m4) = (m2 / 65536.0, m4 / 65536.0);
-        assert!((m2 - 1.0).abs() < 1e-3 && (m4 - 3.0).abs() < 0.02, "variance {m2}, fourth moment {m4}");
     }
 
     #[test]

@@ -261,6 +261,10 @@ pub(crate) struct Twins {
     pub xlat: Vec<f64>,
     pub xfail: Vec<f64>,
     pub consumers_up: Vec<f64>,
+    /// Learned couplings (1 = the documented defaults): the share of the CPU that
+    /// follows traffic, and the share of the latency that is queueing.
+    pub follows_traffic: Vec<f64>,
+    pub queueing: Vec<f64>,
     pub degraded: Vec<bool>,
     /// Capacity and configuration as at the start and no fault bending its load: the
     /// load pass can take the drive as it is (see `Twins::refresh_plain`).
@@ -290,6 +294,11 @@ pub(crate) struct SeriesTable {
     pub weekend: Vec<f64>,
     pub memory: Vec<f64>,
     pub innovation: Vec<f64>,
+    /// Where the series' noise distribution starts in `rng::noise_tables` (0: normal).
+    pub tails: Vec<u32>,
+    /// Index of the series' (daily, weekly) profiles in `profiles`, or `NONE`.
+    pub profile: Vec<u32>,
+    pub profiles: Vec<(Vec<f64>, Vec<f64>)>,
     pub min: Vec<f64>,
     pub max: Vec<f64>,
     pub rounding: Vec<Rounding>,
@@ -745,6 +754,9 @@ impl World {
             weekend: Vec::new(),
             memory: Vec::new(),
             innovation: Vec::new(),
+            tails: Vec::new(),
+            profile: Vec::new(),
+            profiles: Vec::new(),
             min: Vec::new(),
             max: Vec::new(),
             rounding: Vec::new(),
@@ -765,6 +777,7 @@ impl World {
             with_incidents: Vec::new(),
         };
         let mut slot = vec![[NONE; ROLE_SLOTS]; n];
+        let (mut follows_traffic, mut queueing) = (vec![1.0; n], vec![1.0; n]);
         for (key, model) in &scenario.workloads {
             let Some(&t) = index.get(&key.twin) else {
                 continue;
@@ -789,6 +802,18 @@ impl World {
             let memory = model.noise_memory.clamp(0.0, 0.999);
             series.memory.push(memory);
             series.innovation.push(model.noise * (1.0 - memory * memory).sqrt());
+            series.tails.push(rng::tails_offset(model.tails));
+            if model.has_profiles() {
+                series.profile.push(series.profiles.len() as u32);
+                series.profiles.push((model.daily_profile.clone(), model.weekly_profile.clone()));
+            } else {
+                series.profile.push(NONE);
+            }
+            match role {
+                Role::Cpu => follows_traffic[t as usize] = model.follows_traffic,
+                Role::Latency => queueing[t as usize] = model.queueing_share,
+                _ => {}
+            }
             series.min.push(model.min);
             series.max.push(model.max);
             series.rounding.push(Rounding::new(model.decimals));
@@ -814,8 +839,8 @@ impl World {
             let mut stream = rng::NoiseStream::new(config.seed, &format!("engine/noise/{id}"));
             series.words.resize(b - a, 0);
             stream.fill(&mut series.words);
-            for (noise, w) in series.noise[a..b].iter_mut().zip(&series.words) {
-                *noise *= rng::normal(*w);
+            for (j, w) in (a..b).zip(&series.words) {
+                series.noise[j] *= f64::from(rng::noise_tables()[(series.tails[j] | (w & 0xffff)) as usize]);
             }
             series.noise_rng.push(stream);
         }
@@ -850,6 +875,8 @@ impl World {
             xlat: vec![0.0; n],
             xfail: vec![0.0; n],
             consumers_up: vec![1.0; n],
+            follows_traffic,
+            queueing,
             degraded: vec![false; n],
             plain: vec![true; n],
             dep_dirty: vec![false; n],
@@ -1075,6 +1102,12 @@ impl World {
             }
         }
         values
+    }
+
+    /// Every series' value now, in [`World::series_keys`] order (`None`: not reported,
+    /// its twin is down or cut off). Each twin not kept is drawn once, not per series.
+    pub fn reported_values(&self) -> Vec<Option<f64>> {
+        self.values_now().into_iter().enumerate().map(|(j, v)| self.reported(j).then_some(v)).collect()
     }
 
     /// Number of rule instances (policy × selected twin × rule) evaluated per tick.
