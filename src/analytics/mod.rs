@@ -11,11 +11,16 @@
 //! - [`compliance`]: which rules are violated now.
 //! - [`predict`]: which rules the forecasts say will be violated, when, how likely.
 //! - [`drift`]: configuration against the desired state of policies.
+//! - [`learn`]: workload models and couplings learned from history (learned twins).
+//! - [`season`]: whether a series has earned a daily or weekly season (enough cycles,
+//!   split-half agreement), used by forecasts and learned models alike.
 
 pub mod anomaly;
 pub mod compliance;
 pub mod drift;
 pub mod forecast;
+pub mod learn;
 pub mod par;
 pub mod predict;
 pub mod scan;
+pub mod season;

@@ -7,6 +7,7 @@ mod check;
 mod connect;
 mod data;
 mod forecast;
+mod learn;
 mod plan;
 mod sim;
 
@@ -52,6 +53,8 @@ pub enum Command {
     Detect(DetectArgs),
     /// Forecast a `timestamp,value` series with 80% and 95% prediction intervals.
     Forecast(ForecastArgs),
+    /// Learn workload models and couplings from history (and score them on held-out history).
+    Learn(LearnArgs),
     /// Run the scenario forward with the orchestration loop; report violations, actions,
     /// cost, throughput and the final state's digest.
     Simulate(SimulateArgs),
@@ -63,10 +66,34 @@ pub enum Command {
     Chaos(ChaosArgs),
 }
 
+/// Arguments of `learn`.
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Scenario file (.ron) or telemetry file (.csv, .parquet).
+    pub scenario: PathBuf,
+    /// Where to write the scenario with a model for every series (.ron).
+    #[arg(long, value_name = "LEARNED.ron")]
+    pub out: PathBuf,
+    /// Also score the twins: train on the history before the last DUR of each series
+    /// (e.g. 1d, 6h), simulate DUR and compare hourly means with what happened.
+    #[arg(long, value_name = "DUR")]
+    pub holdout: Option<String>,
+    /// Simulated replications for the holdout's envelope.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub seeds: u32,
+    /// Relearn series that already have a model.
+    #[arg(long)]
+    pub refit: bool,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Arguments of `simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Scenario file (.ron).
+    /// Scenario file (.ron) or telemetry file (.csv, .parquet); missing workload models
+    /// are learned from history first.
     pub scenario: PathBuf,
     /// Simulated hours to run.
     #[arg(long, allow_negative_numbers = true)]
@@ -87,6 +114,10 @@ pub struct SimulateArgs {
     /// Append the orchestration audit log (JSON lines) to this file.
     #[arg(long, value_name = "FILE")]
     pub audit: Option<PathBuf>,
+    /// Write the simulated telemetry of every series (long layout, .csv or .parquet),
+    /// timestamps continuing from the end of history.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -434,6 +465,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Detect(args)) => analytics::detect(&args),
         Some(Command::Forecast(args)) => forecast::forecast(&args),
         Some(Command::Connect(args)) => connect::connect(&args),
+        Some(Command::Learn(args)) => learn::learn(&args),
         Some(Command::Simulate(args)) => sim::simulate(&args),
         Some(Command::Whatif(args)) => sim::whatif(&args),
         Some(Command::Ab(args)) => sim::ab(&args),

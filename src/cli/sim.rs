@@ -15,8 +15,8 @@ use super::{AbArgs, ChaosArgs, SimulateArgs, WhatIfArgs, print_json};
 use crate::io::experiment::load_experiment;
 use crate::io::strategy::load_strategy;
 use crate::io::time::format_rfc3339;
-use crate::io::{Stopwatch, audit, scenario, thread_cpu_secs};
-use crate::model::{ConfigValue, Scenario, TwinId};
+use crate::io::{Stopwatch, audit, thread_cpu_secs};
+use crate::model::{ConfigValue, Scenario, SeriesData, SeriesKey, TwinId};
 use crate::remediation::orchestrate::{Mode, OrchestratorConfig};
 use crate::remediation::plan::{self, ApproveSpec, PlanContext};
 use crate::remediation::{ActionKind, Resource};
@@ -48,10 +48,11 @@ fn check_hours(hours: f64) -> Result<()> {
     Ok(())
 }
 
-/// The scenario without history (the engine starts from the workload models at the
-/// scenario's end; generating 30 days of history is not needed to run forward).
+/// The scenario to run: without history when its workload models cover it (the
+/// engine starts from them at the scenario's end; generating 30 days of history is not
+/// needed to run forward), else with the missing models learned from its history.
 fn load_scenario(path: &Path) -> Result<Scenario> {
-    Ok(scenario::load_def(path)?.scenario)
+    super::learn::scenario_for_simulation(path)
 }
 
 fn action_json(a: &ActionRecord) -> Value {
@@ -179,8 +180,27 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
     let load_secs = load.secs();
     let cpu_before = thread_cpu_secs();
     let clock = Stopwatch::start();
-    run(&mut world, ticks, &mut |_, _| {}, &|_, _| {}, &AtomicBool::new(false))?;
+    let mut exported: Vec<SeriesData> = Vec::new();
+    if args.export.is_some() {
+        exported = world.series_keys().iter().map(|_| SeriesData { ts: Vec::new(), values: Vec::new() }).collect();
+        let mut record = |w: &World, _: &crate::sim::StepReport| {
+            for (data, v) in exported.iter_mut().zip(w.reported_values()) {
+                if let Some(v) = v {
+                    data.ts.push(w.now());
+                    data.values.push(v);
+                }
+            }
+        };
+        run(&mut world, ticks, &mut record, &|_, _| {}, &AtomicBool::new(false))?;
+    } else {
+        run(&mut world, ticks, &mut |_, _| {}, &|_, _| {}, &AtomicBool::new(false))?;
+    }
     let wall_secs = clock.secs();
+    if let Some(path) = &args.export {
+        let series: Vec<(SeriesKey, SeriesData)> = world.series_keys().iter().cloned().zip(exported).collect();
+        let rows = crate::io::telemetry::write_long(path, &series)?;
+        eprintln!("wrote {rows} simulated samples of {} series to {}", series.len(), path.display());
+    }
     let cpu_secs = thread_cpu_secs().zip(cpu_before).map(|(a, b)| a - b);
     let summary = world.summary();
     if let Some(path) = &args.audit {

@@ -10,6 +10,7 @@ pub mod experiment;
 pub mod forecast;
 #[cfg(feature = "gui")]
 pub mod image;
+pub mod learned;
 pub mod live;
 pub mod localhost;
 pub mod located;

@@ -11,6 +11,7 @@ pub mod digest;
 mod draw;
 pub mod engine;
 pub mod fault;
+pub mod fidelity;
 pub mod history;
 pub mod rng;
 pub mod run;
