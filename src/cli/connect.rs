@@ -1,5 +1,7 @@
 //! `twinbench connect`: snapshot a live Prometheus (through a mapping file) or this
-//! machine into a scenario file plus a telemetry file beside it.
+//! machine into a scenario file plus a telemetry file beside it. Configuration the
+//! source reports (a mapping's `config:` entries, the local host's kernel, OS, CPUs and
+//! memory) is written into the scenario with its history.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -102,6 +104,8 @@ pub fn connect(args: &ConnectArgs) -> Result<ExitCode> {
             "edges": summary.edges,
             "series": summary.series,
             "samples": summary.samples,
+            "config_keys": summary.config_keys,
+            "config_changes": summary.config_changes,
             "requests": stats.requests,
             "bytes_transferred": stats.bytes_received,
             "bytes_per_sample": if summary.samples > 0 { stats.bytes_received as f64 / summary.samples as f64 } else { 0.0 },
@@ -124,6 +128,9 @@ pub fn connect(args: &ConnectArgs) -> Result<ExitCode> {
             summary.scenario.display(),
             summary.telemetry.as_ref().map_or_else(String::new, |t| format!(" (history in {})", t.display()))
         );
+        if summary.config_keys > 0 {
+            eprintln!("  configuration: {} keys, {} changes in history", summary.config_keys, summary.config_changes);
+        }
         eprintln!(
             "  {} requests, {} bytes received ({:.1} bytes/sample), {:.2} s",
             stats.requests,

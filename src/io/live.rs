@@ -10,8 +10,10 @@
 //! a [`ConnState`].
 //!
 //! [`apply`] folds events into a [`Scenario`] (twins into the graph, samples into the
-//! store, deduplicated on series and timestamp); [`snapshot`] writes such a scenario as
-//! a scenario file plus a telemetry file beside it.
+//! store, deduplicated on series and timestamp, configuration values into each twin's
+//! configuration and its history); [`snapshot`] writes such a scenario as a scenario
+//! file (configuration at the start of history plus its changes) and a telemetry file
+//! beside it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,11 +24,13 @@ use std::time::Duration;
 
 use super::IoError;
 use super::scenario::{
-    CapacityFile, ConfigValueFile, DependencyFile, FORMAT_VERSION, ScenarioFile, TwinFile, save, timestamp_field,
+    CapacityFile, ChangeFile, ConfigValueFile, DependencyFile, FORMAT_VERSION, ScenarioFile, TwinFile, save,
+    timestamp_field,
 };
+use super::time::format_rfc3339;
 use crate::model::{
-    DAY_SECS, Dependency, EdgeKind, RetentionPolicy, Scenario, SeriesKey, TelemetryStore, Twin, TwinGraph, TwinId,
-    TwinKind, UnixSecs,
+    ConfigChange, ConfigValue, DAY_SECS, Dependency, EdgeKind, RetentionPolicy, Scenario, SeriesKey, TelemetryStore,
+    Twin, TwinGraph, TwinId, TwinKind, UnixSecs,
 };
 
 /// Where a source reads "now" from.
@@ -171,6 +175,23 @@ pub enum LiveEvent {
         ts: Vec<UnixSecs>,
         /// One value per timestamp, finite.
         values: Vec<f64>,
+    },
+    /// A configuration value of a twin, reported when it is first known and whenever it
+    /// changes; events of one key arrive in time order.
+    Config {
+        /// The twin.
+        twin: TwinId,
+        /// The configuration key (a dotted key path).
+        key: String,
+        /// When the value was first seen.
+        at: UnixSecs,
+        /// The value.
+        value: ConfigValue,
+        /// True when the value held from the start of the source's window (the start of
+        /// its history): it becomes the twin's configuration without a change entry if
+        /// the key had no value yet. False: a change at `at` (from absent, if the key
+        /// had no value).
+        baseline: bool,
     },
     /// The connection state changed.
     State(ConnState),
@@ -488,6 +509,10 @@ pub struct Applied {
     pub samples_added: usize,
     /// Samples dropped because the series already held that timestamp or a later one.
     pub duplicates_dropped: usize,
+    /// Configuration values set or changed.
+    pub config_values: usize,
+    /// Of those, the ones recorded as changes in configuration history.
+    pub config_changes: usize,
     /// States reported, in order (the last is the current one).
     pub states: Vec<ConnState>,
     /// Sync rounds completed.
@@ -500,11 +525,14 @@ pub struct Applied {
 
 /// Folds events into a scenario: twins and dependencies into the graph (first report
 /// wins), samples into the store after dropping any at or before the series' last
-/// timestamp (so a replayed or overlapping batch can never duplicate a sample), and the
-/// scenario's `start`/`end` widened to cover the samples (end = last sample + resolution).
+/// timestamp (so a replayed or overlapping batch can never duplicate a sample),
+/// configuration values into the twin (see [`apply_config`]), and the scenario's
+/// `start`/`end` widened to cover the samples and configuration times (end = last +
+/// resolution).
 pub fn apply(scenario: &mut Scenario, events: Vec<LiveEvent>) -> Applied {
     let mut applied = Applied::default();
     let mut touched = false;
+    let mut config_span: Option<(UnixSecs, UnixSecs)> = None;
     for event in events {
         match event {
             LiveEvent::Twin(twin) => {
@@ -550,16 +578,85 @@ pub fn apply(scenario: &mut Scenario, events: Vec<LiveEvent>) -> Applied {
                     Err(e) => applied.errors.push(e.to_string()),
                 }
             }
+            LiveEvent::Config { twin, key, at, value, baseline } => {
+                if scenario.graph.twin(&twin).is_none() {
+                    let mut new = Twin::new(twin.clone(), TwinKind::Service);
+                    new.tags.insert("live".into());
+                    if scenario.graph.add_twin(new).is_ok() {
+                        applied.twins_added += 1;
+                    }
+                }
+                let Some(target) = scenario.graph.twin_mut(&twin) else {
+                    continue;
+                };
+                let outcome = apply_config(target, key, at, value, baseline);
+                if matches!(outcome, ConfigApplied::Set | ConfigApplied::Changed) {
+                    applied.config_values += 1;
+                    applied.config_changes += usize::from(outcome == ConfigApplied::Changed);
+                    config_span = Some(config_span.map_or((at, at), |(lo, hi)| (lo.min(at), hi.max(at))));
+                }
+            }
             LiveEvent::State(state) => applied.states.push(state),
             LiveEvent::Synced(report) => applied.synced.push(report),
             LiveEvent::Warning(w) => applied.warnings.push(w),
         }
     }
-    if touched && let Some((first, last)) = scenario.telemetry.span() {
-        scenario.start = first - first.rem_euclid(scenario.resolution_secs.max(1));
-        scenario.end = last + scenario.resolution_secs.max(1);
+    let resolution = scenario.resolution_secs.max(1);
+    let mut span = if touched { scenario.telemetry.span() } else { None };
+    if let Some((lo, hi)) = config_span {
+        span = Some(span.map_or((lo, hi), |(first, last)| (first.min(lo), last.max(hi))));
+    }
+    if let Some((first, last)) = span {
+        let (start, end) = (first - first.rem_euclid(resolution), last + resolution);
+        // A fresh live scenario has start = end = 0: take the span as it is. Later
+        // batches only widen it (configuration times can lie before the samples).
+        if scenario.start == 0 && scenario.end == 0 {
+            (scenario.start, scenario.end) = (start, end);
+        } else {
+            scenario.start = scenario.start.min(start);
+            scenario.end = scenario.end.max(end);
+        }
     }
     applied
+}
+
+/// What [`apply_config`] did with a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigApplied {
+    /// The key had no value and no history, and the value is a baseline: it became the
+    /// configuration before history (no change entry).
+    Set,
+    /// Recorded as a change at its time (from absent, or from the previous value).
+    Changed,
+    /// Equal to the key's current value: no change (a replay, a reconnect).
+    Unchanged,
+    /// Older than a change of the key already recorded: dropped, so history stays in
+    /// time order and the current value stays the newest.
+    Stale,
+}
+
+/// Folds one configuration value into a twin: a value equal to the current one is no
+/// change; a baseline value for a key with no value and no history sets it without a
+/// change entry; anything else is a [`ConfigChange`] at `at` (inserted in time order,
+/// after any change at the same second), so [`Twin::config_at`] and drift's `since`
+/// see when it happened.
+pub fn apply_config(twin: &mut Twin, key: String, at: UnixSecs, value: ConfigValue, baseline: bool) -> ConfigApplied {
+    if twin.config.get(&key) == Some(&value) {
+        return ConfigApplied::Unchanged;
+    }
+    let mut history = twin.config_history.iter().filter(|c| c.key == key).peekable();
+    let has_history = history.peek().is_some();
+    if history.any(|c| c.at > at) {
+        return ConfigApplied::Stale;
+    }
+    if baseline && !has_history && !twin.config.contains_key(&key) {
+        twin.config.insert(key, value);
+        return ConfigApplied::Set;
+    }
+    let before = twin.config.insert(key.clone(), value.clone());
+    let position = twin.config_history.partition_point(|c| c.at <= at);
+    twin.config_history.insert(position, ConfigChange { at, key, before, after: Some(value) });
+    ConfigApplied::Changed
 }
 
 /// Telemetry file formats a snapshot can write.
@@ -596,13 +693,20 @@ pub struct SnapshotSummary {
     pub series: usize,
     /// Samples written.
     pub samples: usize,
+    /// Configuration keys of all twins (as they are now).
+    pub config_keys: usize,
+    /// Configuration changes written (the twins' configuration history).
+    pub config_changes: usize,
 }
 
 /// Writes a live scenario as a scenario file (RON) and its history as a telemetry file
 /// beside it, named `<scenario stem>.telemetry.<ext>` and referenced by the scenario's
 /// `telemetry` field, so `twinbench info` and the workbench load it like any scenario.
-/// Twins are written sorted by id and dependencies by (from, to, kind): the same
-/// samples give the same bytes.
+/// Each twin's configuration is written as it was before its recorded history
+/// (`config`) plus every change with its time (`changes`), which is how scenario files
+/// describe configuration history, so the reloaded twin has the same configuration,
+/// history and drift `since`. Twins are written sorted by id and dependencies by
+/// (from, to, kind): the same samples give the same bytes.
 pub fn snapshot(scenario: &Scenario, out: &Path, format: TelemetryFormat) -> Result<SnapshotSummary, IoError> {
     let mut twins: Vec<&Twin> = scenario.graph.twins().collect();
     twins.sort_by(|a, b| a.id.cmp(&b.id));
@@ -638,7 +742,13 @@ pub fn snapshot(scenario: &Scenario, out: &Path, format: TelemetryFormat) -> Res
         }
     }
     let samples: usize = series.iter().map(|(_, d)| d.len()).sum();
-    let (first, last) = scenario.telemetry.span().unwrap_or((scenario.start, scenario.start));
+    // History covers the samples and every configuration change (a mapping may bring
+    // configuration only: then the span `apply` kept, which includes the baselines).
+    let (mut first, mut last) =
+        scenario.telemetry.span().unwrap_or((scenario.start, (scenario.end - resolution).max(scenario.start)));
+    for change in twins.iter().flat_map(|t| &t.config_history) {
+        (first, last) = (first.min(change.at), last.max(change.at));
+    }
     let start = first - first.rem_euclid(resolution);
     let span = (last + resolution - start).max(resolution);
     let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("snapshot");
@@ -669,6 +779,8 @@ pub fn snapshot(scenario: &Scenario, out: &Path, format: TelemetryFormat) -> Res
         edges: file.dependencies.len(),
         series: series.len(),
         samples,
+        config_keys: twins.iter().map(|t| t.config.len()).sum(),
+        config_changes: twins.iter().map(|t| t.config_history.len()).sum(),
     })
 }
 
@@ -678,7 +790,8 @@ fn twin_file(t: &Twin) -> TwinFile {
         kind: t.kind.as_str().into(),
         name: (t.name != t.id.as_str()).then(|| t.name.clone()),
         tags: t.tags.iter().cloned().collect(),
-        config: t.config.iter().map(|(k, v)| (k.clone(), ConfigValueFile::from(v))).collect(),
+        // Every recorded change undone: the configuration at the start of history.
+        config: t.config_at(UnixSecs::MIN).iter().map(|(k, v)| (k.clone(), ConfigValueFile::from(v))).collect(),
         capacity: CapacityFile {
             cpu_cores: t.capacity.cpu_cores,
             memory_gib: t.capacity.memory_gib,
@@ -687,7 +800,16 @@ fn twin_file(t: &Twin) -> TwinFile {
             network_mbps: t.capacity.network_mbps,
         },
         metrics: BTreeMap::new(),
-        changes: Vec::new(),
+        changes: t
+            .config_history
+            .iter()
+            .map(|c| ChangeFile {
+                at_hours: None,
+                at: Some(format_rfc3339(c.at)),
+                key: c.key.clone(),
+                value: c.after.as_ref().map(ConfigValueFile::from),
+            })
+            .collect(),
     }
 }
 
@@ -728,6 +850,104 @@ mod tests {
         let data = s.telemetry.series(&key).unwrap().read_all().unwrap();
         assert_eq!(data.ts, vec![600, 660, 720, 780, 840]);
         assert_eq!((s.start, s.end), (600, 900));
+    }
+
+    fn config_event(twin: &str, key: &str, at: i64, value: ConfigValue, baseline: bool) -> LiveEvent {
+        LiveEvent::Config { twin: TwinId::new(twin), key: key.into(), at, value, baseline }
+    }
+
+    #[test]
+    fn configuration_values_become_config_and_history() {
+        let mut twin = Twin::new("db", TwinKind::Database);
+        let set = |twin: &mut Twin, at, v: i64, baseline| {
+            apply_config(twin, "max_connections".into(), at, ConfigValue::Int(v), baseline)
+        };
+        assert_eq!(set(&mut twin, 600, 100, true), ConfigApplied::Set);
+        assert!(twin.config_history.is_empty());
+        assert_eq!(set(&mut twin, 660, 100, false), ConfigApplied::Unchanged);
+        assert_eq!(set(&mut twin, 900, 500, false), ConfigApplied::Changed);
+        // Replayed and older values change nothing.
+        assert_eq!(set(&mut twin, 900, 500, false), ConfigApplied::Unchanged);
+        assert_eq!(set(&mut twin, 800, 300, false), ConfigApplied::Stale);
+        assert_eq!(twin.config["max_connections"], ConfigValue::Int(500));
+        assert_eq!(
+            twin.config_history,
+            vec![ConfigChange {
+                at: 900,
+                key: "max_connections".into(),
+                before: Some(ConfigValue::Int(100)),
+                after: Some(ConfigValue::Int(500)),
+            }]
+        );
+        // A key first seen after the start of the window appears as a change from absent,
+        // and an earlier change of another key is inserted in time order.
+        let kernel = apply_config(&mut twin, "kernel".into(), 700, ConfigValue::Str("6.1".into()), false);
+        assert_eq!(kernel, ConfigApplied::Changed);
+        let times: Vec<(i64, &str)> = twin.config_history.iter().map(|c| (c.at, c.key.as_str())).collect();
+        assert_eq!(times, vec![(700, "kernel"), (900, "max_connections")]);
+        assert_eq!(twin.config_history[0].before, None);
+        assert!(!twin.config_at(650).contains_key("kernel"));
+        assert_eq!(twin.config_at(899)["max_connections"], ConfigValue::Int(100));
+        // A baseline for a key that already has history is a change like any other.
+        assert_eq!(
+            apply_config(&mut twin, "kernel".into(), 950, ConfigValue::Str("6.2".into()), true),
+            ConfigApplied::Changed
+        );
+    }
+
+    #[test]
+    fn a_snapshot_keeps_configuration_and_its_history() {
+        let mut s = live_scenario("live", "", 60);
+        let key = SeriesKey::new("db", "cpu_usage");
+        let ts: Vec<i64> = (0..20).map(|i| 6000 + i * 60).collect();
+        let a = apply(
+            &mut s,
+            vec![
+                LiveEvent::Twin(Twin::new(TwinId::new("db"), TwinKind::Database)),
+                LiveEvent::Samples { key: key.clone(), values: ts.iter().map(|_| 1.0).collect(), ts: ts.clone() },
+                config_event("db", "max_connections", 6000, ConfigValue::Int(100), true),
+                config_event("db", "kernel", 6000, ConfigValue::Str("6.1.0-17".into()), true),
+                config_event("db", "max_connections", 6600, ConfigValue::Int(500), false),
+                config_event("db", "max_connections", 6660, ConfigValue::Int(500), false),
+                config_event("db", "shared_buffers", 6720, ConfigValue::Float(0.25), false),
+                // A configuration-only twin: created on the fly.
+                config_event("cache", "maxmemory", 6000, ConfigValue::Int(1 << 30), true),
+            ],
+        );
+        assert_eq!((a.config_values, a.config_changes, a.twins_added), (5, 2, 2));
+        assert_eq!((s.start, s.end), (6000, 6000 + 20 * 60));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("snap.ron");
+        let summary = snapshot(&s, &out, TelemetryFormat::Csv).unwrap();
+        assert_eq!((summary.config_keys, summary.config_changes), (4, 2));
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.contains("\"max_connections\": 100"), "{text}");
+        let loaded = crate::io::scenario::load(&out).unwrap();
+        for id in ["db", "cache"] {
+            let (a, b) = (s.graph.twin(&TwinId::new(id)).unwrap(), loaded.graph.twin(&TwinId::new(id)).unwrap());
+            assert_eq!(a.config, b.config, "{id}");
+            assert_eq!(a.config_history, b.config_history, "{id}");
+        }
+        let db = loaded.graph.twin(&TwinId::new("db")).unwrap();
+        assert_eq!(db.config_at(6599)["max_connections"], ConfigValue::Int(100));
+        assert_eq!(db.config["shared_buffers"], ConfigValue::Float(0.25));
+    }
+
+    #[test]
+    fn configuration_alone_gives_the_scenario_its_span() {
+        let mut s = live_scenario("live", "", 60);
+        apply(&mut s, vec![config_event("h", "kernel", 6000, ConfigValue::Str("a".into()), true)]);
+        apply(&mut s, vec![config_event("h", "kernel", 9000, ConfigValue::Str("b".into()), false)]);
+        assert_eq!((s.start, s.end), (6000, 9060));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("cfg.ron");
+        let summary = snapshot(&s, &out, TelemetryFormat::Csv).unwrap();
+        assert_eq!((summary.samples, summary.config_changes), (0, 1));
+        let loaded = crate::io::scenario::load(&out).unwrap();
+        let h = loaded.graph.twin(&TwinId::new("h")).unwrap();
+        assert_eq!(h.config_at(8999)["kernel"], ConfigValue::Str("a".into()));
+        assert_eq!(h.config["kernel"], ConfigValue::Str("b".into()));
+        assert!(loaded.start <= 6000 && loaded.end > 9000, "{} {}", loaded.start, loaded.end);
     }
 
     #[test]

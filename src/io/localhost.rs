@@ -10,6 +10,23 @@
 //! RAM); a process joins when it first ranks in the top N and keeps reporting while it
 //! lives (at most 4 × N process twins per session, so the graph stays readable).
 //!
+//! The host twin's configuration records what the machine is, as configuration
+//! events like a Prometheus mapping's `config:` entries (so drift rules and the
+//! inspector see it the same way):
+//!
+//! | key | value | from |
+//! |---|---|---|
+//! | `kernel` | text, e.g. `6.1.0-18-amd64` | the kernel release (`uname -r`; node_exporter's `node_uname_info{release}`) |
+//! | `os` | text, e.g. `Debian GNU/Linux 12` | `NAME` and `VERSION_ID` of os-release (`node_os_info{name, version_id}`) |
+//! | `arch` | text, e.g. `x86_64` | the machine (`uname -m`; `node_uname_info{machine}`) |
+//! | `cpu_count` | integer | logical CPUs |
+//! | `memory_gib` | number, 2 decimals | total RAM in GiB (an integer when whole) |
+//!
+//! Values are read at every sample; the first sample's are the configuration at the
+//! start of the session's history, and a value that changes later (a CPU taken offline,
+//! memory hot-added, an OS upgraded under a long session) is a configuration change at
+//! the time it is seen. A value the system cannot tell is left out.
+//!
 //! Samples carry the clock's whole second; a tick that lands in the same second as the
 //! previous one is skipped, so a series never holds two samples at one time.
 
@@ -19,8 +36,9 @@ use std::time::Duration;
 use sysinfo::{Disks, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use crate::io::live::{Clock, ConnState, LiveEvent, LiveHandle, Notify, SyncReport, Wake, Worker, edge};
+use crate::io::prometheus::config::value_from_sample;
 use crate::io::prometheus::twin_id_from;
-use crate::model::{EdgeKind, SeriesKey, Twin, TwinId, TwinKind, UnixSecs, metric};
+use crate::model::{ConfigValue, EdgeKind, SeriesKey, Twin, TwinId, TwinKind, UnixSecs, metric};
 
 /// How to sample.
 #[derive(Clone)]
@@ -69,6 +87,48 @@ struct Sampler {
     ever_tracked: BTreeSet<TwinId>,
     last_ts: Option<UnixSecs>,
     last_net_ts: Option<UnixSecs>,
+    /// The host's configuration as last reported.
+    config: BTreeMap<String, ConfigValue>,
+}
+
+/// What the host's configuration keys are made of, as read from the system.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct HostFacts {
+    kernel: Option<String>,
+    os_name: Option<String>,
+    os_version: Option<String>,
+    arch: Option<String>,
+    cpus: usize,
+    memory_bytes: u64,
+}
+
+/// The host's configuration keys (documented in the module docs); facts the system
+/// could not tell are left out.
+fn host_config(facts: &HostFacts) -> BTreeMap<String, ConfigValue> {
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    let mut config = BTreeMap::new();
+    if let Some(kernel) = text(&facts.kernel) {
+        config.insert("kernel".to_string(), ConfigValue::Str(kernel));
+    }
+    let os = match (text(&facts.os_name), text(&facts.os_version)) {
+        (Some(name), Some(version)) => Some(format!("{name} {version}")),
+        (name, version) => name.or(version),
+    };
+    if let Some(os) = os {
+        config.insert("os".to_string(), ConfigValue::Str(os));
+    }
+    if let Some(arch) = text(&facts.arch).filter(|a| a != "unknown") {
+        config.insert("arch".to_string(), ConfigValue::Str(arch));
+    }
+    if facts.cpus > 0 {
+        config.insert("cpu_count".to_string(), ConfigValue::Int(i64::try_from(facts.cpus).unwrap_or(i64::MAX)));
+    }
+    if facts.memory_bytes > 0
+        && let Some(gib) = value_from_sample(round(facts.memory_bytes as f64 / f64::from(1u32 << 30), 2))
+    {
+        config.insert("memory_gib".to_string(), gib);
+    }
+    config
 }
 
 fn run(worker: &Worker, config: &LocalConfig, host: &TwinId) {
@@ -141,6 +201,7 @@ impl Sampler {
             ever_tracked: BTreeSet::new(),
             last_ts: None,
             last_net_ts: None,
+            config: BTreeMap::new(),
         };
         sampler.system.refresh_cpu_usage();
         sampler.system.refresh_memory();
@@ -161,8 +222,36 @@ impl Sampler {
         self.disks.refresh(true);
     }
 
+    /// What the system says about itself now.
+    fn facts(&self) -> HostFacts {
+        HostFacts {
+            kernel: System::kernel_version().ok(),
+            os_name: System::name().ok(),
+            os_version: System::os_version().ok(),
+            arch: Some(System::cpu_arch()),
+            cpus: self.system.cpus().len(),
+            memory_bytes: self.system.total_memory(),
+        }
+    }
+
+    /// Configuration events for keys whose value differs from the last reported one;
+    /// the first sample's values are the baseline.
+    fn config_events(&mut self, now: UnixSecs, facts: &HostFacts) -> Vec<LiveEvent> {
+        let baseline = self.last_ts.is_none();
+        let mut events = Vec::new();
+        for (key, value) in host_config(facts) {
+            if self.config.get(&key) != Some(&value) {
+                self.config.insert(key.clone(), value.clone());
+                events.push(LiveEvent::Config { twin: self.host.clone(), key, at: now, value, baseline });
+            }
+        }
+        events
+    }
+
     /// The events of one sample at `now`, or `None` when nothing could be measured.
     fn sample(&mut self, now: UnixSecs, top: usize) -> Option<Vec<LiveEvent>> {
+        let facts = self.facts();
+        let mut config_events = self.config_events(now, &facts);
         let mut events = Vec::new();
         let mut push = |twin: &TwinId, metric: &str, value: f64| {
             if value.is_finite() {
@@ -232,6 +321,7 @@ impl Sampler {
             }
         }
         let mut out = Vec::new();
+        out.append(&mut config_events);
         for twin in new_twins {
             let id = twin.id.clone();
             out.push(LiveEvent::Twin(twin));
@@ -290,10 +380,73 @@ mod tests {
                 assert!(values[0] >= 0.0 && values[0] <= 100.0 + 1e-9, "{key}: {}", values[0]);
             }
         }
+        // What the machine is: configuration at the start of history.
+        let config: BTreeMap<&str, (&ConfigValue, bool)> = events
+            .iter()
+            .filter_map(|e| match e {
+                LiveEvent::Config { twin, key, value, baseline, at } if twin.as_str() == "here" && *at == 1000 => {
+                    Some((key.as_str(), (value, *baseline)))
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(config.values().all(|(_, baseline)| *baseline), "{config:?}");
+        assert!(matches!(config.get("cpu_count"), Some((ConfigValue::Int(n), _)) if *n >= 1), "{config:?}");
+        assert!(matches!(config.get("memory_gib"), Some((v, _)) if v.as_f64().is_some_and(|g| g > 0.0)));
+        assert!(matches!(config.get("kernel"), Some((ConfigValue::Str(k), _)) if !k.is_empty()), "{config:?}");
         // A second sample in the same second is not taken by the loop; network needs two.
         let events = s.sample(1005, 3).unwrap();
         assert!(
             events.iter().any(|e| matches!(e, LiveEvent::Samples { key, .. } if key.metric.as_str() == "network_io"))
         );
+        // Nothing changed: no configuration event.
+        assert!(!events.iter().any(|e| matches!(e, LiveEvent::Config { .. })));
+    }
+
+    #[test]
+    fn host_facts_become_typed_configuration() {
+        let facts = HostFacts {
+            kernel: Some("6.1.0-18-amd64\n".into()),
+            os_name: Some("Debian GNU/Linux".into()),
+            os_version: Some("12".into()),
+            arch: Some("x86_64".into()),
+            cpus: 8,
+            memory_bytes: 16 * (1 << 30),
+        };
+        let config = host_config(&facts);
+        let s = |t: &str| ConfigValue::Str(t.into());
+        assert_eq!(config["kernel"], s("6.1.0-18-amd64"));
+        assert_eq!(config["os"], s("Debian GNU/Linux 12"));
+        assert_eq!(config["arch"], s("x86_64"));
+        assert_eq!(config["cpu_count"], ConfigValue::Int(8));
+        assert_eq!(config["memory_gib"], ConfigValue::Int(16));
+        let odd = host_config(&HostFacts {
+            memory_bytes: 16_761_733_120,
+            arch: Some("unknown".into()),
+            ..HostFacts::default()
+        });
+        assert_eq!(odd.keys().collect::<Vec<_>>(), ["memory_gib"]);
+        assert_eq!(odd["memory_gib"], ConfigValue::Float(15.61));
+    }
+
+    #[test]
+    fn a_changed_fact_is_a_change_and_the_rest_stays_quiet() {
+        let mut s = Sampler::new(TwinId::new("here")).unwrap();
+        let facts = HostFacts { kernel: Some("6.1".into()), cpus: 4, ..HostFacts::default() };
+        assert_eq!(s.config_events(100, &facts).len(), 2);
+        s.last_ts = Some(100);
+        let more = HostFacts { cpus: 8, ..facts.clone() };
+        let events = s.config_events(200, &more);
+        assert_eq!(
+            events,
+            vec![LiveEvent::Config {
+                twin: TwinId::new("here"),
+                key: "cpu_count".into(),
+                at: 200,
+                value: ConfigValue::Int(8),
+                baseline: false
+            }]
+        );
+        assert!(s.config_events(300, &more).is_empty());
     }
 }

@@ -429,7 +429,9 @@ impl LiveState {
         let scenario = Arc::make_mut(scenario);
         let old_end = scenario.end;
         let applied = live::apply(scenario, events);
-        tick.graph_changed = applied.twins_added > 0 || applied.edges_added > 0;
+        // A configuration change recolours drift and the inspector: treat it like a
+        // graph change (rare, so the rebuild costs nothing noticeable).
+        tick.graph_changed = applied.twins_added > 0 || applied.edges_added > 0 || applied.config_values > 0;
         tick.samples = applied.samples_added;
         if scenario.end != old_end {
             tick.end_moved = Some((old_end, scenario.end));

@@ -1,7 +1,9 @@
 //! Live connect against a real Prometheus (history written with promtool, the server
 //! on loopback) and against recorded answers: exact values, chunked backfill past the
 //! 11,000-point limit, a kill and restart mid-sync with nothing lost or duplicated,
-//! faults as connection states, secrets that never leak, and `twinbench connect`.
+//! faults as connection states, secrets that never leak, configuration and its history
+//! from gauges and info metrics (through a snapshot to `twinbench check`'s drift), and
+//! `twinbench connect`.
 //!
 //! The sources run on a manual clock stepped through the written history, so what
 //! each sync must return is known exactly and no assertion depends on timing.
@@ -12,7 +14,7 @@ use std::time::Duration;
 use twinbench::io::live::{self, Backoff, Clock, ConnState, LiveHandle, SyncReport};
 use twinbench::io::prometheus::client::{ApiError, Client, ClientConfig};
 use twinbench::io::prometheus::{self, PrometheusConfig, mapping};
-use twinbench::model::{EdgeKind, Scenario, SeriesKey, TwinId, TwinKind};
+use twinbench::model::{ConfigChange, ConfigValue, EdgeKind, Scenario, SeriesKey, Twin, TwinId, TwinKind};
 
 use crate::prom::{Prometheus, Reply, Responder, Written, fixture_path, write_in};
 use crate::support::{stderr, stdout, twinbench};
@@ -293,6 +295,20 @@ fn the_node_exporter_example_mapping_works_on_node_exporter_metrics() {
         gauge("node_filesystem_size_bytes", &lbl(&[("mountpoint", "/"), ("fstype", "ext4")]), 100.0 * gib),
         gauge("node_filesystem_avail_bytes", &lbl(&[("mountpoint", "/run"), ("fstype", "tmpfs")]), 1.0),
         gauge("node_filesystem_size_bytes", &lbl(&[("mountpoint", "/run"), ("fstype", "tmpfs")]), 1e12),
+        gauge(
+            "node_uname_info",
+            &lbl(&[("machine", "x86_64"), ("release", "6.1.0-18-amd64"), ("sysname", "Linux"), ("nodename", "web-1")]),
+            1.0,
+        ),
+        gauge(
+            "node_os_info",
+            &lbl(&[
+                ("name", "Debian GNU/Linux"),
+                ("version_id", "12"),
+                ("pretty_name", "Debian GNU/Linux 12 (bookworm)"),
+            ]),
+            1.0,
+        ),
     ];
     let Some(server) = Prometheus::start(&written) else { return };
     let text = std::fs::read_to_string(crate::support::root().join("scenarios/mappings/node_exporter.yaml")).unwrap();
@@ -310,6 +326,233 @@ fn the_node_exporter_example_mapping_works_on_node_exporter_metrics() {
         let got = *data.values.last().unwrap();
         assert!((got - want).abs() < 1e-6 * want, "{metric}: {got}, expected {want}");
     }
+    // The configuration the local-host source records, with the same keys and values.
+    let host = s.scenario.graph.twin(&twin).unwrap();
+    let text = |t: &str| ConfigValue::Str(t.into());
+    let want = [
+        ("arch", text("x86_64")),
+        ("cpu_count", ConfigValue::Int(2)),
+        ("kernel", text("6.1.0-18-amd64")),
+        ("memory_gib", ConfigValue::Int(16)),
+        ("os", text("Debian GNU/Linux 12")),
+    ];
+    assert_eq!(host.config, want.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+    assert!(host.config_history.is_empty(), "{:?}", host.config_history);
+}
+
+/// `max_connections` of two databases over 8 hours: db-1 runs with 100 until hour 3,
+/// then 500, then 300 from 6:30; db-2 with 200 throughout. Every written grid time has
+/// a sample, so the value Prometheus answers at a grid time is the one written there.
+fn max_connections_history() -> Vec<Written> {
+    let db1 = |i: i64| {
+        if i < 180 {
+            100.0
+        } else if i < 390 {
+            500.0
+        } else {
+            300.0
+        }
+    };
+    vec![
+        Written::new(
+            "pg_settings_max_connections",
+            &[("instance", "db-1")],
+            (0..481).map(|i| (T0 + i * 60, db1(i))).collect(),
+        ),
+        Written::new(
+            "pg_settings_max_connections",
+            &[("instance", "db-2")],
+            (0..481).map(|i| (T0 + i * 60, 200.0)).collect(),
+        ),
+        history("twin_cpu_usage", &[("instance", "db-1")], T0, 481, 60, 1),
+        history("twin_cpu_usage", &[("instance", "db-2")], T0, 481, 60, 2),
+    ]
+}
+
+const CONFIG_MAPPING: &str = "\
+series: [{query: twin_cpu_usage, metric: cpu_usage, twin_label: instance, kind: database}]
+config:
+  - {query: pg_settings_max_connections, key: max_connections, twin_label: instance, kind: database}
+";
+
+fn change(at: i64, key: &str, before: Option<ConfigValue>, after: ConfigValue) -> ConfigChange {
+    ConfigChange { at, key: key.into(), before, after: Some(after) }
+}
+
+fn twin<'a>(s: &'a Session, id: &str) -> &'a Twin {
+    s.scenario.graph.twin(&TwinId::new(id)).unwrap_or_else(|| panic!("no twin {id}"))
+}
+
+#[test]
+fn a_gauge_becomes_configuration_with_its_changes_in_backfill_and_live_sync() {
+    let written = max_connections_history();
+    let Some(mut server) = Prometheus::start(&written) else { return };
+    let clock = Clock::manual(T0 + 6 * 3600);
+    let mut cfg = config(&server.url(), CONFIG_MAPPING, clock.clone(), Duration::from_secs(6 * 3600));
+    // Small requests: the backfill takes four per query, the change at hour 3 lies in
+    // the second.
+    cfg.max_points = 97;
+    cfg.mapping.sync_interval = Duration::from_secs(3600);
+    let mut s = Session::new(prometheus::start(cfg).unwrap(), 60);
+    s.synced_to(T0 + 6 * 3600);
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    let db1 = twin(&s, "db-1");
+    assert_eq!(db1.kind, TwinKind::Database);
+    assert_eq!(db1.config_at(T0)["max_connections"], ConfigValue::Int(100), "the value at the window's start");
+    assert_eq!(db1.config["max_connections"], ConfigValue::Int(500));
+    let hour3 = change(T0 + 3 * 3600, "max_connections", Some(ConfigValue::Int(100)), ConfigValue::Int(500));
+    assert_eq!(db1.config_history, vec![hour3.clone()]);
+    let db2 = twin(&s, "db-2");
+    assert_eq!((db2.config["max_connections"].clone(), db2.config_history.len()), (ConfigValue::Int(200), 0));
+    // Live: the change at 6:30 arrives with the sync after it, at its grid time.
+    clock.set(T0 + 7 * 3600);
+    s.handle.sync_now();
+    s.synced_to(T0 + 7 * 3600);
+    let six30 = change(T0 + 390 * 60, "max_connections", Some(ConfigValue::Int(500)), ConfigValue::Int(300));
+    assert_eq!(twin(&s, "db-1").config_history, vec![hour3.clone(), six30.clone()]);
+    // A restart, then past the written history: the series end (after Prometheus'
+    // 5-minute lookback) and each key keeps its last value, with no new history.
+    server.restart();
+    clock.set(T0 + 9 * 3600);
+    s.handle.sync_now();
+    s.synced_to(T0 + 9 * 3600);
+    let db1 = twin(&s, "db-1");
+    assert_eq!(db1.config_history, vec![hour3, six30]);
+    assert_eq!(db1.config["max_connections"], ConfigValue::Int(300));
+    assert!(twin(&s, "db-2").config_history.is_empty());
+    assert_eq!(s.scenario.start, T0);
+}
+
+#[test]
+fn an_info_metric_label_becomes_a_text_key_and_a_new_release_is_a_change() {
+    // The kernel is upgraded at hour 2: node_uname_info becomes a new series. Without
+    // staleness markers (blocks written by promtool) the old series still answers for
+    // Prometheus' 5-minute lookback; the newer one must win.
+    let uname = |release: &str, from: i64, to: i64| {
+        Written::new(
+            "node_uname_info",
+            &[("instance", "web-1:9100"), ("machine", "x86_64"), ("release", release)],
+            (from..to).map(|i| (T0 + i * 60, 1.0)).collect(),
+        )
+    };
+    let written = vec![uname("6.1.0-17-amd64", 0, 120), uname("6.1.0-18-amd64", 120, 241)];
+    let Some(server) = Prometheus::start(&written) else { return };
+    let mapping = "config:\n  - {query: node_uname_info, key: kernel, from_label: release, twin_label: instance, kind: host}\n\
+                   \x20 - {query: 'node_uname_info * 2', key: uname_value, twin_label: instance}\n";
+    let handle =
+        prometheus::start(config(&server.url(), mapping, Clock::manual(T0 + 4 * 3600), Duration::from_secs(4 * 3600)))
+            .unwrap();
+    let mut s = Session::new(handle, 60);
+    s.synced_to(T0 + 4 * 3600);
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    let host = twin(&s, "web-1:9100");
+    assert_eq!(host.kind, TwinKind::Host, "a twin known only from configuration");
+    let text = |t: &str| ConfigValue::Str(t.into());
+    assert_eq!(host.config_at(T0)["kernel"], text("6.1.0-17-amd64"));
+    assert_eq!(
+        host.config_history,
+        vec![change(T0 + 2 * 3600, "kernel", Some(text("6.1.0-17-amd64")), text("6.1.0-18-amd64"))]
+    );
+    // A gauge without from_label gives its value, an integer here.
+    assert_eq!(host.config["uname_value"], ConfigValue::Int(2));
+    // No samples: the scenario's span comes from the configuration.
+    assert_eq!(s.scenario.telemetry.stats().samples, 0);
+    assert_eq!(s.scenario.start, T0);
+}
+
+const DRIFT_POLICY: &str = "\
+policies:
+  - name: pg-connections
+    severity: high
+    selector: {kinds: [database]}
+    config:
+      - {key: max_connections, expected: 100}
+";
+
+#[test]
+fn a_connect_snapshot_reloads_with_its_configuration_history_and_check_reports_drift_since_the_change() {
+    let written = max_connections_history();
+    let Some(server) = Prometheus::start(&written) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mapping_file = write_in(dir.path(), "mapping.yaml", CONFIG_MAPPING);
+    let policy = write_in(dir.path(), "policy.yaml", DRIFT_POLICY);
+    let snap = dir.path().join("snap.ron");
+    let end = T0 + 6 * 3600;
+    let out = twinbench(&[
+        "connect",
+        "--prometheus",
+        &server.url(),
+        "--mapping",
+        mapping_file.to_str().unwrap(),
+        "--backfill",
+        "6h",
+        "--end",
+        &end.to_string(),
+        "--json",
+        "--out",
+        snap.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((v["config_keys"].as_u64(), v["config_changes"].as_u64()), (Some(2), Some(1)), "{v}");
+    let loaded = twinbench::io::scenario::load(&snap).unwrap();
+    let db1 = loaded.graph.twin(&TwinId::new("db-1")).unwrap();
+    assert_eq!(db1.config_at(T0)["max_connections"], ConfigValue::Int(100));
+    assert_eq!(
+        db1.config_history,
+        vec![change(T0 + 3 * 3600, "max_connections", Some(ConfigValue::Int(100)), ConfigValue::Int(500))]
+    );
+    let check = twinbench(&["check", snap.to_str().unwrap(), "--policy", policy.to_str().unwrap(), "--json"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    let c: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
+    let twins = c["drift"]["twins"].as_array().unwrap();
+    assert_eq!(twins.len(), 2, "db-1 (500) and db-2 (200) want 100: {c}");
+    let db1 = twins.iter().find(|t| t["twin"] == "db-1").unwrap();
+    let key = &db1["keys"][0];
+    assert_eq!((key["key"].as_str(), key["actual"].as_str()), (Some("max_connections"), Some("500")), "{key}");
+    assert_eq!(key["since"].as_str(), Some("2026-01-01T03:00:00Z"), "{key}");
+    // db-2 ran with 200 from the start of the window: off since before history.
+    let db2 = twins.iter().find(|t| t["twin"] == "db-2").unwrap();
+    assert!(db2["keys"][0]["since"].is_null(), "{db2}");
+    assert_eq!(c["drift"]["rate_per_day"].as_f64().map(|r| r > 0.0), Some(true), "{c}");
+
+    // A plan restores the desired value; its fingerprint covers the live configuration:
+    // a later snapshot, after db-1 changed again at 6:30, makes it stale for db-1 only.
+    let plan = dir.path().join("plan.json");
+    let (snap_arg, policy_arg) = (snap.to_str().unwrap(), policy.to_str().unwrap());
+    let out =
+        twinbench(&["plan", snap_arg, "--policy", policy_arg, "--approve", "all", "--out", plan.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let p: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let db1_change = p["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"].as_str().is_some_and(|a| a.ends_with("db-1")))
+        .unwrap_or_else(|| panic!("no change for db-1: {p}"));
+    let text = db1_change["change"].to_string();
+    assert!(text.contains("max_connections") && text.contains("500") && text.contains("100"), "{text}");
+    let verify =
+        |scenario: &str| twinbench(&["verify", plan.to_str().unwrap(), "--scenario", scenario, "--policy", policy_arg]);
+    assert_eq!(verify(snap_arg).status.code(), Some(0), "{}", stderr(&verify(snap_arg)));
+    let later = dir.path().join("later.ron");
+    let out = twinbench(&[
+        "connect",
+        "--prometheus",
+        &server.url(),
+        "--mapping",
+        mapping_file.to_str().unwrap(),
+        "--backfill",
+        "7h",
+        "--end",
+        &(end + 3600).to_string(),
+        "--out",
+        later.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stale = verify(later.to_str().unwrap());
+    assert_eq!(stale.status.code(), Some(3), "{}", stderr(&stale));
+    assert!(stderr(&stale).contains("twins changed since it was computed: db-1;"), "{}", stderr(&stale));
 }
 
 /// A source against the recorded-answer responder.

@@ -217,3 +217,83 @@ fn broken_policy_files_give_located_errors() {
     assert_eq!(total, 360);
     assert!(rejected >= 200, "only {rejected} of {total} broken policy files were rejected");
 }
+
+/// Every mapping mutant either loads or fails with `mutant.yaml:line:col: message` on
+/// one line, the line within the file; none panics.
+fn check_mapping(text: &str, what: &str) -> Option<String> {
+    let path = Path::new("mutant.yaml");
+    let result = catch_unwind(AssertUnwindSafe(|| twinbench::io::prometheus::mapping::parse(path, text)));
+    let result = result.unwrap_or_else(|_| panic!("the mapping parser panicked on {what}: {text:?}"));
+    let msg = result.err()?.to_string();
+    let rest = msg.strip_prefix("mutant.yaml:").unwrap_or_else(|| panic!("{what}: no file in {msg:?}"));
+    let mut parts = rest.splitn(3, ':');
+    let line: usize = parts.next().and_then(|l| l.parse().ok()).unwrap_or_else(|| panic!("{what}: no line: {msg}"));
+    let col: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("{what}: no column: {msg}"));
+    assert!(line >= 1 && col >= 1 && line <= text.lines().count().max(1) + 1, "{what}: {msg}");
+    assert!(parts.next().is_some_and(|m| m.trim().len() > 3), "{what}: no message: {msg}");
+    assert_eq!(msg.lines().count(), 1, "{what}: {msg}");
+    Some(msg)
+}
+
+#[test]
+fn broken_mapping_files_give_located_errors() {
+    let base = std::fs::read_to_string(root().join("scenarios/mappings/node_exporter.yaml")).unwrap();
+    assert!(check_mapping(&base, "the shipped mapping").is_none());
+    let chars: Vec<char> = base.chars().collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let junk = ['"', '\'', '{', '}', '[', ']', ':', ',', '-', ' ', '\n', 'x', '9', '#', '&', '*', '|', '>', '\t'];
+    let mut rejected = 0;
+    let mut total = 0;
+    for i in 0..120 {
+        total += 1;
+        let cut: String = chars[..chars.len() * i / 120].iter().collect();
+        rejected += usize::from(check_mapping(&cut, &format!("truncation {i}")).is_some());
+    }
+    for round in 0..300 {
+        total += 1;
+        let text = garble(&mut rng, &chars, &junk);
+        rejected += usize::from(check_mapping(&text, &format!("garble round {round}")).is_some());
+    }
+    assert_eq!(total, 420);
+    assert!(rejected >= 150, "only {rejected} of {total} broken mappings were rejected");
+}
+
+#[test]
+fn malformed_config_entries_point_at_the_offending_field() {
+    let base = std::fs::read_to_string(root().join("scenarios/mappings/node_exporter.yaml")).unwrap();
+    // (text in the shipped mapping, its replacement, what the message says). The
+    // replacement is on the line the error must point at.
+    let cases = [
+        ("    key: kernel\n", "    key: ''\n", "config[0].key: the configuration key is empty"),
+        ("    key: arch\n", "    key: 'arch..x'\n", "config[1].key: \"arch..x\" is not a key path"),
+        ("    key: arch\n", "    key: arch\n    colour: red\n", "unknown field `colour`"),
+        ("    from_label: release\n", "    from_label: 're-lease'\n", "config[0].from_label"),
+        ("    from_label: release\n", "    from_label: release\n    twin: web-1\n", "config[0].twin: give either"),
+        (
+            "    key: cpu_count\n    twin_label: instance\n",
+            "    key: cpu_count\n",
+            "config[3].twin_label: this entry needs",
+        ),
+        (
+            "    key: memory_gib\n    twin_label: instance\n    kind: host\n",
+            "    key: memory_gib\n    twin_label: instance\n    kind: hots\n",
+            "config[4].kind: unknown twin kind \"hots\"",
+        ),
+        (
+            "  - query: node_uname_info\n    key: kernel\n",
+            "  - query: ''\n    key: kernel\n",
+            "config[0].query: the query is empty",
+        ),
+        ("    key: arch\n", "    key: [arch]\n", "expected string"),
+    ];
+    for (from, to, needle) in cases {
+        assert!(base.contains(from), "the shipped mapping lacks {from:?}");
+        let text = base.replacen(from, to, 1);
+        let msg = check_mapping(&text, to).unwrap_or_else(|| panic!("{to:?} was accepted"));
+        assert!(msg.contains(needle), "{to:?}: {msg}");
+        let line: usize = msg.split(':').nth(1).unwrap().parse().unwrap();
+        let first_changed = base.find(from).map(|at| base[..at].lines().count() + 1).unwrap();
+        let changed = first_changed..first_changed + to.lines().count();
+        assert!(changed.contains(&line), "{to:?}: line {line} is not in {changed:?} ({msg})");
+    }
+}

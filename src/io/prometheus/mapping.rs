@@ -31,6 +31,39 @@
 //!   - {from: lb, to: web-1, kind: routes_to}
 //! ```
 //!
+//! # Configuration
+//!
+//! A `config:` list turns query results into configuration keys of twins, with their
+//! history, so drift checks and policies' `config` rules work on live twins:
+//!
+//! ```yaml
+//! config:
+//!   - query: pg_settings_max_connections     # a gauge: its value is the key's value
+//!     key: max_connections
+//!     twin_label: instance                   # or `twin: some-id`, as in `series`
+//!     kind: database                         # when the twin has to be created (default service)
+//!     tags: [postgres]
+//!   - query: node_uname_info                 # an info metric: a label's value
+//!     key: kernel
+//!     from_label: release
+//!     twin_label: instance
+//! ```
+//!
+//! Fields: `query` (PromQL) and `key` (a key path: 1–128 letters, digits or `- _ : /`,
+//! dotted segments such as `pool.max_connections`, none empty) are required; exactly
+//! one of `twin_label` and `twin`; `from_label`, `kind` and `tags` are optional. The key
+//! of a fixed twin can come from one entry only.
+//!
+//! Values are typed so that policies compare them as numbers where they are numbers:
+//! - a sample value (no `from_label`) becomes an integer when it is integral and at
+//!   most 2⁵³ in magnitude (`500.0` → `500`), else a float; NaN and infinities are
+//!   skipped (the key keeps its value);
+//! - a label value becomes `true`/`false` when it is exactly that, an integer when it
+//!   is one written canonically (`15`, `-3`; not `015` or `+3`), and text otherwise.
+//!   Label values are never read as floats: `10.10` is a version, not 10.1.
+//!
+//! How values become history is described in `io::prometheus` (module docs).
+//!
 //! An edge entry makes, for every series of the query that has the label, an edge of
 //! `kind` (default `depends_on`) from the series' twin to the twin named by the label
 //! value; that twin is created with `target_kind` (default `host` for `runs_on`, else
@@ -70,7 +103,10 @@ struct MappingFile {
     auth: Option<Spanned<AuthFile>>,
     #[serde(default)]
     tls: Option<TlsFile>,
-    series: Spanned<Vec<SeriesFile>>,
+    #[serde(default)]
+    series: Option<Spanned<Vec<SeriesFile>>>,
+    #[serde(default)]
+    config: Option<Spanned<Vec<ConfigFile>>>,
     #[serde(default)]
     twins: Vec<StaticTwinFile>,
     #[serde(default)]
@@ -119,6 +155,23 @@ struct SeriesFile {
     tags: Vec<String>,
     #[serde(default)]
     edges: Vec<EdgeFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    query: Spanned<String>,
+    key: Spanned<String>,
+    #[serde(default)]
+    twin_label: Option<Spanned<String>>,
+    #[serde(default)]
+    twin: Option<Spanned<String>>,
+    #[serde(default)]
+    from_label: Option<Spanned<String>>,
+    #[serde(default)]
+    kind: Option<Spanned<String>>,
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,6 +240,32 @@ pub struct SeriesMapping {
     pub edges: Vec<LabelEdge>,
 }
 
+/// Where a configuration value comes from in each series of a config query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// The sample value (a gauge such as `pg_settings_max_connections`).
+    Value,
+    /// The value of this label (an info metric such as `node_uname_info`).
+    Label(String),
+}
+
+/// One `config:` entry: a query whose results become a configuration key of twins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigMapping {
+    /// PromQL.
+    pub query: String,
+    /// The configuration key (a dotted key path).
+    pub key: String,
+    /// Where the twin id comes from.
+    pub twin: TwinSelector,
+    /// Where the value comes from.
+    pub source: ConfigSource,
+    /// Kind of the twins it creates.
+    pub kind: TwinKind,
+    /// Tags of the twins it creates.
+    pub tags: Vec<String>,
+}
+
 /// A twin declared by the mapping.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaticTwin {
@@ -224,6 +303,8 @@ pub struct Mapping {
     pub ca_file: Option<PathBuf>,
     /// The queries, in file order.
     pub series: Vec<SeriesMapping>,
+    /// The configuration queries, in file order.
+    pub config: Vec<ConfigMapping>,
     /// Static twins.
     pub twins: Vec<StaticTwin>,
     /// Static dependencies.
@@ -240,9 +321,16 @@ impl Mapping {
             auth: None,
             ca_file: None,
             series,
+            config: Vec::new(),
             twins: Vec::new(),
             dependencies: Vec::new(),
         }
+    }
+
+    /// Every query of the mapping (series first, then configuration), in the order the
+    /// sync loop reads them.
+    pub fn queries(&self) -> impl Iterator<Item = &str> {
+        self.series.iter().map(|s| s.query.as_str()).chain(self.config.iter().map(|c| c.query.as_str()))
     }
 }
 
@@ -256,7 +344,11 @@ pub fn load(path: &Path) -> Result<Mapping, IoError> {
 /// secret and CA file paths.
 pub fn parse(path: &Path, text: &str) -> Result<Mapping, IoError> {
     if text.trim().is_empty() {
-        return Err(IoError::at(path, (1, 1), "the mapping file is empty; it needs at least `series: [...]`"));
+        return Err(IoError::at(
+            path,
+            (1, 1),
+            "the mapping file is empty; it needs at least `series: [...]` or `config: [...]`",
+        ));
     }
     let file: MappingFile = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
     let base = path.parent().unwrap_or(Path::new(""));
@@ -298,16 +390,26 @@ pub fn parse(path: &Path, text: &str) -> Result<Mapping, IoError> {
     };
     let ca_file = file.tls.as_ref().map(|t| base.join(&t.ca_file));
 
-    if file.series.value.is_empty() {
-        return Err(at(&file.series.referenced, "`series` is empty: name at least one query".into()));
+    let series_files: &[SeriesFile] = file.series.as_ref().map_or(&[], |s| &s.value);
+    let config_files: &[ConfigFile] = file.config.as_ref().map_or(&[], |c| &c.value);
+    if series_files.is_empty() && config_files.is_empty() {
+        return Err(match (&file.series, &file.config) {
+            (Some(s), _) => at(&s.referenced, "`series` is empty: name at least one query".into()),
+            (None, Some(c)) => at(&c.referenced, "`config` is empty: name at least one query".into()),
+            (None, None) => IoError::at(
+                path,
+                (1, 1),
+                "the mapping names no query: it needs `series: [...]` (metrics) or `config: [...]` (configuration)",
+            ),
+        });
     }
-    let too_many = [file.series.value.len(), file.twins.len(), file.dependencies.len()];
+    let too_many = [series_files.len(), config_files.len(), file.twins.len(), file.dependencies.len()];
     if too_many.iter().any(|n| *n > MAX_ENTRIES) {
         return Err(IoError::invalid(path, format!("a mapping holds at most {MAX_ENTRIES} entries of each list")));
     }
     let mut series = Vec::new();
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
-    for s in &file.series.value {
+    for s in series_files {
         let query = s.query.value.trim();
         if query.is_empty() {
             return Err(at(&s.query.referenced, "query is empty".into()));
@@ -384,6 +486,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Mapping, IoError> {
             edges,
         });
     }
+    let mut config = Vec::new();
+    let mut seen_config: BTreeSet<(String, TwinId)> = BTreeSet::new();
+    for (i, c) in config_files.iter().enumerate() {
+        let entry = config_entry(c, i, &at)?;
+        if let TwinSelector::Fixed(id) = &entry.twin
+            && !seen_config.insert((entry.key.clone(), id.clone()))
+        {
+            return Err(at(
+                &c.key.referenced,
+                format!("config[{i}].key: key {:?} of twin {id} is already mapped by an earlier entry", entry.key),
+            ));
+        }
+        config.push(entry);
+    }
     let mut twins = Vec::new();
     let mut twin_ids = BTreeSet::new();
     for t in &file.twins {
@@ -428,9 +544,89 @@ pub fn parse(path: &Path, text: &str) -> Result<Mapping, IoError> {
         auth,
         ca_file,
         series,
+        config,
         twins,
         dependencies,
     })
+}
+
+/// Validates one `config:` entry; messages name the field as `config[i].field`.
+fn config_entry(
+    c: &ConfigFile,
+    i: usize,
+    at: &impl Fn(&serde_saphyr::Location, String) -> IoError,
+) -> Result<ConfigMapping, IoError> {
+    let field = |name: &str| format!("config[{i}].{name}");
+    let query = c.query.value.trim();
+    if query.is_empty() {
+        return Err(at(&c.query.referenced, format!("{}: the query is empty", field("query"))));
+    }
+    let key = c.key.value.trim();
+    if key.is_empty() {
+        return Err(at(&c.key.referenced, format!("{}: the configuration key is empty", field("key"))));
+    }
+    if !is_key_path(key) {
+        return Err(at(
+            &c.key.referenced,
+            format!(
+                "{}: {key:?} is not a key path (1–128 letters, digits or - _ : /, in dotted segments                  such as pool.max_connections)",
+                field("key")
+            ),
+        ));
+    }
+    let twin = match (&c.twin_label, &c.twin) {
+        (Some(label), None) => {
+            if !is_label_name(&label.value) {
+                return Err(at(
+                    &label.referenced,
+                    format!("{}: {:?} is not a Prometheus label name", field("twin_label"), label.value),
+                ));
+            }
+            TwinSelector::Label(label.value.clone())
+        }
+        (None, Some(id)) => {
+            if !is_valid_name(&id.value) {
+                return Err(at(
+                    &id.referenced,
+                    format!("{}: twin id {:?} must be 1–128 letters, digits or - _ . : /", field("twin"), id.value),
+                ));
+            }
+            TwinSelector::Fixed(TwinId::new(&id.value))
+        }
+        (Some(_), Some(id)) => {
+            return Err(at(&id.referenced, format!("{}: give either twin_label or twin, not both", field("twin"))));
+        }
+        (None, None) => {
+            return Err(at(
+                &c.key.referenced,
+                format!(
+                    "{}: this entry needs twin_label (a label whose values name twins) or twin (a fixed twin id)",
+                    field("twin_label")
+                ),
+            ));
+        }
+    };
+    let source = match &c.from_label {
+        None => ConfigSource::Value,
+        Some(label) if is_label_name(&label.value) => ConfigSource::Label(label.value.clone()),
+        Some(label) => {
+            return Err(at(
+                &label.referenced,
+                format!("{}: {:?} is not a Prometheus label name", field("from_label"), label.value),
+            ));
+        }
+    };
+    let kind = match &c.kind {
+        None => TwinKind::Service,
+        Some(k) => parse_kind(&k.value).map_err(|m| at(&k.referenced, format!("{}: {m}", field("kind"))))?,
+    };
+    Ok(ConfigMapping { query: query.to_string(), key: key.to_string(), twin, source, kind, tags: c.tags.clone() })
+}
+
+/// A configuration key path: a valid name (1–128 letters, digits or `- _ . : /`) whose
+/// dot-separated segments are all non-empty.
+pub fn is_key_path(key: &str) -> bool {
+    is_valid_name(key) && key.split('.').all(|segment| !segment.is_empty())
 }
 
 fn auth(path: &Path, base: &Path, a: &Spanned<AuthFile>) -> Result<AuthSource, IoError> {
@@ -576,6 +772,110 @@ mod tests {
     }
 
     #[test]
+    fn config_entries_load() {
+        let m = parse_str(
+            "series: [{query: up, metric: cpu_usage, twin_label: instance}]\n\
+             config:\n  - {query: pg_settings_max_connections, key: max_connections, twin_label: instance, kind: database}\n  \
+             - query: node_uname_info\n    key: os.kernel\n    from_label: release\n    twin: host-1\n    tags: [linux]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            m.config,
+            vec![
+                ConfigMapping {
+                    query: "pg_settings_max_connections".into(),
+                    key: "max_connections".into(),
+                    twin: TwinSelector::Label("instance".into()),
+                    source: ConfigSource::Value,
+                    kind: TwinKind::Database,
+                    tags: Vec::new(),
+                },
+                ConfigMapping {
+                    query: "node_uname_info".into(),
+                    key: "os.kernel".into(),
+                    twin: TwinSelector::Fixed(TwinId::new("host-1")),
+                    source: ConfigSource::Label("release".into()),
+                    kind: TwinKind::Service,
+                    tags: vec!["linux".into()],
+                },
+            ]
+        );
+        assert_eq!(m.queries().collect::<Vec<_>>(), ["up", "pg_settings_max_connections", "node_uname_info"]);
+        // Configuration alone is a mapping too.
+        let m = parse_str("config: [{query: x, key: k, twin: a}]").unwrap();
+        assert!(m.series.is_empty() && m.config.len() == 1);
+    }
+
+    #[test]
+    fn config_errors_name_the_field_at_its_place() {
+        let series = "series: [{query: up, metric: m, twin: a}]\n";
+        let cases = [
+            (
+                "config:\n  - {query: x, key: '', twin: a}\n",
+                "m.yaml:2:",
+                "config[0].key: the configuration key is empty",
+            ),
+            ("config:\n  - {query: '  ', key: k, twin: a}\n", "m.yaml:2:", "config[0].query: the query is empty"),
+            (
+                "config:\n  - {query: x, key: 'a..b', twin: a}\n",
+                "m.yaml:2:",
+                "config[0].key: \"a..b\" is not a key path",
+            ),
+            ("config:\n  - {query: x, key: 'max conn', twin: a}\n", "m.yaml:2:", "not a key path"),
+            ("config:\n  - {query: x, key: k}\n", "m.yaml:2:", "config[0].twin_label: this entry needs"),
+            ("config:\n  - {query: x, key: k, twin: a, twin_label: b}\n", "m.yaml:2:", "either twin_label or twin"),
+            (
+                "config:\n  - {query: x, key: k, twin: a}\n  - query: y\n    key: k\n    twin_label: 'in stance'\n",
+                "m.yaml:5:17:",
+                "config[1].twin_label",
+            ),
+            ("config:\n  - {query: x, key: k, twin: a, from_label: 'a-b'}\n", "m.yaml:2:", "config[0].from_label"),
+            (
+                "config:\n  - {query: x, key: k, twin: a, kind: databse}\n",
+                "m.yaml:2:",
+                "config[0].kind: unknown twin kind",
+            ),
+            ("config:\n  - {query: x, key: k, twin: a, value_label: v}\n", "m.yaml:2:", "value_label"),
+            ("config:\n  - {key: k, twin: a}\n", "m.yaml:2:", "query"),
+            ("config:\n  - {query: x, twin: a}\n", "m.yaml:2:", "key"),
+            (
+                "config:\n  - {query: x, key: k, twin: a}\n  - {query: y, key: k, twin: a}\n",
+                "m.yaml:3:",
+                "already mapped",
+            ),
+            ("config: []\n", "m.yaml:1:", "`config` is empty"),
+            ("config: {query: x}\n", "m.yaml:1:", ""),
+            ("twins: [{id: a}]\n", "m.yaml:1:1:", "names no query"),
+        ];
+        for (text, at, needle) in cases {
+            // The same with a series list in front: one line further down.
+            for (prefix, shift) in [("", 0), (series, 1)] {
+                if text.starts_with("config: []") && shift == 1 {
+                    continue; // with a series the empty config list is fine
+                }
+                if text.starts_with("twins") && shift == 1 {
+                    continue;
+                }
+                let at = match at.strip_prefix("m.yaml:").and_then(|r| r.split_once(':')) {
+                    Some((line, rest)) => format!("m.yaml:{}:{rest}", line.parse::<usize>().unwrap() + shift),
+                    None => at.to_string(),
+                };
+                let e = parse_str(&format!("{prefix}{text}")).unwrap_err();
+                assert!(e.starts_with(&at) && e.contains(needle), "{text:?} (+{shift}): {e}");
+                assert_eq!(e.lines().count(), 1, "{e}");
+            }
+        }
+        assert!(parse_str(&format!("{series}config: []\n")).is_ok());
+    }
+
+    #[test]
+    fn key_paths_are_dotted_names() {
+        assert!(is_key_path("max_connections") && is_key_path("pool.max_connections") && is_key_path("a:b/c-d"));
+        assert!(!is_key_path("") && !is_key_path(".a") && !is_key_path("a.") && !is_key_path("a..b"));
+        assert!(!is_key_path("a b") && !is_key_path(&"k".repeat(129)));
+    }
+
+    #[test]
     fn the_shipped_example_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mappings/node_exporter.yaml");
         let m = load(&path).unwrap();
@@ -583,6 +883,10 @@ mod tests {
         assert_eq!(metrics, ["cpu_usage", "memory_usage", "network_io", "disk_usage"]);
         assert!(m.series.iter().all(|s| s.kind == TwinKind::Host && s.twin == TwinSelector::Label("instance".into())));
         assert_eq!(m.settle_secs, 15);
+        let keys: Vec<&str> = m.config.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["kernel", "arch", "os", "cpu_count", "memory_gib"]);
+        assert_eq!(m.config[0].source, ConfigSource::Label("release".into()));
+        assert_eq!(m.config[3].source, ConfigSource::Value);
     }
 
     #[test]

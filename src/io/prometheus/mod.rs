@@ -30,6 +30,20 @@
 //! and at most `points_budget` points over all series of a query. The newest grid time
 //! read is `now - settle`, so a scrape still being written is not read half-way.
 //!
+//! # Configuration
+//! The mapping's `config:` entries are read the same way, after the series, on the same
+//! grid, cursors and chunking: their values over the backfill window first, then the
+//! new grid points at each sync. [`config::ConfigTracker`] turns each key's values into
+//! [`LiveEvent::Config`](crate::io::live::LiveEvent): the value at the window's first
+//! grid time is the twin's configuration before history (`baseline`), and each later
+//! change an event at the first grid time the new value is seen, which
+//! [`io::live::apply`](crate::io::live::apply) records as configuration history.
+//! Configuration changes are rare, but a coarser grid would only make their times less
+//! precise, and a sync transfers only new grid points, so the cost is small: one point
+//! per key per step. A value equal to the current one is no change (replays add
+//! nothing); a key whose series disappears keeps its last value (see
+//! [`config`] for every rule).
+//!
 //! # Faults
 //! Network errors, timeouts, 5xx answers, bodies that are not the API's JSON and error
 //! envelopes other than `bad_data` put the source in
@@ -39,6 +53,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod config;
 pub mod mapping;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,6 +61,7 @@ use std::time::Duration;
 
 use self::auth::Auth;
 use self::client::{ApiError, Client, ClientConfig, Matrix};
+use self::config::ConfigTracker;
 use self::mapping::{Mapping, SeriesMapping, TwinSelector};
 use crate::io::live::{Backoff, Clock, ConnState, LiveEvent, LiveHandle, Notify, SyncReport, Wake, Worker, edge};
 use crate::model::ids::is_valid_name;
@@ -158,8 +174,8 @@ pub fn test_connection(config: &PrometheusConfig) -> Result<String, String> {
     let step = config.mapping.step_secs.max(1);
     let end = config.clock.now().div_euclid(step) * step;
     let mut series = 0;
-    for q in &config.mapping.series {
-        let m = client.query_range(&q.query, end - 4 * step, end, step).map_err(|e| e.message().to_string())?;
+    for query in config.mapping.queries() {
+        let m = client.query_range(query, end - 4 * step, end, step).map_err(|e| e.message().to_string())?;
         series += m.series.len();
     }
     let retention =
@@ -167,7 +183,7 @@ pub fn test_connection(config: &PrometheusConfig) -> Result<String, String> {
     Ok(format!(
         "{} answers: {} queries, {series} series in the last {} s{retention}",
         client.base_url(),
-        config.mapping.series.len(),
+        config.mapping.queries().count(),
         4 * step
     ))
 }
@@ -225,11 +241,15 @@ fn run(worker: &Worker, client: &Client, config: &PrometheusConfig) {
 struct SyncState<'c> {
     config: &'c PrometheusConfig,
     step: i64,
-    /// Per query: the last grid time completely read.
+    /// Per query (series entries, then config entries): the last grid time completely read.
     cursors: Vec<Option<UnixSecs>>,
     /// Per query: series in its last answer (sizes the next request).
     series_counts: Vec<usize>,
     last_ts: BTreeMap<SeriesKey, UnixSecs>,
+    /// Per config entry: the first grid time of its first successful request (values
+    /// seen there are the configuration before history).
+    config_origins: Vec<Option<UnixSecs>>,
+    tracker: ConfigTracker,
     twins: BTreeSet<TwinId>,
     edges: BTreeSet<(TwinId, TwinId, EdgeKind)>,
     warned: BTreeSet<String>,
@@ -240,13 +260,15 @@ struct SyncState<'c> {
 
 impl<'c> SyncState<'c> {
     fn new(config: &'c PrometheusConfig) -> Self {
-        let n = config.mapping.series.len();
+        let n = config.mapping.series.len() + config.mapping.config.len();
         SyncState {
             config,
             step: config.mapping.step_secs.max(1),
             cursors: vec![None; n],
             series_counts: vec![1; n],
             last_ts: BTreeMap::new(),
+            config_origins: vec![None; config.mapping.config.len()],
+            tracker: ConfigTracker::new(),
             twins: BTreeSet::new(),
             edges: BTreeSet::new(),
             warned: BTreeSet::new(),
@@ -329,7 +351,8 @@ impl<'c> SyncState<'c> {
         let mut new_samples = 0;
         let mut queried = false;
         let initial = self.rounds == 0;
-        for q in 0..self.config.mapping.series.len() {
+        let n_series = self.config.mapping.series.len();
+        for q in 0..self.cursors.len() {
             let mut start = self.cursors[q].map_or(first, |c| c + step);
             while start <= end {
                 if worker.stopped() || worker.paused() {
@@ -339,13 +362,24 @@ impl<'c> SyncState<'c> {
                 let by_budget = self.config.points_budget / self.series_counts[q].max(1);
                 let points = per_series.min(by_budget).max(2) as i64;
                 let chunk_end = end.min(start + (points - 1) * step);
-                let mapping = &self.config.mapping.series[q];
-                let matrix = client.query_range(&mapping.query, start, chunk_end, step)?;
+                let query = match q.checked_sub(n_series) {
+                    None => &self.config.mapping.series[q].query,
+                    Some(c) => &self.config.mapping.config[c].query,
+                };
+                let matrix = client.query_range(query, start, chunk_end, step)?;
                 queried = true;
                 worker.count(1, matrix.bytes, 0, 0);
                 bytes += matrix.bytes;
                 self.series_counts[q] = matrix.series.len().max(1);
-                new_samples += self.ingest(worker, q, matrix, chunk_end)?;
+                match q.checked_sub(n_series) {
+                    None => new_samples += self.ingest(worker, q, matrix, chunk_end)?,
+                    Some(c) => {
+                        let origin = *self.config_origins[c].get_or_insert(start);
+                        if !self.ingest_config(worker, c, &matrix, origin, chunk_end) {
+                            return Ok(None);
+                        }
+                    }
+                }
                 self.cursors[q] = Some(chunk_end);
                 start = chunk_end + step;
             }
@@ -453,6 +487,40 @@ impl<'c> SyncState<'c> {
         worker.count(0, 0, duplicates, non_finite);
         Ok(delivered)
     }
+
+    /// Turns one answer of config entry `c` into twins and configuration events.
+    /// False when the handle is gone.
+    fn ingest_config(
+        &mut self,
+        worker: &Worker,
+        c: usize,
+        matrix: &Matrix,
+        origin: UnixSecs,
+        chunk_end: UnixSecs,
+    ) -> bool {
+        let config = self.config;
+        let mapping = &config.mapping.config[c];
+        for w in &matrix.warnings {
+            self.warn(worker, format!("config query `{}`: the server warns: {w}", mapping.query));
+        }
+        let answer = self.tracker.ingest(c, mapping, matrix, origin, chunk_end);
+        for w in answer.warnings {
+            self.warn(worker, w);
+        }
+        worker.count(0, 0, answer.duplicates, answer.non_finite);
+        for twin in &answer.twins {
+            if !self.emit_twin(worker, twin, mapping.kind, &mapping.tags) {
+                return false;
+            }
+        }
+        for u in answer.updates {
+            let event = LiveEvent::Config { twin: u.twin, key: u.key, at: u.at, value: u.value, baseline: u.baseline };
+            if !worker.emit(event) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// A label value as a twin id: characters outside the id alphabet become `_`, at most
@@ -466,7 +534,7 @@ pub fn twin_id_from(value: &str) -> Option<TwinId> {
     is_valid_name(&id).then(|| TwinId::new(&id))
 }
 
-fn format_labels(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn format_labels(labels: &BTreeMap<String, String>) -> String {
     let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
     format!("{{{}}}", inner.join(", "))
 }
