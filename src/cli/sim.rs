@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use serde_json::{Value, json};
 
 use super::{AbArgs, ChaosArgs, SimulateArgs, WhatIfArgs, print_json};
@@ -325,8 +325,14 @@ pub fn whatif(args: &WhatIfArgs) -> Result<ExitCode> {
     let mut changes = Vec::new();
     for c in &args.change {
         let (path, value) = c.split_once('=').ok_or_else(|| anyhow!("--change {c:?}: write TWIN.KEY=VALUE"))?;
-        let (twin, key) = split_twin_key(&s, path.trim())
-            .ok_or_else(|| anyhow!("--change {c:?}: {path:?} does not start with a twin id followed by a key"))?;
+        let (twin, key) = split_twin_key(&s, path.trim()).ok_or_else(|| {
+            let twin = path.split('.').next().unwrap_or(path).trim();
+            if path.contains('.') {
+                anyhow!("--change {c:?}: unknown twin {twin:?} (no twin's id starts {path:?})")
+            } else {
+                anyhow!("--change {c:?}: write TWIN.KEY=VALUE, with a twin id, a dot and a key")
+            }
+        })?;
         changes.push(Change::SetConfig { twin, key: key.to_string(), value: ConfigValue::from_text(value) });
     }
     for a in &args.action {
@@ -346,7 +352,10 @@ pub fn whatif(args: &WhatIfArgs) -> Result<ExitCode> {
         twins: args.twin.iter().map(TwinId::new).collect(),
         record_series: args.series,
     };
-    let report = what_if(&world, &spec, &|_, _| {}, &AtomicBool::new(false)).context("what-if run")?;
+    let report = what_if(&world, &spec, &|_, _| {}, &AtomicBool::new(false))?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     let deltas = report.violation_minutes_delta();
     if let Some(path) = &args.plan {
         let approve = if args.approve { ApproveSpec::All } else { ApproveSpec::None };
@@ -369,6 +378,7 @@ pub fn whatif(args: &WhatIfArgs) -> Result<ExitCode> {
             "seed": world.seed(),
             "hours": args.hours,
             "changes": report.changes,
+            "warnings": report.warnings,
             "twins": report.twins.iter().map(TwinId::as_str).collect::<Vec<_>>(),
             "metrics": report.metrics.iter().map(|m| json!({
                 "twin": m.twin.as_str(),

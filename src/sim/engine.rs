@@ -77,6 +77,7 @@
 //! and its (deduplicated) log would be the same; `World::set_orchestrate_every_tick`
 //! turns this off and a test checks the outcome is identical.
 
+use super::config;
 use super::draw::ensure_drawn;
 use super::fault::{Fault, FaultKind, RandomFaults};
 use super::world::{
@@ -338,6 +339,7 @@ fn apply_command(world: &mut World, t: UnixSecs, command: &Command) -> Result<us
                 let caps = world.twins.caps[i as usize];
                 world.twins.set_capacity(i as usize, caps, ConfigEffects::of(&tw.config, &caps));
             }
+            world.config_changed(i as usize);
             world.orch.graph_version += 1;
             Ok(0)
         }
@@ -489,6 +491,7 @@ fn take_effect(world: &mut World, t: UnixSecs) {
                     let caps = Caps::of(&tw.capacity);
                     world.twins.set_capacity(i, caps, ConfigEffects::of(&tw.config, &caps));
                 }
+                world.config_changed(i);
             }
         }
         world.orch.graph_version += 1;
@@ -706,6 +709,7 @@ fn traffic(world: &mut World) {
         }
         let (a, b) = (topo.in_start[i] as usize, topo.in_start[i + 1] as usize);
         let mut f = 1.0;
+        let database = tw.kind[i] == TwinKind::Database;
         if a < b {
             let (mut num, mut den) = (0.0, 0.0);
             for e in a..b {
@@ -714,7 +718,9 @@ fn traffic(world: &mut World) {
                 den += share;
                 if tw.reachable[c] {
                     let scale = if topo.in_routes[e] { tw.route_scale[c] } else { 1.0 };
-                    num += share * tw.traffic[c] * scale;
+                    // A database also takes the misses of its callers' caches.
+                    let backend = if database { tw.backend[c] } else { 1.0 };
+                    num += share * tw.traffic[c] * scale * backend;
                 }
             }
             if den > 0.0 {
@@ -910,6 +916,9 @@ fn load_twin(tw: &mut Twins, s: &mut SeriesTable, shortcuts: bool, i: usize, oom
         tw.slow[i] = 1.0;
         tw.shed[i] = 0.0;
     }
+    if up {
+        limits(tw, i);
+    }
     let memory = slot[Role::Memory as usize];
     if memory != NONE {
         let at = s.at(memory as usize);
@@ -929,6 +938,45 @@ fn load_twin(tw: &mut Twins, s: &mut SeriesTable, shortcuts: bool, i: usize, oom
         }
     }
     given
+}
+
+/// Twin `i`'s connection limit and pools (`sim::config`): connections wanted beyond
+/// the limit are refused, and a pool near or beyond its size queues and fails
+/// requests; both relative to the start, so an undisturbed twin is unchanged.
+/// Concurrency not held by pools follows traffic and slowdown.
+#[inline]
+fn limits(tw: &mut Twins, i: usize) {
+    let (cfg, cfg0, lim) = (tw.cfg[i], tw.cfg0[i], tw.limits[i]);
+    let flow = tw.traffic[i] * tw.slow[i];
+    let mut failed = 0.0;
+    if let Some(limit) = cfg.connections {
+        let limit0 = cfg0.connections.unwrap_or(limit);
+        let (wanted, wanted0) = if lim.connections0 > 0.0 {
+            (lim.connections, lim.connections0)
+        } else {
+            let c0 = lim.concurrency0.unwrap_or(0.5 * limit0);
+            (c0 * flow, c0)
+        };
+        failed = config::excess(wanted / limit) - config::excess(wanted0 / limit0);
+    }
+    if let Some(slots) = cfg.slots {
+        let (total, total0) = (slots * tw.caps[i].replicas, cfg0.slots.unwrap_or(slots) * tw.caps0[i].replicas);
+        let c0 = lim.concurrency0.unwrap_or(0.5 * total0);
+        let (u, u0) = (c0 * flow / total, c0 / total0);
+        if u != u0 {
+            // Negligible queueing (far from a busy pool) is left out, so a twin whose
+            // pool never nears its size keeps its latency to the bit.
+            let wait = config::wait(u, total) - config::wait(u0, total0);
+            if wait.abs() > 1e-6 {
+                tw.slow[i] *= 1.0 + wait;
+            }
+            let beyond = config::excess(u) - config::excess(u0);
+            failed = 1.0 - (1.0 - failed) * (1.0 - beyond);
+        }
+    }
+    if failed != 0.0 {
+        tw.shed[i] = 1.0 - (1.0 - tw.shed[i]) * (1.0 - failed);
+    }
 }
 
 #[inline(never)]
@@ -1006,6 +1054,7 @@ fn failure_twin(tw: &mut Twins, topo: &super::world::Topology, s: &SeriesTable, 
         && host_shed == 0.0
         && tw.fx[i].latency_ms == 0.0
         && !tw.fx[i].cut
+        && tw.cfg[i].timeout_ms == tw.cfg0[i].timeout_ms
     {
         tw.xlat[i] = 0.0;
         tw.xfail[i] = 0.0;
@@ -1044,6 +1093,15 @@ fn failure_twin(tw: &mut Twins, topo: &super::world::Topology, s: &SeriesTable, 
     }
     tw.xlat[i] = xlat;
     tw.xfail[i] = 1.0 - (1.0 - own_fail) * (1.0 - dep_fail.min(1.0));
+    // A changed timeout fails the requests slower than it (latency as exponential).
+    let (timeout, timeout0) = (tw.cfg[i].timeout_ms, tw.cfg0[i].timeout_ms);
+    if timeout != timeout0 && lat != NONE {
+        let latency = base_latency + xlat;
+        if latency > 0.0 {
+            let extra = ((-timeout / latency).exp() - (-timeout0 / latency).exp()).max(0.0);
+            tw.xfail[i] = 1.0 - (1.0 - tw.xfail[i]) * (1.0 - extra);
+        }
+    }
     if tw.xlat[i] != 0.0 || tw.xfail[i] != 0.0 || tw.traffic[i] != 1.0 || tw.consumers_up[i] < 1.0 {
         tw.bent.push(i as u32);
     }

@@ -7,6 +7,7 @@
 pub mod ab;
 mod calm;
 pub mod chaos;
+pub mod config;
 pub mod digest;
 mod draw;
 pub mod engine;

@@ -150,6 +150,8 @@ pub struct WhatIfReport {
     pub variant: RunSummary,
     /// Time series for plots (when asked for).
     pub series: Vec<SeriesPair>,
+    /// Changes of keys the engine does not model ("no modelled effect for …").
+    pub warnings: Vec<String>,
 }
 
 impl WhatIfReport {
@@ -245,6 +247,34 @@ impl Acc {
 /// Forks `base` into a baseline and a variant with `spec.changes`, runs both
 /// `spec.hours`, and compares them. `progress(done, total)` counts ticks of both arms;
 /// `cancel` stops with [`SimError::Cancelled`]. `base` is not changed.
+/// Checks changes before a what-if: an unknown twin, an invalid action or a key the
+/// twin lacks and the engine does not model is an error; a key without a modelled
+/// effect gives a warning (`sim::config`).
+pub fn check_changes(world: &World, changes: &[Change]) -> Result<Vec<String>, SimError> {
+    let mut warnings = Vec::new();
+    for change in changes {
+        let twin = world.graph().twin(change.twin()).ok_or_else(|| SimError::UnknownTwin(change.twin().to_string()))?;
+        let keys: Vec<&str> = match change {
+            Change::SetConfig { key, .. } => vec![key.as_str()],
+            Change::Action { action, .. } => {
+                action.validate().map_err(SimError::Invalid)?;
+                match action {
+                    ActionKind::Reconfigure { set } => set.keys().map(String::as_str).collect(),
+                    _ => Vec::new(),
+                }
+            }
+        };
+        for key in keys {
+            if let Some(warning) =
+                super::config::check_change(twin, key).map_err(|e| SimError::Invalid(e.to_string()))?
+            {
+                warnings.push(warning);
+            }
+        }
+    }
+    Ok(warnings)
+}
+
 pub fn what_if(
     base: &World,
     spec: &WhatIfSpec,
@@ -252,12 +282,7 @@ pub fn what_if(
     cancel: &AtomicBool,
 ) -> Result<WhatIfReport, SimError> {
     let ticks = ticks_for_hours(base, spec.hours)?;
-    for change in &spec.changes {
-        base.twin_index(change.twin()).ok_or_else(|| SimError::UnknownTwin(change.twin().to_string()))?;
-        if let Change::Action { action, .. } = change {
-            action.validate().map_err(SimError::Invalid)?;
-        }
-    }
+    let warnings = check_changes(base, &spec.changes)?;
     let twins = interest(base, spec)?;
     let mut baseline = base.clone();
     let mut variant = base.clone();
@@ -343,6 +368,7 @@ pub fn what_if(
         baseline: baseline.summary(),
         variant: variant.summary(),
         series: pairs,
+        warnings,
     })
 }
 

@@ -19,8 +19,7 @@ use super::calm::Calm;
 use super::fault::{Fault, RandomFaults};
 use super::rng;
 use crate::model::{
-    ConfigValue, EdgeKind, Incident, IncidentEffect, MetricName, Scenario, SeriesKey, Status, TwinGraph, TwinId,
-    TwinKind, UnixSecs,
+    EdgeKind, Incident, IncidentEffect, MetricName, Scenario, SeriesKey, Status, TwinGraph, TwinId, TwinKind, UnixSecs,
 };
 use crate::policy::eval::RuleState;
 use crate::policy::{Aggregation, MetricRule, MissingData, Operator, Policy};
@@ -163,38 +162,25 @@ impl Twins {
         self.plain[i] = [r.cpu, r.replicas, r.config, r.memory, r.disk] == [1.0; 5]
             && fx.cpu_hog == 0.0
             && fx.memory_leak == 0.0
-            && fx.disk_fill == 0.0;
+            && fx.disk_fill == 0.0
+            && self.cfg[i] == self.cfg0[i]
+            && self.limits[i].connections == self.limits[i].connections0;
         self.loud_dirty = true;
     }
 }
 
-/// The modeled effects of configuration keys (see the engine's module docs).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct ConfigEffects {
-    /// CPU demand multiplier (`log_level: debug` costs 10%).
-    pub cpu_factor: f64,
-    /// Memory ceiling in percent when the twin evicts (`eviction` other than
-    /// `noeviction`, capped at `maxmemory_mb` of the memory capacity); infinite otherwise.
-    pub memory_cap: f64,
-    /// How long a call to an unreachable dependency waits, in ms (`timeout_ms`).
-    pub timeout_ms: f64,
-}
+pub(crate) use super::config::ConfigEffects;
 
-impl ConfigEffects {
-    pub(crate) fn of(config: &BTreeMap<String, ConfigValue>, caps: &Caps) -> Self {
-        let debug = matches!(config.get("log_level"), Some(ConfigValue::Str(s)) if s == "debug");
-        let evicting = matches!(config.get("eviction"), Some(ConfigValue::Str(s)) if s != "noeviction");
-        let memory_cap = if evicting {
-            match config.get("maxmemory_mb").and_then(ConfigValue::as_f64) {
-                Some(mb) if mb > 0.0 => (mb / (caps.memory * 1024.0) * 100.0).min(100.0),
-                _ => 100.0,
-            }
-        } else {
-            f64::INFINITY
-        };
-        let timeout_ms = config.get("timeout_ms").and_then(ConfigValue::as_f64).filter(|t| *t >= 0.0).unwrap_or(1000.0);
-        ConfigEffects { cpu_factor: if debug { 1.1 } else { 1.0 }, memory_cap, timeout_ms }
-    }
+/// What a twin's connection limit and pools are measured against (see `sim::config`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Limits {
+    /// Concurrency at the start: by Little's law (request rate × latency) when the
+    /// twin has both series, else `None` (half of a limit or pool is assumed).
+    pub concurrency0: Option<f64>,
+    /// Connections its callers' pools hold now and at the start (0: no caller declares
+    /// a pool; the demand is then its concurrency).
+    pub connections: f64,
+    pub connections0: f64,
 }
 
 /// What the active faults do to one twin this tick (summed over its faults).
@@ -261,6 +247,11 @@ pub(crate) struct Twins {
     pub xlat: Vec<f64>,
     pub xfail: Vec<f64>,
     pub consumers_up: Vec<f64>,
+    /// Connection and pool demand per twin (see `sim::config`).
+    pub limits: Vec<Limits>,
+    /// Per caller: how its traffic to databases scales with the misses of the caches
+    /// it calls (1 unless a cache's size changed).
+    pub backend: Vec<f64>,
     /// Learned couplings (1 = the documented defaults): the share of the CPU that
     /// follows traffic, and the share of the latency that is queueing.
     pub follows_traffic: Vec<f64>,
@@ -849,6 +840,23 @@ impl World {
             .collect();
 
         let topo = build_topology(&graph, &index, &slot, &host, n);
+        // What connection limits and pools are measured against (see `sim::config`):
+        // concurrency by Little's law from the models at the start, and the
+        // connections callers' pools hold.
+        let expected = |id: &TwinId, metric: &str| {
+            scenario.workloads.get(&SeriesKey::new(id.clone(), metric)).map(|m| m.expected(scenario.start, start))
+        };
+        let limits: Vec<Limits> = ids
+            .iter()
+            .map(|id| {
+                let concurrency0 = match (expected(id, "request_rate"), expected(id, "latency_ms")) {
+                    (Some(rate), Some(latency)) if rate > 0.0 && latency > 0.0 => Some(rate * latency / 1000.0),
+                    _ => None,
+                };
+                let connections = held_connections(&graph, id);
+                Limits { concurrency0, connections, connections0: connections }
+            })
+            .collect();
         let twins = Twins {
             ids: ids.clone(),
             kind,
@@ -877,6 +885,8 @@ impl World {
             consumers_up: vec![1.0; n],
             follows_traffic,
             queueing,
+            limits,
+            backend: vec![1.0; n],
             degraded: vec![false; n],
             plain: vec![true; n],
             dep_dirty: vec![false; n],
@@ -1074,6 +1084,54 @@ impl World {
         self.series.value(&self.twins, &self.calm.values_seen, self.tick, j)
     }
 
+    /// After twin `i`'s configuration or capacity changed: the connections its pools
+    /// hold on the servers it calls, and (a cache) how its callers' traffic to their
+    /// databases follows its misses.
+    pub(crate) fn config_changed(&mut self, i: usize) {
+        let (a, b) = (self.topo.out_start[i] as usize, self.topo.out_start[i + 1] as usize);
+        for e in a..b {
+            let j = self.topo.out_to[e] as usize;
+            let held = held_connections(&self.graph, &self.twins.ids[j]);
+            if held != self.twins.limits[j].connections {
+                self.twins.limits[j].connections = held;
+                self.twins.stale[j] = true;
+                self.twins.refresh_plain(j);
+            }
+        }
+        if self.twins.kind[i] == TwinKind::Cache {
+            let (a, b) = (self.topo.in_start[i] as usize, self.topo.in_start[i + 1] as usize);
+            for e in a..b {
+                let c = self.topo.in_from[e] as usize;
+                let backend = self.backend_of(c);
+                if backend != self.twins.backend[c] {
+                    self.twins.backend[c] = backend;
+                    self.traffic_dirty = true;
+                    self.twins.loud_dirty = true;
+                }
+            }
+        }
+    }
+
+    /// How caller `c`'s traffic to its databases scales with the misses of the caches
+    /// it calls: `Π (1 − s + s·m)/(1 − s + s·m₀)` over them (`s` its share to the cache).
+    fn backend_of(&self, c: usize) -> f64 {
+        let (a, b) = (self.topo.out_start[c] as usize, self.topo.out_start[c + 1] as usize);
+        let mut factor = 1.0;
+        for e in a..b {
+            let k = self.topo.out_to[e] as usize;
+            if self.twins.kind[k] != TwinKind::Cache {
+                continue;
+            }
+            let (now, start) = (&self.twins.cfg[k], &self.twins.cfg0[k]);
+            let (m, m0) = (now.miss_ratio(start), 1.0 - start.hit_ratio);
+            if m != m0 {
+                let s = self.topo.out_share[e].clamp(0.0, 1.0);
+                factor *= (1.0 - s + s * m) / (1.0 - s + s * m0);
+            }
+        }
+        factor
+    }
+
     /// Keeps twin `i`'s drive when blocks are drawn, for a caller that reads its values
     /// at every tick (they are the same either way; reading a calm twin's otherwise
     /// draws it again).
@@ -1165,6 +1223,19 @@ impl World {
             ..Accounting::default()
         };
     }
+}
+
+/// The connections the pools of `id`'s callers hold to it: each caller's pool size
+/// times its replicas (0 when no caller declares a pool).
+fn held_connections(graph: &TwinGraph, id: &TwinId) -> f64 {
+    graph
+        .dependents(id)
+        .into_iter()
+        .filter(|(_, d)| matches!(d.kind, EdgeKind::DependsOn | EdgeKind::RoutesTo))
+        .filter_map(|(c, _)| {
+            super::config::pool_size(&c.config).map(|p| p * f64::from(c.capacity.replicas.unwrap_or(1).max(1)))
+        })
+        .sum()
 }
 
 fn build_topology(
