@@ -11,7 +11,7 @@ use anyhow::{Context, Result, anyhow};
 use serde_json::{Value, json};
 
 use super::{LearnArgs, print_json};
-use crate::analytics::learn::{LearnConfig, Learned, learn as learn_models, needs_learning};
+use crate::analytics::learn::{LearnConfig, Learned, Relearn, learn as learn_models, needs_learning};
 use crate::io::learned::{is_telemetry_path, load_any, write_learned};
 use crate::io::time::{format_rfc3339, parse_duration};
 use crate::io::{Stopwatch, scenario};
@@ -110,7 +110,8 @@ pub fn learn(args: &LearnArgs) -> Result<ExitCode> {
     if !s.has_history() {
         anyhow::bail!("{}: the scenario has no history to learn from", args.scenario.display());
     }
-    let config = LearnConfig { refit: args.refit, ..LearnConfig::for_scenario(&s) };
+    let relearn = if args.refit { Relearn::All } else { Relearn::Missing };
+    let config = LearnConfig { relearn, ..LearnConfig::for_scenario(&s) };
     let cancel = AtomicBool::new(false);
     let clock = Stopwatch::start();
     let learned =
@@ -126,8 +127,7 @@ pub fn learn(args: &LearnArgs) -> Result<ExitCode> {
             // Scored on the scenario as given: its own models, learned where missing.
             let base = load_any(&args.scenario)?.0;
             let base = if args.refit { Scenario { workloads: BTreeMap::new(), ..base } } else { base };
-            let r = holdout(&base, &LearnConfig { refit: args.refit, ..config.clone() }, &spec, &|_, _| {}, &cancel)
-                .context("holdout")?;
+            let r = holdout(&base, &config, &spec, &|_, _| {}, &cancel).context("holdout")?;
             eprintln!(
                 "  holdout {}: {} series over {} world(s) × {} seeds in {:.1} s",
                 args.holdout.as_deref().unwrap_or(""),

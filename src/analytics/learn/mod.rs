@@ -79,14 +79,42 @@ pub struct LearnConfig {
     pub max_days: f64,
     /// Only samples before this time are learned from (a holdout's start).
     pub until: Option<UnixSecs>,
-    /// Relearn series that already have a model (written or learned).
-    pub refit: bool,
+    /// Which series get a new model.
+    pub relearn: Relearn,
+}
+
+/// Which series learning gives a new model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relearn {
+    /// Only those without a model.
+    Missing,
+    /// Those without one and those whose model was learned (written models stay):
+    /// what a live session's periodic refit and the workbench's *Learn twins* do.
+    Learned,
+    /// Every series, written models too (`learn --refit`).
+    All,
+}
+
+impl Relearn {
+    /// Whether a series whose model is `model` (if any) gets a new one.
+    pub fn wants(self, model: Option<&WorkloadModel>) -> bool {
+        match (self, model) {
+            (_, None) | (Relearn::All, _) => true,
+            (Relearn::Learned, Some(m)) => m.learned.is_some(),
+            (Relearn::Missing, Some(_)) => false,
+        }
+    }
 }
 
 impl LearnConfig {
     /// Defaults for a scenario.
     pub fn for_scenario(s: &Scenario) -> Self {
-        LearnConfig { resolution_secs: s.resolution_secs.max(1), max_days: 56.0, until: None, refit: false }
+        LearnConfig {
+            resolution_secs: s.resolution_secs.max(1),
+            max_days: 56.0,
+            until: None,
+            relearn: Relearn::Missing,
+        }
     }
 }
 
@@ -102,7 +130,7 @@ pub enum LearnError {
 }
 
 /// What learning found: models for the series that lacked one (or all, when
-/// refitting), edge shares and couplings, and what it could not learn.
+/// relearning), edge shares and couplings, and what it could not learn.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Learned {
     /// New models, by series.
@@ -151,8 +179,8 @@ impl Learned {
     }
 }
 
-/// Learns a model for every series of `scenario`'s history without one (all with
-/// [`LearnConfig::refit`]), and the couplings its data shows. `progress(done, total)`
+/// Learns a model for every series of `scenario`'s history that [`LearnConfig::relearn`]
+/// wants (by default those without one), and the couplings its data shows. `progress(done, total)`
 /// is called per series.
 pub fn learn(
     scenario: &Scenario,
@@ -162,7 +190,7 @@ pub fn learn(
 ) -> Result<Learned, LearnError> {
     let keys: Vec<SeriesKey> =
         scenario.telemetry.keys().filter(|k| k.metric.as_str() != crate::model::metric::UP).cloned().collect();
-    let wanted = |k: &SeriesKey| config.refit || !scenario.workloads.contains_key(k);
+    let wanted = |k: &SeriesKey| config.relearn.wants(scenario.workloads.get(k));
     // Hourly means are needed of every series a coupling reads, learned or not.
     let reads_coupling = |k: &SeriesKey| coupling::READS.contains(&k.metric.as_str());
     let items: Vec<&SeriesKey> = keys.iter().filter(|k| wanted(k) || reads_coupling(k)).collect();
@@ -192,7 +220,9 @@ pub fn learn(
     learned.couplings = couplings;
     learned.shares = shares
         .into_iter()
-        .filter(|e| config.refit || learned.models.contains_key(&SeriesKey::new(e.to.clone(), "request_rate")))
+        .filter(|e| {
+            config.relearn == Relearn::All || learned.models.contains_key(&SeriesKey::new(e.to.clone(), "request_rate"))
+        })
         .collect();
     learned.without_history = scenario
         .graph

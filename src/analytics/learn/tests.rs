@@ -29,7 +29,7 @@ impl Gen {
 const START: i64 = 1_700_000_000 - 1_700_000_000 % DAY_SECS; // a midnight
 
 fn config(resolution: i64) -> LearnConfig {
-    LearnConfig { resolution_secs: resolution, max_days: 56.0, until: None, refit: false }
+    LearnConfig { resolution_secs: resolution, max_days: 56.0, until: None, relearn: Relearn::Missing }
 }
 
 /// `days` of samples every `step` seconds of `f(t) + AR(1)` noise with stationary sd
