@@ -1234,3 +1234,59 @@ fn live_figures() {
         (backfill.bytes as f64 / 50.0) / (delta_bytes as f64 / delta_samples as f64)
     );
 }
+
+#[test]
+fn a_connect_snapshot_is_learned_simulated_and_rehearsed_end_to_end() {
+    let written = six_hours();
+    let Some(server) = Prometheus::start(&written) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mapping_file = write_in(dir.path(), "mapping.yaml", MAPPING);
+    let snap = dir.path().join("snap.ron");
+    let end = (T0 + 360 * 60).to_string();
+    let url = server.url();
+    let out = twinbench(&[
+        "connect",
+        "--prometheus",
+        &url,
+        "--mapping",
+        mapping_file.to_str().unwrap(),
+        "--backfill",
+        "6h",
+        "--end",
+        &end,
+        "--out",
+        snap.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let snap = snap.to_str().unwrap();
+    // The snapshot has no workload models: simulate learns them first and says so.
+    let out = twinbench(&["simulate", snap, "--hours", "24", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("learned 6 workload models from history"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no history for app"), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["series"], 6);
+    assert_eq!(doc["ticks"], 24 * 60);
+    // A what-if with an action on a learned twin, and one on a key it does not have.
+    let out = twinbench(&["whatif", snap, "--action", "db-1:scale_up(cpu,2)", "--hours", "2", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let cpu =
+        doc["metrics"].as_array().unwrap().iter().find(|m| m["twin"] == "db-1" && m["metric"] == "cpu_usage").unwrap();
+    assert!(cpu["variant"]["mean"].as_f64().unwrap() < cpu["baseline"]["mean"].as_f64().unwrap(), "{cpu}");
+    let out = twinbench(&["whatif", snap, "--change", "db-1.max_connections=5", "--hours", "1"]);
+    assert!(out.status.success(), "a modelled key may be added: {}", stderr(&out));
+    // Learning writes a scenario that loads, with a model per series, and scores it.
+    let learned = dir.path().join("learned.ron");
+    let out =
+        twinbench(&["learn", snap, "--out", learned.to_str().unwrap(), "--holdout", "1h", "--seeds", "4", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["learned"], 6);
+    let scenario = twinbench::io::scenario::load(&learned).unwrap();
+    assert_eq!(scenario.workloads.len(), 6);
+    assert!(scenario.workloads.values().all(|m| m.learned.is_some()));
+    assert_eq!(scenario.telemetry.stats().samples, 6 * 361, "the history is carried over");
+    let out = twinbench(&["simulate", learned.to_str().unwrap(), "--hours", "1"]);
+    assert!(out.status.success() && !stderr(&out).contains("learned"), "{}", stderr(&out));
+}

@@ -11,6 +11,7 @@ mod forecast;
 mod gui;
 #[cfg(feature = "gui")]
 mod lab;
+mod learn;
 mod live;
 mod malformed;
 mod plans;
