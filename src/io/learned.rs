@@ -97,14 +97,16 @@ pub fn write_learned(out: &Path, source: &Source, scenario: &Scenario) -> Result
         None if scenario.workloads.values().any(|m| m.learned.is_some()) && scenario.has_history() => {
             let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("learned");
             let path = out_dir.join(format!("{stem}.telemetry.parquet"));
-            let mut series: Vec<(crate::model::SeriesKey, SeriesData)> = Vec::new();
-            for key in scenario.telemetry.keys() {
-                if let Some(s) = scenario.telemetry.series(key) {
-                    let data = s.read_all().map_err(|e| IoError::invalid(&path, format!("series {key}: {e}")))?;
-                    series.push((key.clone(), data));
-                }
-            }
-            super::telemetry::write_long(&path, &series)?;
+            // Series by series: a month of a thousand twins does not fit in memory as rows.
+            let mut keys = scenario.telemetry.keys();
+            super::telemetry::write_long_with(&path, || {
+                let Some(key) = keys.next() else { return Ok(None) };
+                let data = match scenario.telemetry.series(key) {
+                    Some(s) => s.read_all().map_err(|e| IoError::invalid(&path, format!("series {key}: {e}")))?,
+                    None => SeriesData { ts: Vec::new(), values: Vec::new() },
+                };
+                Ok(Some((key.clone(), std::borrow::Cow::Owned(data))))
+            })?;
             written = true;
             Some(path)
         }

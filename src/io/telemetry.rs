@@ -352,43 +352,91 @@ pub fn read_store(path: &Path, retention: RetentionPolicy) -> Result<TelemetrySt
 /// RFC 3339; Parquet timestamps are Int64 Unix seconds. Floats are written in their
 /// shortest exact form, so reading the file back gives the same bits.
 pub fn write_long(path: &Path, series: &[(SeriesKey, SeriesData)]) -> Result<usize, IoError> {
+    let mut next = series.iter();
+    write_long_with(path, || Ok(next.next().map(|(k, d)| (k.clone(), std::borrow::Cow::Borrowed(d)))))
+}
+
+/// Rows buffered before a batch is written.
+const BATCH_ROWS: usize = 1 << 20;
+
+/// Writes series in the long layout as [`write_long`] does, taking them one at a time
+/// from `next` (until it gives `None`) and writing in batches of about a million rows,
+/// so memory stays bounded however long the history is.
+pub fn write_long_with<'a>(
+    path: &Path,
+    mut next: impl FnMut() -> Result<Option<(SeriesKey, std::borrow::Cow<'a, SeriesData>)>, IoError>,
+) -> Result<usize, IoError> {
     let parquet = is_parquet(path);
-    let rows: usize = series.iter().map(|(_, d)| d.len()).sum();
-    let mut twin = Vec::with_capacity(rows);
-    let mut metric = Vec::with_capacity(rows);
-    let mut values = Vec::with_capacity(rows);
-    let mut ts_int = Vec::with_capacity(rows);
-    for (key, data) in series {
-        for (t, v) in data.ts.iter().zip(&data.values) {
-            twin.push(key.twin.as_str());
-            metric.push(key.metric.as_str());
-            values.push(*v);
-            ts_int.push(*t);
-        }
-    }
-    let ts_column = if parquet {
-        Column::new("timestamp".into(), ts_int)
-    } else {
-        Column::new("timestamp".into(), ts_int.iter().map(|t| format_rfc3339(*t)).collect::<Vec<_>>())
-    };
-    let mut df = DataFrame::new_infer_height(vec![
-        ts_column,
-        Column::new("twin".into(), twin),
-        Column::new("metric".into(), metric),
-        Column::new("value".into(), values),
-    ])
-    .map_err(|e| IoError::invalid(path, e.to_string()))?;
+    let invalid = |e: PolarsError| IoError::invalid(path, format!("cannot write telemetry: {e}"));
     let file = File::create(path).map_err(|error| IoError::Write {
         what: "telemetry file",
         path: path.to_path_buf(),
         error,
     })?;
-    let result = if parquet {
-        ParquetWriter::new(file).finish(&mut df).map(|_| ())
+    let ts_type = if parquet { DataType::Int64 } else { DataType::String };
+    let schema = Schema::from_iter([
+        Field::new("timestamp".into(), ts_type),
+        Field::new("twin".into(), DataType::String),
+        Field::new("metric".into(), DataType::String),
+        Field::new("value".into(), DataType::Float64),
+    ]);
+    enum Writer {
+        Parquet(Box<polars::io::parquet::write::BatchedWriter<File>>),
+        Csv(polars::io::csv::write::BatchedWriter<File>),
+    }
+    let mut writer = if parquet {
+        Writer::Parquet(Box::new(ParquetWriter::new(file).batched(&schema).map_err(invalid)?))
     } else {
-        CsvWriter::new(file).include_header(true).finish(&mut df)
+        Writer::Csv(CsvWriter::new(file).include_header(true).batched(&schema).map_err(invalid)?)
     };
-    result.map_err(|e| IoError::invalid(path, format!("cannot write telemetry: {e}")))?;
+    // A batch: its series (key, rows) and their rows' times and values.
+    let (mut keys, mut values, mut ts_int): (Vec<(SeriesKey, usize)>, Vec<f64>, Vec<i64>) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let mut rows = 0;
+    let flush = |keys: &mut Vec<(SeriesKey, usize)>,
+                 values: &mut Vec<f64>,
+                 ts_int: &mut Vec<i64>,
+                 writer: &mut Writer|
+     -> Result<(), IoError> {
+        let repeat = |part: fn(&SeriesKey) -> &str| -> Vec<&str> {
+            keys.iter().flat_map(|(k, n)| std::iter::repeat_n(part(k), *n)).collect()
+        };
+        let ts_column = if parquet {
+            Column::new("timestamp".into(), std::mem::take(ts_int))
+        } else {
+            Column::new("timestamp".into(), ts_int.drain(..).map(format_rfc3339).collect::<Vec<_>>())
+        };
+        let df = DataFrame::new_infer_height(vec![
+            ts_column,
+            Column::new("twin".into(), repeat(|k| k.twin.as_str())),
+            Column::new("metric".into(), repeat(|k| k.metric.as_str())),
+            Column::new("value".into(), std::mem::take(values)),
+        ])
+        .map_err(|e| IoError::invalid(path, e.to_string()))?;
+        keys.clear();
+        match writer {
+            Writer::Parquet(w) => w.write_batch(&df),
+            Writer::Csv(w) => w.write_batch(&df),
+        }
+        .map_err(invalid)
+    };
+    while let Some((key, data)) = next()? {
+        values.extend_from_slice(&data.values);
+        ts_int.extend_from_slice(&data.ts);
+        rows += data.len();
+        keys.push((key, data.len()));
+        if values.len() >= BATCH_ROWS {
+            flush(&mut keys, &mut values, &mut ts_int, &mut writer)?;
+        }
+    }
+    if !values.is_empty() || rows == 0 {
+        flush(&mut keys, &mut values, &mut ts_int, &mut writer)?;
+    }
+    match &mut writer {
+        Writer::Parquet(w) => w.finish().map(|_| ()),
+        Writer::Csv(w) => w.finish(),
+    }
+    .map_err(invalid)?;
     Ok(rows)
 }
 
