@@ -1,12 +1,16 @@
 //! twinbench: a workbench for adaptive resource twins.
 //!
-//! Crate map (dependencies point downwards only):
-//! - [`analytics`]: forecasting (and later anomaly, drift) as pure functions. No IO.
-//! - [`model`]: twins, the dependency graph, the telemetry store, scenarios. No IO.
-//! - [`analytics`]: pure, causal analytics on telemetry (anomaly detection).
+//! Crate map (dependencies point downwards only; `ARCHITECTURE.md` has the details):
+//! - [`model`]: twins, the dependency graph, the telemetry store, workload models and
+//!   their noise tables, scenarios. No IO.
+//! - [`analytics`]: pure, causal analytics on telemetry: forecasting, anomaly
+//!   detection, drift, predictive compliance, seasonality evidence, learned twins.
 //! - [`policy`]: compliance policies as model types and their evaluation.
-//! - [`sim`]: seeded random streams, history generation (and later the engine).
-//! - [`io`]: the only place that touches files: scenario, telemetry and image formats.
+//! - [`remediation`]: actions, prioritisation, the orchestration loop, plans.
+//! - [`sim`]: seeded random streams, history generation, the tick engine, what-if,
+//!   A/B, chaos, configuration effects and the fidelity of learned twins.
+//! - [`io`]: the only place that touches files and the network: scenario, policy,
+//!   telemetry, plan and image formats, live sources.
 //! - [`cli`]: the headless subcommands.
 //! - `ui` (feature `gui`): the eframe desktop shell.
 

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::scenario::{
-    CapacityFile, ConfigValueFile, FORMAT_VERSION, MetricFile, ScenarioFile, TwinFile, parse_ron, save, timestamp_field,
+    CapacityFile, ConfigValueFile, FORMAT_VERSION, MetricFile, ScenarioFile, TwinFile, parse_ron, save_depth,
+    timestamp_field,
 };
 use super::{IoError, read_text};
 use crate::model::{DAY_SECS, Scenario, SeriesData};
@@ -113,7 +114,8 @@ pub fn write_learned(out: &Path, source: &Source, scenario: &Scenario) -> Result
         None => None,
     };
     file.telemetry = telemetry.as_deref().map(|t| reference(t, out_dir));
-    save(out, &file)?;
+    // A field of a model per line: learned models are meant to be read and edited.
+    save_depth(out, &file, 5)?;
     Ok(Written { scenario: out.to_path_buf(), telemetry, telemetry_written: written })
 }
 

@@ -222,7 +222,7 @@ pub struct MetricFile {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub daily: f64,
     /// Hour of the daily peak (UTC).
-    #[serde(default = "default_peak_hour")]
+    #[serde(default = "default_peak_hour", skip_serializing_if = "is_default_peak_hour")]
     pub peak_hour: f64,
     /// Level multiplier on weekends.
     #[serde(default = "one", skip_serializing_if = "is_one")]
@@ -234,7 +234,7 @@ pub struct MetricFile {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub noise: f64,
     /// Noise autocorrelation in [0, 1).
-    #[serde(default = "default_memory")]
+    #[serde(default = "default_memory", skip_serializing_if = "is_default_memory")]
     pub noise_memory: f64,
     /// Lower clamp (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -243,7 +243,7 @@ pub struct MetricFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
     /// Decimals kept (negative rounds to tens, hundreds…).
-    #[serde(default = "default_decimals")]
+    #[serde(default = "default_decimals", skip_serializing_if = "is_default_decimals")]
     pub decimals: i8,
     /// Incidents.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -386,6 +386,15 @@ fn is_one(x: &f64) -> bool {
 }
 fn one() -> f64 {
     1.0
+}
+fn is_default_peak_hour(x: &f64) -> bool {
+    *x == default_peak_hour()
+}
+fn is_default_memory(x: &f64) -> bool {
+    *x == default_memory()
+}
+fn is_default_decimals(x: &i8) -> bool {
+    *x == default_decimals()
 }
 fn default_peak_hour() -> f64 {
     14.0
@@ -1033,10 +1042,16 @@ pub fn parse_kind(name: &str) -> Result<TwinKind, String> {
     })
 }
 
-/// Serialises a scenario file as pretty RON.
+/// Serialises a scenario file as pretty RON: a metric's model on one line.
 pub fn to_ron(file: &ScenarioFile) -> Result<String, ron::Error> {
+    to_ron_depth(file, 4)
+}
+
+/// Serialises a scenario file as pretty RON, nesting expanded to `depth` (4: a metric's
+/// model on one line; 5: a field per line, as learned models read best).
+pub fn to_ron_depth(file: &ScenarioFile, depth: usize) -> Result<String, ron::Error> {
     let config = ron::ser::PrettyConfig::new()
-        .depth_limit(4)
+        .depth_limit(depth)
         .separate_tuple_members(false)
         .struct_names(false)
         .extensions(Extensions::IMPLICIT_SOME);
@@ -1046,7 +1061,13 @@ pub fn to_ron(file: &ScenarioFile) -> Result<String, ron::Error> {
 
 /// Writes a scenario file.
 pub fn save(path: &Path, file: &ScenarioFile) -> Result<(), IoError> {
-    let text = to_ron(file).map_err(|e| IoError::invalid(path, format!("cannot serialise scenario: {e}")))?;
+    save_depth(path, file, 4)
+}
+
+/// Writes a scenario file with nesting expanded to `depth` (see [`to_ron_depth`]).
+pub fn save_depth(path: &Path, file: &ScenarioFile, depth: usize) -> Result<(), IoError> {
+    let text =
+        to_ron_depth(file, depth).map_err(|e| IoError::invalid(path, format!("cannot serialise scenario: {e}")))?;
     super::write_bytes(path, "scenario", text.as_bytes())
 }
 

@@ -3,9 +3,10 @@
 //!
 //! # The model
 //!
-//! Every series is driven by its workload model: `expected(t)` plus AR(1) noise from
-//! its twin's stream `engine/noise/<twin>` (`rng::NoiseStream`, normals by
-//! `rng::normal`), with the model's incidents applied and clamped to its range (the
+//! Every series is driven by its workload model: `expected(t)` (with a learned model's
+//! daily and weekly profiles) plus AR(1) noise from its twin's stream
+//! `engine/noise/<twin>` (`rng::NoiseStream`, normals by `rng::normal`, or Student's t
+//! innovations for heavy tails, through the tables of `model::noise`), with the model's incidents applied and clamped to its range (the
 //! same semantics as history generation, so an undisturbed world continues its
 //! history). The engine then computes how the
 //! estate's state bends those values, in passes over structure-of-arrays data:
@@ -56,10 +57,18 @@
 //! each exact (see the passes); `World::set_shortcuts(false)` turns them off (every
 //! twin visited in full) and a test checks that changes nothing.
 //!
-//! Configuration effects: `log_level: debug` costs 10% CPU; `eviction` other than
-//! `noeviction` caps memory at `maxmemory_mb` of the memory capacity; `timeout_ms` is
-//! the wait on an unreachable dependency. Effects are relative to the configuration
-//! the world started with, so the starting state matches the models.
+//! Configuration effects (the table in `sim::config`): the log level and `replicas`
+//! scale CPU demand (`config` above); eviction caps memory at `maxmemory_mb`; a server's
+//! connection limit refuses the connections wanted beyond it and a pool or worker
+//! count queues (latency × `1 + W(u) − W(u₀)`, Sakasegawa's M/M/c wait) and fails
+//! beyond its size — both in the load pass, into `slow` and `shed` (`limits`); a
+//! cache's size sets its miss ratio, and its callers' traffic to databases scales with
+//! the misses (the traffic pass); a changed timeout fails the requests slower than it
+//! (the failure pass, latency taken as exponential) and is the wait on an unreachable
+//! dependency. Effects are relative to the configuration the world started with, so
+//! the starting state matches the models; a twin whose configuration effects differ
+//! from its start is loud. Negligible queueing (below 10⁻⁶ of the service time) is not
+//! applied, so a pool that never nears its size changes no bit.
 //!
 //! Actions take effect after their `duration_secs`: capacity and configuration change
 //! then; a restart takes the twin down for its duration and then clears leaks and
