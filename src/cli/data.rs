@@ -14,12 +14,20 @@ use crate::model::{SeriesData, SeriesKey, TelemetryStore};
 /// `twinbench info`.
 pub fn info(args: &InfoArgs) -> Result<ExitCode> {
     let clock = Stopwatch::start();
-    let s = scenario::load(&args.scenario)?;
+    let s = io::learned::load_any(&args.scenario)?.0;
     let load_secs = clock.secs();
     let stats = s.telemetry.stats();
     let metrics = s.telemetry.metric_names();
     let (first, last) = s.telemetry.span().unwrap_or((s.start, s.end));
     let history_days = (last - first + s.resolution_secs) as f64 / 86_400.0;
+    // Workload models: written, learned, and series of the history without one.
+    let learned = s.workloads.values().filter(|m| m.learned.is_some()).count();
+    let written = s.workloads.len() - learned;
+    let missing = s
+        .telemetry
+        .keys()
+        .filter(|k| k.metric.as_str() != crate::model::metric::UP && !s.workloads.contains_key(k))
+        .count();
     if args.json {
         print_json(&json!({
             "name": s.name,
@@ -33,6 +41,7 @@ pub fn info(args: &InfoArgs) -> Result<ExitCode> {
             "end": io::time::format_rfc3339(last),
             "resolution_secs": s.resolution_secs,
             "policies": s.policies.len(),
+            "workload_models": {"written": written, "learned": learned, "missing": missing},
             "encoded_bytes": stats.encoded_bytes,
             "bytes_per_sample": round3(stats.bytes_per_sample()),
             "load_secs": round3(load_secs),
@@ -56,6 +65,14 @@ pub fn info(args: &InfoArgs) -> Result<ExitCode> {
             stats.samples, stats.series, history_days, s.resolution_secs
         );
         eprintln!("  history    {} .. {}", io::time::format_rfc3339(first), io::time::format_rfc3339(last));
+        eprintln!(
+            "  models     {written} written, {learned} learned{}",
+            if missing > 0 {
+                format!(", {missing} series without one (learned when simulated)")
+            } else {
+                String::new()
+            }
+        );
         eprintln!("  store      {} bytes encoded, {:.3} bytes/sample", stats.encoded_bytes, stats.bytes_per_sample());
         eprintln!("  loaded in  {load_secs:.2} s");
     }
