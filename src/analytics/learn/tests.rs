@@ -1,7 +1,7 @@
 //! Learned models recover the parameters of series made from known ones.
 
 use super::*;
-use crate::model::{DAY_SECS, NoiseTails};
+use crate::model::{DAY_SECS, NoiseTails, WorkloadModel};
 
 /// A deterministic generator of roughly normal numbers (xorshift; sum of 12 uniforms).
 struct Gen(u64);
@@ -144,4 +144,83 @@ fn decimals_and_rounding() {
     assert_eq!(series::decimals_of(&[0.123_456_789]), 6);
     assert_eq!(series::round_sig(123.456_789), 123.457);
     assert_eq!(series::round_sig(-0.000_123_456_78), -0.000_123_457);
+}
+
+/// A scenario `lb -> {web-a, web-b}`, each web on CPU that follows its requests, from
+/// series made here (a shared daily cycle plus each twin's own noise).
+fn coupled_scenario() -> crate::model::Scenario {
+    use crate::model::{Dependency, EdgeKind, Scenario, Twin, TwinKind};
+    let mut s = Scenario {
+        name: "coupled".into(),
+        resolution_secs: 300,
+        start: START,
+        end: START + 7 * DAY_SECS,
+        ..Scenario::default()
+    };
+    for (id, kind) in [("lb", TwinKind::LoadBalancer), ("web-a", TwinKind::Service), ("web-b", TwinKind::Service)] {
+        s.graph.add_twin(Twin::new(id, kind)).unwrap();
+    }
+    for to in ["web-a", "web-b"] {
+        s.graph.add_dependency(&"lb".into(), &to.into(), Dependency::new(EdgeKind::RoutesTo)).unwrap();
+    }
+    let mut g = Gen(21);
+    let n = 7 * 288;
+    let ts: Vec<i64> = (0..n).map(|k| START + 300 * k as i64).collect();
+    let cycle: Vec<f64> = ts
+        .iter()
+        .map(|t| 1000.0 + 400.0 * (std::f64::consts::TAU * (t % DAY_SECS) as f64 / DAY_SECS as f64).sin())
+        .collect();
+    let lb: Vec<f64> = cycle.iter().map(|c| c + 10.0 * g.normal()).collect();
+    let a: Vec<f64> = lb.iter().map(|x| 0.3 * x + 3.0 * g.normal()).collect();
+    let b: Vec<f64> = lb.iter().map(|x| 0.7 * x + 3.0 * g.normal()).collect();
+    // CPU: 20% floor, the rest proportional to requests; latency: fixed + queueing.
+    let cpu_a: Vec<f64> = a.iter().map(|r| 10.0 + 40.0 * r / 300.0 + 0.5 * g.normal()).collect();
+    let lat_a: Vec<f64> = cpu_a.iter().map(|c| 20.0 + 5.0 / (1.0 - c / 100.0) + 0.2 * g.normal()).collect();
+    for (twin, metric, v) in [
+        ("lb", "request_rate", &lb),
+        ("web-a", "request_rate", &a),
+        ("web-b", "request_rate", &b),
+        ("web-a", "cpu_usage", &cpu_a),
+        ("web-a", "latency_ms", &lat_a),
+    ] {
+        s.telemetry.append_many(&crate::model::SeriesKey::new(twin, metric), &ts, v).unwrap();
+    }
+    s.telemetry.seal().unwrap();
+    s
+}
+
+#[test]
+fn couplings_and_traffic_shares_are_learned_from_co_moving_series() {
+    let s = coupled_scenario();
+    let learned =
+        learn(&s, &LearnConfig::for_scenario(&s), &|_, _| {}, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+    assert_eq!(learned.count(), 5);
+    let share = |to: &str| learned.shares.iter().find(|e| e.to.as_str() == to).map(|e| e.share);
+    assert!((share("web-a").unwrap() - 0.3).abs() < 0.02, "{:?}", learned.shares);
+    assert!((share("web-b").unwrap() - 0.7).abs() < 0.02, "{:?}", learned.shares);
+    let web = learned.couplings.iter().find(|c| c.twin.as_str() == "web-a").unwrap();
+    // 40 of the 50% CPU at the mean request rate follows traffic: 0.8.
+    let follows = web.follows_traffic.unwrap();
+    assert!((follows - 0.8).abs() < 0.05, "{follows}: {:?}", web.notes);
+    // Latency 20 fixed + 5/(1 − ρ) ≈ 10 queueing at ρ ≈ 0.5: a third queueing.
+    let queueing = web.queueing_share.unwrap();
+    assert!((queueing - 1.0 / 3.0).abs() < 0.08, "{queueing}: {:?}", web.notes);
+    let mut applied = s.clone();
+    learned.apply(&mut applied);
+    let key = crate::model::SeriesKey::new("web-a", "cpu_usage");
+    assert_eq!(applied.workloads[&key].follows_traffic, follows);
+    let edge = applied.graph.edges().into_iter().find(|(_, to, _)| to.as_str() == "web-b").unwrap().2.traffic_share;
+    assert_eq!(edge, share("web-b").unwrap());
+    // Relearning only what was learned keeps a written model.
+    let mut written = applied.clone();
+    written.workloads.insert(key.clone(), WorkloadModel::flat(42.0));
+    let again = learn(
+        &written,
+        &LearnConfig { relearn: Relearn::Learned, ..LearnConfig::for_scenario(&written) },
+        &|_, _| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(again.count(), 4);
+    assert!(!again.models.contains_key(&key));
 }
