@@ -103,7 +103,10 @@ pub fn learn(args: &LearnArgs) -> Result<ExitCode> {
         .as_deref()
         .map(|d| {
             let secs = parse_duration(d).map_err(|m| anyhow!("--holdout {d:?}: {m}"))?.as_secs();
-            i64::try_from(secs).ok().filter(|s| *s >= HOUR_SECS).ok_or_else(|| anyhow!("--holdout {d:?}: at least 1h"))
+            i64::try_from(secs)
+                .ok()
+                .filter(|s| (HOUR_SECS..=366 * 24 * HOUR_SECS).contains(s))
+                .ok_or_else(|| anyhow!("--holdout {d:?}: at least 1h and at most 366d"))
         })
         .transpose()?;
     let (mut s, source) = load_any(&args.scenario)?;

@@ -120,10 +120,10 @@ pub fn holdout(
                 report.skipped.push((key.clone(), "no history before the held-out span".into()));
             }
         }
-        if trained.workloads.is_empty() {
+        let scored: Vec<&Held> = members.iter().filter(|(k, _, _)| trained.workloads.contains_key(k)).collect();
+        if scored.is_empty() {
             continue;
         }
-        let scored: Vec<&Held> = members.iter().filter(|(k, _, _)| trained.workloads.contains_key(k)).collect();
         let world_config =
             WorldConfig { acting: Vec::new(), watching: Vec::new(), ..WorldConfig::for_scenario(&trained) };
         let world = World::new(&trained, world_config.clone())?;
