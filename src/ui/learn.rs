@@ -51,6 +51,14 @@ impl LearnReason {
         }
     }
 
+    /// A word or two for a progress bar.
+    pub fn short(self) -> &'static str {
+        match self {
+            LearnReason::Missing | LearnReason::User => "learning",
+            LearnReason::LiveRefit => "refitting",
+        }
+    }
+
     /// What the job does, for progress displays.
     pub fn label(self) -> &'static str {
         match self {
@@ -379,9 +387,10 @@ pub fn twins_ui(ui: &mut egui::Ui, info: &TwinsInfo) -> Option<TwinsRequest> {
         }
         match info.learning {
             Some((reason, progress)) => {
-                ui.spinner();
-                ui.add(egui::ProgressBar::new(progress).show_percentage().desired_width(120.0))
-                    .on_hover_text(reason.label());
+                let bar = egui::ProgressBar::new(progress)
+                    .text(format!("{} {:.0}%", reason.short(), progress * 100.0))
+                    .desired_width(150.0);
+                ui.add(bar).on_hover_text(reason.label());
                 if ui.button("Cancel").on_hover_text("Stop learning; the twins keep the models they have").clicked() {
                     request = Some(TwinsRequest::CancelLearning);
                 }
@@ -405,6 +414,10 @@ pub fn twins_ui(ui: &mut egui::Ui, info: &TwinsInfo) -> Option<TwinsRequest> {
                     request = Some(TwinsRequest::Learn);
                 }
             }
+        }
+        if info.learning.is_some() && info.counts.learned == 0 {
+            // Nothing to save until the first models are in.
+            return;
         }
         let can_save = info.counts.learned > 0 && !info.saving;
         let save = ui.add_enabled(can_save, egui::Button::new("Save learned scenario…")).on_hover_text(if info.live {
