@@ -1673,15 +1673,24 @@ impl eframe::App for WorkbenchApp {
         for failure in self.lab.poll() {
             self.notifications.error(failure);
         }
-        // A run asked for on the command line starts on the learned models.
+        // A run asked for on the command line: for a live source once its first samples
+        // (and the twin to select) are in; it waits for learned models like a click on
+        // Run.
+        let settled = self.lab_run.is_some()
+            && self.current.as_ref().is_some_and(|c| match c.source {
+                Source::Live(_) => c.scenario.has_history(),
+                _ => self.pending_select.is_none(),
+            });
         if self.is_ready()
-            && !self.learning.is_running()
+            && settled
             && let Some(run) = self.lab_run.take()
-            && let Some(current) = &self.current
         {
-            let scenario = Arc::clone(&current.scenario);
-            if let Err(e) = self.lab.start(&run, &scenario, self.selected.as_ref(), ctx) {
-                self.notifications.error(format!("Lab: {e}"));
+            match self.lab.prepare(&run, self.selected.as_ref()) {
+                Ok(section) => self.request_lab_run(section),
+                Err(e) => {
+                    self.notifications.error(format!("Lab: {e}"));
+                    self.lab.fail(e);
+                }
             }
         }
         self.poll_file_pick(ctx.input(|i| i.time));

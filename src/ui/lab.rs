@@ -488,36 +488,23 @@ impl LabState {
         Some(marks)
     }
 
-    /// Starts a run of `section` (`whatif`, `ab` or `chaos`) with the lab's current
-    /// settings; a what-if without changes gets the picker's change on `selected`.
-    pub fn start(
-        &mut self,
-        section: &str,
-        scenario: &Arc<Scenario>,
-        selected: Option<&TwinId>,
-        ctx: &egui::Context,
-    ) -> Result<(), String> {
-        match section {
-            "whatif" => {
-                self.section = Section::WhatIf;
-                if self.changes.is_empty() {
-                    let twin = selected.ok_or("select a twin (--select ID) for a what-if")?;
-                    let action = ActionKind::ScaleUp { resource: self.resource, factor: self.factor };
-                    self.changes.push(Change::Action { twin: twin.clone(), action });
-                }
-                self.start_whatif(scenario, ctx);
-            }
-            "ab" => {
-                self.section = Section::Ab;
-                self.start_ab(scenario, ctx);
-            }
-            "chaos" => {
-                self.section = Section::Chaos;
-                self.start_chaos(scenario, ctx);
-            }
+    /// Readies a run asked for by name (`whatif`, `ab` or `chaos`, as `--lab-run`
+    /// says) with the lab's current settings: a what-if without changes gets the
+    /// picker's change on `selected`. The app then starts it (`Command::RunLab`).
+    pub fn prepare(&mut self, run: &str, selected: Option<&TwinId>) -> Result<Section, String> {
+        let section = match run {
+            "whatif" => Section::WhatIf,
+            "ab" => Section::Ab,
+            "chaos" => Section::Chaos,
             other => return Err(format!("no lab run {other:?} (whatif, ab or chaos)")),
+        };
+        self.section = section;
+        if section == Section::WhatIf && self.changes.is_empty() {
+            let twin = selected.ok_or("select a twin (--select ID) for a what-if")?;
+            let action = ActionKind::ScaleUp { resource: self.resource, factor: self.factor };
+            self.changes.push(Change::Action { twin: twin.clone(), action });
         }
-        self.error.clone().map_or(Ok(()), Err)
+        Ok(section)
     }
 
     fn start_whatif(&mut self, scenario: &Arc<Scenario>, ctx: &egui::Context) {

@@ -382,3 +382,26 @@ fn fill_field(harness: &mut Harness<'static, WorkbenchApp>, label: &str, text: &
     harness.get_by_label(label).type_text(text);
     harness.run_steps(1);
 }
+
+#[test]
+fn a_lab_run_asked_for_at_launch_runs_on_the_learned_twins() {
+    // As `twinbench gui estate.csv --select web --lab-run whatif` does.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = estate_csv(dir.path());
+    let launch = Launch {
+        scenario: Some(csv),
+        select: Some("web".into()),
+        tab: Some("lab".into()),
+        lab_run: Some("whatif".into()),
+        ..Launch::default()
+    };
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1500.0, 950.0)).build_eframe(move |cc| WorkbenchApp::new(cc, launch));
+    wait_until(&mut harness, "the what-if run", |app| {
+        app.lab().whatif_report().is_some() || app.lab().error().is_some()
+    });
+    assert_eq!(harness.state().lab().error(), None);
+    assert_eq!(harness.state().model_counts().unwrap().learned, 4);
+    let report = harness.state().lab().whatif_report().unwrap();
+    assert_eq!(report.changes, ["web: scale cpu up ×1.5"]);
+}
