@@ -668,6 +668,14 @@ impl WorkbenchApp {
         let Some(done) = self.learning.poll(self.current.as_ref().map(|c| &c.scenario), now) else {
             return;
         };
+        let live = self.current.as_ref().is_some_and(|c| matches!(c.source, Source::Live(_)));
+        // What a live session learns by itself after its first models (refits, series
+        // it discovers) is quiet: the Lab's header says when it happened.
+        let quiet = match done.reason {
+            LearnReason::User => false,
+            LearnReason::Missing => live && !done.first,
+            LearnReason::LiveRefit => true,
+        };
         match done.result {
             Ok(outcome) => {
                 if let Some(c) = &mut self.current {
@@ -680,14 +688,13 @@ impl WorkbenchApp {
                     c.models = ModelCounts::of(&c.scenario);
                     self.paint_generation += 1;
                 }
-                // A periodic refit is quiet: the Lab's header says when it happened.
-                if done.reason != LearnReason::LiveRefit {
+                if !quiet {
                     let line = crate::cli::learned_line(&outcome.learned, outcome.secs);
                     self.notifications.info(capitalised(&line));
                 }
             }
             Err(e) if e == "cancelled" => {
-                if done.reason != LearnReason::LiveRefit {
+                if !quiet {
                     self.notifications.info("Learning cancelled: the twins keep the models they had.");
                 }
             }

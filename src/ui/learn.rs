@@ -88,6 +88,8 @@ pub struct Finished {
     pub result: Result<LearnOutcome, String>,
     /// Whether the scenario it learned from is still the open one, unchanged.
     pub same_input: bool,
+    /// Whether it is the first learn of this scenario to finish.
+    pub first: bool,
 }
 
 struct Running {
@@ -176,10 +178,11 @@ impl Learning {
         let result = self.running.as_ref()?.job.poll()?;
         let running = self.running.take()?;
         let same_input = current.is_some_and(|c| running.input.upgrade().is_some_and(|input| Arc::ptr_eq(&input, c)));
+        let first = self.last.is_none();
         if let Ok(outcome) = &result {
             self.last = Some(LastLearn { reason: running.reason, count: outcome.learned.count(), at: now });
         }
-        Some(Finished { reason: running.reason, result, same_input })
+        Some(Finished { reason: running.reason, result, same_input, first })
     }
 
     /// Live samples arrived (new series may need a model, learned ones a refit).
