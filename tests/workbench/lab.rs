@@ -372,6 +372,25 @@ fn a_live_source_is_learned_and_rehearsed() {
     let before = samples(harness.state());
     wait_until(&mut harness, "more samples", |app| samples(app) > before);
     assert!(harness.state().model_counts().is_some_and(|c| c.learned > 0));
+    // Saved: a snapshot (history beside it) that carries the learned models.
+    let dir = tempfile::tempdir().unwrap();
+    harness.state_mut().push_command(Command::SaveLearned);
+    wait_until(&mut harness, "the path window", |app| {
+        app.notification_texts().iter().any(|t| t.contains("type the path of the learned scenario"))
+    });
+    fill_path(&mut harness, "Learned scenario file", &dir.path().join("here.ron"), "Save");
+    wait_until(&mut harness, "the learned snapshot", |app| {
+        app.notification_texts().iter().any(|t| t.starts_with("Saved") || t.starts_with("Cannot"))
+    });
+    let texts = harness.state().notification_texts();
+    assert!(
+        texts.iter().any(|t| t.starts_with("Saved a snapshot of the live twins and their ")
+            && t.ends_with("(history: here.telemetry.parquet)")),
+        "{texts:?}"
+    );
+    let (saved, _) = twinbench::io::learned::load_any(&dir.path().join("here.ron")).unwrap();
+    assert!(saved.has_history());
+    assert!(saved.workloads.values().any(|m| m.learned.is_some()));
 }
 
 /// Replaces the text of the field labelled `label`.
