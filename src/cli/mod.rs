@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use connect::ConnectArgs;
+pub use learn::learned_line;
 
 /// twinbench: rehearse changes on digital twins of your estate before touching it.
 #[derive(Debug, Parser)]

@@ -16,7 +16,8 @@ use super::jobs::{
     AnomalyScans, Job, LoadEvent, LoadJob, Loaded, Source, TwinForecasts, spawn_anomaly_scan, spawn_predictions,
     spawn_twin_forecasts, spawn_violations,
 };
-use super::lab::{ChaosMark, LabState, lab_ui};
+use super::lab::{ChaosMark, LabState, Section, lab_ui};
+use super::learn::{LearnReason, Learning, ModelCounts, TwinsInfo, TwinsRequest};
 use super::notify::Notifications;
 use super::plot_cache::PlotCache;
 use super::policy_editor::{EditorEvent, PolicyEditor, editor_ui as policy_editor_ui, effective};
@@ -24,6 +25,7 @@ use super::theme;
 use super::timeline::{Timeline, timeline_ui};
 use crate::analytics::compliance::CurrentViolation;
 use crate::analytics::drift::{DriftReport, drift};
+use crate::analytics::learn::needs_learning;
 use crate::analytics::predict::{Predictions, SeriesForecast};
 use crate::analytics::scan::twin_level;
 use crate::io::time::format_short;
@@ -125,6 +127,14 @@ pub enum Command {
     EditPolicies,
     /// Pick a policy file to open in the editor.
     OpenPolicyFile,
+    /// Start a lab run (or keep it waiting while the twins' models are learned).
+    RunLab(Section),
+    /// Refit the learned workload models (and learn missing ones): *Learn twins*.
+    LearnTwins,
+    /// Stop learning the twins.
+    CancelLearning,
+    /// Choose a file and write the scenario with its learned models.
+    SaveLearned,
 }
 
 /// The tabs of the right-hand panel.
@@ -161,6 +171,8 @@ enum PickPurpose {
     Mapping,
     /// A file field of the lab.
     Lab(super::lab::LabFile),
+    /// Where to save the scenario with its learned models.
+    SaveLearned,
 }
 
 /// What is derived for the time cursor (recomputed when it moves).
@@ -188,6 +200,8 @@ struct Current {
     twin_forecasts: BTreeMap<SeriesKey, Result<SeriesForecast, String>>,
     history_ready: bool,
     source: Source,
+    /// How many series have a learned, a written or no workload model.
+    models: ModelCounts,
 }
 
 impl Current {
@@ -255,6 +269,12 @@ pub struct WorkbenchApp {
     live_stale: bool,
     /// When (egui time, s) the analyses of live data last started.
     live_analysed_at: Option<f64>,
+    /// Learning the twins' workload models from history (src/ui/learn.rs).
+    learning: Learning,
+    /// Writing a learned scenario (*Save learned scenario…*).
+    save_job: Option<Job<String>>,
+    /// The typed path of *Save learned scenario…* (Some while its window is shown).
+    save_learned_path: Option<String>,
 }
 
 impl WorkbenchApp {
@@ -316,6 +336,9 @@ impl WorkbenchApp {
             live: super::connect::LiveState::default(),
             live_stale: false,
             live_analysed_at: None,
+            learning: Learning::default(),
+            save_job: None,
+            save_learned_path: None,
         };
         app.right_tab = match launch.tab.as_deref() {
             Some("findings") => RightTab::Findings,
@@ -381,6 +404,16 @@ impl WorkbenchApp {
     /// The right-hand tab shown.
     pub fn right_tab(&self) -> RightTab {
         self.right_tab
+    }
+
+    /// True while the twins' workload models are being learned.
+    pub fn is_learning(&self) -> bool {
+        self.learning.is_running()
+    }
+
+    /// How many series of the open scenario have a learned, a written or no model.
+    pub fn model_counts(&self) -> Option<ModelCounts> {
+        self.current.as_ref().map(|c| c.models)
     }
 
     /// True once the background anomaly scan of the open scenario finished.
@@ -460,6 +493,7 @@ impl WorkbenchApp {
         }
         let policies = effective(&scenario.policies, &self.editor_policies);
         let extra_policies = policies.len() > scenario.policies.len();
+        let models = ModelCounts::of(&scenario);
         self.current = Some(Current {
             scenario,
             policies,
@@ -469,7 +503,17 @@ impl WorkbenchApp {
             twin_forecasts: BTreeMap::new(),
             history_ready,
             source,
+            models,
         });
+        // Learning belongs to the scenario it learns from; a lab run that waited for
+        // the previous one's goes ahead when nothing is left to learn.
+        self.learning = Learning::default();
+        self.learn_missing();
+        if !self.learning.is_running()
+            && let Some(section) = self.lab.take_waiting()
+        {
+            self.launch_lab(section);
+        }
         self.twin_forecast = None;
         self.prediction = None;
         self.predict_after_backtest = false;
@@ -592,6 +636,136 @@ impl WorkbenchApp {
         }
     }
 
+    /// Learns the models the open scenario's history lacks, when it lacks some and
+    /// nothing is learning yet (a file's history once loaded; a live source's series
+    /// are looked after by `live_logic`).
+    fn learn_missing(&mut self) {
+        let Some(c) = &self.current else {
+            return;
+        };
+        if c.history_ready && !self.learning.is_running() && c.models.missing > 0 && needs_learning(&c.scenario) {
+            self.start_learning(LearnReason::Missing);
+        }
+    }
+
+    /// Starts a learn job on the open scenario (see src/ui/learn.rs).
+    fn start_learning(&mut self, reason: LearnReason) {
+        let Some(c) = &self.current else {
+            return;
+        };
+        // A file's scenario stays as it is while learning, so the job can hand back a
+        // copy with the models applied; a live one moves on and gets them applied.
+        let prepare = !matches!(c.source, Source::Live(_));
+        let now = self.ctx.input(|i| i.time);
+        if let Err(e) = self.learning.start(&c.scenario, reason, prepare, now, &self.ctx) {
+            self.notifications.error(format!("Cannot start learning the twins: {e}"));
+        }
+    }
+
+    /// Puts finished learning into the open scenario and starts a lab run that waited
+    /// for it.
+    fn poll_learning(&mut self, now: f64) {
+        let Some(done) = self.learning.poll(self.current.as_ref().map(|c| &c.scenario), now) else {
+            return;
+        };
+        let live = self.current.as_ref().is_some_and(|c| matches!(c.source, Source::Live(_)));
+        // What a live session learns by itself after its first models (refits, series
+        // it discovers) is quiet: the Lab's header says when it happened.
+        let quiet = match done.reason {
+            LearnReason::User => false,
+            LearnReason::Missing => live && !done.first,
+            LearnReason::LiveRefit => true,
+        };
+        match done.result {
+            Ok(outcome) => {
+                if let Some(c) = &mut self.current {
+                    match outcome.applied {
+                        Some(applied) if done.same_input => c.scenario = applied,
+                        // Live events moved the scenario on: the models go into the
+                        // latest state (copied once if an analysis still reads it).
+                        _ => outcome.learned.apply(Arc::make_mut(&mut c.scenario)),
+                    }
+                    c.models = ModelCounts::of(&c.scenario);
+                    self.paint_generation += 1;
+                }
+                if !quiet {
+                    let line = crate::cli::learned_line(&outcome.learned, outcome.secs);
+                    self.notifications.info(capitalised(&line));
+                }
+            }
+            Err(e) if e == "cancelled" => {
+                if !quiet {
+                    self.notifications.info("Learning cancelled: the twins keep the models they had.");
+                }
+            }
+            Err(e) => self.notifications.error(format!("Cannot learn the twins' workload models: {e}")),
+        }
+        if let Some(section) = self.lab.take_waiting() {
+            self.launch_lab(section);
+        }
+    }
+
+    /// A *Run* of the lab: on the latest models; while they are being learned (or when
+    /// series lack one) the run waits for them.
+    fn request_lab_run(&mut self, section: Section) {
+        let Some(c) = &self.current else {
+            return;
+        };
+        if !self.learning.is_running() && c.history_ready && needs_learning(&c.scenario) {
+            self.start_learning(LearnReason::Missing);
+        }
+        if self.learning.is_running() {
+            self.lab.wait_for_models(section);
+        } else {
+            self.launch_lab(section);
+        }
+    }
+
+    fn launch_lab(&mut self, section: Section) {
+        let Some(c) = &self.current else {
+            return;
+        };
+        if c.scenario.workloads.is_empty() {
+            self.lab.fail(if c.scenario.telemetry.keys().next().is_none() {
+                "Nothing to simulate yet: the twins have no history to learn their workload models from."
+            } else {
+                "The twins have no workload models yet: Learn twins learns them from the history."
+            });
+            return;
+        }
+        let scenario = Arc::clone(&c.scenario);
+        self.lab.run(section, &scenario, &self.ctx);
+    }
+
+    /// Writes the open scenario with its learned models to `path` in the background.
+    fn save_learned(&mut self, path: &std::path::Path) {
+        let Some(c) = &self.current else {
+            return;
+        };
+        let out = match super::learn::ron_path(path) {
+            Ok(out) => out,
+            Err(e) => {
+                self.notifications.error(format!("Cannot save the learned scenario: {e}"));
+                return;
+            }
+        };
+        match super::learn::spawn_save(Arc::clone(&c.scenario), c.source.clone(), out, &self.ctx) {
+            Ok(job) => self.save_job = Some(job),
+            Err(e) => self.notifications.error(format!("Cannot save the learned scenario: {e}")),
+        }
+    }
+
+    fn poll_save(&mut self) {
+        let Some(result) = self.save_job.as_ref().and_then(Job::poll) else {
+            return;
+        };
+        self.save_job = None;
+        match result {
+            Ok(message) => self.notifications.info(message),
+            Err(e) => self.notifications.error(format!("Cannot save the learned scenario: {e}")),
+        }
+    }
+
     fn poll_job(&mut self) {
         let Some(job) = &self.job else {
             return;
@@ -622,6 +796,7 @@ impl WorkbenchApp {
                         self.graph = Some(GraphModel::build(&previous.scenario.graph));
                         self.paint_generation += 1;
                         self.current = Some(previous);
+                        self.learn_missing();
                     }
                     let kept = if self.current.is_some() { " The open scenario is unchanged." } else { "" };
                     self.notifications.error(format!("Cannot open {}: {message}.{kept}", source.label()));
@@ -657,6 +832,12 @@ impl WorkbenchApp {
                 self.notifications.info("No file picker is available here; type the mapping file's path.");
             }
             (Some(path), PickPurpose::Lab(which)) => self.lab.set_path(which, &path),
+            (Some(path), PickPurpose::SaveLearned) => self.save_learned(&path),
+            (None, PickPurpose::SaveLearned) if quick => {
+                self.notifications.info("No file picker is available here; type the path of the learned scenario.");
+                self.save_learned_path =
+                    self.current.as_ref().map(|c| super::learn::default_save_path(&c.source).display().to_string());
+            }
             (None, PickPurpose::Lab(which)) if quick => {
                 self.notifications.info(format!("No file picker is available here; type the path ({}).", which.title()))
             }
@@ -889,6 +1070,25 @@ impl WorkbenchApp {
                     self.paint_generation += 1;
                 }
                 Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+                Command::RunLab(section) => self.request_lab_run(section),
+                Command::LearnTwins => {
+                    if !self.learning.is_running() {
+                        self.start_learning(LearnReason::User);
+                    }
+                }
+                Command::CancelLearning => {
+                    if let Some((reason, _)) = self.learning.progress() {
+                        self.learning.cancel();
+                        if reason != LearnReason::LiveRefit {
+                            self.notifications.info("Learning cancelled: the twins keep the models they had.");
+                        }
+                        // A run that waited goes ahead on the models there are (or says why not).
+                        if let Some(section) = self.lab.take_waiting() {
+                            self.launch_lab(section);
+                        }
+                    }
+                }
+                Command::SaveLearned => self.start_file_pick(ctx, PickPurpose::SaveLearned),
             }
         }
     }
@@ -905,6 +1105,7 @@ impl WorkbenchApp {
             return;
         }
         let ctx2 = ctx.clone();
+        let suggested = self.current.as_ref().map(|c| super::learn::default_save_path(&c.source));
         let spawned = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
             let dialog = match purpose {
                 PickPurpose::Scenario => rfd::FileDialog::new()
@@ -920,9 +1121,23 @@ impl WorkbenchApp {
                 PickPurpose::Lab(which) => rfd::FileDialog::new()
                     .set_title(which.title())
                     .add_filter(which.title(), &["ron", "yaml", "yml", "json"]),
+                PickPurpose::SaveLearned => {
+                    let mut dialog =
+                        rfd::FileDialog::new().set_title("Save learned scenario").add_filter("Scenario", &["ron"]);
+                    if let Some(path) = &suggested {
+                        if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                            dialog = dialog.set_file_name(name);
+                        }
+                        if let Some(dir) = path.parent().filter(|d| d.is_dir()) {
+                            dialog = dialog.set_directory(dir);
+                        }
+                    }
+                    dialog
+                }
             };
+            let picked = if purpose == PickPurpose::SaveLearned { dialog.save_file() } else { dialog.pick_file() };
             // The app may have closed; then nobody needs the answer.
-            let _ = tx.send(dialog.pick_file());
+            let _ = tx.send(picked);
             ctx2.request_repaint();
         });
         match spawned {
@@ -980,6 +1195,21 @@ impl WorkbenchApp {
             self.plot_cache.clear();
             self.paint_generation += 1;
             self.live_stale = true;
+        }
+        // Twins adapt (src/ui/learn.rs): new series get a model at once, learned ones
+        // are refitted on the grown history every few minutes, one job at a time.
+        if tick.samples > 0 {
+            self.learning.samples_arrived();
+        }
+        let mut due_learning = None;
+        if let Some(c) = &mut self.current {
+            if tick.samples > 0 || tick.graph_changed {
+                c.models = ModelCounts::of(&c.scenario);
+            }
+            due_learning = self.learning.live_due(&c.scenario, now);
+        }
+        if let Some(reason) = due_learning {
+            self.start_learning(reason);
         }
         if let Some((old_end, new_end)) = tick.end_moved {
             if self.timeline.time >= old_end {
@@ -1131,7 +1361,8 @@ impl WorkbenchApp {
             && !self.predict_after_backtest
             && !live_waiting
             && self.lab_run.is_none()
-            && !self.lab.is_running();
+            && !self.lab.is_running()
+            && !self.learning.is_running();
         if ready && self.ready_ms.is_none() {
             self.ready_ms = self.started.map(|s| s.secs() * 1000.0);
         }
@@ -1223,6 +1454,13 @@ impl WorkbenchApp {
                     self.commands.push(Command::Open(Source::Default));
                 }
                 self.live.file_menu_ui(ui, self.current.is_some()); // live connect (src/ui/connect.rs)
+                let learned = self.current.as_ref().is_some_and(|c| c.models.learned > 0);
+                let save = ui.add_enabled(learned, egui::Button::new("Save learned scenario…")).on_hover_text(
+                    "Write the scenario with the workload models learned from its history (Lab → Learn twins)",
+                );
+                if save.clicked() {
+                    self.commands.push(Command::SaveLearned);
+                }
                 ui.separator();
                 if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
                     self.commands.push(Command::Quit);
@@ -1317,6 +1555,20 @@ impl WorkbenchApp {
                 ui.spinner();
                 ui.label(&job.label);
             }
+            if let Some((reason, progress)) = self.learning.progress() {
+                ui.separator();
+                ui.spinner();
+                ui.label(reason.label());
+                ui.add(egui::ProgressBar::new(progress).desired_width(120.0).show_percentage());
+                if ui.small_button("Cancel").on_hover_text("Stop learning; the twins keep their models").clicked() {
+                    self.commands.push(Command::CancelLearning);
+                }
+            }
+            if let Some(job) = &self.save_job {
+                ui.separator();
+                ui.spinner();
+                ui.label(&job.label);
+            }
             if let Some(job) = &self.job {
                 ui.separator();
                 ui.spinner();
@@ -1341,6 +1593,9 @@ impl WorkbenchApp {
             self.start_file_pick(ctx, PickPurpose::Lab(which));
         }
         self.live.snapshot_dialog_ui(ctx, self.current.as_ref().map(|c| &c.scenario));
+        if let Some(path) = super::learn::save_dialog_ui(ctx, &mut self.save_learned_path) {
+            self.save_learned(&path);
+        }
         if let Some(mut text) = self.path_dialog.take() {
             let mut open = true;
             let mut submit = false;
@@ -1420,16 +1675,29 @@ impl eframe::App for WorkbenchApp {
         self.poll_predictions();
         self.poll_twin_forecasts();
         self.request_twin_forecasts();
+        self.poll_learning(ctx.input(|i| i.time));
+        self.poll_save();
         for failure in self.lab.poll() {
             self.notifications.error(failure);
         }
+        // A run asked for on the command line: for a live source once its first samples
+        // (and the twin to select) are in; it waits for learned models like a click on
+        // Run.
+        let settled = self.lab_run.is_some()
+            && self.current.as_ref().is_some_and(|c| match c.source {
+                Source::Live(_) => c.scenario.has_history(),
+                _ => self.pending_select.is_none(),
+            });
         if self.is_ready()
+            && settled
             && let Some(run) = self.lab_run.take()
-            && let Some(current) = &self.current
         {
-            let scenario = Arc::clone(&current.scenario);
-            if let Err(e) = self.lab.start(&run, &scenario, self.selected.as_ref(), ctx) {
-                self.notifications.error(format!("Lab: {e}"));
+            match self.lab.prepare(&run, self.selected.as_ref()) {
+                Ok(section) => self.request_lab_run(section),
+                Err(e) => {
+                    self.notifications.error(format!("Lab: {e}"));
+                    self.lab.fail(e);
+                }
             }
         }
         self.poll_file_pick(ctx.input(|i| i.time));
@@ -1511,8 +1779,32 @@ impl eframe::App for WorkbenchApp {
                 ),
                 (RightTab::Lab, Some(current), selected, _) => {
                     let planned = &self.remediation;
-                    let to_plan =
-                        lab_ui(ui, &mut self.lab, &current.scenario, selected.as_ref(), &|id| planned.is_planned(id));
+                    let twins = TwinsInfo {
+                        counts: current.models,
+                        learning: self.learning.progress(),
+                        last: self.learning.last.clone(),
+                        now: ui.input(|i| i.time),
+                        has_history: current.history_ready && current.scenario.telemetry.keys().next().is_some(),
+                        live: matches!(current.source, Source::Live(_)),
+                        saving: self.save_job.is_some(),
+                    };
+                    let output = lab_ui(
+                        ui,
+                        &mut self.lab,
+                        &current.scenario,
+                        selected.as_ref(),
+                        &|id| planned.is_planned(id),
+                        &twins,
+                    );
+                    if let Some(section) = self.lab.take_run_request() {
+                        self.commands.push(Command::RunLab(section));
+                    }
+                    self.commands.extend(output.twins.map(|request| match request {
+                        TwinsRequest::Learn => Command::LearnTwins,
+                        TwinsRequest::CancelLearning => Command::CancelLearning,
+                        TwinsRequest::SaveLearned => Command::SaveLearned,
+                    }));
+                    let to_plan = output.to_plan;
                     if !to_plan.is_empty() {
                         let n = to_plan.len();
                         self.remediation.add_rehearsed(to_plan, &self.user, self.timeline.time);
@@ -1585,6 +1877,12 @@ impl eframe::App for WorkbenchApp {
             eframe::set_value(storage, SETTINGS_KEY, &self.settings);
         }
     }
+}
+
+/// `text` with its first letter in upper case (a CLI line as a notification).
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 /// The inspector when nothing is selected: what the scenario is and where to look.

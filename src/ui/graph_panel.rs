@@ -61,10 +61,31 @@ pub struct GraphModel {
     /// Frames left during which the view fits the graph to the panel (the first frames
     /// measure node sizes and panel widths).
     fit_frames: u8,
+    /// Width and height of the layout (between node centres), for fitting.
+    extent: egui::Vec2,
 }
 
 const COL: f32 = 190.0;
 const ROW: f32 = 95.0;
+
+/// The most a fitted view zooms in: a graph of a few twins shows at a readable size
+/// instead of blown up to fill the panel.
+const MAX_FIT_ZOOM: f32 = 1.5;
+
+/// The padding egui_graphs fits a layout of `extent` into a `canvas` with. It takes
+/// the graph's bounds as the node centres plus a card's half height on every side and
+/// scales them by `1 + padding`; the padding here makes the zoom the one that fits the
+/// centres with a card's width and height to spare, at most [`MAX_FIT_ZOOM`].
+fn fit_padding(extent: egui::Vec2, canvas: egui::Vec2) -> f32 {
+    const HALF_HEIGHT: f32 = 12.0;
+    let bounds = extent + egui::Vec2::splat(2.0 * HALF_HEIGHT);
+    let theirs = (canvas.x / bounds.x).min(canvas.y / bounds.y);
+    let ours = (canvas.x / (extent.x + COL)).min(canvas.y / (extent.y + 0.6 * ROW)).min(MAX_FIT_ZOOM);
+    if !(theirs.is_finite() && ours.is_finite() && ours > 0.0) {
+        return 0.1;
+    }
+    (theirs / ours - 1.0).max(0.1)
+}
 
 /// Positions of a layered layout. Each group of closely connected twins (the whole
 /// graph when it is small) is drawn as a block: rows from the dependency order (what
@@ -149,7 +170,12 @@ impl GraphModel {
                 graph.add_edge(*a, *b, dep.kind);
             }
         }
-        Self { graph, index, view_generation: 0, fit_frames: 4 }
+        let (mut lo, mut hi) = (Pos2::new(f32::MAX, f32::MAX), Pos2::new(f32::MIN, f32::MIN));
+        for p in positions.values() {
+            (lo, hi) = (lo.min(*p), hi.max(*p));
+        }
+        let extent = if positions.is_empty() { egui::Vec2::ZERO } else { hi - lo };
+        Self { graph, index, view_generation: 0, fit_frames: 4, extent }
     }
 
     /// Rebuilds the view of a changed twin graph (a live source found a new twin)
@@ -300,7 +326,10 @@ pub fn graph_ui(
         .with_node_selection_enabled(true);
     let fitting = model.fit_frames > 0;
     model.fit_frames = model.fit_frames.saturating_sub(1);
-    let navigation = SettingsNavigation::new().with_fit_to_screen_enabled(fitting).with_zoom_and_pan_enabled(true);
+    let navigation = SettingsNavigation::new()
+        .with_fit_to_screen_enabled(fitting)
+        .with_fit_to_screen_padding(fit_padding(model.extent, ui.available_size()))
+        .with_zoom_and_pan_enabled(true);
     let style = SettingsStyle::new().with_labels_always(true);
     let response = GraphView::<FixedState, FixedLayout>::new()
         .with_interactions(&interaction)

@@ -3,6 +3,12 @@
 //! faults composed from the catalogue on the selected twin) whose blast radius is shown
 //! on the graph along the experiment's timeline. Every run is a [`Job`] on a named
 //! thread with a progress bar and a cancel button; the UI thread only polls.
+//!
+//! The runs drive the twins with the open scenario's workload models. A *Run* button
+//! only raises a request ([`LabState::take_run_request`]): the app starts it on the
+//! latest scenario, or — while the twins' models are being learned
+//! (`ui::learn`) — keeps it waiting ([`LabState::wait_for_models`]) and starts it when
+//! the models are in.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,6 +18,7 @@ use eframe::egui::{self, Color32, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
 
 use super::jobs::Job;
+use super::learn::{TwinsInfo, TwinsRequest, twins_ui};
 use super::theme;
 use crate::io::time::format_rfc3339;
 use crate::model::{ConfigValue, Scenario, Status, TwinId, TwinKind};
@@ -222,6 +229,10 @@ pub struct LabState {
     error: Option<String>,
     /// A *Browse…* button was clicked: the app shows a file picker for this field.
     pub browse: Option<LabFile>,
+    /// A *Run* button was clicked: the app starts the run (or keeps it waiting).
+    run_request: Option<Section>,
+    /// A run waiting for the twins' models to be learned.
+    waiting: Option<Section>,
 }
 
 impl Default for LabState {
@@ -266,6 +277,8 @@ impl Default for LabState {
             chaos_generation: 0,
             error: None,
             browse: None,
+            run_request: None,
+            waiting: None,
         }
     }
 }
@@ -307,9 +320,49 @@ impl LabState {
         }
     }
 
-    /// True while any lab run is in progress.
+    /// True while any lab run is in progress or waiting for the twins' models.
     pub fn is_running(&self) -> bool {
-        self.whatif_job.is_some() || self.ab_job.is_some() || self.chaos_job.is_some()
+        self.whatif_job.is_some() || self.ab_job.is_some() || self.chaos_job.is_some() || self.waiting.is_some()
+    }
+
+    /// The run a *Run* button asked for in the last frame.
+    pub fn take_run_request(&mut self) -> Option<Section> {
+        self.run_request.take()
+    }
+
+    /// Keeps a run waiting until the twins' models are learned (shown in its section).
+    pub fn wait_for_models(&mut self, section: Section) {
+        self.waiting = Some(section);
+        self.error = None;
+    }
+
+    /// The run that waited for the models, if one did.
+    pub fn take_waiting(&mut self) -> Option<Section> {
+        self.waiting.take()
+    }
+
+    /// The run waiting for the models, if one is.
+    pub fn waiting(&self) -> Option<Section> {
+        self.waiting
+    }
+
+    /// Shows why a run could not start.
+    pub fn fail(&mut self, message: impl Into<String>) {
+        self.error = Some(message.into());
+    }
+
+    /// The last run's error, as shown at the top of the lab.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Starts a run of `section` with the lab's current settings on `scenario`.
+    pub fn run(&mut self, section: Section, scenario: &Arc<Scenario>, ctx: &egui::Context) {
+        match section {
+            Section::WhatIf => self.start_whatif(scenario, ctx),
+            Section::Ab => self.start_ab(scenario, ctx),
+            Section::Chaos => self.start_chaos(scenario, ctx),
+        }
     }
 
     /// The last what-if result.
@@ -435,36 +488,23 @@ impl LabState {
         Some(marks)
     }
 
-    /// Starts a run of `section` (`whatif`, `ab` or `chaos`) with the lab's current
-    /// settings; a what-if without changes gets the picker's change on `selected`.
-    pub fn start(
-        &mut self,
-        section: &str,
-        scenario: &Arc<Scenario>,
-        selected: Option<&TwinId>,
-        ctx: &egui::Context,
-    ) -> Result<(), String> {
-        match section {
-            "whatif" => {
-                self.section = Section::WhatIf;
-                if self.changes.is_empty() {
-                    let twin = selected.ok_or("select a twin (--select ID) for a what-if")?;
-                    let action = ActionKind::ScaleUp { resource: self.resource, factor: self.factor };
-                    self.changes.push(Change::Action { twin: twin.clone(), action });
-                }
-                self.start_whatif(scenario, ctx);
-            }
-            "ab" => {
-                self.section = Section::Ab;
-                self.start_ab(scenario, ctx);
-            }
-            "chaos" => {
-                self.section = Section::Chaos;
-                self.start_chaos(scenario, ctx);
-            }
+    /// Readies a run asked for by name (`whatif`, `ab` or `chaos`, as `--lab-run`
+    /// says) with the lab's current settings: a what-if without changes gets the
+    /// picker's change on `selected`. The app then starts it (`Command::RunLab`).
+    pub fn prepare(&mut self, run: &str, selected: Option<&TwinId>) -> Result<Section, String> {
+        let section = match run {
+            "whatif" => Section::WhatIf,
+            "ab" => Section::Ab,
+            "chaos" => Section::Chaos,
             other => return Err(format!("no lab run {other:?} (whatif, ab or chaos)")),
+        };
+        self.section = section;
+        if section == Section::WhatIf && self.changes.is_empty() {
+            let twin = selected.ok_or("select a twin (--select ID) for a what-if")?;
+            let action = ActionKind::ScaleUp { resource: self.resource, factor: self.factor };
+            self.changes.push(Change::Action { twin: twin.clone(), action });
         }
-        self.error.clone().map_or(Ok(()), Err)
+        Ok(section)
     }
 
     fn start_whatif(&mut self, scenario: &Arc<Scenario>, ctx: &egui::Context) {
@@ -573,16 +613,27 @@ impl LabState {
     }
 }
 
+/// What the lab asks of the app in a frame.
+#[derive(Default)]
+pub struct LabOutput {
+    /// Rehearsed actions the user approved for the plan.
+    pub to_plan: Vec<Candidate>,
+    /// *Learn twins*, its Cancel, or *Save learned scenario…*.
+    pub twins: Option<TwinsRequest>,
+}
+
 /// The lab tab. `selected` is the graph's selection (the target of changes and faults);
-/// `planned` says whether a rehearsed action (by id) is approved in the plan. Returns
-/// the rehearsed actions the user approved for the plan in this frame.
+/// `planned` says whether a rehearsed action (by id) is approved in the plan; `twins`
+/// describes the twins' models and their learning. Returns the rehearsed actions the
+/// user approved for the plan in this frame and a request about the models.
 pub fn lab_ui(
     ui: &mut egui::Ui,
     state: &mut LabState,
     scenario: &Arc<Scenario>,
     selected: Option<&TwinId>,
     planned: &dyn Fn(&str) -> bool,
-) -> Vec<Candidate> {
+    twins: &TwinsInfo,
+) -> LabOutput {
     let mut link = PlanLink { planned, to_plan: Vec::new() };
     ui.horizontal(|ui| {
         ui.selectable_value(&mut state.section, Section::WhatIf, "What-if");
@@ -592,16 +643,38 @@ pub fn lab_ui(
         ui.label("Seed");
         ui.add(egui::DragValue::new(&mut state.seed));
     });
+    let request = twins_ui(ui, twins);
     if let Some(e) = &state.error {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
     ui.separator();
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| match state.section {
-        Section::WhatIf => whatif_ui(ui, state, scenario, selected, &mut link),
-        Section::Ab => ab_ui(ui, state, scenario),
-        Section::Chaos => chaos_ui(ui, state, scenario, selected, &mut link),
+        Section::WhatIf => whatif_ui(ui, state, scenario, selected, &mut link, twins),
+        Section::Ab => ab_ui(ui, state, twins),
+        Section::Chaos => chaos_ui(ui, state, scenario, selected, &mut link, twins),
     });
-    link.to_plan
+    LabOutput { to_plan: link.to_plan, twins: request }
+}
+
+/// A run of `section` waiting for the twins' models: what it waits for, and Cancel.
+fn waiting_ui(ui: &mut egui::Ui, state: &mut LabState, section: Section, twins: &TwinsInfo) {
+    if state.waiting != Some(section) {
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.spinner();
+        let text = match twins.learning {
+            Some((reason, progress)) => {
+                format!("Waiting for the twins' models: {} ({:.0}%)…", reason.label().to_lowercase(), progress * 100.0)
+            }
+            None => "Waiting for the twins' models…".to_string(),
+        };
+        ui.label(text);
+        if ui.button("Cancel").on_hover_text("Do not start this run").clicked() {
+            state.waiting = None;
+        }
+    });
+    ui.weak("The run starts on the learned models as soon as they are in.");
 }
 
 /// The lab's link to the plan: which rehearsed actions are in it, and those the user
@@ -637,6 +710,7 @@ fn whatif_ui(
     scenario: &Arc<Scenario>,
     selected: Option<&TwinId>,
     plan: &mut PlanLink<'_>,
+    twins: &TwinsInfo,
 ) {
     ui.label("Fork the twins, change something, run both forward and compare with the unchanged baseline.");
     ui.add_space(4.0);
@@ -682,20 +756,53 @@ fn whatif_ui(
                     }
                     ChangeKind::Restart => Some(Change::Action { twin: twin.id.clone(), action: ActionKind::Restart }),
                     ChangeKind::SetConfig => {
-                        egui::ComboBox::from_id_salt("whatif-key")
-                            .selected_text(if state.config_key.is_empty() { "key" } else { &state.config_key })
-                            .show_ui(ui, |ui| {
+                        // A typed key (a key the twin lacks is checked when the run
+                        // starts: a typo is an error, an unmodelled key a warning), or
+                        // one picked from the twin's keys and those the engine models.
+                        let key_edit = egui::TextEdit::singleline(&mut state.config_key)
+                            .desired_width(150.0)
+                            .hint_text("e.g. max_connections");
+                        let label = ui.label("key");
+                        ui.add(key_edit).labelled_by(label.id).on_hover_text("The configuration key to set");
+                        egui::ComboBox::from_id_salt("whatif-key").selected_text("keys").width(60.0).show_ui(
+                            ui,
+                            |ui| {
+                                if twin.config.is_empty() {
+                                    ui.weak("(this twin has no configuration)");
+                                }
                                 for (key, value) in twin.config.iter() {
-                                    if ui.selectable_label(state.config_key == *key, key.as_str()).clicked() {
+                                    let effect = crate::sim::config::modelled_effect(key)
+                                        .unwrap_or("no modelled effect: the comparison would show no difference");
+                                    let item =
+                                        ui.selectable_label(state.config_key == *key, format!("{key} = {value}"));
+                                    if item.on_hover_text(effect).clicked() {
                                         state.config_key = key.clone();
                                         state.config_value = value.to_string();
                                     }
                                 }
-                            });
-                        ui.add(egui::TextEdit::singleline(&mut state.config_value).desired_width(120.0));
-                        (!state.config_key.is_empty()).then(|| Change::SetConfig {
+                                ui.separator();
+                                ui.weak("modelled by the simulation");
+                                for (keys, effect) in crate::sim::config::MODELLED {
+                                    let Some(key) = keys.first().filter(|k| !twin.config.contains_key(**k)) else {
+                                        continue;
+                                    };
+                                    let item = ui.selectable_label(state.config_key == *key, *key);
+                                    if item.on_hover_text(*effect).clicked() {
+                                        state.config_key = (*key).to_string();
+                                    }
+                                }
+                            },
+                        );
+                        let label = ui.label("=");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut state.config_value).desired_width(100.0).hint_text("value"),
+                        )
+                        .labelled_by(label.id)
+                        .on_hover_text("The new value");
+                        let key = state.config_key.trim();
+                        (!key.is_empty()).then(|| Change::SetConfig {
                             twin: twin.id.clone(),
-                            key: state.config_key.clone(),
+                            key: key.to_string(),
                             value: ConfigValue::from_text(&state.config_value),
                         })
                     }
@@ -730,11 +837,12 @@ fn whatif_ui(
     ui.horizontal(|ui| {
         ui.label("Hours");
         ui.add(egui::DragValue::new(&mut state.hours).range(1.0..=24.0 * 90.0).speed(1.0));
-        let can_run = !state.changes.is_empty() && state.whatif_job.is_none();
+        let can_run = !state.changes.is_empty() && state.whatif_job.is_none() && state.waiting.is_none();
         if ui.add_enabled(can_run, egui::Button::new("Run what-if")).clicked() {
-            state.start_whatif(scenario, ui.ctx());
+            state.run_request = Some(Section::WhatIf);
         }
     });
+    waiting_ui(ui, state, Section::WhatIf, twins);
     if let Some(job) = &state.whatif_job
         && progress_ui(ui, job)
     {
@@ -745,14 +853,19 @@ fn whatif_ui(
     };
     ui.separator();
     ui.strong(format!("What if {}", report.changes.join("; ")));
+    let amber = theme::status_color(Status::Degraded, ui.visuals().dark_mode);
+    for warning in &report.warnings {
+        ui.colored_label(amber, format!("⚠ {warning}"));
+    }
     egui::Grid::new("whatif-summary").num_columns(3).striped(true).show(ui, |ui| {
         ui.label("");
         ui.strong("baseline");
         ui.strong("with the change");
         ui.end_row();
+        // `+ 0.0`: no "-0" for a zero that came out of a subtraction.
         ui.label("violation minutes");
-        ui.label(format!("{:.0}", report.baseline.violation_minutes));
-        ui.label(format!("{:.0}", report.variant.violation_minutes));
+        ui.label(format!("{:.0}", report.baseline.violation_minutes + 0.0));
+        ui.label(format!("{:.0}", report.variant.violation_minutes + 0.0));
         ui.end_row();
         ui.label("SLO breaches");
         ui.label(report.baseline.slo_breaches.to_string());
@@ -763,8 +876,8 @@ fn whatif_ui(
         ui.label(report.variant.actions.len().to_string());
         ui.end_row();
         ui.label("monthly cost change");
-        ui.label(format!("{:+.2}", report.baseline.cost));
-        ui.label(format!("{:+.2}", report.variant.cost));
+        ui.label(format!("{:+.2}", report.baseline.cost + 0.0));
+        ui.label(format!("{:+.2}", report.variant.cost + 0.0));
         ui.end_row();
     });
     let actions = state.whatif_actions.get_or_insert_with(|| report.rehearsed_actions(&scenario.graph));
@@ -859,7 +972,7 @@ fn short_time(t: f64) -> String {
     text.get(5..16).map_or(text.clone(), |s| s.replace('T', " "))
 }
 
-fn ab_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>) {
+fn ab_ui(ui: &mut egui::Ui, state: &mut LabState, twins: &TwinsInfo) {
     ui.label("Run two strategy files over seeded replications (the same seeds for both arms) and compare.");
     egui::Grid::new("ab-inputs").num_columns(2).show(ui, |ui| {
         for which in [LabFile::StrategyA, LabFile::StrategyB] {
@@ -877,10 +990,14 @@ fn ab_ui(ui: &mut egui::Ui, state: &mut LabState, scenario: &Arc<Scenario>) {
         ui.add(egui::DragValue::new(&mut state.ab_hours).range(1.0..=24.0 * 30.0));
         ui.end_row();
     });
-    let can_run = state.ab_job.is_none() && !state.a_path.trim().is_empty() && !state.b_path.trim().is_empty();
+    let can_run = state.ab_job.is_none()
+        && state.waiting.is_none()
+        && !state.a_path.trim().is_empty()
+        && !state.b_path.trim().is_empty();
     if ui.add_enabled(can_run, egui::Button::new("Run A/B test")).clicked() {
-        state.start_ab(scenario, ui.ctx());
+        state.run_request = Some(Section::Ab);
     }
+    waiting_ui(ui, state, Section::Ab, twins);
     if let Some(job) = &state.ab_job
         && progress_ui(ui, job)
     {
@@ -935,6 +1052,7 @@ fn chaos_ui(
     scenario: &Arc<Scenario>,
     selected: Option<&TwinId>,
     plan: &mut PlanLink<'_>,
+    twins: &TwinsInfo,
 ) {
     ui.label("Break something on purpose: does the steady state hold, is it detected, does it recover?");
     ui.horizontal(|ui| {
@@ -958,10 +1076,12 @@ fn chaos_ui(
     if state.use_file && state.remediate {
         ui.weak("(an experiment file that names its own remediation strategy uses it)");
     }
-    let can_run = state.chaos_job.is_none() && (state.use_file || !state.composed.is_empty());
+    let can_run =
+        state.chaos_job.is_none() && state.waiting.is_none() && (state.use_file || !state.composed.is_empty());
     if ui.add_enabled(can_run, egui::Button::new("Run experiment")).clicked() {
-        state.start_chaos(scenario, ui.ctx());
+        state.run_request = Some(Section::Chaos);
     }
+    waiting_ui(ui, state, Section::Chaos, twins);
     if let Some(job) = &state.chaos_job
         && progress_ui(ui, job)
     {

@@ -12,6 +12,7 @@ mod graph_panel;
 mod inspector;
 pub mod jobs;
 pub mod lab;
+pub mod learn;
 mod node_shape;
 mod notify;
 mod plot_cache;

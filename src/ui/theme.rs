@@ -68,6 +68,11 @@ pub fn forecast_color(dark: bool) -> Color32 {
     if dark { Color32::from_rgb(200, 150, 255) } else { Color32::from_rgb(120, 60, 190) }
 }
 
+/// Colour of what was learned from history (workload models' provenance).
+pub fn learned_color(dark: bool) -> Color32 {
+    if dark { Color32::from_rgb(80, 200, 190) } else { Color32::from_rgb(0, 128, 120) }
+}
+
 /// A status as a coloured dot and its name.
 pub fn status_badge(ui: &mut egui::Ui, status: Status, dark: bool) -> egui::Response {
     let color = status_color(status, dark);

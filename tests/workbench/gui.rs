@@ -103,6 +103,78 @@ fn a_broken_file_keeps_the_open_scenario_and_says_why() {
     assert!(harness.state().is_ready());
 }
 
+/// Three days of a small estate at 5 min in the long layout, without workload models:
+/// `web` (requests with a daily cycle and CPU following them) and `db` (CPU and latency
+/// with the same cycle). The wobble is a fixed sequence, so the file is always the same.
+pub fn estate_csv(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::fmt::Write;
+    let start = 1_767_225_600; // 2026-01-01T00:00:00Z
+    let mut text = String::from("timestamp,twin,metric,value\n");
+    for i in 0..3 * 288_i64 {
+        let t = start + i * 300;
+        let day = ((t % 86_400) as f64 / 86_400.0 * std::f64::consts::TAU - 1.4 * std::f64::consts::PI).cos();
+        let wobble = |k: i64| ((i * 7919 + k * 104_729) % 1000) as f64 / 1000.0 - 0.5;
+        let rate = 200.0 + 120.0 * day + 20.0 * wobble(1);
+        writeln!(text, "{t},web,request_rate,{rate:.2}").unwrap();
+        writeln!(text, "{t},web,cpu_usage,{:.2}", 10.0 + 0.15 * rate + 4.0 * wobble(2)).unwrap();
+        writeln!(text, "{t},db,cpu_usage,{:.2}", 30.0 + 10.0 * day + 6.0 * wobble(3)).unwrap();
+        writeln!(text, "{t},db,latency_ms,{:.3}", 5.0 + 2.0 * day + wobble(4)).unwrap();
+    }
+    write(dir, "estate.csv", &text)
+}
+
+/// Opens `path` in the workbench with `select` selected and waits until it is loaded
+/// and its twins are learned.
+pub fn open_learned(path: &std::path::Path, select: &str) -> Harness<'static, WorkbenchApp> {
+    let launch = Launch { scenario: Some(path.to_path_buf()), select: Some(select.into()), ..Launch::default() };
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1500.0, 950.0)).build_eframe(move |cc| WorkbenchApp::new(cc, launch));
+    wait_until(&mut harness, "the scenario and its learned twins", |app| app.is_ready() && !app.is_learning());
+    harness
+}
+
+#[test]
+fn the_inspector_says_where_each_metric_model_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = estate_csv(dir.path());
+    let mut harness = open_learned(&csv, "db");
+    // Learned from the file's history as soon as it loaded.
+    let texts = harness.state().notification_texts();
+    assert!(texts.iter().any(|t| t.starts_with("Learned 4 workload models from history in ")), "{texts:?}");
+    let counts = harness.state().model_counts().unwrap();
+    assert_eq!((counts.learned, counts.written, counts.missing), (4, 0, 0));
+    // Each plot says so, and the models section tells from what.
+    assert_eq!(harness.query_all_by_label("learned").count(), 2, "one tag per metric of db");
+    click(&mut harness, "Workload models (2 learned)");
+    assert_eq!(
+        harness.query_all_by_label_contains("from 2026-01-01 00:00 until 2026-01-03 23:55, 864 samples").count(),
+        2
+    );
+    harness.get_all_by_label_contains("• daily season: 3 cycles").next().unwrap();
+
+    // A learned scenario scored on held-out history (`twinbench learn --holdout`)
+    // shows the fit; nothing is left to learn when it opens.
+    let (mut s, source) = twinbench::io::learned::load_any(&csv).unwrap();
+    let config = twinbench::analytics::learn::LearnConfig::for_scenario(&s);
+    let learned = twinbench::analytics::learn::learn(&s, &config, &|_, _| {}, &Default::default()).unwrap();
+    learned.apply(&mut s);
+    let cpu = twinbench::model::SeriesKey::new("db", "cpu_usage");
+    s.workloads.get_mut(&cpu).unwrap().learned.as_mut().unwrap().fit =
+        Some(twinbench::model::Fidelity { holdout_secs: 86_400, mase_sim: 0.64, mase_replay: 1.21, coverage80: 0.78 });
+    let written = twinbench::io::learned::write_learned(&dir.path().join("scored.ron"), &source, &s).unwrap();
+    let mut harness = open_learned(&written.scenario, "db");
+    assert!(harness.state().notification_texts().is_empty(), "every series has its model");
+    click(&mut harness, "Workload models (2 learned)");
+    harness.get_by_label("MASE 0.64 vs replay 1.21, coverage 0.78 (1 d held out)");
+
+    // Written models say so.
+    let mut harness = open_learned(&root().join("scenarios/teaching-minimal.ron"), "db");
+    assert_eq!(harness.state().model_counts().unwrap().learned, 0);
+    click(&mut harness, "Workload models (2 written)");
+    assert_eq!(harness.query_all_by_label("in the scenario file").count(), 2);
+    assert_eq!(harness.query_all_by_label("written").count(), 4, "in the section and on each plot");
+}
+
 /// Clicks the widget labelled `label` and lets the workbench settle for two frames.
 pub fn click(harness: &mut Harness<'static, WorkbenchApp>, label: &str) {
     harness.get_by_label(label).click();

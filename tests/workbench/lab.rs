@@ -1,16 +1,17 @@
 //! The Lab tab driven like a user would (egui_kittest, no GPU): pick a change on the
 //! selected twin and compare it with the baseline, A/B two strategy files, compose a
-//! fault from the catalogue and replay its blast radius on the graph.
+//! fault from the catalogue and replay its blast radius on the graph. A telemetry file
+//! or a live source gets learned twins, so the lab works on it too.
 
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use twinbench::model::TwinId;
-use twinbench::ui::app::RightTab;
-use twinbench::ui::lab::{ChaosMark, LabFile};
+use twinbench::ui::app::{Command, RightTab};
+use twinbench::ui::lab::{ChaosMark, LabFile, Section};
 use twinbench::ui::{Launch, WorkbenchApp};
 
-use crate::gui::{click, fill_path, wait_until};
+use crate::gui::{click, estate_csv, fill_path, open_learned, wait_until};
 use crate::support::root;
 
 fn open_lab(scenario: &str, select: &str) -> Harness<'static, WorkbenchApp> {
@@ -208,4 +209,218 @@ fn a_crash_composed_on_the_database_spreads_and_is_replayed_on_the_graph() {
     harness.run_steps(400);
     assert_eq!(harness.state().lab().chaos_cursor(), end);
     assert!(!harness.state().lab().is_replaying());
+}
+
+/// A telemetry file opened in the workbench, its twins learned, the Lab on.
+fn open_csv_lab(select: &str) -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = estate_csv(dir.path());
+    let mut harness = open_learned(&csv, select);
+    click(&mut harness, "Lab");
+    (dir, harness)
+}
+
+#[test]
+fn a_telemetry_file_is_learned_and_rehearsed_in_the_lab() {
+    let (_dir, mut harness) = open_csv_lab("web");
+    let texts = harness.state().notification_texts();
+    assert!(texts.iter().any(|t| t.starts_with("Learned 4 workload models from history")), "{texts:?}");
+    harness.get_by_label("4 learned");
+    click(&mut harness, "Add change");
+    click(&mut harness, "Run what-if");
+    wait_until(&mut harness, "the what-if run", |app| !app.lab().is_running());
+    assert_eq!(harness.state().lab().error(), None);
+    let report = harness.state().lab().whatif_report().expect("a report, not \"no workload models\"");
+    let cpu = report.metrics.iter().find(|m| m.twin.as_str() == "web" && m.metric == "cpu_usage").unwrap();
+    assert!(cpu.delta_mean().unwrap() < 0.0, "more cores, less cpu: {cpu:?}");
+    // The other runs drive the learned twins too: a crash composed on the database.
+    click(&mut harness, "Chaos");
+    click(&mut harness, "Compose from the catalogue");
+    harness.state_mut().push_command(twinbench::ui::app::Command::Select(Some(TwinId::new("db"))));
+    harness.run_steps(2);
+    click(&mut harness, "Add fault on db");
+    harness.get_by_label("Remediate with").click();
+    harness.run_steps(2);
+    click(&mut harness, "Run experiment");
+    wait_until(&mut harness, "the chaos experiment", |app| !app.lab().is_running());
+    let report = harness.state().lab().chaos_report().expect("a chaos report");
+    assert!(report.deviated, "the database is down");
+}
+
+#[test]
+fn a_run_asked_for_while_learning_waits_for_the_models() {
+    let (_dir, mut harness) = open_csv_lab("web");
+    click(&mut harness, "Add change");
+    // In one frame: a refit starts, then the run is asked for; it waits.
+    harness.state_mut().push_command(Command::LearnTwins);
+    harness.state_mut().push_command(Command::RunLab(Section::WhatIf));
+    harness.step();
+    assert!(harness.state().is_learning());
+    assert_eq!(harness.state().lab().waiting(), Some(Section::WhatIf));
+    assert!(harness.state().lab().is_running());
+    // That frame drew it waiting (the job is polled at the start of the next).
+    harness.get_by_label_contains("Waiting for the twins' models: learning the twins (");
+    wait_until(&mut harness, "the what-if run", |app| !app.lab().is_running());
+    assert!(!harness.state().is_learning());
+    assert_eq!(harness.state().lab().error(), None);
+    assert!(harness.state().lab().whatif_report().is_some());
+}
+
+#[test]
+fn learn_twins_refits_with_a_progress_bar_and_can_be_cancelled() {
+    let (_dir, mut harness) = open_csv_lab("web");
+    harness.get_by_label("Learn twins").click();
+    // The click's command runs in the next frame: learning has started and shows.
+    harness.run_steps(2);
+    assert!(harness.state().is_learning());
+    assert!(harness.query_by_label("Learn twins").is_none(), "a progress bar in its place");
+    assert!(harness.query_all_by_label("Cancel").count() >= 1);
+    wait_until(&mut harness, "the refit", |app| !app.is_learning());
+    let texts = harness.state().notification_texts();
+    assert_eq!(texts.iter().filter(|t| t.starts_with("Learned 4 workload models from history")).count(), 2);
+    harness.get_by_label("(learned just now)");
+    // Again, cancelled (in the same frame, so the job cannot finish first): the models
+    // stay.
+    harness.state_mut().push_command(Command::LearnTwins);
+    harness.state_mut().push_command(Command::CancelLearning);
+    harness.step();
+    assert!(!harness.state().is_learning());
+    let texts = harness.state().notification_texts();
+    assert!(texts.iter().any(|t| t.starts_with("Learning cancelled")), "{texts:?}");
+    assert_eq!(harness.state().model_counts().unwrap().learned, 4);
+}
+
+#[test]
+fn the_learned_scenario_is_saved_and_names_the_same_history() {
+    let (dir, mut harness) = open_csv_lab("web");
+    click(&mut harness, "Save learned scenario…");
+    // No xdg portal here (as in CI): the typed path instead.
+    wait_until(&mut harness, "the path window", |app| {
+        app.notification_texts().iter().any(|t| t.contains("type the path of the learned scenario"))
+    });
+    let out = dir.path().join("estate-twins");
+    fill_path(&mut harness, "Learned scenario file", &out, "Save");
+    wait_until(&mut harness, "the learned scenario", |app| {
+        app.notification_texts().iter().any(|t| t.starts_with("Saved") || t.starts_with("Cannot"))
+    });
+    let texts = harness.state().notification_texts();
+    let saved = dir.path().join("estate-twins.ron");
+    let expected = format!("Saved 4 learned models to {} (history: estate.csv)", saved.display());
+    assert!(texts.contains(&expected), "{texts:?}");
+    let (s, _) = twinbench::io::learned::load_any(&saved).unwrap();
+    assert_eq!(s.workloads.len(), 4);
+    assert!(s.workloads.values().all(|m| m.learned.as_ref().is_some_and(|l| l.samples == 864)));
+    assert!(std::fs::read_to_string(&saved).unwrap().contains("telemetry: \"estate.csv\""));
+}
+
+#[test]
+fn what_if_warns_about_an_unmodelled_key_and_names_an_unknown_one() {
+    let mut harness = open_lab("scenarios/teaching-minimal.ron", "db");
+    click(&mut harness, "What-if");
+    harness.get_by_value("scale up").click();
+    harness.run_steps(1);
+    click(&mut harness, "set configuration");
+    fill_field(&mut harness, "key", "engine");
+    fill_field(&mut harness, "=", "mysql");
+    click(&mut harness, "Add change");
+    click(&mut harness, "Run what-if");
+    wait_until(&mut harness, "the what-if run", |app| !app.lab().is_running());
+    let report = harness.state().lab().whatif_report().expect("a report");
+    assert_eq!(report.warnings, ["no modelled effect for db.engine: the comparison shows no difference"]);
+    harness.get_by_label("⚠ no modelled effect for db.engine: the comparison shows no difference");
+
+    // A typo in the key: the run fails and says what was meant.
+    click(&mut harness, "✖");
+    fill_field(&mut harness, "key", "max_conections");
+    fill_field(&mut harness, "=", "400");
+    click(&mut harness, "Add change");
+    click(&mut harness, "Run what-if");
+    wait_until(&mut harness, "the what-if run", |app| !app.lab().is_running());
+    let message = "What-if: db has no configuration key \"max_conections\" (did you mean \"max_connections\"?)";
+    assert_eq!(harness.state().lab().error(), Some(message));
+    assert_eq!(harness.query_all_by_label(message).count(), 2, "at the top of the lab and as a notification");
+    assert!(harness.state().notification_texts().iter().any(|t| t == message));
+    assert!(harness.state().is_ready(), "the scenario stays open");
+}
+
+#[test]
+fn a_live_source_is_learned_and_rehearsed() {
+    use twinbench::ui::connect::ConnectRequest;
+    let launch = Launch {
+        live: Some(ConnectRequest::LocalHost { interval: std::time::Duration::from_secs(1) }),
+        tab: Some("lab".into()),
+        ..Launch::default()
+    };
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1500.0, 950.0)).build_eframe(move |cc| WorkbenchApp::new(cc, launch));
+    // This machine's first samples arrive, and its series are learned at once.
+    wait_until(&mut harness, "learned live twins", |app| {
+        app.model_counts().is_some_and(|c| c.learned > 0) && !app.is_learning()
+    });
+    let texts = harness.state().notification_texts();
+    assert!(texts.iter().any(|t| t.starts_with("Learned ") && t.contains(" workload model")), "{texts:?}");
+    let host = harness.state().scenario().unwrap().graph.ids().next().unwrap().clone();
+    harness.state_mut().push_command(Command::Select(Some(host)));
+    harness.run_steps(2);
+    click(&mut harness, "Add change");
+    click(&mut harness, "Run what-if");
+    wait_until(&mut harness, "the what-if run", |app| !app.lab().is_running());
+    assert_eq!(harness.state().lab().error(), None);
+    assert!(harness.state().lab().whatif_report().is_some_and(|r| !r.metrics.is_empty()));
+    // More samples keep the learned models (they are refitted every few minutes).
+    let samples = |app: &WorkbenchApp| app.scenario().map_or(0, |s| s.telemetry.stats().samples);
+    let before = samples(harness.state());
+    wait_until(&mut harness, "more samples", |app| samples(app) > before);
+    assert!(harness.state().model_counts().is_some_and(|c| c.learned > 0));
+    // Saved: a snapshot (history beside it) that carries the learned models.
+    let dir = tempfile::tempdir().unwrap();
+    harness.state_mut().push_command(Command::SaveLearned);
+    wait_until(&mut harness, "the path window", |app| {
+        app.notification_texts().iter().any(|t| t.contains("type the path of the learned scenario"))
+    });
+    fill_path(&mut harness, "Learned scenario file", &dir.path().join("here.ron"), "Save");
+    wait_until(&mut harness, "the learned snapshot", |app| {
+        app.notification_texts().iter().any(|t| t.starts_with("Saved") || t.starts_with("Cannot"))
+    });
+    let texts = harness.state().notification_texts();
+    assert!(
+        texts.iter().any(|t| t.starts_with("Saved a snapshot of the live twins and their ")
+            && t.ends_with("(history: here.telemetry.parquet)")),
+        "{texts:?}"
+    );
+    let (saved, _) = twinbench::io::learned::load_any(&dir.path().join("here.ron")).unwrap();
+    assert!(saved.has_history());
+    assert!(saved.workloads.values().any(|m| m.learned.is_some()));
+}
+
+/// Replaces the text of the field labelled `label`.
+fn fill_field(harness: &mut Harness<'static, WorkbenchApp>, label: &str, text: &str) {
+    harness.get_by_label(label).click();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_label(label).type_text(text);
+    harness.run_steps(1);
+}
+
+#[test]
+fn a_lab_run_asked_for_at_launch_runs_on_the_learned_twins() {
+    // As `twinbench gui estate.csv --select web --lab-run whatif` does.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = estate_csv(dir.path());
+    let launch = Launch {
+        scenario: Some(csv),
+        select: Some("web".into()),
+        tab: Some("lab".into()),
+        lab_run: Some("whatif".into()),
+        ..Launch::default()
+    };
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1500.0, 950.0)).build_eframe(move |cc| WorkbenchApp::new(cc, launch));
+    wait_until(&mut harness, "the what-if run", |app| {
+        app.lab().whatif_report().is_some() || app.lab().error().is_some()
+    });
+    assert_eq!(harness.state().lab().error(), None);
+    assert_eq!(harness.state().model_counts().unwrap().learned, 4);
+    let report = harness.state().lab().whatif_report().unwrap();
+    assert_eq!(report.changes, ["web: scale cpu up ×1.5"]);
 }
