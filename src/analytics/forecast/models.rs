@@ -25,12 +25,13 @@ pub enum ModelKind {
         /// Additive seasonal period in samples, if any.
         period: Option<usize>,
     },
-    /// Seasonal profiles for the daily (and, with two weeks of history, weekly) period
-    /// removed by backfitting; the rest forecast by ETS(A,N,N) or ETS(A,Ad,N) (by AIC).
+    /// Seasonal profiles for the daily and/or the weekly period removed by
+    /// backfitting; the rest forecast by ETS(A,N,N) or ETS(A,Ad,N) (by AIC). Offered
+    /// only with at least one period the series has earned.
     Mstl {
-        /// Daily period in samples.
-        daily: usize,
-        /// Weekly period in samples, when the history holds two full weeks.
+        /// Daily period in samples, when the series carries a daily season.
+        daily: Option<usize>,
+        /// Weekly period in samples, when the series carries a weekly season.
         weekly: Option<usize>,
     },
     /// The mean of the ETS and MSTL candidates' forecasts (built from them after they
@@ -55,8 +56,10 @@ impl ModelKind {
                     None => format!("ETS(A,{trend},N)"),
                 }
             }
-            ModelKind::Mstl { weekly: Some(_), .. } => "MSTL(daily, weekly) + ETS".into(),
-            ModelKind::Mstl { weekly: None, .. } => "MSTL(daily) + ETS".into(),
+            ModelKind::Mstl { daily: Some(_), weekly: Some(_) } => "MSTL(daily, weekly) + ETS".into(),
+            ModelKind::Mstl { daily: Some(_), weekly: None } => "MSTL(daily) + ETS".into(),
+            ModelKind::Mstl { daily: None, weekly: Some(_) } => "MSTL(weekly) + ETS".into(),
+            ModelKind::Mstl { daily: None, weekly: None } => "MSTL + ETS".into(),
             ModelKind::Combination { parts } => format!("mean of {parts} ETS/MSTL models"),
         }
     }
@@ -537,7 +540,7 @@ impl Model {
                 Ets::fit(y, damped, period, origins, warm).map(|(m, e)| (Model::Ets(m), e))
             }
             ModelKind::Mstl { daily, weekly } => {
-                let periods: Vec<usize> = std::iter::once(daily).chain(weekly).collect();
+                let periods: Vec<usize> = daily.into_iter().chain(weekly).collect();
                 Mstl::fit(y, &periods, origins).map(|(m, e)| (Model::Mstl(m), e))
             }
             // A combination is built from fitted parts by `combine`.
