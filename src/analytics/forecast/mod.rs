@@ -17,12 +17,22 @@
 //!    history. The verdicts travel with the result ([`Forecast::seasons`]) so a reader
 //!    sees why a season was or was not used.
 //! 3. Each candidate replays its forecasts from up to 200 in-sample origins up to the
-//!    horizon (on a sparse grid of steps). The point forecast is the model's forecast
-//!    plus the median replayed error of its step; the candidate whose corrected
-//!    forecasts have the lowest mean absolute error wins (ties: the earlier, simpler
-//!    candidate). The winner's errors give the prediction intervals as empirical
-//!    quantiles per step, pooled over neighbouring steps and never narrowing with the
-//!    horizon.
+//!    horizon (on a sparse grid of steps), or up to the longest step whose origins span
+//!    four windows of that many steps (`Origins::longest_trusted_step`: with two weeks
+//!    of history and a one-week horizon, 2.6 days; longer steps are reached only by
+//!    origins that straddle the same few events). The point forecast is the model's
+//!    forecast plus the median replayed error of its step (beyond the replayed steps:
+//!    held, or continued along a slope both halves of the origins agree on — see
+//!    `intervals`); the candidate whose corrected forecasts have the lowest mean
+//!    absolute error wins (ties: the earlier, simpler candidate). The winner's errors
+//!    give the prediction intervals as empirical quantiles per step, pooled over
+//!    neighbouring steps and never narrowing with the horizon.
+//!
+//! Why both gates: with two weeks of history and a level shift in the second, an
+//! unearned weekly profile is the shift, and the median errors of origins that can
+//! reach five days ahead all straddle the shift; either alone made the one-week
+//! forecast of the NAB series `rds_cpu_utilization_cc0c53` jump from the new level to
+//! about 23% three and a half days ahead.
 //!
 //! [`backtest`] refits at rolling origins (the last `origins` non-overlapping windows of
 //! one horizon each) and reports MASE, interval coverage and per-model MASE. MASE is
@@ -253,6 +263,11 @@ fn periods(step_secs: i64) -> (Option<usize>, Option<usize>) {
     }
 }
 
+/// Samples in a day at an interval (at least 1), whether or not the interval divides it.
+fn day_steps(step_secs: i64) -> usize {
+    usize::try_from(86_400 / step_secs.max(1)).unwrap_or(1).max(1)
+}
+
 /// Phase bins per day the daily season is tested with: hours, quarter hours and
 /// 5-minute bins (those finer than the series' samples are skipped).
 const DAILY_BINS: [usize; 3] = [24, 96, 288];
@@ -383,7 +398,8 @@ fn allowed_periods(seasons: &Seasonality, step_secs: i64, require_evidence: bool
 
 /// Fits every candidate the allowed periods (daily, weekly) admit, and their combination.
 fn fit_candidates(y: &[f64], horizon: usize, allowed: (Option<usize>, Option<usize>)) -> Vec<Fitted> {
-    let origins = Origins::for_series(y.len(), horizon.min(MAX_REPLAY_STEPS));
+    let replayed = horizon.min(MAX_REPLAY_STEPS).min(Origins::longest_trusted_step(y.len()));
+    let origins = Origins::for_series(y.len(), replayed);
     let mut fitted: Vec<Fitted> = Vec::new();
     for kind in candidates(y.len(), allowed.0, allowed.1) {
         // A damped model starts its search from the undamped fit of the same season.
@@ -440,7 +456,7 @@ fn select(y: &[f64], step_secs: i64, config: &ForecastConfig) -> Result<Selectio
         return Err(ForecastError::TooShort { samples: y.len(), min: MIN_SAMPLES });
     };
     let chosen = fitted.swap_remove(index);
-    let mut offsets = IntervalOffsets::from_errors(&chosen.errors, horizon);
+    let mut offsets = IntervalOffsets::from_errors(&chosen.errors, horizon, day_steps(step_secs));
     offsets.widen(resolution(y) / 2.0);
     Ok(Selection { kind: chosen.kind, offsets, model: chosen.model, scores, seasons })
 }
@@ -817,7 +833,7 @@ pub fn backtest_regular(
         let allowed = allowed_periods(f.seasons(), series.step_secs, config.require_season_evidence);
         for fitted in fit_candidates(train, horizon, allowed) {
             let name = fitted.kind.name(daily);
-            let median = IntervalOffsets::from_errors(&fitted.errors, horizon).median;
+            let median = IntervalOffsets::from_errors(&fitted.errors, horizon, day_steps(series.step_secs)).median;
             let mean: Vec<f64> = fitted.model.forecast(horizon).iter().zip(&median).map(|(f, m)| f + m).collect();
             let entry = match per_model.iter().position(|(n, ..)| *n == name) {
                 Some(i) => &mut per_model[i],
@@ -940,6 +956,42 @@ mod tests {
         let mean_of = |from: usize, to: usize| p.mean[from..to].iter().sum::<f64>() / (to - from) as f64;
         let (weekdays, weekend) = (mean_of(0, 5 * DAY), mean_of(5 * DAY, WEEK));
         assert!((weekdays - weekend - 15.0).abs() < 2.0, "weekdays {weekdays}, weekend {weekend}");
+    }
+
+    #[test]
+    fn two_weeks_with_a_level_shift_earn_no_weekly_season_and_keep_the_new_level() {
+        // Flat at 6 with noise; from day 10 on, at 14.5: the shape of the NAB series
+        // rds_cpu_utilization_cc0c53. Two weekly cycles cannot tell a shift from a
+        // weekly pattern, so no model may carry one.
+        let n = 2 * WEEK;
+        let y: Vec<f64> = (0..n).map(|t| if t >= 10 * DAY { 14.5 } else { 6.0 }).collect();
+        let y = noisy(&y, 0.3, 22);
+        let f = Forecaster::fit(&timestamps(n), &y, ForecastConfig::new(WEEK)).unwrap();
+        let seasons = f.seasons();
+        assert_eq!(seasons.weekly.map(|e| e.cycles), Some(2));
+        assert_eq!(seasons.weekly_period(), None);
+        assert_eq!(seasons.daily_period(), None, "{}", seasons.describe());
+        assert!(f.candidate_scores().iter().all(|c| !c.name.contains("weekly") && !c.name.contains("daily")));
+        let p = f.predict(WEEK).unwrap();
+        let (lo, hi) = p.mean.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+        assert!(lo > 13.5 && hi < 15.5, "{} forecasts {lo}..{hi}", p.model);
+        // As before the evidence test: the weekly profile of the same two weeks is the
+        // shift, and the forecast jumps back to the old level where the shift was.
+        let mut config = ForecastConfig::new(WEEK);
+        config.require_season_evidence = false;
+        let mstl = Model::fit(
+            ModelKind::Mstl { daily: Some(DAY), weekly: Some(WEEK) },
+            &y,
+            &Origins::for_series(n, WEEK),
+            None,
+        )
+        .unwrap()
+        .0
+        .forecast(WEEK);
+        let lowest = mstl.iter().copied().fold(f64::INFINITY, f64::min);
+        assert!(lowest < 13.0, "the unearned weekly season does not repeat the shift: {lowest}");
+        let unchecked = Forecaster::fit(&timestamps(n), &y, config).unwrap();
+        assert!(unchecked.candidate_scores().iter().any(|c| c.name == "MSTL(daily, weekly) + ETS"));
     }
 
     #[test]

@@ -620,6 +620,10 @@ pub struct Origins {
 /// block of steps pools at least 20 errors), few enough to keep fitting fast.
 pub const MAX_ORIGINS: usize = 200;
 
+/// Fewest non-overlapping windows of `h` steps the replayed origins must span for step
+/// `h` to be replayed (see [`Origins::longest_trusted_step`]).
+pub const MIN_WINDOWS: usize = 4;
+
 /// In-sample forecast errors (actual − forecast) by step, for a sparse set of steps:
 /// `by_step[i]` holds the errors of all origins at step `steps[i]`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -650,6 +654,21 @@ impl Origins {
         let first = (n / 4).max(1);
         let span = n.saturating_sub(1 + first).max(1);
         Origins { first, stride: span.div_ceil(MAX_ORIGINS).max(1), horizon }
+    }
+
+    /// The longest step worth replaying on `n` samples: the origins (from a quarter
+    /// of the history to its end) span at least [`MIN_WINDOWS`] windows of that many
+    /// steps. An event seen once in the history — a level shift — is in the errors at
+    /// step `h` of the `h` origins before it, out of the `span − h` that reach step `h`:
+    /// at most a third of them here, so it never decides the median correction. At
+    /// longer steps the few origins that reach them all straddle the same events (with
+    /// two weeks of history and a one-week horizon, every origin that reaches day 5 is
+    /// from the first week), and their median would carry a past shift into the
+    /// forecast as a jump days ahead. Beyond this step the corrections stay at their
+    /// last replayed value and the interval widths grow with √h (see `intervals`).
+    pub fn longest_trusted_step(n: usize) -> usize {
+        let first = (n / 4).max(1);
+        (n.saturating_sub(1 + first) / MIN_WINDOWS).max(1)
     }
 
     /// Replays `forecast(origin, step)` against `y`.
