@@ -340,6 +340,7 @@ mod tests {
                 upper_95: vec![q[4]; n],
                 model: "test".into(),
                 mase: None,
+                seasons: Default::default(),
             },
             recent: vec![q[2]; 12],
             last_value: q[2],

@@ -10,11 +10,21 @@
 //!    can.
 //! 2. **Detrending**: the centred moving average of one period is subtracted (the
 //!    2×m average for even m). A trend or a slow wander disappears; a level shift
-//!    becomes a ramp around the shift, inside one or two cycles only.
+//!    becomes a ramp around the shift, inside one or two cycles only. The average is
+//!    taken over a copy of the series whose gross outliers are pulled in to
+//!    [`GROSS_OUTLIER_SDS`] robust standard deviations of a robust local level (the
+//!    median of the medians of the 24 blocks of `period / 24` samples around the
+//!    sample); the values themselves are not changed. Without that, one value a
+//!    thousand times the usual level (a network counter's burst) moves the average of
+//!    every sample within half a period of it — two cycles, one of each parity — and
+//!    hides a real season for days.
 //! 3. **Cycle profiles**: the detrended values are averaged per cycle and phase bin
 //!    (`bins` bins per cycle, e.g. hours of the day): a matrix `M[cycle][bin]`. Bin
 //!    means are what a twin is judged on (hourly means), and a pattern of recurring
-//!    spikes (a nightly job) shows in them as it does in reality.
+//!    spikes (a nightly job) shows in them as it does in reality. The cells are then
+//!    clipped at [`CELL_CLIP_SDS`] robust standard deviations around their median, so
+//!    that one wild cell (a one-off incident, the ramp of a level shift) cannot make
+//!    most of the variance that step 5 divides by.
 //! 4. **Split-half agreement**: the median over the even cycles and the median over
 //!    the odd cycles of each bin are correlated (Pearson). A recurring pattern is in
 //!    every cycle, so both halves show it (r near 1); a shift, a one-off incident or
@@ -34,6 +44,12 @@ pub const MIN_CYCLES: usize = 3;
 pub const MIN_SPLIT_HALF_R: f64 = 0.5;
 /// Smallest share of the variance of the cycles' bin means an earned season explains.
 pub const MIN_STRENGTH: f64 = 0.05;
+/// Values further than this many robust standard deviations from the local level do
+/// not enter the trend at their full size (step 2 of the module doc).
+pub const GROSS_OUTLIER_SDS: f64 = 20.0;
+/// The cycles' bin means are clipped at this many robust standard deviations before
+/// the profiles and the strength are computed (step 3 of the module doc).
+pub const CELL_CLIP_SDS: f64 = 5.0;
 
 /// The verdict on one period, with the figures behind it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -103,7 +119,7 @@ pub fn profile(y: &[f64], period: usize, bins: usize, offset: usize) -> (SeasonE
     let offset = offset % period;
     // Cycles wholly inside the series.
     let full = ((y.len() + offset) / period).saturating_sub(offset.div_ceil(period));
-    let detrended = detrend(y, period);
+    let detrended = detrend(y, &tame_gross_outliers(y, period), period);
     let cycles = (y.len() + offset).div_ceil(period);
     let mut sum = vec![vec![0.0f64; bins]; cycles];
     let mut count = vec![vec![0u32; bins]; cycles];
@@ -120,13 +136,18 @@ pub fn profile(y: &[f64], period: usize, bins: usize, offset: usize) -> (SeasonE
         .zip(&count)
         .map(|(s, n)| s.iter().zip(n).map(|(s, n)| if *n > 0 { s / f64::from(*n) } else { f64::NAN }).collect())
         .collect();
-    let column = |b: usize, keep: &dyn Fn(usize) -> bool| -> f64 {
+    let column = |m: &[Vec<f64>], b: usize, keep: &dyn Fn(usize) -> bool| -> f64 {
         let mut v: Vec<f64> = (0..cycles).filter(|c| keep(*c)).map(|c| m[c][b]).filter(|x| x.is_finite()).collect();
         if v.is_empty() { f64::NAN } else { median_in_place(&mut v) }
     };
-    let pooled: Vec<f64> = (0..bins).map(|b| column(b, &|_| true)).collect();
-    let even: Vec<f64> = (0..bins).map(|b| column(b, &|c| c % 2 == 0)).collect();
-    let odd: Vec<f64> = (0..bins).map(|b| column(b, &|c| c % 2 == 1)).collect();
+    // The profile keeps the cells as they are (a nightly spike stays its size); the
+    // test judges clipped cells.
+    let profile_medians: Vec<f64> = (0..bins).map(|b| column(&m, b, &|_| true)).collect();
+    let mut m = m;
+    clip_cells(&mut m);
+    let pooled: Vec<f64> = (0..bins).map(|b| column(&m, b, &|_| true)).collect();
+    let even: Vec<f64> = (0..bins).map(|b| column(&m, b, &|c| c % 2 == 0)).collect();
+    let odd: Vec<f64> = (0..bins).map(|b| column(&m, b, &|c| c % 2 == 1)).collect();
     let pairs: Vec<(f64, f64)> =
         even.iter().zip(&odd).filter(|(a, b)| a.is_finite() && b.is_finite()).map(|(a, b)| (*a, *b)).collect();
     let split_half_r = pearson(&pairs);
@@ -138,22 +159,70 @@ pub fn profile(y: &[f64], period: usize, bins: usize, offset: usize) -> (SeasonE
         cells.iter().map(|(b, x)| (x - if pooled[*b].is_finite() { pooled[*b] } else { mean }).powi(2)).sum();
     let strength = if total > 0.0 { (1.0 - resid / total).max(0.0) } else { 0.0 };
     let earned = full >= MIN_CYCLES && split_half_r >= MIN_SPLIT_HALF_R && strength >= MIN_STRENGTH;
-    let seen: Vec<f64> = pooled.iter().copied().filter(|x| x.is_finite()).collect();
+    let seen: Vec<f64> = profile_medians.iter().copied().filter(|x| x.is_finite()).collect();
     let centre = seen.iter().sum::<f64>() / seen.len().max(1) as f64;
-    let profile = pooled.iter().map(|x| if x.is_finite() { x - centre } else { 0.0 }).collect();
+    let profile = profile_medians.iter().map(|x| if x.is_finite() { x - centre } else { 0.0 }).collect();
     (SeasonEvidence { period, cycles: full, split_half_r, strength, earned }, profile)
 }
 
-/// `y` minus its centred moving average of one period (NaN where the window does not
-/// fit or holds a missing value's share of more than half).
-fn detrend(y: &[f64], period: usize) -> Vec<f64> {
+/// Limits every finite cell of `m` to [`CELL_CLIP_SDS`] robust standard deviations
+/// (1.4826 × the median absolute deviation) around the median cell; nothing changes
+/// when the spread is zero.
+fn clip_cells(m: &mut [Vec<f64>]) {
+    let mut cells: Vec<f64> = m.iter().flatten().copied().filter(|x| x.is_finite()).collect();
+    let centre = median_in_place(&mut cells);
+    let mut spread: Vec<f64> = cells.iter().map(|x| (x - centre).abs()).collect();
+    let limit = CELL_CLIP_SDS * 1.4826 * median_in_place(&mut spread);
+    if limit.is_finite() && limit > 0.0 {
+        for x in m.iter_mut().flatten().filter(|x| x.is_finite()) {
+            *x = x.clamp(centre - limit, centre + limit);
+        }
+    }
+}
+
+/// A copy of `y` for estimating the trend: every value limited to
+/// [`GROSS_OUTLIER_SDS`] robust standard deviations (1.4826 × the median absolute
+/// deviation from the local level) around a robust local level, the median of the
+/// medians of the 24 blocks of `period / 24` samples (at least one) centred on the
+/// sample's block. NaN stays NaN; with a zero spread nothing is limited.
+fn tame_gross_outliers(y: &[f64], period: usize) -> Vec<f64> {
+    let block = (period / 24).max(1);
+    let finite_median = |values: &[f64]| -> f64 {
+        let mut finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        if finite.is_empty() { f64::NAN } else { median_in_place(&mut finite) }
+    };
+    let block_medians: Vec<f64> = y.chunks(block).map(finite_median).collect();
+    let level: Vec<f64> = (0..block_medians.len())
+        .map(|i| finite_median(&block_medians[i.saturating_sub(12)..(i + 13).min(block_medians.len())]))
+        .collect();
+    let mut deviations: Vec<f64> =
+        y.iter().enumerate().map(|(t, v)| v - level[t / block]).filter(|d| d.is_finite()).collect();
+    let centre = median_in_place(&mut deviations);
+    let mut spread: Vec<f64> = deviations.iter().map(|d| (d - centre).abs()).collect();
+    let limit = GROSS_OUTLIER_SDS * 1.4826 * median_in_place(&mut spread);
+    if !(limit.is_finite() && limit > 0.0) {
+        return y.to_vec();
+    }
+    y.iter()
+        .enumerate()
+        .map(|(t, v)| {
+            let l = level[t / block] + centre;
+            if l.is_finite() { v.clamp(l - limit, l + limit) } else { *v }
+        })
+        .collect()
+}
+
+/// `y` minus the centred moving average of one period of `trend_input` (a copy of
+/// `y` with the same missing values; NaN where the window does not fit or holds a
+/// missing value's share of more than half).
+fn detrend(y: &[f64], trend_input: &[f64], period: usize) -> Vec<f64> {
     let n = y.len();
     let mut prefix = Vec::with_capacity(n + 1);
     let mut counts = Vec::with_capacity(n + 1);
     let (mut acc, mut c) = (0.0, 0usize);
     prefix.push(0.0);
     counts.push(0);
-    for v in y {
+    for v in trend_input {
         if v.is_finite() {
             acc += v;
             c += 1;
@@ -172,8 +241,8 @@ fn detrend(y: &[f64], period: usize) -> Vec<f64> {
             let (mut s, mut w) = (prefix[hi + 1] - prefix[lo], (counts[hi + 1] - counts[lo]) as f64);
             if period.is_multiple_of(2) {
                 for end in [lo, hi] {
-                    if y[end].is_finite() {
-                        s -= 0.5 * y[end];
+                    if trend_input[end].is_finite() {
+                        s -= 0.5 * trend_input[end];
                         w -= 0.5;
                     }
                 }
@@ -248,9 +317,45 @@ mod tests {
     fn noise_alone_earns_no_season() {
         for seed in 1..20 {
             let y: Vec<f64> = noise(14 * DAY, seed, 3.0).iter().map(|e| 40.0 + e).collect();
-            let ev = evidence(&y, DAY, 24);
-            assert!(!ev.earned, "seed {seed}: {ev:?}");
+            // Forecasts try an hour, 15 minutes and one sample per bin.
+            for bins in [24, 96, DAY] {
+                let ev = evidence(&y, DAY, bins);
+                assert!(!ev.earned, "seed {seed}, {bins} bins: {ev:?}");
+            }
         }
+    }
+
+    #[test]
+    fn one_gross_outlier_does_not_hide_a_daily_cycle() {
+        // A clear daily cycle and one sample a thousand times the level on day 5.
+        // Untamed, it lifts the moving average of every sample within half a day of
+        // it by 3.5 amplitudes of the cycle, in two cycles, one of each parity, and
+        // those cells make nearly all the variance.
+        let e = noise(8 * DAY, 11, 1.0);
+        let mut y: Vec<f64> = (0..8 * DAY)
+            .map(|t| 100.0 + 10.0 * (std::f64::consts::TAU * (t % DAY) as f64 / DAY as f64).sin() + e[t])
+            .collect();
+        y[5 * DAY + 40] = 100_000.0;
+        for bins in [24, 96] {
+            let ev = evidence(&y, DAY, bins);
+            assert!(ev.earned && ev.split_half_r > 0.9, "{bins} bins: {ev:?}");
+        }
+        // The profile is the cycle's, not the outlier's.
+        let (_, p) = profile(&y, DAY, 24, 0);
+        assert!((p[6] - 10.0).abs() < 1.5 && (p[18] + 10.0).abs() < 1.5, "{p:?}");
+        assert_eq!(tame_gross_outliers(&[f64::NAN; 30], 24).len(), 30);
+        assert_eq!(tame_gross_outliers(&[2.0; 30], 24), vec![2.0; 30]);
+    }
+
+    #[test]
+    fn a_nightly_spike_keeps_its_size_in_the_profile() {
+        // One hour a day at +40 over a flat 10 with small noise: far beyond the
+        // cells' clip, which judges the season but does not shrink the profile.
+        let e = noise(7 * DAY, 13, 0.5);
+        let y: Vec<f64> = (0..7 * DAY).map(|t| if t % DAY / 12 == 3 { 50.0 } else { 10.0 } + e[t]).collect();
+        let (ev, p) = profile(&y, DAY, 24, 0);
+        assert!(ev.earned, "{ev:?}");
+        assert!((p[3] - p[10] - 40.0).abs() < 1.0, "{p:?}");
     }
 
     #[test]

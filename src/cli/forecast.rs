@@ -10,6 +10,7 @@ use super::ForecastArgs;
 use crate::analytics::forecast::{
     Backtest, ForecastConfig, ForecastError, Forecaster, Repairs, backtest_regular, regularize,
 };
+use crate::analytics::season::SeasonEvidence;
 use crate::io::{IoError, Stopwatch, forecast as forecast_io, telemetry};
 
 /// Turns a forecast error into an error naming the file, at the row it is about.
@@ -46,6 +47,17 @@ fn repairs_text(r: Repairs) -> Option<String> {
         parts.push(format!("{} gap(s) ({} samples) filled by linear interpolation", r.gaps_filled, r.samples_filled));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// One season verdict as JSON.
+fn season_json(e: SeasonEvidence) -> serde_json::Value {
+    json!({
+        "period": e.period,
+        "cycles": e.cycles,
+        "split_half_r": e.split_half_r,
+        "strength": e.strength,
+        "earned": e.earned,
+    })
 }
 
 /// Writes to stdout; a reader that went away (`| head`) ends the output quietly
@@ -105,6 +117,11 @@ pub fn forecast(args: &ForecastArgs) -> Result<ExitCode> {
             "step_secs": fitted.step_secs(),
             "horizon": args.horizon,
             "model": forecast.model,
+            "seasons": {
+                "daily": forecast.seasons.daily.map(season_json),
+                "weekly": forecast.seasons.weekly.map(season_json),
+                "summary": forecast.seasons.describe(),
+            },
             "candidates": fitted.candidate_scores().iter().map(|c| json!({"model": c.name, "in_sample_mae": c.mae})).collect::<Vec<_>>(),
             "backtest": backtest.as_ref().map(|b| json!({
                 "origins": b.origins,
@@ -131,6 +148,7 @@ pub fn forecast(args: &ForecastArgs) -> Result<ExitCode> {
         path.display()
     );
     eprintln!("  model        {}", forecast.model);
+    eprintln!("  seasons      {}", forecast.seasons.describe());
     match &backtest {
         Some(b) => eprintln!(
             "  backtest     MASE {} (seasonal naive {}; scale: in-sample {} MAE), 80%/95% coverage {:.2}/{:.2}, {} origins × {} steps, {:.1} ms",

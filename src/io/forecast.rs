@@ -55,6 +55,7 @@ mod tests {
             upper_95: vec![2.5, 3.5],
             model: "naive".into(),
             mase: None,
+            seasons: Default::default(),
         };
         assert_eq!(
             forecast_csv(&f),

@@ -534,6 +534,12 @@ fn metrics_ui(
                 .on_hover_text(
                     "MASE below 1: more accurate than repeating yesterday (seasonal naive), over rolling backtests",
                 );
+                let seasons = &f.forecast.seasons;
+                ui.weak(RichText::new(format!("· {}", seasons.label())).small()).on_hover_text(format!(
+                    "A forecast carries a daily or weekly season only when the history shows it in \
+                     every cycle (at least three cycles, odd and even cycles alike): {}",
+                    seasons.describe()
+                ));
                 for v in input.predicted.iter().filter(|v| v.twin == *input.id && v.rule.metric == *metric_name) {
                     ui.label(
                         RichText::new(format!(

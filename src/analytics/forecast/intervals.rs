@@ -9,6 +9,16 @@
 //! between block centres, the interval bounds made monotone (an interval never narrows
 //! with the horizon), and beyond the longest replayed step they grow with √h.
 //!
+//! Beyond the longest replayed step (which `models::Origins::longest_trusted_step`
+//! keeps short enough that one event in the history cannot decide a step's median) the
+//! median correction stays at its last value — unless its slope over the second half
+//! of the replayed steps is *earned*: the earlier and the later half of the origins
+//! show the same slope (same sign, within a factor of two). Then it continues with that
+//! slope. A steady climb that a damped trend under-forecasts grows the correction at
+//! every origin and is carried on (a filling disk still crosses its threshold days
+//! ahead); a level shift grows it only at the origins just before the shift, the later
+//! half, and is not — so a shift in the history is not forecast to happen again.
+//!
 //! The point forecast is the model's forecast plus the median error of its step: the
 //! median minimises the absolute error (what MASE measures), and on bursty telemetry —
 //! mostly idle with spikes — a least-squares model sits above the idle level, which the
@@ -80,6 +90,35 @@ fn blocks(errors: &StepErrors) -> Vec<(usize, usize)> {
     out
 }
 
+/// The slope (per step) of the median correction over the second half of the replayed
+/// steps, from `(step, median)` knots: from the interpolated median at half the last
+/// knot's step to the last knot's median. 0 when the first knot is beyond that half
+/// (too few steps replayed).
+fn correction_slope(knots: &[(f64, f64)]) -> f64 {
+    let Some(&(last, last_median)) = knots.last() else {
+        return 0.0;
+    };
+    let mid = last / 2.0;
+    if knots.len() < 2 || mid < knots[0].0 {
+        return 0.0;
+    }
+    let i = knots.partition_point(|(x, _)| *x < mid).clamp(1, knots.len() - 1);
+    let ((x0, m0), (x1, m1)) = (knots[i - 1], knots[i]);
+    let at_mid = if x1 > x0 { m0 + (mid - x0) / (x1 - x0) * (m1 - m0) } else { m1 };
+    (last_median - at_mid) / (last - mid)
+}
+
+/// The slope the correction continues with beyond the replayed steps: `all` when the
+/// earlier and the later half of the origins show it alike (same sign, the smaller at
+/// least half the larger), else 0. A steady trend the model under-forecasts (a damped
+/// trend on a disk that fills steadily) grows the correction at every origin; an
+/// event seen once (a level shift) grows it only at the origins just before the event,
+/// and a drift of noise at neither consistently — those are not carried on.
+fn earned_slope(all: f64, early: f64, late: f64) -> f64 {
+    let agree = early * late > 0.0 && early.abs().min(late.abs()) >= 0.5 * early.abs().max(late.abs());
+    if agree && all * early > 0.0 { all } else { 0.0 }
+}
+
 /// Mean absolute error after the per-block median correction: how well a candidate's
 /// corrected point forecast did in-sample (the model-selection score). `None` without
 /// errors.
@@ -147,16 +186,32 @@ impl IntervalOffsets {
         }
     }
 
-    /// Offsets for steps 1..=horizon from in-sample errors.
-    pub fn from_errors(errors: &StepErrors, horizon: usize) -> IntervalOffsets {
+    /// Offsets for steps 1..=horizon from in-sample errors. The correction continues
+    /// along an earned slope beyond the replayed steps only when those reach
+    /// `min_trend_steps` (a day of samples: over fewer steps, the flank of a daily swing
+    /// looks like a trend).
+    pub fn from_errors(errors: &StepErrors, horizon: usize, min_trend_steps: usize) -> IntervalOffsets {
         // (centre step, [q10, q90, q2.5, q97.5, q50]) per block.
         let mut knots: Vec<(f64, [f64; 5])> = Vec::new();
+        // (centre step, median) per block, of the earlier and of the later half of the
+        // origins (each step's errors are in origin order).
+        let mut early: Vec<(f64, f64)> = Vec::new();
+        let mut late: Vec<(f64, f64)> = Vec::new();
         let mut pool: Vec<f64> = Vec::new();
         for (first, last) in blocks(errors) {
+            let centre = (errors.steps[first] + errors.steps[last]) as f64 / 2.0;
+            for (half, out) in [(0, &mut early), (1, &mut late)] {
+                pool.clear();
+                for e in &errors.by_step[first..=last] {
+                    let mid = e.len() / 2;
+                    pool.extend(if half == 0 { &e[..mid] } else { &e[mid..] });
+                }
+                out.push((centre, quantile(&mut pool, 0.5)));
+            }
             pool.clear();
             pool.extend(errors.by_step[first..=last].iter().flatten());
             let q = quantiles(&mut pool);
-            knots.push(((errors.steps[first] + errors.steps[last]) as f64 / 2.0, q));
+            knots.push((centre, q));
         }
         let mut out = IntervalOffsets::default();
         let Some(&(last_centre, last_q)) = knots.last() else {
@@ -167,6 +222,12 @@ impl IntervalOffsets {
             out.upper_95 = vec![0.0; horizon];
             return out;
         };
+        let medians: Vec<(f64, f64)> = knots.iter().map(|(x, q)| (*x, q[4])).collect();
+        let slope = if last_centre >= min_trend_steps as f64 {
+            earned_slope(correction_slope(&medians), correction_slope(&early), correction_slope(&late))
+        } else {
+            0.0
+        };
         let mut k = 0;
         let mut running = [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY];
         for h in 1..=horizon {
@@ -174,10 +235,11 @@ impl IntervalOffsets {
             let q = if x <= knots[0].0 {
                 knots[0].1
             } else if x >= last_centre {
-                // Spread grows with √h around the last median.
+                // The correction continues its course over the second half of the
+                // replayed steps; the spread grows with √h around it.
                 let grow = (x / last_centre).sqrt();
-                let centre = last_q[4];
-                last_q.map(|v| centre + (v - centre) * grow)
+                let centre = last_q[4] + slope * (x - last_centre);
+                last_q.map(|v| centre + (v - last_q[4]) * grow)
             } else {
                 while knots[k + 1].0 < x {
                     k += 1;
@@ -228,11 +290,36 @@ mod tests {
     }
 
     #[test]
+    fn a_steady_bias_continues_beyond_the_replay_and_an_event_does_not() {
+        // 100 origins, steps 1..=60. Steady: every origin under-forecasts by 0.1 per
+        // step (a damped trend on a steady climb), with a little noise.
+        let noise = |i: usize| ((i * 37) % 11) as f64 * 0.01;
+        let steady: Vec<Vec<f64>> = (1..=60).map(|h| (0..100).map(|i| 0.1 * h as f64 + noise(i)).collect()).collect();
+        let off = IntervalOffsets::from_errors(&StepErrors { steps: (1..=60).collect(), by_step: steady }, 120, 40);
+        assert!((off.median[119] - 12.0).abs() < 0.5, "{}", off.median[119]);
+        // Event: a level shift of +8 before origin 90 of 100; origins reaching step h
+        // are 0..100 - h, and those within h before the shift straddle it.
+        let event: Vec<Vec<f64>> = (1..=60)
+            .map(|h| (0..100 - h).map(|o| if o + h >= 90 && o < 90 { 8.0 } else { 0.0 } + noise(o)).collect())
+            .collect();
+        let off = IntervalOffsets::from_errors(&StepErrors { steps: (1..=60).collect(), by_step: event }, 120, 40);
+        let at_last_step = off.median[59];
+        assert_eq!(off.median[119], at_last_step, "the event's growth is not carried on");
+        // Replayed over fewer steps than a day: not a trend yet.
+        let steady: Vec<Vec<f64>> = (1..=60).map(|h| (0..100).map(|i| 0.1 * h as f64 + noise(i)).collect()).collect();
+        let short = IntervalOffsets::from_errors(&StepErrors { steps: (1..=60).collect(), by_step: steady }, 120, 288);
+        assert_eq!(short.median[119], short.median[59]);
+        assert_eq!(earned_slope(1.0, 1.0, 0.6), 1.0);
+        assert_eq!(earned_slope(1.0, 0.1, 2.0), 0.0);
+        assert_eq!(earned_slope(1.0, -1.0, 1.0), 0.0);
+    }
+
+    #[test]
     fn offsets_widen_and_nest() {
         // Errors whose spread grows with the step.
         let by_step: Vec<Vec<f64>> =
             (1..=30).map(|h| (0..50).map(|i| (f64::from(i) - 24.5) * f64::from(h) / 10.0).collect()).collect();
-        let off = IntervalOffsets::from_errors(&StepErrors { steps: (1..=30).collect(), by_step }, 60);
+        let off = IntervalOffsets::from_errors(&StepErrors { steps: (1..=30).collect(), by_step }, 60, 1);
         assert_eq!(off.upper_80.len(), 60);
         for h in 1..60 {
             assert!(off.upper_80[h] >= off.upper_80[h - 1] && off.lower_80[h] <= off.lower_80[h - 1]);
@@ -241,7 +328,9 @@ mod tests {
         assert!(off.upper_80[59] > 2.0 * off.upper_80[0]);
         assert!(off.median.iter().all(|m| m.abs() < 1e-9), "symmetric errors need no correction");
         let skewed = StepErrors { steps: (1..=10).collect(), by_step: vec![vec![-1.0, -1.0, -1.0, 5.0, -1.0]; 10] };
-        let off = IntervalOffsets::from_errors(&skewed, 10);
+        let off_skewed = IntervalOffsets::from_errors(&skewed, 30, 1);
+        assert_eq!(off_skewed.median, vec![-1.0; 30], "a flat correction stays flat beyond the replay");
+        let off = IntervalOffsets::from_errors(&skewed, 10, 1);
         assert_eq!(off.median, vec![-1.0; 10]);
         assert_eq!(corrected_mae(&skewed), Some(1.2));
     }

@@ -25,12 +25,13 @@ pub enum ModelKind {
         /// Additive seasonal period in samples, if any.
         period: Option<usize>,
     },
-    /// Seasonal profiles for the daily (and, with two weeks of history, weekly) period
-    /// removed by backfitting; the rest forecast by ETS(A,N,N) or ETS(A,Ad,N) (by AIC).
+    /// Seasonal profiles for the daily and/or the weekly period removed by
+    /// backfitting; the rest forecast by ETS(A,N,N) or ETS(A,Ad,N) (by AIC). Offered
+    /// only with at least one period the series has earned.
     Mstl {
-        /// Daily period in samples.
-        daily: usize,
-        /// Weekly period in samples, when the history holds two full weeks.
+        /// Daily period in samples, when the series carries a daily season.
+        daily: Option<usize>,
+        /// Weekly period in samples, when the series carries a weekly season.
         weekly: Option<usize>,
     },
     /// The mean of the ETS and MSTL candidates' forecasts (built from them after they
@@ -55,8 +56,10 @@ impl ModelKind {
                     None => format!("ETS(A,{trend},N)"),
                 }
             }
-            ModelKind::Mstl { weekly: Some(_), .. } => "MSTL(daily, weekly) + ETS".into(),
-            ModelKind::Mstl { weekly: None, .. } => "MSTL(daily) + ETS".into(),
+            ModelKind::Mstl { daily: Some(_), weekly: Some(_) } => "MSTL(daily, weekly) + ETS".into(),
+            ModelKind::Mstl { daily: Some(_), weekly: None } => "MSTL(daily) + ETS".into(),
+            ModelKind::Mstl { daily: None, weekly: Some(_) } => "MSTL(weekly) + ETS".into(),
+            ModelKind::Mstl { daily: None, weekly: None } => "MSTL + ETS".into(),
             ModelKind::Combination { parts } => format!("mean of {parts} ETS/MSTL models"),
         }
     }
@@ -537,7 +540,7 @@ impl Model {
                 Ets::fit(y, damped, period, origins, warm).map(|(m, e)| (Model::Ets(m), e))
             }
             ModelKind::Mstl { daily, weekly } => {
-                let periods: Vec<usize> = std::iter::once(daily).chain(weekly).collect();
+                let periods: Vec<usize> = daily.into_iter().chain(weekly).collect();
                 Mstl::fit(y, &periods, origins).map(|(m, e)| (Model::Mstl(m), e))
             }
             // A combination is built from fitted parts by `combine`.
@@ -617,6 +620,10 @@ pub struct Origins {
 /// block of steps pools at least 20 errors), few enough to keep fitting fast.
 pub const MAX_ORIGINS: usize = 200;
 
+/// Fewest non-overlapping windows of `h` steps the replayed origins must span for step
+/// `h` to be replayed (see [`Origins::longest_trusted_step`]).
+pub const MIN_WINDOWS: usize = 4;
+
 /// In-sample forecast errors (actual − forecast) by step, for a sparse set of steps:
 /// `by_step[i]` holds the errors of all origins at step `steps[i]`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -647,6 +654,21 @@ impl Origins {
         let first = (n / 4).max(1);
         let span = n.saturating_sub(1 + first).max(1);
         Origins { first, stride: span.div_ceil(MAX_ORIGINS).max(1), horizon }
+    }
+
+    /// The longest step worth replaying on `n` samples: the origins (from a quarter
+    /// of the history to its end) span at least [`MIN_WINDOWS`] windows of that many
+    /// steps. An event seen once in the history — a level shift — is in the errors at
+    /// step `h` of the `h` origins before it, out of the `span − h` that reach step `h`:
+    /// at most a third of them here, so it never decides the median correction. At
+    /// longer steps the few origins that reach them all straddle the same events (with
+    /// two weeks of history and a one-week horizon, every origin that reaches day 5 is
+    /// from the first week), and their median would carry a past shift into the
+    /// forecast as a jump days ahead. Beyond this step the corrections stay at their
+    /// last replayed value and the interval widths grow with √h (see `intervals`).
+    pub fn longest_trusted_step(n: usize) -> usize {
+        let first = (n / 4).max(1);
+        (n.saturating_sub(1 + first) / MIN_WINDOWS).max(1)
     }
 
     /// Replays `forecast(origin, step)` against `y`.
