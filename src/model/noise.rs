@@ -42,9 +42,11 @@ pub fn innovation(tails: NoiseTails, level: u32) -> f64 {
 /// The quantiles of every noise distribution, one after the other (`tails_offset`):
 /// N(0, 1) (a copy of [`normal_table`]), then Student's t with 3, 5 and 10 degrees of
 /// freedom divided by their standard deviation √(ν/(ν − 2)), each at the 2¹⁶ levels
-/// `(level + 0.5) / 65536`, computed by bisection on the closed form of the t CDF for
-/// whole ν (Abramowitz & Stegun 26.7.3–4, through `libm`, so the same on every
-/// machine) and rounded to `f32`.
+/// `(level + 0.5) / 65536`, rounded to `f32`. The t quantiles solve the closed form of
+/// the t CDF for whole ν (Abramowitz & Stegun 26.7.3–4) by Newton's method from the
+/// previous level's quantile: the upper tail is convex on t ≥ 0, so the iterates rise
+/// monotonically to the root (a few steps each; all through `libm`, so the same on
+/// every machine).
 pub fn noise_tables() -> &'static [f32; 4 * LEVELS] {
     static TABLE: OnceLock<Box<[f32; 4 * LEVELS]>> = OnceLock::new();
     TABLE.get_or_init(|| {
@@ -53,24 +55,22 @@ pub fn noise_tables() -> &'static [f32; 4 * LEVELS] {
         for (k, nu) in NoiseTails::DEGREES.into_iter().enumerate() {
             let nu = f64::from(nu);
             let sd = (nu / (nu - 2.0)).sqrt();
+            let c = libm::tgamma((nu + 1.0) / 2.0) / (libm::sqrt(nu * std::f64::consts::PI) * libm::tgamma(nu / 2.0));
+            let density = |t: f64| c * libm::pow(1.0 + t * t / nu, -(nu + 1.0) / 2.0);
             let part = &mut table[(k + 1) * LEVELS..(k + 2) * LEVELS];
+            let mut x = 0.0f64;
             for i in LEVELS / 2..LEVELS {
                 let q = ((LEVELS - i) as f64 - 0.5) / LEVELS as f64;
-                let (mut lo, mut hi) = (0.0f64, 1.0e4f64);
-                loop {
-                    let mid = 0.5 * (lo + hi);
-                    if mid <= lo || mid >= hi {
+                for _ in 0..100 {
+                    let step = (t_upper_tail(x, nu) - q) / density(x);
+                    if !(step > 1e-14 * x.max(1.0)) {
                         break;
                     }
-                    if t_upper_tail(mid, nu) > q {
-                        lo = mid;
-                    } else {
-                        hi = mid;
-                    }
+                    x += step;
                 }
-                let x = (0.5 * (lo + hi) / sd) as f32;
-                part[i] = x;
-                part[LEVELS - 1 - i] = -x;
+                let v = (x / sd) as f32;
+                part[i] = v;
+                part[LEVELS - 1 - i] = -v;
             }
         }
         table
