@@ -90,6 +90,34 @@ impl SeasonEvidence {
     }
 }
 
+/// Phase bins per day the daily season is tested with: hours, quarter hours and
+/// 5-minute bins (those finer than the series' samples are skipped). Hourly bins find
+/// a weak, smooth daily swing; finer ones a sharp recurring feature (a nightly job of
+/// ten minutes) that an hour-wide bin dilutes below the noise.
+pub const DAILY_BINS: [usize; 3] = [24, 96, 288];
+/// Phase bins per week the weekly season is tested with: 6-hour and hourly bins.
+pub const WEEKLY_BINS: [usize; 2] = [28, 168];
+
+/// The season test of one period at several resolutions (`bins`): the first that
+/// earns the season, else the one with the highest split-half r (the closest to
+/// earning it). Forecasts and learned models decide with this one function.
+pub fn strongest(y: &[f64], period: usize, bins: &[usize]) -> SeasonEvidence {
+    let mut best: Option<SeasonEvidence> = None;
+    for &b in bins {
+        if b > period {
+            continue;
+        }
+        let e = evidence(y, period, b);
+        if e.earned {
+            return e;
+        }
+        if best.is_none_or(|x| e.split_half_r > x.split_half_r) {
+            best = Some(e);
+        }
+    }
+    best.unwrap_or_else(|| evidence(y, period, period))
+}
+
 /// Tests whether `y` (regular, NaN = missing) carries a season of `period` samples,
 /// averaged into `bins` phase bins per cycle (clamped to 2..=period). Phase 0 is the
 /// first sample of the last `cycles × period` samples.

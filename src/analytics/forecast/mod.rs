@@ -268,11 +268,7 @@ fn day_steps(step_secs: i64) -> usize {
     usize::try_from(86_400 / step_secs.max(1)).unwrap_or(1).max(1)
 }
 
-/// Phase bins per day the daily season is tested with: hours, quarter hours and
-/// 5-minute bins (those finer than the series' samples are skipped).
-const DAILY_BINS: [usize; 3] = [24, 96, 288];
-/// Phase bins per week the weekly season is tested with: 6-hour and hourly bins.
-const WEEKLY_BINS: [usize; 2] = [28, 168];
+use season::{DAILY_BINS, WEEKLY_BINS, strongest};
 
 /// Which seasonal periods a series has *earned*. A candidate model carries a daily or
 /// weekly season only when [`season::evidence`] finds it in the fitted history: at
@@ -347,25 +343,6 @@ impl Seasonality {
             .collect();
         if parts.is_empty() { "no daily or weekly period at this interval".into() } else { parts.join("; ") }
     }
-}
-
-/// The season test of one period at several resolutions: the first that earns the
-/// season, else the one with the highest split-half r (the closest to earning it).
-fn strongest(y: &[f64], period: usize, bins: &[usize]) -> SeasonEvidence {
-    let mut best: Option<SeasonEvidence> = None;
-    for &b in bins {
-        if b > period {
-            continue;
-        }
-        let e = season::evidence(y, period, b);
-        if e.earned {
-            return e;
-        }
-        if best.is_none_or(|x| e.split_half_r > x.split_half_r) {
-            best = Some(e);
-        }
-    }
-    best.unwrap_or_else(|| season::evidence(y, period, period))
 }
 
 /// The candidates that the history of `n` samples can support, simplest first, with

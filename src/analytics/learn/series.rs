@@ -53,6 +53,9 @@ pub fn learn_series(
     let (mut daily_profile, mut weekly_profile) = (Vec::new(), Vec::new());
     if daily_ok {
         let since_midnight = usize::try_from(grid.start.rem_euclid(DAY_SECS) / step).unwrap_or(0);
+        // Tested at the profile's own resolution (hours of the UTC day): a feature only
+        // finer bins see (a ten-minute nightly job, which earns forecasts a season)
+        // would not be carried by hourly knots anyway.
         let (ev, profile) = season::profile(&y, per_day, DAILY_POINTS.min(per_day), since_midnight);
         notes.push(ev.describe("daily"));
         if ev.earned {
