@@ -63,7 +63,7 @@ pub fn noise_tables() -> &'static [f32; 4 * LEVELS] {
                 let q = ((LEVELS - i) as f64 - 0.5) / LEVELS as f64;
                 for _ in 0..100 {
                     let step = (t_upper_tail(x, nu) - q) / density(x);
-                    if !(step > 1e-14 * x.max(1.0)) {
+                    if step.is_nan() || step <= 1e-14 * x.max(1.0) {
                         break;
                     }
                     x += step;
