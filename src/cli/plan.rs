@@ -32,7 +32,7 @@ pub fn plan_command(args: &PlanArgs) -> Result<ExitCode> {
     let approve = approve_spec(&args.approve)?;
     let Assessment { scenario: s, current, drift, predictions, .. } =
         Assessment::run(&args.scenario, &args.policy, horizon_secs(args.horizon)?)?;
-    let mut found = findings(&current, &drift);
+    let mut found = findings(&s.graph, &current, &drift);
     found.extend(predicted_findings(&predictions.violations));
     let ranked = candidates(&s.graph, &s.policies, &found, &Weights::default());
     let approver = args.approver.clone().unwrap_or_else(|| format!("cli --approve {}", args.approve));

@@ -3,11 +3,26 @@
 //! the guards and, by mode, executes (automatic), queues for approval (approve-each) or
 //! only records (dry-run). Every decision goes to an append-only audit log.
 //!
-//! Guards: at most `max_actions_per_hour` executed actions in any hour; a `cooldown`
-//! per twin after an action on it; and a blast-radius limit — an action on a twin whose
-//! failure would reach more than `max_blast_radius` twins is never executed
-//! automatically, it waits for approval. Notifications are recorded but pass every
-//! guard. The same decision about the same proposal is logged once, not every tick.
+//! The rules, in the order they apply within a tick:
+//! 1. **Root cause before symptoms.** A finding attributed to a dependency that is down
+//!    or faulted (`plan::Cause`: "api-orders latency: caused by db-primary down") gets
+//!    no action of its own but notifications: it is logged as a symptom and skipped,
+//!    so the budget goes to the cause (restarting the dead database), not to scaling
+//!    out its slow callers.
+//! 2. **Priorities decide.** Candidates are taken best first (`plan::candidates`'
+//!    order) — except that *critical availability* actions (a restart or migration
+//!    for a rule on `up`: the twin is down) come before all others — and each is
+//!    decided before the next consumes any budget.
+//! 3. **Guards protect.** At most `max_actions_per_hour` executed actions in any hour,
+//!    except critical availability actions, which are never starved by others (they
+//!    neither wait for the budget nor spend it; their cooldown still applies); a
+//!    `cooldown` per twin *and action kind* after an action (a disk scale-up does not
+//!    delay a restart of the same twin); and a blast-radius limit — an action on a twin
+//!    whose failure would reach more than `max_blast_radius` twins is never executed
+//!    automatically, it waits for approval. Notifications are recorded but pass every
+//!    guard.
+//!
+//! The same decision about the same proposal is logged once, not every tick.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -160,13 +175,21 @@ impl AuditEntry {
     }
 }
 
+/// Whether an action restores a twin that is down (a restart or migration for a rule on
+/// `up`): it goes first and no rate limit starves it.
+pub fn critical_availability(c: &Candidate) -> bool {
+    matches!(c.kind, ActionKind::Restart | ActionKind::Migrate { .. })
+        && c.finding.metric().is_some_and(|m| m.as_str() == crate::model::metric::UP)
+}
+
 /// The loop's state: guard history, approval queue, audit log.
 #[derive(Clone, Debug, Default)]
 pub struct Orchestrator {
     /// Settings.
     pub config: OrchestratorConfig,
     executed: VecDeque<UnixSecs>,
-    last_action: BTreeMap<TwinId, UnixSecs>,
+    /// The last executed action per (twin, action kind name): the cooldowns.
+    last_action: BTreeMap<(TwinId, &'static str), UnixSecs>,
     queue: Vec<Candidate>,
     last_logged: BTreeMap<String, String>,
     audit: Vec<AuditEntry>,
@@ -217,13 +240,13 @@ impl Orchestrator {
             return None;
         }
         let g = &self.config.guards;
-        if let Some(last) = self.last_action.get(&c.target)
+        if let Some(last) = self.last_action.get(&(c.target.clone(), c.kind.name()))
             && now - last < g.cooldown_secs
         {
-            return Some(format!("cooldown on {} until {}", c.target, last + g.cooldown_secs));
+            return Some(format!("cooldown of {} on {} until {}", c.kind.name(), c.target, last + g.cooldown_secs));
         }
         let recent = self.executed.iter().filter(|t| now - **t < 3600).count();
-        if recent >= g.max_actions_per_hour as usize {
+        if recent >= g.max_actions_per_hour as usize && !critical_availability(c) {
             return Some(format!("rate limit: {recent} actions in the last hour"));
         }
         let blast = graph.blast_radius(&c.target).len();
@@ -243,8 +266,11 @@ impl Orchestrator {
         match apply(c) {
             Ok(()) => {
                 if !matches!(c.kind, ActionKind::Notify { .. }) {
-                    self.executed.push_back(now);
-                    self.last_action.insert(c.target.clone(), now);
+                    // Critical availability actions neither wait for nor spend the budget.
+                    if !critical_availability(c) {
+                        self.executed.push_back(now);
+                    }
+                    self.last_action.insert((c.target.clone(), c.kind.name()), now);
                 }
                 self.log(now, c, decision);
                 true
@@ -270,9 +296,15 @@ impl Orchestrator {
         while self.executed.front().is_some_and(|t| now - *t >= 3600) {
             self.executed.pop_front();
         }
-        let ranked = candidates(graph, policies, findings, &self.config.weights);
+        let mut ranked = candidates(graph, policies, findings, &self.config.weights);
+        // Critical availability first, the rest in score order (a stable sort).
+        ranked.sort_by_key(|c| !critical_availability(c));
         let mut done = Vec::new();
         for c in ranked {
+            if let Some(cause) = c.finding.cause().filter(|_| !matches!(c.kind, ActionKind::Notify { .. })) {
+                self.log(now, &c, Decision::Skipped(format!("symptom of {cause}: the cause is acted on, not this")));
+                continue;
+            }
             match self.config.mode {
                 Mode::DryRun => self.log(now, &c, Decision::DryRun),
                 Mode::ApproveEach => self.enqueue(now, c),
@@ -334,6 +366,7 @@ impl Orchestrator {
 mod tests {
     use super::*;
     use crate::model::{Dependency, EdgeKind, Twin, TwinKind};
+    use crate::remediation::plan::Cause;
 
     fn world() -> (TwinGraph, Vec<Policy>) {
         let mut g = TwinGraph::new();
@@ -358,6 +391,7 @@ mod tests {
             twin: "db".into(),
             value,
             since: 0,
+            cause: None,
         }
     }
 
@@ -419,6 +453,88 @@ mod tests {
         assert_eq!(o.next_guard_change(100), Some(700));
         assert_eq!(o.next_guard_change(700), Some(3700));
         assert_eq!(o.next_guard_change(3700), None);
+    }
+
+    fn down(twin: &str, cause: Option<Cause>) -> Finding {
+        Finding::Violation {
+            policy: "available".into(),
+            rule: "up < 1".into(),
+            metric: crate::model::metric::UP.into(),
+            twin: twin.into(),
+            value: 0.0,
+            since: 0,
+            cause,
+        }
+    }
+
+    fn kinds(o: &Orchestrator, decision: &str) -> Vec<String> {
+        o.audit().iter().filter(|a| a.decision.name() == decision).map(|a| format!("{} {}", a.twin, a.action)).collect()
+    }
+
+    #[test]
+    fn a_cooldown_is_per_twin_and_action_kind() {
+        let (g, mut p) = world();
+        p.push(Policy::named("available"));
+        let mut o = Orchestrator::new(OrchestratorConfig { mode: Mode::Automatic, ..Default::default() });
+        o.tick(0, &[finding(95.0)], &g, &p, &mut |_| Ok(()));
+        // The disk scale-up's cooldown does not delay restarting the same twin.
+        o.tick(60, &[finding(95.0), down("db", None)], &g, &p, &mut |_| Ok(()));
+        assert_eq!(kinds(&o, "executed"), ["db scale disk up ×1.25", "db restart"]);
+        assert!(kinds(&o, "skipped").contains(&"db scale disk up ×1.25".to_string()));
+    }
+
+    #[test]
+    fn a_restart_of_a_down_twin_goes_first_and_is_never_starved() {
+        let (g, mut p) = world();
+        p.push(Policy::named("available"));
+        let guards = Guards { max_actions_per_hour: 1, cooldown_secs: 0, max_blast_radius: 10 };
+        let mut o = Orchestrator::new(OrchestratorConfig { mode: Mode::Automatic, guards, ..Default::default() });
+        let mut order = Vec::new();
+        o.tick(0, &[finding(99.0), down("db", None)], &g, &p, &mut |c| {
+            order.push(c.kind.name());
+            Ok(())
+        });
+        assert_eq!(order, ["restart", "scale_up"], "the restart first, then the budget's one action");
+        order.clear();
+        // The hourly budget is spent; a restart still happens, a scale-up does not.
+        o.tick(60, &[finding(99.5), down("db", None)], &g, &p, &mut |c| {
+            order.push(c.kind.name());
+            Ok(())
+        });
+        assert_eq!(order, ["restart"]);
+    }
+
+    #[test]
+    fn symptoms_get_notifications_but_no_actions() {
+        let (g, mut p) = world();
+        let mut latency = Policy::named("latency");
+        latency.actions = vec![
+            ActionKind::ScaleUp { resource: crate::remediation::action::Resource::Cpu, factor: 2.0 },
+            ActionKind::Notify { to: "web-oncall".into() },
+        ];
+        p.push(latency);
+        let cause = Cause { twin: "db".into(), what: "down".into() };
+        let slow = Finding::Violation {
+            policy: "latency".into(),
+            rule: "latency_ms > 300".into(),
+            metric: "latency_ms".into(),
+            twin: "web-0".into(),
+            value: 900.0,
+            since: 0,
+            cause: Some(cause),
+        };
+        let mut o = Orchestrator::new(OrchestratorConfig { mode: Mode::Automatic, ..Default::default() });
+        let mut acted = Vec::new();
+        o.tick(0, &[slow], &g, &p, &mut |c| {
+            acted.push(c.kind.name());
+            Ok(())
+        });
+        assert_eq!(acted, ["notify"]);
+        let skipped = o.audit().iter().find(|a| a.decision.name() == "skipped").expect("the scale-up is logged");
+        assert!(
+            matches!(&skipped.decision, Decision::Skipped(why) if why.contains("symptom of db down")),
+            "{skipped:?}"
+        );
     }
 
     #[test]

@@ -15,6 +15,23 @@ use crate::analytics::predict::PredictedViolation;
 use crate::model::{ConfigValue, EdgeKind, MetricName, Scenario, Twin, TwinGraph, TwinId, TwinKind, UnixSecs};
 use crate::policy::{ConfigOperator, Policy, Severity};
 
+/// Why a violation is a symptom: a dependency of its twin (directly or through
+/// others) that is down or faulted. The dependency is the root cause; acting on the
+/// symptom (scaling out the slow callers of a dead database) does not help.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cause {
+    /// The dependency at fault.
+    pub twin: TwinId,
+    /// What is wrong with it: `down`, `fault: latency +300 ms`, `down until 15:22`…
+    pub what: String,
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.twin, self.what)
+    }
+}
+
 /// Something that needs remediation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Finding {
@@ -32,6 +49,8 @@ pub enum Finding {
         value: f64,
         /// Since when.
         since: UnixSecs,
+        /// The dependency it is a symptom of, if any ([`attribute`]).
+        cause: Option<Cause>,
     },
     /// A metric rule predicted to be violated.
     Predicted {
@@ -112,9 +131,20 @@ impl Finding {
         }
     }
 
+    /// The dependency this finding is a symptom of, if any.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            Finding::Violation { cause, .. } => cause.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Why an action is needed, in one line.
     pub fn reason(&self) -> String {
         match self {
+            Finding::Violation { policy, rule, value, cause: Some(cause), .. } => {
+                format!("violation of {policy}: {rule} (now {value}), caused by {cause}")
+            }
             Finding::Violation { policy, rule, value, .. } => {
                 format!("violation of {policy}: {rule} (now {value})")
             }
@@ -141,7 +171,8 @@ impl Finding {
         }
     }
 
-    fn metric(&self) -> Option<&MetricName> {
+    /// The metric of a violation or prediction.
+    pub fn metric(&self) -> Option<&MetricName> {
         match self {
             Finding::Violation { metric, .. } | Finding::Predicted { metric, .. } => Some(metric),
             Finding::Drift { .. } | Finding::Rehearsed { .. } => None,
@@ -157,8 +188,10 @@ impl Finding {
 }
 
 /// Findings from the analyses: current violations and drift (one finding per twin and
-/// policy with all its drifted keys). Predicted violations are added by the caller.
-pub fn findings(current: &[CurrentViolation], drift: &DriftReport) -> Vec<Finding> {
+/// policy with all its drifted keys). Predicted violations are added by the caller. A
+/// violation on a twin that depends on a twin whose `up` rule fires (down) is
+/// attributed to it ([`attribute`]).
+pub fn findings(graph: &TwinGraph, current: &[CurrentViolation], drift: &DriftReport) -> Vec<Finding> {
     let mut out: Vec<Finding> = current
         .iter()
         .map(|v| Finding::Violation {
@@ -168,8 +201,16 @@ pub fn findings(current: &[CurrentViolation], drift: &DriftReport) -> Vec<Findin
             twin: v.twin.clone(),
             value: v.value,
             since: v.since,
+            cause: None,
         })
         .collect();
+    // A twin whose `up` rule fires is down: what depends on it is its symptom.
+    let down: BTreeMap<TwinId, String> = current
+        .iter()
+        .filter(|v| v.rule.metric.as_str() == crate::model::metric::UP)
+        .map(|v| (v.twin.clone(), "down".to_string()))
+        .collect();
+    attribute(&mut out, graph, &down);
     for twin in drift.drifting() {
         let mut by_policy: BTreeMap<&str, Vec<KeyDrift>> = BTreeMap::new();
         for key in &twin.keys {
@@ -180,6 +221,48 @@ pub fn findings(current: &[CurrentViolation], drift: &DriftReport) -> Vec<Findin
         }
     }
     out
+}
+
+/// Attributes violations to their root cause: for each violation not yet attributed,
+/// the nearest twin it depends on (breadth first along edges that carry failure,
+/// `depends_on`, `routes_to`, `runs_on`; ties by id) that is in `causes` (twin → what
+/// is wrong with it), other than its own twin. A twin that is down itself is still
+/// attributed to a dead dependency (a workload on a dead host comes back with its
+/// host); a twin with no such dependency keeps its violations as its own.
+pub fn attribute(findings: &mut [Finding], graph: &TwinGraph, causes: &BTreeMap<TwinId, String>) {
+    if causes.is_empty() {
+        return;
+    }
+    let mut memo: BTreeMap<TwinId, Option<Cause>> = BTreeMap::new();
+    for f in findings.iter_mut() {
+        if let Finding::Violation { twin, cause: cause @ None, .. } = f {
+            let found = memo.entry(twin.clone()).or_insert_with(|| root_cause(graph, twin, causes)).clone();
+            *cause = found;
+        }
+    }
+}
+
+/// The nearest dependency of `twin` in `causes` (see [`attribute`]).
+fn root_cause(graph: &TwinGraph, twin: &TwinId, causes: &BTreeMap<TwinId, String>) -> Option<Cause> {
+    let mut seen: std::collections::BTreeSet<TwinId> = std::collections::BTreeSet::new();
+    seen.insert(twin.clone());
+    let mut level = vec![twin.clone()];
+    while !level.is_empty() {
+        let mut next: Vec<TwinId> = Vec::new();
+        for id in &level {
+            for (dep, edge) in graph.dependencies(id) {
+                if edge.kind.propagates_failure() && seen.insert(dep.id.clone()) {
+                    next.push(dep.id.clone());
+                }
+            }
+        }
+        next.sort();
+        if let Some(hit) = next.iter().find(|id| causes.contains_key(*id)) {
+            return Some(Cause { twin: hit.clone(), what: causes[hit].clone() });
+        }
+        level = next;
+    }
+    None
 }
 
 /// Findings from predicted violations.
@@ -238,6 +321,7 @@ fn default_action(metric: &str, twin: &Twin) -> ActionKind {
         "cpu_usage" => ActionKind::ScaleUp { resource: Resource::Cpu, factor: 1.5 },
         "memory_usage" => ActionKind::ScaleUp { resource: Resource::Memory, factor: 1.5 },
         "disk_usage" => ActionKind::ScaleUp { resource: Resource::Disk, factor: 1.25 },
+        crate::model::metric::UP => ActionKind::Restart,
         "latency_ms" | "error_rate" | "request_rate" if replicated => ActionKind::ScaleOut { replicas: 1 },
         _ => ActionKind::Notify { to: "on-call".into() },
     }
@@ -305,7 +389,8 @@ pub fn host_of(graph: &TwinGraph, id: &TwinId) -> Option<TwinId> {
 }
 
 /// Candidate actions for findings, best first (see the module docs of
-/// [`super::priority`] for the order). For each finding: the policy's first bound
+/// [`super::priority`] for the order); actions for symptoms (findings with a
+/// [`Cause`]) rank below all others. For each finding: the policy's first bound
 /// action that is not a notification (or the default for the metric), plus every
 /// bound notification. The same action on the same twin proposed by several findings
 /// is kept once, with the best score and all the evidence.
@@ -346,7 +431,10 @@ pub fn candidates(graph: &TwinGraph, policies: &[Policy], findings: &[Finding], 
             match out.iter_mut().find(|c| c.target == candidate.target && c.kind == candidate.kind) {
                 Some(existing) => {
                     existing.evidence.extend(candidate.evidence.iter().cloned());
-                    if candidate.score.total > existing.score.total {
+                    // A finding of its own outweighs a symptom's, then the best score.
+                    let own = |c: &Candidate| c.finding.cause().is_none();
+                    let better = (own(&candidate), candidate.score.total) > (own(existing), existing.score.total);
+                    if better {
                         let evidence = std::mem::take(&mut existing.evidence);
                         *existing = Candidate { evidence, ..candidate };
                     }
@@ -370,8 +458,13 @@ pub fn candidates(graph: &TwinGraph, policies: &[Policy], findings: &[Finding], 
     };
     let mut keyed: Vec<(f64, bool, Candidate)> =
         out.iter().map(|c| (group_score(c), matches!(c.kind, ActionKind::Notify { .. }), c.clone())).collect();
+    // Root cause before symptoms: an action for a symptom ranks below every other.
     keyed.sort_by(|(ga, na, a), (gb, nb, b)| {
-        gb.total_cmp(ga)
+        a.finding
+            .cause()
+            .is_some()
+            .cmp(&b.finding.cause().is_some())
+            .then_with(|| gb.total_cmp(ga))
             .then_with(|| na.cmp(nb))
             .then_with(|| b.score.total.total_cmp(&a.score.total))
             .then_with(|| b.severity.cmp(&a.severity))
@@ -676,6 +769,7 @@ mod tests {
                 twin: "web".into(),
                 value: 91.0,
                 since: 900,
+                cause: None,
             },
             Finding::Drift { policy: "db-config".into(), twin: "db".into(), keys: vec![drift_key] },
         ]
@@ -702,6 +796,35 @@ mod tests {
         assert!(matches!(c[notify - 1].kind, ActionKind::ScaleUp { .. }), "the notification follows its action");
         // Deterministic ids and order.
         assert_eq!(candidates(&s.graph, &s.policies, &findings(), &Weights::default()), c);
+    }
+
+    #[test]
+    fn a_violation_behind_a_dead_dependency_is_its_symptom_and_ranks_last() {
+        let mut s = scenario();
+        let mut host = Twin::new("host", TwinKind::Host);
+        host.capacity.cpu_cores = Some(4.0);
+        s.graph.add_twin(host).unwrap();
+        s.graph.add_dependency(&"db".into(), &"host".into(), crate::model::Dependency::new(EdgeKind::RunsOn)).unwrap();
+        let mut found = findings();
+        // The database is down: web's cpu violation is its symptom, the db's own are not.
+        let causes: BTreeMap<TwinId, String> = [("db".into(), "down".to_string())].into();
+        attribute(&mut found, &s.graph, &causes);
+        let web = found.iter().find(|f| f.twin().as_str() == "web").unwrap();
+        assert_eq!(web.cause(), Some(&Cause { twin: "db".into(), what: "down".into() }));
+        assert!(web.reason().ends_with("caused by db down"), "{}", web.reason());
+        assert!(found.iter().filter(|f| f.twin().as_str() == "db").all(|f| f.cause().is_none()));
+        let c = candidates(&s.graph, &s.policies, &found, &Weights::default());
+        let last = c.last().unwrap();
+        assert_eq!((last.target.as_str(), last.finding.cause().is_some()), ("web", true), "the symptom ranks last");
+        // Through two hops: the host is down, so are the db's violations and web's.
+        let mut found = findings();
+        attribute(&mut found, &s.graph, &[("host".into(), "down".to_string())].into());
+        let violation = found.iter().find(|f| matches!(f, Finding::Violation { .. })).unwrap();
+        assert_eq!(violation.cause().map(|c| c.twin.as_str()), Some("host"));
+        // Nothing down: nothing attributed.
+        let mut found = findings();
+        attribute(&mut found, &s.graph, &BTreeMap::new());
+        assert!(found.iter().all(|f| f.cause().is_none()));
     }
 
     #[test]

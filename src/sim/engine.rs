@@ -243,6 +243,16 @@ fn reason_of(world: &World, i: usize) -> String {
 }
 
 fn push_event(world: &mut World, at: UnixSecs, twin: u32, what: EventKind) {
+    match what {
+        // A twin back up, or a fault over: its symptoms linger (`World::causes`).
+        EventKind::Up | EventKind::FaultEnded(_) => {
+            world.twins.recovered_at[twin as usize] = at;
+            world.orch.dirty = true;
+        }
+        // What the orchestrator attributes to causes changed.
+        EventKind::FaultStarted(_) => world.orch.dirty = true,
+        _ => {}
+    }
     let twin = world.twins.ids[twin as usize].clone();
     world.acct.events.push(Event { at, twin, what });
 }
@@ -1263,6 +1273,7 @@ fn rules(world: &mut World, t: UnixSecs, report: &mut StepReport) {
                     twin: tw.ids[inst.twin as usize].clone(),
                     value: seen.unwrap_or(0.0),
                     since,
+                    cause: None,
                 }
             });
         }
@@ -1339,11 +1350,12 @@ fn orchestrate(world: &mut World, t: UnixSecs) -> usize {
         || !cache.asked_once
         || cache.asked_findings != cache.findings_version
         || cache.asked_graph != cache.graph_version
-        || expiry.is_some_and(|e| e <= t);
+        || expiry.is_some_and(|e| e <= t)
+        || cache.cause_expiry.is_some_and(|e| e <= t);
     if !must {
         return 0;
     }
-    let findings: Vec<Finding> = world
+    let mut findings: Vec<Finding> = world
         .rules
         .finding
         .iter()
@@ -1351,6 +1363,10 @@ fn orchestrate(world: &mut World, t: UnixSecs) -> usize {
         .filter(|(_, f)| **f)
         .filter_map(|(finding, _)| finding.clone())
         .collect();
+    // Root cause before symptoms: a violation on a twin whose dependency is down or
+    // faulted (or was, within the grace time) is that dependency's symptom.
+    let causes = world.causes(t);
+    crate::remediation::plan::attribute(&mut findings, &world.graph, &causes);
     let (_, accepted) = consult(world, |o, w, apply| o.tick(t, &findings, &w.graph, &w.acting, apply));
     let cache = &mut world.orch;
     cache.asked_once = true;

@@ -30,6 +30,11 @@ use crate::remediation::plan::Finding;
 /// "No index".
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// How long after a twin comes back up (or a fault on it ends) violations of what
+/// depends on it are still its symptoms: a rule's window (15 minutes of p95, say) and
+/// `for` still hold the outage for a while after it ends.
+pub const SYMPTOM_GRACE_SECS: i64 = 1800;
+
 /// The metric every twin has in the simulation: 1 while it serves (running and
 /// reachable), 0 while it is down or cut off. Named after Prometheus' `up`.
 pub const UP_METRIC: &str = "up";
@@ -249,6 +254,8 @@ pub(crate) struct Twins {
     pub consumers_up: Vec<f64>,
     /// Connection and pool demand per twin (see `sim::config`).
     pub limits: Vec<Limits>,
+    /// When the twin last came back up or a fault on it ended.
+    pub recovered_at: Vec<UnixSecs>,
     /// Per caller: how its traffic to databases scales with the misses of the caches
     /// it calls (1 unless a cache's size changed).
     pub backend: Vec<f64>,
@@ -572,6 +579,9 @@ pub(crate) struct OrchestrationCache {
     pub asked_once: bool,
     /// The tick at which the orchestrator was last asked.
     pub asked_at: UnixSecs,
+    /// When the grace time of the latest recovery ends (a symptom then stops being
+    /// one): the orchestrator is asked again at that tick.
+    pub cause_expiry: Option<UnixSecs>,
 }
 
 /// Settings of a world.
@@ -886,6 +896,7 @@ impl World {
             follows_traffic,
             queueing,
             limits,
+            recovered_at: vec![UnixSecs::MIN; n],
             backend: vec![1.0; n],
             degraded: vec![false; n],
             plain: vec![true; n],
@@ -1082,6 +1093,41 @@ impl World {
     /// The value of series `j` now, reported or not (0 before the first tick).
     pub(crate) fn value_now(&self, j: usize) -> f64 {
         self.series.value(&self.twins, &self.calm.values_seen, self.tick, j)
+    }
+
+    /// What is wrong with each twin that is down, cut off or faulted now, or that
+    /// recovered less than [`SYMPTOM_GRACE_SECS`] ago (its callers' rule windows still
+    /// hold the outage): the causes violations are attributed to. Also notes when the
+    /// earliest grace time ends (`OrchestrationCache::cause_expiry`).
+    pub(crate) fn causes(&mut self, t: UnixSecs) -> BTreeMap<TwinId, String> {
+        let tw = &self.twins;
+        let mut causes = BTreeMap::new();
+        let mut expiry: Option<UnixSecs> = None;
+        for (i, id) in tw.ids.iter().enumerate() {
+            let faults: Vec<String> = self
+                .faults
+                .iter()
+                .filter(|f| f.twin as usize == i && !f.cleared)
+                .map(|f| f.fault.kind.to_string())
+                .collect();
+            let what = if tw.down[i] {
+                "down".to_string()
+            } else if !tw.reachable[i] {
+                "cut off".to_string()
+            } else if !faults.is_empty() {
+                format!("fault: {}", faults.join(", "))
+            } else if t.saturating_sub(tw.recovered_at[i]) < SYMPTOM_GRACE_SECS {
+                let end = tw.recovered_at[i] + SYMPTOM_GRACE_SECS;
+                expiry = Some(expiry.map_or(end, |e| e.min(end)));
+                let at = tw.recovered_at[i].rem_euclid(86_400);
+                format!("recovering (back at {:02}:{:02} UTC)", at / 3600, at % 3600 / 60)
+            } else {
+                continue;
+            };
+            causes.insert(id.clone(), what);
+        }
+        self.orch.cause_expiry = expiry;
+        causes
     }
 
     /// After twin `i`'s configuration or capacity changed: the connections its pools

@@ -1274,7 +1274,7 @@ impl WorkbenchApp {
                 });
             }
         }
-        let mut findings = findings(&current_now, &drift);
+        let mut findings = findings(&s.graph, &current_now, &drift);
         // Predictions start at the end of history: they are findings "now".
         if t + s.resolution_secs >= s.end
             && let Some(p) = &current.predictions

@@ -186,11 +186,19 @@ pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut 
         }
         egui::Grid::new("findings-violations").striped(true).num_columns(3).show(ui, |ui| {
             for f in violations {
-                if let Finding::Violation { policy, rule, twin, value, since, .. } = f {
+                if let Finding::Violation { policy, rule, twin, value, since, cause, .. } = f {
                     if ui.link(twin.as_str()).clicked() {
                         commands.push(Command::Inspect(twin.clone()));
                     }
-                    ui.label(format!("{rule}  (now {value})")).on_hover_text(format!("policy {policy}"));
+                    ui.horizontal(|ui| {
+                        ui.label(format!("{rule}  (now {value})")).on_hover_text(format!("policy {policy}"));
+                        if let Some(cause) = cause {
+                            let text = RichText::new(format!("caused by {cause}")).italics();
+                            if ui.link(text).on_hover_text("A symptom: its root cause is acted on first").clicked() {
+                                commands.push(Command::Inspect(cause.twin.clone()));
+                            }
+                        }
+                    });
                     ui.weak(format!("since {}", format_short(*since)));
                     ui.end_row();
                 }

@@ -148,6 +148,45 @@ fn chaos_db_primary_outage_deviates_spreads_and_recovers_with_remediation() {
     assert!(off["resilience_score"].as_f64().unwrap() < score);
 }
 
+/// Root cause before symptoms, priorities before guards: the dead primary is restarted
+/// at once (a cooldown from a disk scale-up on it does not delay it), its callers are
+/// not scaled out while it is down, and the rehearsal recovers quickly and cheaply.
+#[test]
+fn chaos_restarts_the_dead_primary_first_and_leaves_its_symptoms_alone() {
+    let exp = "scenarios/experiments/db-primary-outage.ron";
+    for seed in ["1", "2", "3"] {
+        let out = twinbench(&["chaos", "scenarios/webshop.ron", exp, "--seed", seed, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let crash = doc["first_fault_at"].as_str().unwrap().to_string();
+        let actions = doc["run"]["actions"]["list"].as_array().unwrap();
+        let restart = actions
+            .iter()
+            .find(|a| a["twin"] == "db-primary" && a["action"] == "restart")
+            .unwrap_or_else(|| panic!("seed {seed}: no restart in {actions:?}"));
+        let minutes = |a: &str, b: &str| (secs(b) - secs(a)) / 60;
+        let decided = restart["at"].as_str().unwrap();
+        assert!(minutes(&crash, decided) <= 5, "seed {seed}: restart decided at {decided}, crash at {crash}");
+        let back = restart["effective_at"].as_str().unwrap();
+        for a in actions.iter().filter(|a| a["action"] == "scale_out") {
+            let at = a["at"].as_str().unwrap();
+            assert!(!(crash.as_str()..back).contains(&at), "seed {seed}: scaled out while the db was down: {a}");
+        }
+        let recover = doc["time_to_recover_secs"].as_i64().unwrap();
+        assert!(recover <= 15 * 60, "seed {seed}: recovered in {recover} s");
+        let cost = doc["run"]["cost"]["monthly_change"].as_f64().unwrap();
+        assert!(cost < 892.0, "seed {seed}: cost {cost}/month");
+    }
+}
+
+/// Seconds of an RFC 3339 UTC time `YYYY-MM-DDTHH:MM:SSZ` (same day arithmetic only).
+fn secs(t: &str) -> i64 {
+    let day: i64 = t[8..10].parse().unwrap();
+    let (h, m, s): (i64, i64, i64) =
+        (t[11..13].parse().unwrap(), t[14..16].parse().unwrap(), t[17..19].parse().unwrap());
+    ((day * 24 + h) * 60 + m) * 60 + s
+}
+
 #[test]
 fn a_what_if_writes_its_changes_as_a_plan_that_verifies() {
     let dir = tempfile::tempdir().unwrap();
