@@ -201,6 +201,7 @@ mod tests {
             severity: Severity::Critical,
             selector: Selector { kinds: vec![TwinKind::Database], ..Selector::default() },
             rules: Vec::new(),
+            anomaly_rules: Vec::new(),
             actions: Vec::new(),
             config_rules: vec![
                 ConfigRule {

@@ -27,6 +27,19 @@ pub struct AnomalyMark {
     pub reason: String,
 }
 
+/// An anomaly episode: from the bucket whose score reached the alarm level to the last
+/// bucket the detector still saw as part of it (it reports an episode once and holds
+/// the scores of its continuation below the alarm, marking them `ongoing`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Episode {
+    /// Start of its first bucket.
+    pub start: UnixSecs,
+    /// Start of its last bucket so far.
+    pub last: UnixSecs,
+    /// Its highest score.
+    pub peak: f64,
+}
+
 /// The anomaly scan of one series.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SeriesAnomalies {
@@ -38,6 +51,8 @@ pub struct SeriesAnomalies {
     pub levels: Vec<u8>,
     /// The strongest alarm of each hour that had one.
     pub marks: Vec<AnomalyMark>,
+    /// The anomaly episodes, in time order.
+    pub episodes: Vec<Episode>,
 }
 
 impl SeriesAnomalies {
@@ -48,6 +63,25 @@ impl SeriesAnomalies {
         }
         let i = usize::try_from((t - self.start) / self.step_secs).unwrap_or(usize::MAX);
         self.levels.get(i).map_or(0.0, |l| f64::from(*l) / 255.0)
+    }
+
+    /// The anomaly sustained up to `t`: the episode that the bucket holding `t`
+    /// belongs to (the last bucket when `t` is at most one step past it), when its
+    /// peak reached `min_score` and it has lasted at least `for_secs` (whole buckets up
+    /// to and including that one). Its start and peak.
+    pub fn sustained(&self, t: UnixSecs, min_score: f64, for_secs: i64) -> Option<(UnixSecs, f64)> {
+        if t < self.start || self.step_secs <= 0 {
+            return None;
+        }
+        let mut bucket = self.start + (t - self.start) / self.step_secs * self.step_secs;
+        // The scenario's "now" may be one step past its last sample.
+        let last = self.start + (self.levels.len() as i64 - 1) * self.step_secs;
+        if bucket > last && t - last <= self.step_secs {
+            bucket = last;
+        }
+        let e = self.episodes.iter().rev().find(|e| e.start <= bucket)?;
+        let lasted = bucket - e.start + self.step_secs;
+        (e.last >= bucket && e.peak >= min_score && lasted >= for_secs).then_some((e.start, e.peak))
     }
 
     /// The mark active at `t` (within an hour before it), if any.
@@ -73,7 +107,20 @@ pub fn scan_series(scenario: &Scenario, key: &SeriesKey) -> Result<SeriesAnomali
     let slots = usize::try_from((ts[ts.len() - 1] - start) / step + 1).unwrap_or(0);
     let mut levels = vec![0u8; slots];
     let mut marks: Vec<AnomalyMark> = Vec::new();
+    let mut episodes: Vec<Episode> = Vec::new();
+    let mut open = false;
     for (t, s) in ts.iter().zip(&scores) {
+        if !open && s.score >= ALARM {
+            episodes.push(Episode { start: *t, last: *t, peak: s.score });
+            open = true;
+        } else if open && (s.ongoing || s.score >= ALARM) {
+            if let Some(e) = episodes.last_mut() {
+                e.last = *t;
+                e.peak = e.peak.max(s.score);
+            }
+        } else {
+            open = false;
+        }
         let slot = usize::try_from((t - start) / step).unwrap_or(0);
         if let Some(level) = levels.get_mut(slot) {
             *level = (s.score.clamp(0.0, 1.0) * 255.0).round() as u8;
@@ -90,7 +137,7 @@ pub fn scan_series(scenario: &Scenario, key: &SeriesKey) -> Result<SeriesAnomali
             }
         }
     }
-    Ok(SeriesAnomalies { start, step_secs: step, levels, marks })
+    Ok(SeriesAnomalies { start, step_secs: step, levels, marks, episodes })
 }
 
 /// Scans every series on all cores. `progress(done, total)` after each series;

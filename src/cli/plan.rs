@@ -9,7 +9,8 @@ use super::check::Assessment;
 use super::{PlanArgs, VerifyArgs, horizon_secs};
 use crate::io::{plan as plan_io, policy, scenario};
 use crate::remediation::plan::{
-    ApproveSpec, PlanContext, candidates, changed_twins, findings, fingerprint, plan, predicted_findings,
+    ApproveSpec, PlanContext, anomaly_findings, candidates, changed_twins, findings, fingerprint, plan,
+    predicted_findings,
 };
 use crate::remediation::priority::Weights;
 
@@ -34,6 +35,9 @@ pub fn plan_command(args: &PlanArgs) -> Result<ExitCode> {
         Assessment::run(&args.scenario, &args.policy, horizon_secs(args.horizon)?)?;
     let mut found = findings(&s.graph, &current, &drift);
     found.extend(predicted_findings(&predictions.violations));
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let scans = crate::analytics::scan::scan(&s, &|_, _| {}, &never)?;
+    found.extend(anomaly_findings(&s.graph, &s.policies, &scans, s.end));
     let ranked = candidates(&s.graph, &s.policies, &found, &Weights::default());
     let approver = args.approver.clone().unwrap_or_else(|| format!("cli --approve {}", args.approve));
     let plan = plan(PlanContext::of(&s), ranked, &approve, &approver).map_err(anyhow::Error::msg)?;

@@ -32,7 +32,7 @@ use super::{IoError, read_text};
 use crate::model::ids::is_valid_name;
 use crate::model::{ConfigValue, MetricName, TwinGraph, TwinId};
 use crate::policy::{
-    Aggregation, ConfigOperator, ConfigRule, MetricRule, MissingData, Operator, Policy, Selector, Severity,
+    Aggregation, AnomalyRule, ConfigOperator, ConfigRule, MetricRule, MissingData, Operator, Policy, Selector, Severity,
 };
 use crate::remediation::{ActionKind, Resource};
 
@@ -105,11 +105,14 @@ pub enum DurationFile {
     Text(String),
 }
 
-/// A metric rule as written: `(metric: "cpu_usage", operator: ">", threshold: 85)`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A rule as written: a threshold on a metric, `(metric: "cpu_usage", operator: ">",
+/// threshold: 85)`, or a sustained anomaly, `(anomaly: (metric: "latency_ms",
+/// min_score: 0.8, for: "15m"))`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFile {
-    /// Metric.
+    /// Metric (threshold rules).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub metric: String,
     /// `last` (default), `avg`, `min`, `max` or `p95` over `window`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,15 +121,35 @@ pub struct RuleFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<DurationFile>,
     /// `>`, `>=`, `<`, `<=`, `==` or `!=`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub operator: String,
     /// Threshold.
-    pub threshold: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
     /// How long the condition must hold before the rule fires.
     #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
     pub for_duration: Option<DurationFile>,
     /// `ok` (default), `violate` or `keep`: what no data means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing: Option<String>,
+    /// A sustained anomaly instead of a threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<AnomalyRuleFile>,
+}
+
+/// A sustained-anomaly rule as written: `{metric: latency_ms, min_score: 0.8, for: 15m}`
+/// (`metric: "*"` watches every metric; `min_score` defaults to 0.9, `for` to 15m).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyRuleFile {
+    /// Metric, or `*` for every metric.
+    pub metric: String,
+    /// Least anomaly score in (0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_score: Option<f64>,
+    /// How long the score must stay at or above `min_score`.
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_duration: Option<DurationFile>,
 }
 
 /// A desired-state rule as written: `(key: "max_connections", operator: "==", expected: 500)`.
@@ -398,8 +421,12 @@ impl<'a> PolicyConverter<'a> {
             }
         }
         let mut rules = Vec::new();
+        let mut anomaly_rules = Vec::new();
         for (i, r) in p.rules.iter().enumerate() {
-            rules.push(self.rule(&ctx, &quoted, i, r)?);
+            match &r.anomaly {
+                Some(a) => anomaly_rules.push(self.anomaly_rule(&ctx, &quoted, i, r, a)?),
+                None => rules.push(self.rule(&ctx, &quoted, i, r)?),
+            }
         }
         let mut config_rules = Vec::new();
         for (i, c) in p.config.iter().enumerate() {
@@ -416,14 +443,90 @@ impl<'a> PolicyConverter<'a> {
             selector: Selector { kinds, tags: selector.tags, ids: selector.ids.iter().map(TwinId::new).collect() },
             rules,
             config_rules,
+            anomaly_rules,
             actions,
         })
     }
 
+    fn anomaly_rule(
+        &self,
+        ctx: &[&str],
+        policy: &str,
+        i: usize,
+        r: &RuleFile,
+        a: &AnomalyRuleFile,
+    ) -> Result<AnomalyRule, IoError> {
+        let field = |f: &str| format!("policy {policy}: rules[{i}].anomaly.{f}");
+        let mut path = ctx.to_vec();
+        path.push("anomaly");
+        let threshold_fields = [
+            ("metric", !r.metric.is_empty()),
+            ("operator", !r.operator.is_empty()),
+            ("threshold", r.threshold.is_some()),
+            ("aggregation", r.aggregation.is_some()),
+            ("window", r.window.is_some()),
+            ("for", r.for_duration.is_some()),
+            ("missing", r.missing.is_some()),
+        ];
+        if let Some((name, _)) = threshold_fields.iter().find(|(_, set)| *set) {
+            return Err(self.err(
+                ctx,
+                "anomaly",
+                format!("policy {policy}: rules[{i}]: an anomaly rule has no {name} of its own (write it inside anomaly: {{...}})"),
+            ));
+        }
+        if a.metric != AnomalyRule::ANY_METRIC && !is_valid_name(&a.metric) {
+            return Err(self.err_value(
+                &path,
+                &a.metric,
+                0,
+                format!(
+                    "{}: metric name {:?} is not valid (a metric, or \"*\" for every metric)",
+                    field("metric"),
+                    a.metric
+                ),
+            ));
+        }
+        let builtin = AnomalyRule::builtin();
+        let min_score = a.min_score.unwrap_or(builtin.min_score);
+        if !(min_score > 0.0 && min_score <= 1.0) {
+            return Err(self.err(
+                &path,
+                "min_score",
+                format!("{}: must be in (0, 1], not {min_score}", field("min_score")),
+            ));
+        }
+        let for_secs = match &a.for_duration {
+            None => builtin.for_secs,
+            Some(d) => parse_duration(d).map_err(|m| self.err(&path, "for", format!("{}: {m}", field("for"))))?,
+        };
+        Ok(AnomalyRule { metric: MetricName::new(&a.metric), min_score, for_secs })
+    }
+
     fn rule(&self, ctx: &[&str], policy: &str, i: usize, r: &RuleFile) -> Result<MetricRule, IoError> {
         let field = |f: &str| format!("policy {policy}: rules[{i}].{f}");
+        if r.metric.is_empty() {
+            let near = if i == 0 { "rules" } else { "operator" };
+            return Err(self.err(
+                ctx,
+                near,
+                format!(
+                    "policy {policy}: rules[{i}] needs metric, operator and threshold (or anomaly: {{metric, min_score, for}})"
+                ),
+            ));
+        }
         let mut path = ctx.to_vec();
         path.push(&r.metric);
+        let Some(threshold) = r.threshold else {
+            return Err(self.err(
+                &path,
+                &r.metric,
+                format!("{}: missing (a threshold rule needs one)", field("threshold")),
+            ));
+        };
+        if r.operator.is_empty() {
+            return Err(self.err(&path, &r.metric, format!("{}: missing (>, >=, <, <=, == or !=)", field("operator"))));
+        }
         if !is_valid_name(&r.metric) {
             return Err(self.err_value(
                 ctx,
@@ -440,7 +543,7 @@ impl<'a> PolicyConverter<'a> {
                 format!("{}: unknown operator {:?} (expected >, >=, <, <=, == or !=)", field("operator"), r.operator),
             )
         })?;
-        if !r.threshold.is_finite() {
+        if !threshold.is_finite() {
             return Err(self.err(&path, "threshold", format!("{}: must be a finite number", field("threshold"))));
         }
         let aggregation = match &r.aggregation {
@@ -488,7 +591,7 @@ impl<'a> PolicyConverter<'a> {
             aggregation,
             window_secs,
             operator,
-            threshold: r.threshold,
+            threshold,
             for_secs,
             missing,
         })

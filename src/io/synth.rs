@@ -159,12 +159,9 @@ fn round(x: f64, decimals: i32) -> f64 {
 pub fn default_policies() -> Vec<PolicyFile> {
     let rule = |metric: &str, threshold: f64| RuleFile {
         metric: metric.into(),
-        aggregation: None,
-        window: None,
         operator: ">".into(),
-        threshold,
-        for_duration: None,
-        missing: None,
+        threshold: Some(threshold),
+        ..RuleFile::default()
     };
     let policy = |name: &str, severity: &str, kinds: &[&str], rules: Vec<RuleFile>| PolicyFile {
         name: name.into(),

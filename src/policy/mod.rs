@@ -293,6 +293,46 @@ impl fmt::Display for MetricRule {
     }
 }
 
+/// A sustained anomaly as a finding: the anomaly score of `metric` (every metric for
+/// [`AnomalyRule::ANY_METRIC`]) stays at or above `min_score` for at least `for_secs`.
+/// Scores are those of the workbench's anomaly scan (`analytics::scan`, 5-minute
+/// buckets, in [0, 1]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnomalyRule {
+    /// The metric watched, or `*` for every metric of the selected twins.
+    pub metric: MetricName,
+    /// Least anomaly score, in (0, 1].
+    pub min_score: f64,
+    /// How long the score must stay at or above `min_score`.
+    pub for_secs: i64,
+}
+
+impl AnomalyRule {
+    /// The metric name that stands for every metric.
+    pub const ANY_METRIC: &'static str = "*";
+
+    /// Whether the rule watches `metric`.
+    pub fn watches(&self, metric: &str) -> bool {
+        self.metric.as_str() == Self::ANY_METRIC || self.metric.as_str() == metric
+    }
+
+    /// The built-in default: any metric scoring 0.9 or more for 15 minutes.
+    pub fn builtin() -> Self {
+        Self { metric: MetricName::new(Self::ANY_METRIC), min_score: 0.9, for_secs: 900 }
+    }
+}
+
+impl fmt::Display for AnomalyRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let metric = if self.metric.as_str() == Self::ANY_METRIC { "any metric" } else { self.metric.as_str() };
+        write!(f, "anomaly of {metric} >= {} for {}", self.min_score, format_secs(self.for_secs))
+    }
+}
+
+/// The name of the built-in policy that turns sustained anomalies into findings when
+/// no policy in force has anomaly rules of its own ([`Policy::builtin_anomalies`]).
+pub const BUILTIN_ANOMALY_POLICY: &str = "anomaly-watch";
+
 /// A named set of rules over selected twins.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
@@ -308,6 +348,8 @@ pub struct Policy {
     pub rules: Vec<MetricRule>,
     /// Desired configuration: what the configuration of selected twins should be.
     pub config_rules: Vec<ConfigRule>,
+    /// Sustained anomalies that are findings.
+    pub anomaly_rules: Vec<AnomalyRule>,
     /// Remediation actions bound to the policy, in order of preference.
     pub actions: Vec<ActionKind>,
 }
@@ -322,8 +364,20 @@ impl Policy {
             selector: Selector::default(),
             rules: Vec::new(),
             config_rules: Vec::new(),
+            anomaly_rules: Vec::new(),
             actions: Vec::new(),
         }
+    }
+
+    /// The built-in anomaly policy ([`BUILTIN_ANOMALY_POLICY`]): every twin, severity
+    /// low, [`AnomalyRule::builtin`], notifying on-call to investigate.
+    pub fn builtin_anomalies() -> Self {
+        let mut p = Policy::named(BUILTIN_ANOMALY_POLICY);
+        p.description = "Built in: a sustained anomaly is worth a look by on-call".into();
+        p.severity = Severity::Low;
+        p.anomaly_rules = vec![AnomalyRule::builtin()];
+        p.actions = vec![ActionKind::Notify { to: "on-call".into() }];
+        p
     }
 }
 

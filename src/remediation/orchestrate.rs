@@ -179,7 +179,7 @@ impl AuditEntry {
 /// `up`): it goes first and no rate limit starves it.
 pub fn critical_availability(c: &Candidate) -> bool {
     matches!(c.kind, ActionKind::Restart | ActionKind::Migrate { .. })
-        && c.finding.metric().is_some_and(|m| m.as_str() == crate::model::metric::UP)
+        && matches!(&c.finding, Finding::Violation { metric, .. } if metric.as_str() == crate::model::metric::UP)
 }
 
 /// The loop's state: guard history, approval queue, audit log.

@@ -12,7 +12,10 @@ use super::priority::{ScoreBreakdown, Urgency, Weights, score};
 use crate::analytics::compliance::CurrentViolation;
 use crate::analytics::drift::{DriftReport, KeyDrift};
 use crate::analytics::predict::PredictedViolation;
-use crate::model::{ConfigValue, EdgeKind, MetricName, Scenario, Twin, TwinGraph, TwinId, TwinKind, UnixSecs};
+use crate::analytics::scan::SeriesAnomalies;
+use crate::model::{
+    ConfigValue, EdgeKind, MetricName, Scenario, SeriesKey, Twin, TwinGraph, TwinId, TwinKind, UnixSecs,
+};
 use crate::policy::{ConfigOperator, Policy, Severity};
 
 /// Why a violation is a symptom: a dependency of its twin (directly or through
@@ -71,6 +74,21 @@ pub enum Finding {
         /// The latest value.
         value: f64,
     },
+    /// A sustained anomaly (a policy's anomaly rule).
+    Anomaly {
+        /// Policy name.
+        policy: String,
+        /// The rule, as text.
+        rule: String,
+        /// The anomalous metric.
+        metric: MetricName,
+        /// The twin.
+        twin: TwinId,
+        /// The highest anomaly score since it began.
+        score: f64,
+        /// Since when the score has stayed at or above the rule's.
+        since: UnixSecs,
+    },
     /// Configuration keys off their desired values.
     Drift {
         /// Policy name.
@@ -101,6 +119,7 @@ impl Finding {
         match self {
             Finding::Violation { twin, .. }
             | Finding::Predicted { twin, .. }
+            | Finding::Anomaly { twin, .. }
             | Finding::Drift { twin, .. }
             | Finding::Rehearsed { twin, .. } => twin,
         }
@@ -109,9 +128,10 @@ impl Finding {
     /// The policy that raised it.
     pub fn policy(&self) -> &str {
         match self {
-            Finding::Violation { policy, .. } | Finding::Predicted { policy, .. } | Finding::Drift { policy, .. } => {
-                policy
-            }
+            Finding::Violation { policy, .. }
+            | Finding::Predicted { policy, .. }
+            | Finding::Anomaly { policy, .. }
+            | Finding::Drift { policy, .. } => policy,
             Finding::Rehearsed { .. } => REHEARSAL,
         }
     }
@@ -123,6 +143,7 @@ impl Finding {
             Finding::Violation { policy, rule, twin, .. } | Finding::Predicted { policy, rule, twin, .. } => {
                 format!("{twin}|{policy}|{rule}")
             }
+            Finding::Anomaly { policy, metric, twin, .. } => format!("{twin}|{policy}|anomaly|{metric}"),
             Finding::Drift { policy, twin, keys } => {
                 let keys: Vec<&str> = keys.iter().map(|k| k.rule.key.as_str()).collect();
                 format!("{twin}|{policy}|drift|{}", keys.join(","))
@@ -153,6 +174,14 @@ impl Finding {
                 *eta_secs as f64 / 3600.0,
                 probability * 100.0
             ),
+            Finding::Anomaly { policy, rule, metric, score, since, .. } => {
+                let at = since.rem_euclid(86_400);
+                format!(
+                    "sustained anomaly of {metric} (score {score:.2} since {:02}:{:02} UTC; {policy}: {rule})",
+                    at / 3600,
+                    at % 3600 / 60
+                )
+            }
             Finding::Drift { policy, keys, .. } => {
                 let keys: Vec<String> = keys.iter().map(|k| k.rule.describe()).collect();
                 format!("configuration drift from {policy}: wants {}", keys.join(", "))
@@ -164,7 +193,7 @@ impl Finding {
 
     fn urgency(&self) -> Urgency {
         match self {
-            Finding::Violation { .. } => Urgency::Now,
+            Finding::Violation { .. } | Finding::Anomaly { .. } => Urgency::Now,
             Finding::Predicted { eta_secs, .. } => Urgency::In(*eta_secs),
             // Chosen by a person, not raised by a rule: ranked like drift.
             Finding::Drift { .. } | Finding::Rehearsed { .. } => Urgency::Drift,
@@ -174,7 +203,9 @@ impl Finding {
     /// The metric of a violation or prediction.
     pub fn metric(&self) -> Option<&MetricName> {
         match self {
-            Finding::Violation { metric, .. } | Finding::Predicted { metric, .. } => Some(metric),
+            Finding::Violation { metric, .. } | Finding::Predicted { metric, .. } | Finding::Anomaly { metric, .. } => {
+                Some(metric)
+            }
             Finding::Drift { .. } | Finding::Rehearsed { .. } => None,
         }
     }
@@ -182,7 +213,7 @@ impl Finding {
     fn value(&self) -> Option<f64> {
         match self {
             Finding::Violation { value, .. } | Finding::Predicted { value, .. } => Some(*value),
-            Finding::Drift { .. } | Finding::Rehearsed { .. } => None,
+            Finding::Anomaly { .. } | Finding::Drift { .. } | Finding::Rehearsed { .. } => None,
         }
     }
 }
@@ -263,6 +294,52 @@ fn root_cause(graph: &TwinGraph, twin: &TwinId, causes: &BTreeMap<TwinId, String
         level = next;
     }
     None
+}
+
+/// Findings from sustained anomalies at `t`: for each policy's anomaly rules (the
+/// built-in [`Policy::builtin_anomalies`] when no policy in force has any), every
+/// selected twin's watched series whose anomaly score has stayed at or above the
+/// rule's `min_score` for its `for` up to `t` ([`SeriesAnomalies::sustained`]). One
+/// finding per policy, twin and metric; ranked with the rest by the policy's severity.
+pub fn anomaly_findings(
+    graph: &TwinGraph,
+    policies: &[Policy],
+    scans: &BTreeMap<SeriesKey, SeriesAnomalies>,
+    t: UnixSecs,
+) -> Vec<Finding> {
+    let builtin;
+    let with_rules: Vec<&Policy> = match policies.iter().filter(|p| !p.anomaly_rules.is_empty()).collect::<Vec<_>>() {
+        found if !found.is_empty() => found,
+        _ => {
+            builtin = Policy::builtin_anomalies();
+            vec![&builtin]
+        }
+    };
+    let mut out = Vec::new();
+    for (key, scan) in scans {
+        let Some(twin) = graph.twin(&key.twin) else {
+            continue;
+        };
+        for policy in with_rules.iter().filter(|p| p.selector.matches(twin)) {
+            // The first rule of the policy that holds for the series.
+            let hit = policy
+                .anomaly_rules
+                .iter()
+                .filter(|r| r.watches(key.metric.as_str()))
+                .find_map(|r| scan.sustained(t, r.min_score, r.for_secs).map(|(since, score)| (r, since, score)));
+            if let Some((rule, since, score)) = hit {
+                out.push(Finding::Anomaly {
+                    policy: policy.name.clone(),
+                    rule: rule.to_string(),
+                    metric: key.metric.clone(),
+                    twin: key.twin.clone(),
+                    score,
+                    since,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Findings from predicted violations.
@@ -407,6 +484,8 @@ pub fn candidates(graph: &TwinGraph, policies: &[Policy], findings: &[Finding], 
         let primary =
             bound.iter().find(|k| !matches!(k, ActionKind::Notify { .. })).cloned().or_else(|| match finding {
                 Finding::Drift { keys, .. } => Some(ActionKind::Reconfigure { set: restore(keys) }),
+                // An anomaly is a question before it is a fault: someone looks.
+                Finding::Anomaly { .. } => Some(ActionKind::Notify { to: "on-call".into() }),
                 _ => finding.metric().map(|m| default_action(m.as_str(), twin)),
             });
         kinds.extend(primary);

@@ -33,7 +33,7 @@ use crate::model::{Scenario, SeriesKey, TwinId};
 use crate::policy::Policy;
 use crate::policy::history::{ViolationHistory, health_at};
 use crate::remediation::plan::{
-    ApproveSpec, Candidate, Finding, PlanContext, candidates, findings, plan, predicted_findings,
+    ApproveSpec, Candidate, Finding, PlanContext, anomaly_findings, candidates, findings, plan, predicted_findings,
 };
 use crate::remediation::priority::Weights;
 
@@ -1275,6 +1275,9 @@ impl WorkbenchApp {
             }
         }
         let mut findings = findings(&s.graph, &current_now, &drift);
+        if let Some(scans) = &current.anomalies {
+            findings.extend(anomaly_findings(&s.graph, &current.policies, scans, t));
+        }
         // Predictions start at the end of history: they are findings "now".
         if t + s.resolution_secs >= s.end
             && let Some(p) = &current.predictions

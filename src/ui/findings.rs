@@ -171,6 +171,31 @@ pub struct FindingsInput<'a> {
     pub time: UnixSecs,
 }
 
+/// Sustained anomalies that policies' anomaly rules (or the built-in one) make findings.
+fn sustained_anomalies_ui(ui: &mut egui::Ui, findings: &[Finding], scanned: bool, commands: &mut Vec<Command>) {
+    let sustained: Vec<&Finding> = findings.iter().filter(|f| matches!(f, Finding::Anomaly { .. })).collect();
+    ui.strong(format!("Sustained anomalies ({})", sustained.len()));
+    if !scanned {
+        ui.weak("Waiting for the anomaly scan…");
+        return;
+    }
+    if sustained.is_empty() {
+        ui.weak("None: no anomaly has lasted as long as an anomaly rule asks.");
+    }
+    egui::Grid::new("findings-anomalies").striped(true).num_columns(3).show(ui, |ui| {
+        for f in sustained {
+            if let Finding::Anomaly { policy, rule, metric, twin, score, since } = f {
+                if ui.link(twin.as_str()).clicked() {
+                    commands.push(Command::Inspect(twin.clone()));
+                }
+                ui.label(format!("{metric}: score {score:.2}")).on_hover_text(format!("{policy}: {rule}"));
+                ui.weak(format!("since {}", format_short(*since)));
+                ui.end_row();
+            }
+        }
+    });
+}
+
 /// The Findings tab.
 pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut Vec<Command>) {
     let FindingsInput { scenario, findings, drift, anomalies, predictions, time } = *input;
@@ -204,6 +229,8 @@ pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut 
                 }
             }
         });
+        ui.add_space(8.0);
+        sustained_anomalies_ui(ui, findings, anomalies.is_some(), commands);
         ui.add_space(8.0);
         predictions_ui(ui, scenario, predictions, commands);
         ui.add_space(8.0);

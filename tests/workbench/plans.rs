@@ -137,3 +137,94 @@ fn predicted_violations_become_proposals_ranked_by_urgency() {
     let text = std::fs::read_to_string(&plan).unwrap();
     assert!(!text.contains("predicted violation of disk-space"), "{text}");
 }
+
+/// A service whose latency jumps for its last 40 minutes: a sustained anomaly.
+fn anomalous_estate(dir: &std::path::Path) -> std::path::PathBuf {
+    let start: i64 = 1_789_948_800; // 2026-09-21T00:00:00Z
+    let n = 3 * 288;
+    let mut csv = String::from("timestamp,twin,metric,value\n");
+    for k in 0..n {
+        let t = start + k * 300;
+        let mut latency = 20.0 + ((k * 7919) % 13) as f64 * 0.4;
+        if k >= n - 8 {
+            latency *= 3.0 + ((k * 31) % 7) as f64 * 0.5;
+        }
+        let cpu = 30.0 + ((k * 104_729) % 11) as f64 * 0.5;
+        csv.push_str(&format!("{t},api,latency_ms,{latency:.1}\n{t},api,cpu_usage,{cpu:.1}\n"));
+    }
+    write(dir, "estate.csv", &csv);
+    let ron = "(version: 1, name: \"anomalous\", resolution_secs: 300, start: \"2026-09-21T00:00:00Z\", days: 3, \
+               telemetry: \"estate.csv\", twins: [(id: \"api\", kind: \"service\", capacity: (replicas: 2))])";
+    write(dir, "estate.ron", ron)
+}
+
+#[test]
+fn sustained_anomalies_become_findings_with_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = anomalous_estate(dir.path());
+    let s = scenario.to_str().unwrap();
+    let plan = dir.path().join("plan.json");
+    // No anomaly rule in force: the built-in one asks on-call to look.
+    let out = twinbench(&["plan", s, "--out", plan.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("api notify on-call"), "{err}");
+    assert!(err.contains("sustained anomaly of latency_ms"), "{err}");
+    assert!(err.contains("anomaly-watch"), "{err}");
+    assert!(!err.contains("of cpu_usage"), "the steady metric is no finding: {err}");
+    // A policy's anomaly rule with bound actions: they are proposed, ranked with the rest.
+    let policy = write(
+        dir.path(),
+        "anomalies.yaml",
+        "policies:\n  - name: api-anomalies\n    severity: high\n    rules:\n      \
+         - anomaly: {metric: latency_ms, min_score: 0.8, for: 15m}\n    actions:\n      \
+         - scale_out: {replicas: 1}\n      - notify: {to: api-oncall}\n",
+    );
+    let out = twinbench(&["plan", s, "--policy", policy.to_str().unwrap(), "--out", plan.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("api add 1 replica(s)"), "{err}");
+    assert!(err.contains("api notify api-oncall"), "{err}");
+    assert!(!err.contains("anomaly-watch"), "a policy's own anomaly rules replace the built-in: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    assert!(doc.to_string().contains("sustained anomaly of latency_ms"), "the plan says why");
+    // Longer than the anomaly has lasted: no finding.
+    let policy = write(
+        dir.path(),
+        "patient.yaml",
+        "- name: patient\n  rules:\n    - anomaly: {metric: latency_ms, min_score: 0.8, for: 2h}\n",
+    );
+    let out = twinbench(&["plan", s, "--policy", policy.to_str().unwrap(), "--out", plan.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("0 findings"), "{}", stderr(&out));
+}
+
+#[test]
+fn malformed_anomaly_rules_are_located_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = anomalous_estate(dir.path());
+    for (text, needle) in [
+        ("- name: p\n  rules:\n    - anomaly: {metric: latency_ms, min_score: 1.5}\n", "min_score: must be in (0, 1]"),
+        ("- name: p\n  rules:\n    - anomaly: {metric: latency_ms, for: soon}\n", "anomaly.for"),
+        (
+            "- name: p\n  rules:\n    - anomaly: {metric: latency_ms}\n      threshold: 3\n",
+            "an anomaly rule has no threshold",
+        ),
+        ("- name: p\n  rules:\n    - anomaly: {min_score: 0.9}\n", "metric"),
+        ("- name: p\n  rules:\n    - {metric: cpu_usage, operator: \">\"}\n", "threshold: missing"),
+    ] {
+        let policy = write(dir.path(), "bad.yaml", text);
+        let out = twinbench(&[
+            "plan",
+            scenario.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--out",
+            dir.path().join("p.json").to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{text}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(needle), "{text}: {err}");
+        assert!(err.contains("bad.yaml:"), "located: {err}");
+    }
+}
