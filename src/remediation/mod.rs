@@ -3,6 +3,7 @@
 //! them on twins, and the plans that leave the workbench.
 
 pub mod action;
+pub mod fingerprint;
 pub mod orchestrate;
 pub mod plan;
 pub mod priority;

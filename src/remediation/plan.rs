@@ -465,6 +465,23 @@ pub fn host_of(graph: &TwinGraph, id: &TwinId) -> Option<TwinId> {
     graph.dependencies(id).into_iter().find(|(_, d)| d.kind == EdgeKind::RunsOn).map(|(t, _)| t.id.clone())
 }
 
+/// Where a migration without a named target would go, as a plan can tell now: the
+/// host (or VM) other than the twin's own with the fewest workloads running on it
+/// (ties by id). The simulation picks the least loaded host by CPU at the moment the
+/// action takes effect, which the plan cannot know in advance.
+pub fn migration_target(graph: &TwinGraph, twin: &TwinId) -> Option<TwinId> {
+    let current = host_of(graph, twin);
+    graph
+        .twins()
+        .filter(|h| matches!(h.kind, TwinKind::Host | TwinKind::Vm) && Some(&h.id) != current.as_ref())
+        .map(|h| {
+            let workloads = graph.dependents(&h.id).iter().filter(|(_, d)| d.kind == EdgeKind::RunsOn).count();
+            (workloads, h.id.clone())
+        })
+        .min()
+        .map(|(_, id)| id)
+}
+
 /// Candidate actions for findings, best first (see the module docs of
 /// [`super::priority`] for the order); actions for symptoms (findings with a
 /// [`Cause`]) rank below all others. For each finding: the policy's first bound
@@ -565,7 +582,17 @@ fn proposal(
     predicted_effect: String,
 ) -> Candidate {
     let mut after = twin.clone();
-    let changes = kind.apply(&mut after);
+    let mut changes = kind.apply(&mut after);
+    if let ActionKind::Migrate { to } = &kind {
+        // A plan names both hosts: where the twin runs now and where it goes.
+        let from = host_of(graph, &twin.id).map_or_else(|| "(no host)".to_string(), |h| h.to_string());
+        let target = match to {
+            Some(to) => to.to_string(),
+            None => migration_target(graph, &twin.id)
+                .map_or_else(|| "(no other host)".to_string(), |h| format!("{h} (fewest workloads now)")),
+        };
+        changes = vec![("placement".into(), from, target)];
+    }
     let risk = kind.risk();
     let monthly_cost = kind.monthly_cost(twin);
     let blast = graph.blast_radius(&twin.id).len();
@@ -744,34 +771,7 @@ pub fn plan(
     })
 }
 
-/// Fingerprint of what a plan depends on: every twin's kind, tags, configuration,
-/// capacity and status, the dependency edges, and the policies. Telemetry is not part
-/// of it: new samples do not make a plan stale, changed twins or policies do.
-pub fn fingerprint(graph: &TwinGraph, policies: &[Policy]) -> (String, BTreeMap<TwinId, String>) {
-    let mut per_twin = BTreeMap::new();
-    let mut all = blake3::Hasher::new();
-    for twin in graph.twins() {
-        let text = format!(
-            "{}|{}|{:?}|{:?}|{:?}|{}",
-            twin.id,
-            twin.kind,
-            twin.tags,
-            twin.config.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
-            twin.capacity,
-            twin.status
-        );
-        let hash = blake3::hash(text.as_bytes()).to_hex()[..16].to_string();
-        all.update(hash.as_bytes());
-        per_twin.insert(twin.id.clone(), hash);
-    }
-    for (from, to, dep) in graph.edges() {
-        all.update(format!("{from}>{to}:{}:{}:{}", dep.kind, dep.traffic_share, dep.latency_ms).as_bytes());
-    }
-    for policy in policies {
-        all.update(format!("{policy:?}").as_bytes());
-    }
-    (all.finalize().to_hex().to_string(), per_twin)
-}
+pub use super::fingerprint::fingerprint;
 
 /// Twins whose fingerprint differs between a plan and the current state (added,
 /// removed or changed), sorted.
@@ -904,6 +904,25 @@ mod tests {
         let mut found = findings();
         attribute(&mut found, &s.graph, &BTreeMap::new());
         assert!(found.iter().all(|f| f.cause().is_none()));
+    }
+
+    #[test]
+    fn a_migration_names_its_source_and_target_hosts() {
+        let mut s = scenario();
+        for host in ["host-a", "host-b", "host-c"] {
+            s.graph.add_twin(Twin::new(host, TwinKind::Host)).unwrap();
+        }
+        let runs_on = || crate::model::Dependency::new(EdgeKind::RunsOn);
+        s.graph.add_dependency(&"db".into(), &"host-a".into(), runs_on()).unwrap();
+        s.graph.add_dependency(&"web".into(), &"host-b".into(), runs_on()).unwrap();
+        let migrate = |to: Option<&str>| {
+            let kind = ActionKind::Migrate { to: to.map(TwinId::new) };
+            rehearsed(&s.graph, &"db".into(), kind, "what-if", "less contention", &[]).unwrap().changes
+        };
+        let row = |from: &str, to: &str| vec![("placement".to_string(), from.to_string(), to.to_string())];
+        // host-c runs nothing, host-b runs web: the least busy is host-c.
+        assert_eq!(migrate(None), row("host-a", "host-c (fewest workloads now)"));
+        assert_eq!(migrate(Some("host-b")), row("host-a", "host-b"));
     }
 
     #[test]

@@ -228,3 +228,35 @@ fn malformed_anomaly_rules_are_located_errors() {
         assert!(err.contains("bad.yaml:"), "located: {err}");
     }
 }
+
+/// The fingerprint is a canonical serialisation: the same in separate processes, and
+/// unchanged when a policy file's keys (or its policies) come in another order.
+#[test]
+fn plan_fingerprints_are_canonical() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(format!("{POLICY}.json")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&original).unwrap();
+    // serde_json's maps sort their keys: written back, every key moves.
+    if let Some(list) = doc.get_mut("policies").and_then(|p| p.as_array_mut()) {
+        list.reverse();
+    } else if let Some(list) = doc.as_array_mut() {
+        list.reverse();
+    }
+    let reordered_text = serde_json::to_string_pretty(&doc).unwrap();
+    assert_ne!(reordered_text, original);
+    let reordered = write(dir.path(), "reordered.json", &reordered_text);
+    let fingerprint = |policy: &str, out: &str| {
+        let out_path = dir.path().join(out);
+        let o = twinbench(&["plan", "scenarios/webshop.ron", "--policy", policy, "--out", out_path.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+        plan["fingerprint"].as_str().unwrap().to_string()
+    };
+    let a = fingerprint(&format!("{POLICY}.json"), "a.json");
+    let b = fingerprint(&format!("{POLICY}.json"), "b.json");
+    let c = fingerprint(reordered.to_str().unwrap(), "c.json");
+    let yaml = fingerprint(&format!("{POLICY}.yaml"), "d.json");
+    assert_eq!(a, b, "two processes");
+    assert_eq!(a, c, "reordered keys and policies");
+    assert_eq!(a, yaml, "the same policies in another format");
+}
