@@ -285,25 +285,58 @@ impl Client {
 
     /// `/api/v1/query_range` for `[start, end]` every `step_secs`, all whole seconds.
     pub fn query_range(&self, query: &str, start: i64, end: i64, step_secs: i64) -> Result<Matrix, ApiError> {
+        self.range(query, start, end, step_secs).map_err(|(e, _)| e)
+    }
+
+    /// The time of the sample behind each grid point of `query`: `timestamp(query)` over
+    /// the same grid, one series per series of `query` (without `__name__`), values in
+    /// Unix seconds. For a selector these are the samples' own times; for a computed
+    /// expression (an aggregation, arithmetic, `rate`, …) Prometheus gives the grid
+    /// time itself. `Ok(None)` when the server cannot take `timestamp()` of the
+    /// expression (`bad_data`: a scalar; `execution`: series that differ only by name).
+    pub fn sample_times(&self, query: &str, start: i64, end: i64, step_secs: i64) -> Result<Option<Matrix>, ApiError> {
+        // On lines of its own: a `#` comment in the query must not swallow the parenthesis.
+        match self.range(&format!("timestamp(\n{query}\n)"), start, end, step_secs) {
+            Ok(m) => Ok(Some(m)),
+            Err((_, Some(kind))) if kind == "bad_data" || kind == "execution" => Ok(None),
+            Err((e, _)) => Err(e),
+        }
+    }
+
+    /// A range query; an error comes with the server's `errorType` when it answered
+    /// with an error envelope.
+    fn range(&self, query: &str, start: i64, end: i64, step_secs: i64) -> Result<Matrix, (ApiError, Option<String>)> {
         let (s, e, st) = (start.to_string(), end.to_string(), step_secs.to_string());
         let form = [("query", query), ("start", s.as_str()), ("end", e.as_str()), ("step", st.as_str())];
         let path = "/api/v1/query_range";
         let url = format!("{}{path}", self.base);
-        let (status, body, wire) = self.post(path, &form)?;
+        let (status, body, wire) = self.post(path, &form).map_err(|e| (e, None))?;
         let what = format!("query `{}`", cut(query, 120));
+        let kind = || {
+            serde_json::from_slice::<ErrorEnvelope>(&body)
+                .ok()
+                .filter(|e| e.status == "error")
+                .and_then(|e| e.error_type)
+        };
         let parsed = match serde_json::from_slice::<RangeEnvelope<'_>>(&body) {
             Ok(env) if env.status == "success" && (200..300).contains(&status) => env,
-            Ok(_) => return Err(self.failure(status, &body, &what, &url)),
+            Ok(_) => return Err((self.failure(status, &body, &what, &url), kind())),
             // An error envelope does not fit the range shape; a garbled body fits nothing.
             Err(e) => {
-                return Err(match self.failure(status, &body, &what, &url) {
+                let error = match self.failure(status, &body, &what, &url) {
                     ApiError::Transient(m) if (200..300).contains(&status) && m.contains("not Prometheus JSON") => {
                         ApiError::Transient(format!("{m} ({e})"))
                     }
                     other => other,
-                });
+                };
+                return Err((error, kind()));
             }
         };
+        self.decode(parsed, &what, &url, wire).map_err(|e| (e, None))
+    }
+
+    /// The series of a successful range answer.
+    fn decode(&self, parsed: RangeEnvelope<'_>, what: &str, url: &str, wire: u64) -> Result<Matrix, ApiError> {
         let result = parsed.data.ok_or_else(|| {
             ApiError::Transient(format!("the server's answer to {what} has no `data` (not Prometheus?): {url}"))
         })?;
