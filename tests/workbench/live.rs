@@ -975,6 +975,69 @@ fn connect_reports_bad_input_clearly() {
     }
 }
 
+/// `twinbench connect` to a server that is not there, or not well: exit 2 within about
+/// ten seconds with the cause, each retry told on stderr meanwhile. (Elapsed time is
+/// bounded generously, as a guard of "fails fast", not as a benchmark.)
+#[test]
+fn connect_fails_fast_with_the_cause_when_the_server_never_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = write_in(dir.path(), "m.yaml", ONE_QUERY);
+    let out_path = dir.path().join("x.ron");
+    let run = |url: &str, extra: &[&str]| {
+        let mut args = vec!["connect", "--prometheus", url, "--mapping", mapping.to_str().unwrap()];
+        args.extend(extra);
+        args.extend(["--out", out_path.to_str().unwrap()]);
+        let watch = twinbench::io::Stopwatch::start();
+        let out = twinbench(&args);
+        (out, watch.secs())
+    };
+    // Nothing listens: refused, retried with backoff, given up on with the cause.
+    let url = format!("http://127.0.0.1:{}", crate::prom::free_port());
+    let (out, secs) = run(&url, &[]);
+    let err = stderr(&out);
+    eprintln!("refused port: exit {:?} after {secs:.2} s\n{err}", out.status.code());
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(secs < 30.0, "took {secs:.1} s: {err}");
+    assert!(err.contains(&format!("waiting for {url}: connection refused")), "{err}");
+    assert!(err.contains("(attempt 1, 0 s elapsed, next attempt in 1 s, giving up in 10 s)"), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("error: cannot connect to {url}: gave up after "))
+            && last.contains("connection refused")
+            && last.ends_with("(--wait DUR waits longer)"),
+        "{err}"
+    );
+    assert!(!out_path.exists());
+
+    // An HTTP error status on every request: retried, then the status and the body's start.
+    let down = Responder::always(Reply::Body(503, "text/plain", b"upstream prometheus is down".to_vec()));
+    let (out, secs) = run(&down.url, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(secs < 30.0, "took {secs:.1} s: {err}");
+    assert!(err.contains("HTTP 503 (body starts \"upstream prometheus is down\")"), "{err}");
+    assert!(err.lines().last().unwrap_or_default().contains("gave up after"), "{err}");
+    // Not a Prometheus at all (404 everywhere): permanent, so at once.
+    let wrong = Responder::always(Reply::Body(404, "text/html", b"<html>Not Found</html>".to_vec()));
+    let (out, _) = run(&wrong.url, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("HTTP 404: is this the Prometheus server URL") && err.contains("Not Found"), "{err}");
+    // A server that accepts and never answers: a timeout, within the ten seconds.
+    let silent = Responder::always(Reply::Hang(Duration::from_secs(60)));
+    let (out, secs) = run(&silent.url, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(secs < 30.0, "took {secs:.1} s: {err}");
+    assert!(err.contains("timed out: no answer from"), "{err}");
+    // --wait sets the limit (here a shorter one, to keep the test short).
+    let (out, _) = run(&url, &["--wait", "5s"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("(attempt 1, 0 s elapsed, next attempt in 1 s, giving up in 5 s)"), "{err}");
+    assert!(!err.contains("--wait DUR"), "{err}");
+}
+
 #[test]
 fn connect_local_snapshots_this_machine() {
     let dir = tempfile::tempdir().unwrap();
@@ -1023,7 +1086,7 @@ mod gui {
 
     use super::{ONE_QUERY, bits, history};
     use crate::gui::click;
-    use crate::prom::{Prometheus, Written, write_in};
+    use crate::prom::{Prometheus, Reply, Responder, Written, write_in};
 
     fn step_until(
         h: &mut Harness<'static, WorkbenchApp>,
@@ -1098,6 +1161,45 @@ mod gui {
         h.run_steps(2);
         h.get_by_label("Test connection").click();
         step_until(&mut h, "the test result", |h| h.query_by_label_contains("connection refused").is_some());
+    }
+
+    fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
+        h.query_all_by_label_contains(text).next().is_some()
+    }
+
+    /// Connect to a port where nothing listens: the dialog stays open with the fields
+    /// as typed, lists each retry with its reason, and Cancel stops the source; then a
+    /// server that is not a Prometheus: the dialog shows the cause and the source is
+    /// gone.
+    #[test]
+    fn the_connect_dialog_shows_each_retry_and_the_cause_and_can_be_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let mapping = write_in(dir.path(), "m.yaml", ONE_QUERY);
+        let mut h = connect_dialog();
+        click(&mut h, "Prometheus");
+        let url = format!("http://127.0.0.1:{}", crate::prom::free_port());
+        set_field(&mut h, "Server URL", &url);
+        set_field(&mut h, "Mapping file", mapping.to_str().unwrap());
+        h.get_by_role_and_label(Role::Button, "Connect").click();
+        h.run_steps(2);
+        let retry = format!("waiting for {url}: connection refused");
+        step_until(&mut h, "a retry in the dialog", |h| shows(h, &retry));
+        assert!(shows(&h, &format!("Connecting to {url}…")));
+        assert!(h.state().live_status().is_some());
+        h.get_by_role_and_label(Role::Button, "Cancel").click();
+        step_until(&mut h, "the cancellation", |h| shows(h, "Cancelled connecting to"));
+        assert!(h.state().live_status().is_none(), "the source is stopped");
+        h.get_all_by_value(&url).next().expect("the URL is kept");
+        h.get_all_by_value(mapping.to_str().unwrap()).next().expect("the mapping is kept");
+
+        // A web server that is not Prometheus: the cause, at once (a 404 is permanent).
+        let wrong = Responder::always(Reply::Body(404, "text/html", b"<html>Not Found</html>".to_vec()));
+        set_field(&mut h, "Server URL", &wrong.url);
+        h.get_by_role_and_label(Role::Button, "Connect").click();
+        step_until(&mut h, "the cause", |h| shows(h, "Cannot connect to ") && !shows(h, "Connecting to "));
+        assert!(shows(&h, "HTTP 404: is this the Prometheus server URL"));
+        assert!(h.state().live_status().is_none(), "the source is stopped");
+        h.get_by_role_and_label(Role::Button, "Connect");
     }
 
     /// Replaces a text field's content, as a user would.

@@ -303,6 +303,16 @@ pub struct Responder {
 
 impl Responder {
     pub fn start(handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Responder {
+        Self::serving(false, handler)
+    }
+
+    /// A server (a proxy without its upstream, a web server at the wrong port) that
+    /// answers every request, whatever the path, with `reply`.
+    pub fn always(reply: Reply) -> Responder {
+        Self::serving(true, move |_, _| reply.clone())
+    }
+
+    fn serving(every_path: bool, handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Responder {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -323,7 +333,7 @@ impl Responder {
                             connections += 1;
                             let (handler, seen, counter) =
                                 (Arc::clone(&handler), Arc::clone(&seen2), Arc::clone(&counter));
-                            std::thread::spawn(move || serve(stream, &*handler, &seen, &counter));
+                            std::thread::spawn(move || serve(stream, every_path, &*handler, &seen, &counter));
                         }
                         Err(_) => {
                             idle_polls += 1;
@@ -349,7 +359,7 @@ impl Drop for Responder {
     }
 }
 
-fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen>>, counter: &Mutex<usize>) {
+fn serve(stream: TcpStream, every_path: bool, handler: &Handler, seen: &Mutex<Vec<Seen>>, counter: &Mutex<usize>) {
     stream.set_nonblocking(false).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -378,7 +388,9 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen>>, counter:
     }
     let request = Seen { path: path.clone(), body: String::from_utf8_lossy(&body).into_owned(), authorization };
     seen.lock().unwrap().push(request.clone());
-    let reply = if path.ends_with("/status/runtimeinfo") {
+    let reply = if every_path {
+        handler(&request, 0)
+    } else if path.ends_with("/status/runtimeinfo") {
         Reply::fixture(200, "runtimeinfo.json")
     } else if path == "/-/ready" {
         Reply::Body(200, "text/plain", b"Prometheus Server is Ready.\n".to_vec())

@@ -383,11 +383,12 @@ impl Client {
     /// The server's time-based retention (`/api/v1/status/runtimeinfo`,
     /// `storageRetention` such as `15d` or `15d or 512MiB`), with the bytes received.
     /// `Ok(None)` when the server does not say (older versions, proxies, size-only
-    /// retention); transport errors are errors.
+    /// retention); transport errors, refused credentials and 5xx answers (a server
+    /// starting, a proxy without its upstream) are errors.
     pub fn retention(&self) -> Result<(Option<Duration>, u64), ApiError> {
         let path = "/api/v1/status/runtimeinfo";
         let (status, body, wire) = self.get(path)?;
-        if status == 401 || status == 403 {
+        if status == 401 || status == 403 || status >= 500 {
             let url = format!("{}{path}", self.base);
             return Err(self.failure(status, &body, "the runtime info request", &url));
         }
