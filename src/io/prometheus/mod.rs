@@ -34,8 +34,8 @@
 //! the selector itself where the twin's value is one series. When the server cannot
 //! take `timestamp()` of a query (a scalar expression; series that differ only by
 //! name) the query's grid points are all kept and the user is warned once. The cost
-//! is a second request per chunk, of about the same size (the sample times compress
-//! as well as the values).
+//! is a second request per chunk and series query, with one value per grid point like
+//! the first (its bytes are counted like any other request's).
 //!
 //! # Timestamps
 //! Prometheus sends timestamps as float seconds with millisecond precision. They are
