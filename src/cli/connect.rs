@@ -12,6 +12,7 @@ use clap::{ArgGroup, Args};
 use serde_json::json;
 
 use super::print_json;
+use crate::io::first_sync::FirstSync;
 use crate::io::live::{self, Clock, ConnState, LiveHandle, TelemetryFormat};
 use crate::io::prometheus::auth::{AuthSource, SecretSource};
 use crate::io::prometheus::{self, PrometheusConfig, mapping};
@@ -54,8 +55,9 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "DUR", default_value = "30s", value_parser = duration_arg)]
     pub timeout: Duration,
     /// Give up when no complete sync succeeded within this time (retrying meanwhile).
-    #[arg(long, value_name = "DUR", default_value = "2m", value_parser = duration_arg)]
-    pub wait: Duration,
+    /// Default: 10s while the server has never answered, 2m once it has.
+    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    pub wait: Option<Duration>,
     /// Grid points per series in one request (Prometheus allows at most 11000).
     #[arg(long, value_name = "N", default_value_t = 11_000, value_parser = clap::value_parser!(u32).range(2..=11_000))]
     pub max_points: u32,
@@ -191,6 +193,10 @@ fn remote(args: &ConnectArgs) -> Result<(Scenario, LiveHandle, String)> {
         &format!("Snapshot of {source} (mapping {})", mapping_path.display()),
         step,
     );
+    // Until the first complete sync: each retry is told on stderr, and a server that
+    // never answered is given up on within 10 s unless --wait says otherwise
+    // (io::first_sync).
+    let mut watch = FirstSync::new(&source, args.wait);
     let waited = Stopwatch::start();
     loop {
         let applied = live::apply(&mut scenario, handle.poll());
@@ -203,13 +209,15 @@ fn remote(args: &ConnectArgs) -> Result<(Scenario, LiveHandle, String)> {
         if applied.synced.iter().any(|r| r.initial) {
             break;
         }
-        match handle.state() {
-            ConnState::Failed { reason } => bail!("{reason}"),
-            ConnState::Retrying { reason, .. } if waited.secs() > args.wait.as_secs_f64() => {
-                bail!("no complete sync within {}: {reason}", time::format_duration(args.wait))
-            }
-            ConnState::Stopped => bail!("the sync thread stopped unexpectedly"),
-            _ => {}
+        let answered = handle.stats().requests > 0;
+        let elapsed = Duration::from_secs_f64(waited.secs());
+        let observed = watch.observe(&applied.states, &handle.state(), answered, elapsed);
+        for line in &observed.lines {
+            eprintln!("{line}");
+        }
+        if let Some(cause) = observed.give_up {
+            let hint = if args.wait.is_none() && !answered { " (--wait DUR waits longer)" } else { "" };
+            bail!("cannot connect to {source}: {cause}{hint}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }

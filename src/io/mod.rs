@@ -7,6 +7,7 @@
 pub mod audit;
 mod error;
 pub mod experiment;
+pub mod first_sync;
 pub mod forecast;
 #[cfg(feature = "gui")]
 pub mod image;

@@ -4,6 +4,14 @@
 //! Everything that touches the network runs on named threads (`prometheus-sync`,
 //! `localhost-sampler`, `prometheus-test`, `snapshot-write`); the functions here only
 //! read channels and atomics, so a hanging server cannot stall a frame.
+//!
+//! After *Connect* (Prometheus) the dialog stays open, its fields as typed, until the
+//! first complete sync: it lists each retry with its reason (the rules of
+//! [`io::first_sync`](crate::io::first_sync), as `twinbench connect` follows them: a
+//! server that never answered is given up on after 10 s), offers *Cancel*, and on
+//! giving up stops the source and shows the cause, so the user can correct a field and
+//! connect again. Closed meanwhile, the dialog lets the source go on connecting; the
+//! status bar shows its state and a notification the cause if it gives up.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,10 +20,11 @@ use std::time::Duration;
 
 use eframe::egui::{self, Color32};
 
+use crate::io::first_sync::FirstSync;
 use crate::io::live::{self, ConnState, LiveHandle, SnapshotSummary, TelemetryFormat};
 use crate::io::prometheus::auth::{AuthSource, SecretSource};
 use crate::io::prometheus::{self, PrometheusConfig, mapping};
-use crate::io::{localhost, time};
+use crate::io::{Stopwatch, localhost, time};
 use crate::model::Scenario;
 
 /// Which source the dialog sets up.
@@ -68,7 +77,26 @@ pub struct ConnectDialogState {
     pub error: Option<String>,
     /// *Browse…* was clicked: the app shows a file picker for the mapping.
     pub browse_mapping: bool,
+    /// While a Prometheus source connects: its first sync being waited for.
+    pub connecting: Option<Connecting>,
+    /// *Cancel* was clicked while connecting.
+    pub cancel: bool,
     test: Option<Receiver<Result<String, String>>>,
+}
+
+/// A connection attempt the dialog follows until the first complete sync.
+pub struct Connecting {
+    watch: FirstSync,
+    started: Stopwatch,
+    /// Each retry's line, oldest first.
+    pub log: Vec<String>,
+}
+
+impl Connecting {
+    fn new(url: &str) -> Self {
+        let name = prometheus::client::check_url(url).unwrap_or_else(|_| url.trim().to_string());
+        Connecting { watch: FirstSync::new(&name, None), started: Stopwatch::start(), log: Vec::new() }
+    }
 }
 
 impl Default for ConnectDialogState {
@@ -87,6 +115,8 @@ impl Default for ConnectDialogState {
             test_result: None,
             error: None,
             browse_mapping: false,
+            connecting: None,
+            cancel: false,
             test: None,
         }
     }
@@ -218,10 +248,19 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) ->
                 ui.weak("Secrets are read when connecting and are never saved.");
             }
             ui.horizontal(|ui| {
-                if ui.button("Connect").clicked() {
+                if state.connecting.is_some() {
+                    ui.spinner();
+                    ui.label(format!("Connecting to {}…", state.url.trim()));
+                    if ui.button("Cancel").clicked() {
+                        state.cancel = true;
+                    }
+                } else if ui.button("Connect").clicked() {
                     match state.request() {
                         Ok(r) => {
                             state.error = None;
+                            if matches!(r, ConnectRequest::Prometheus(_)) {
+                                state.connecting = Some(Connecting::new(&state.url));
+                            }
                             request = Some(r);
                         }
                         Err(e) => state.error = Some(e),
@@ -237,6 +276,14 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) ->
                     }
                 }
             });
+            if let Some(c) = &state.connecting {
+                // The latest retries (the reason of each), oldest first.
+                for line in c.log.iter().rev().take(6).rev() {
+                    ui.colored_label(Color32::from_rgb(220, 150, 40), line);
+                }
+                // Elapsed time and "giving up in" move on without events.
+                ctx.request_repaint_after(Duration::from_millis(250));
+            }
             if let Some(e) = &state.error {
                 ui.colored_label(Color32::from_rgb(220, 80, 60), e);
             }
@@ -250,7 +297,8 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) ->
                 None => {}
             }
         });
-    state.open = open && request.is_none();
+    // Connecting keeps the dialog open (its fields as typed) until the first sync.
+    state.open = open && (request.is_none() || state.connecting.is_some());
     request
 }
 
@@ -365,6 +413,15 @@ pub struct LiveTick {
     pub messages: Vec<(bool, String)>,
 }
 
+/// What a frame's events say about the first sync.
+#[derive(Debug, Default)]
+struct FirstSyncNews {
+    /// States reported, in order.
+    states: Vec<ConnState>,
+    /// The first (initial) sync completed.
+    synced: bool,
+}
+
 /// The live source of the workbench, the Connect and snapshot dialogs.
 #[derive(Default)]
 pub struct LiveState {
@@ -417,41 +474,57 @@ impl LiveState {
                 Err(e) => (true, format!("Cannot save the snapshot: {e}")),
             });
         }
-        let (Some(handle), Some(scenario)) = (&self.handle, scenario) else {
-            return tick;
-        };
-        let events = handle.poll();
-        if events.is_empty() {
-            return tick;
+        let mut first_sync = FirstSyncNews::default();
+        if let (Some(handle), Some(scenario)) = (&self.handle, scenario) {
+            first_sync = apply_events(handle, &mut self.last_state, scenario, &mut tick);
         }
-        // Background analyses may hold the previous state; they keep it and the open
-        // scenario moves on (copied once, then owned again).
-        let scenario = Arc::make_mut(scenario);
-        let old_end = scenario.end;
-        let applied = live::apply(scenario, events);
-        // A configuration change recolours drift and the inspector: treat it like a
-        // graph change (rare, so the rebuild costs nothing noticeable).
-        tick.graph_changed = applied.twins_added > 0 || applied.edges_added > 0 || applied.config_values > 0;
-        tick.samples = applied.samples_added;
-        if scenario.end != old_end {
-            tick.end_moved = Some((old_end, scenario.end));
-        }
-        for w in applied.warnings {
-            tick.messages.push((false, w));
-        }
-        for e in applied.errors {
-            tick.messages.push((true, e));
-        }
-        for state in applied.states {
-            // Report a failure once, when it starts.
-            if let ConnState::Failed { reason } = &state
-                && !matches!(self.last_state, Some(ConnState::Failed { .. }))
-            {
-                tick.messages.push((true, format!("{}: {reason}", handle.name())));
-            }
-            self.last_state = Some(state);
-        }
+        self.follow_connecting(&first_sync, &mut tick);
         tick
+    }
+
+    /// While the dialog's connection attempt waits for its first sync: logs each retry,
+    /// closes the dialog on success, and on *Cancel* or giving up stops the source
+    /// (the fields stay as typed; the cause is shown under them).
+    fn follow_connecting(&mut self, news: &FirstSyncNews, tick: &mut LiveTick) {
+        let cancel = std::mem::take(&mut self.dialog.cancel);
+        let Some(connecting) = &mut self.dialog.connecting else {
+            return;
+        };
+        let Some(handle) = &self.handle else {
+            // The source did not start (the app told why).
+            self.dialog.connecting = None;
+            return;
+        };
+        let state = handle.state();
+        if news.synced || matches!(state, ConnState::Connected { .. }) {
+            self.dialog.connecting = None;
+            self.dialog.open = false;
+            return;
+        }
+        let cause = if cancel {
+            Some(format!("Cancelled connecting to {}.", handle.name()))
+        } else {
+            let elapsed = Duration::from_secs_f64(connecting.started.secs());
+            let answered = handle.stats().requests > 0;
+            let observed = connecting.watch.observe(&news.states, &state, answered, elapsed);
+            connecting.log.extend(observed.lines);
+            observed.give_up.map(|cause| {
+                let text = format!("Cannot connect to {}: {cause}", handle.name());
+                // Said once: a failure the source reported is already a notification.
+                if !matches!(state, ConnState::Failed { .. }) {
+                    tick.messages.push((true, text.clone()));
+                }
+                text
+            })
+        };
+        if let Some(cause) = cause {
+            if let Some(h) = self.handle.take() {
+                h.stop();
+            }
+            self.last_state = None;
+            self.dialog.connecting = None;
+            self.dialog.error = Some(cause);
+        }
     }
 
     /// Carries out a status-widget action.
@@ -521,6 +594,48 @@ impl LiveState {
             self.act(SyncAction::Disconnect);
         }
     }
+}
+
+/// Folds the source's new events into the open scenario.
+fn apply_events(
+    handle: &LiveHandle,
+    last_state: &mut Option<ConnState>,
+    scenario: &mut Arc<Scenario>,
+    tick: &mut LiveTick,
+) -> FirstSyncNews {
+    let events = handle.poll();
+    if events.is_empty() {
+        return FirstSyncNews::default();
+    }
+    // Background analyses may hold the previous state; they keep it and the open
+    // scenario moves on (copied once, then owned again).
+    let scenario = Arc::make_mut(scenario);
+    let old_end = scenario.end;
+    let applied = live::apply(scenario, events);
+    // A configuration change recolours drift and the inspector: treat it like a
+    // graph change (rare, so the rebuild costs nothing noticeable).
+    tick.graph_changed = applied.twins_added > 0 || applied.edges_added > 0 || applied.config_values > 0;
+    tick.samples = applied.samples_added;
+    if scenario.end != old_end {
+        tick.end_moved = Some((old_end, scenario.end));
+    }
+    for w in applied.warnings {
+        tick.messages.push((false, w));
+    }
+    for e in applied.errors {
+        tick.messages.push((true, e));
+    }
+    let news = FirstSyncNews { states: applied.states.clone(), synced: applied.synced.iter().any(|r| r.initial) };
+    for state in applied.states {
+        // Report a failure once, when it starts.
+        if let ConnState::Failed { reason } = &state
+            && !matches!(*last_state, Some(ConnState::Failed { .. }))
+        {
+            tick.messages.push((true, format!("{}: {reason}", handle.name())));
+        }
+        *last_state = Some(state);
+    }
+    news
 }
 
 /// Keeps a plot view that showed the end of history showing it as history grows.

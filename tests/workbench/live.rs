@@ -103,6 +103,17 @@ fn config(url: &str, mapping_text: &str, clock: Clock, backfill: Duration) -> Pr
     c
 }
 
+/// `twinbench connect` of `url` through `mapping` over `backfill` up to `end`, written
+/// to `out`, with `extra` arguments.
+fn snapshot(url: &str, mapping: &Path, backfill: &str, end: i64, out: &Path, extra: &[&str]) -> std::process::Output {
+    let end = end.to_string();
+    let mut args = vec!["connect", "--prometheus", url, "--mapping", mapping.to_str().unwrap()];
+    args.extend(["--backfill", backfill, "--end", &end]);
+    args.extend(extra);
+    args.extend(["--out", out.to_str().unwrap()]);
+    twinbench(&args)
+}
+
 const MAPPING: &str = "\
 step: 60s
 series:
@@ -155,6 +166,83 @@ fn backfill_returns_exactly_what_was_written() {
     assert!(matches!(s.handle.state(), ConnState::Connected { last_sync } if last_sync == end));
 }
 
+/// Grid times of a written series as Prometheus' grid sees them: each sample at the
+/// first grid time at or after it.
+fn on_grid(samples: &[(i64, f64)], step: i64) -> Vec<(i64, f64)> {
+    samples.iter().map(|(t, v)| (t + (step - t.rem_euclid(step)).rem_euclid(step), *v)).collect()
+}
+
+/// Series that ended two hours before "now": Prometheus' 5-minute lookback would
+/// repeat each last sample at five more grid points, fill a short gap with the sample
+/// before it, and repeat a sample scraped off the grid; none of that is stored, in
+/// backfill and in later live syncs alike. A computed expression has no sample times
+/// of its own (Prometheus gives the evaluation time), so its lookback points stay —
+/// the documented limit.
+#[test]
+fn a_snapshot_holds_only_the_samples_the_server_had() {
+    let end = T0 + 48 * 3600;
+    let mut gappy = history("twin_cpu_usage", &[("instance", "db-2")], T0, 2881, 60, 2);
+    // A 4-minute gap (grid points 1000..=1003 missing), within the lookback.
+    gappy.samples.retain(|(t, _)| !(T0 + 1000 * 60..=T0 + 1003 * 60).contains(t));
+    let mut offset = history("twin_cpu_usage", &[("instance", "db-3")], T0, 2881, 60, 3);
+    for (t, _) in &mut offset.samples {
+        *t += 7;
+    }
+    let written = vec![history("twin_cpu_usage", &[("instance", "db-1")], T0, 2881, 60, 1), gappy, offset];
+    let Some(server) = Prometheus::start(&written) else { return };
+    let clock = Clock::manual(end + 2 * 3600);
+    let mapping = "\
+series:
+  - {query: twin_cpu_usage, metric: cpu_usage, twin_label: instance}
+  - {query: 'sum by (instance) (twin_cpu_usage)', metric: cpu_sum, twin_label: instance}
+";
+    let mut cfg = config(&server.url(), mapping, clock.clone(), Duration::from_secs(51 * 3600));
+    cfg.mapping.sync_interval = Duration::from_secs(3600);
+    let mut s = Session::new(prometheus::start(cfg).unwrap(), 60);
+    s.synced_to(end + 2 * 3600);
+    let written_count: usize = written.iter().map(|w| w.samples.len()).sum();
+    let mut stored = 0;
+    for w in &written {
+        let key = SeriesKey::new(w.label("instance"), "cpu_usage");
+        let got = s.samples(&key);
+        assert_eq!(got, bits(&on_grid(&w.samples, 60)), "{key}");
+        stored += got.len();
+    }
+    assert_eq!(stored, written_count);
+    let db1 = s.samples(&SeriesKey::new("db-1", "cpu_usage"));
+    assert_eq!(db1.last().map(|(t, _)| *t), Some(end), "the twin is not alive after its last sample");
+    // The computed series: the grid time is its sample time, so the lookback stays.
+    let sum = s.samples(&SeriesKey::new("db-1", "cpu_sum"));
+    assert_eq!(sum.len(), 2881 + 5, "a sum's lookback points are kept (documented)");
+    // Repeats are counted as duplicates: after the last sample five grid points
+    // (four for the series 7 s off the grid, whose last sample the fifth no longer
+    // sees), and the four grid points of the gap.
+    assert_eq!(s.handle.stats().duplicates_dropped, 5 + (5 + 4) + 4);
+
+    // Live sync: later grid points bring nothing (the repeats are dropped again).
+    clock.set(end + 2 * 3600 + 600);
+    s.handle.sync_now();
+    s.synced_to(end + 2 * 3600 + 600);
+    for w in &written {
+        let key = SeriesKey::new(w.label("instance"), "cpu_usage");
+        assert_eq!(s.samples(&key).len(), w.samples.len(), "{key}");
+    }
+
+    // `twinbench connect` writes the same: as many samples as were written, the last
+    // one at the last written time.
+    let dir = tempfile::tempdir().unwrap();
+    let mapping_file = write_in(dir.path(), "m.yaml", ONE_QUERY);
+    let out_path = dir.path().join("snap.ron");
+    let out = snapshot(&server.url(), &mapping_file, "51h", end + 2 * 3600, &out_path, &["--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["samples"].as_u64(), Some(written_count as u64), "{v}");
+    let loaded = twinbench::io::scenario::load(&out_path).unwrap();
+    let last = loaded.telemetry.series(&SeriesKey::new("db-1", "cpu_usage")).unwrap().read_all().unwrap();
+    assert_eq!(last.ts.last(), Some(&end));
+    eprintln!("written {written_count}, stored {}, repeats dropped {}", v["samples"], v["duplicates_dropped"]);
+}
+
 #[test]
 fn ranges_past_the_11000_point_limit_are_chunked() {
     // Two days at 10 s: 17,281 points, more than Prometheus answers in one request.
@@ -178,8 +266,8 @@ fn ranges_past_the_11000_point_limit_are_chunked() {
     let mut s = Session::new(handle, 10);
     s.synced_to(end);
     assert_eq!(s.samples(&SeriesKey::new("fine", "cpu_usage")), bits(&written[0].samples));
-    // The runtime info plus two range requests.
-    assert_eq!(s.handle.stats().requests, 3);
+    // The runtime info plus two range requests, each with its sample times.
+    assert_eq!(s.handle.stats().requests, 5);
 }
 
 #[test]
@@ -478,20 +566,7 @@ fn a_connect_snapshot_reloads_with_its_configuration_history_and_check_reports_d
     let policy = write_in(dir.path(), "policy.yaml", DRIFT_POLICY);
     let snap = dir.path().join("snap.ron");
     let end = T0 + 6 * 3600;
-    let out = twinbench(&[
-        "connect",
-        "--prometheus",
-        &server.url(),
-        "--mapping",
-        mapping_file.to_str().unwrap(),
-        "--backfill",
-        "6h",
-        "--end",
-        &end.to_string(),
-        "--json",
-        "--out",
-        snap.to_str().unwrap(),
-    ]);
+    let out = snapshot(&server.url(), &mapping_file, "6h", end, &snap, &["--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!((v["config_keys"].as_u64(), v["config_changes"].as_u64()), (Some(2), Some(1)), "{v}");
@@ -536,19 +611,7 @@ fn a_connect_snapshot_reloads_with_its_configuration_history_and_check_reports_d
         |scenario: &str| twinbench(&["verify", plan.to_str().unwrap(), "--scenario", scenario, "--policy", policy_arg]);
     assert_eq!(verify(snap_arg).status.code(), Some(0), "{}", stderr(&verify(snap_arg)));
     let later = dir.path().join("later.ron");
-    let out = twinbench(&[
-        "connect",
-        "--prometheus",
-        &server.url(),
-        "--mapping",
-        mapping_file.to_str().unwrap(),
-        "--backfill",
-        "7h",
-        "--end",
-        &(end + 3600).to_string(),
-        "--out",
-        later.to_str().unwrap(),
-    ]);
+    let out = snapshot(&server.url(), &mapping_file, "7h", end + 3600, &later, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let stale = verify(later.to_str().unwrap());
     assert_eq!(stale.status.code(), Some(3), "{}", stderr(&stale));
@@ -802,22 +865,8 @@ fn connect_writes_a_scenario_that_info_loads_and_the_same_samples_give_the_same_
     for (run, format) in [("a", "parquet"), ("b", "parquet"), ("c", "csv")] {
         std::fs::create_dir_all(dir.path().join(run)).unwrap();
         let out_path = dir.path().join(run).join("snap.ron");
-        let out = twinbench(&[
-            "connect",
-            "--prometheus",
-            &server.url(),
-            "--mapping",
-            mapping_file.to_str().unwrap(),
-            "--backfill",
-            "6h",
-            "--end",
-            &end.to_string(),
-            "--telemetry-format",
-            format,
-            "--json",
-            "--out",
-            out_path.to_str().unwrap(),
-        ]);
+        let out =
+            snapshot(&server.url(), &mapping_file, "6h", end, &out_path, &["--telemetry-format", format, "--json"]);
         assert!(out.status.success(), "{}", stderr(&out));
         let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(
@@ -926,6 +975,69 @@ fn connect_reports_bad_input_clearly() {
     }
 }
 
+/// `twinbench connect` to a server that is not there, or not well: exit 2 within about
+/// ten seconds with the cause, each retry told on stderr meanwhile. (Elapsed time is
+/// bounded generously, as a guard of "fails fast", not as a benchmark.)
+#[test]
+fn connect_fails_fast_with_the_cause_when_the_server_never_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = write_in(dir.path(), "m.yaml", ONE_QUERY);
+    let out_path = dir.path().join("x.ron");
+    let run = |url: &str, extra: &[&str]| {
+        let mut args = vec!["connect", "--prometheus", url, "--mapping", mapping.to_str().unwrap()];
+        args.extend(extra);
+        args.extend(["--out", out_path.to_str().unwrap()]);
+        let watch = twinbench::io::Stopwatch::start();
+        let out = twinbench(&args);
+        (out, watch.secs())
+    };
+    // Nothing listens: refused, retried with backoff, given up on with the cause.
+    let url = format!("http://127.0.0.1:{}", crate::prom::free_port());
+    let (out, secs) = run(&url, &[]);
+    let err = stderr(&out);
+    eprintln!("refused port: exit {:?} after {secs:.2} s\n{err}", out.status.code());
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(secs < 30.0, "took {secs:.1} s: {err}");
+    assert!(err.contains(&format!("waiting for {url}: connection refused")), "{err}");
+    assert!(err.contains("(attempt 1, 0 s elapsed, next attempt in 1 s, giving up in 10 s)"), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("error: cannot connect to {url}: gave up after "))
+            && last.contains("connection refused")
+            && last.ends_with("(--wait DUR waits longer)"),
+        "{err}"
+    );
+    assert!(!out_path.exists());
+
+    // An HTTP error status on every request: retried, then the status and the body's start.
+    let down = Responder::always(Reply::Body(503, "text/plain", b"upstream prometheus is down".to_vec()));
+    let (out, secs) = run(&down.url, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(secs < 30.0, "took {secs:.1} s: {err}");
+    assert!(err.contains("HTTP 503 (body starts \"upstream prometheus is down\")"), "{err}");
+    assert!(err.lines().last().unwrap_or_default().contains("gave up after"), "{err}");
+    // Not a Prometheus at all (404 everywhere): permanent, so at once.
+    let wrong = Responder::always(Reply::Body(404, "text/html", b"<html>Not Found</html>".to_vec()));
+    let (out, _) = run(&wrong.url, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("HTTP 404: is this the Prometheus server URL") && err.contains("Not Found"), "{err}");
+    // A server that accepts and never answers: a timeout, within the ten seconds.
+    let silent = Responder::always(Reply::Hang(Duration::from_secs(60)));
+    let (out, secs) = run(&silent.url, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(secs < 30.0, "took {secs:.1} s: {err}");
+    assert!(err.contains("timed out: no answer from"), "{err}");
+    // --wait sets the limit (here a shorter one, to keep the test short).
+    let (out, _) = run(&url, &["--wait", "5s"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("(attempt 1, 0 s elapsed, next attempt in 1 s, giving up in 5 s)"), "{err}");
+    assert!(!err.contains("--wait DUR"), "{err}");
+}
+
 #[test]
 fn connect_local_snapshots_this_machine() {
     let dir = tempfile::tempdir().unwrap();
@@ -974,7 +1086,7 @@ mod gui {
 
     use super::{ONE_QUERY, bits, history};
     use crate::gui::click;
-    use crate::prom::{Prometheus, Written, write_in};
+    use crate::prom::{Prometheus, Reply, Responder, Written, write_in};
 
     fn step_until(
         h: &mut Harness<'static, WorkbenchApp>,
@@ -1049,6 +1161,45 @@ mod gui {
         h.run_steps(2);
         h.get_by_label("Test connection").click();
         step_until(&mut h, "the test result", |h| h.query_by_label_contains("connection refused").is_some());
+    }
+
+    fn shows(h: &Harness<'static, WorkbenchApp>, text: &str) -> bool {
+        h.query_all_by_label_contains(text).next().is_some()
+    }
+
+    /// Connect to a port where nothing listens: the dialog stays open with the fields
+    /// as typed, lists each retry with its reason, and Cancel stops the source; then a
+    /// server that is not a Prometheus: the dialog shows the cause and the source is
+    /// gone.
+    #[test]
+    fn the_connect_dialog_shows_each_retry_and_the_cause_and_can_be_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let mapping = write_in(dir.path(), "m.yaml", ONE_QUERY);
+        let mut h = connect_dialog();
+        click(&mut h, "Prometheus");
+        let url = format!("http://127.0.0.1:{}", crate::prom::free_port());
+        set_field(&mut h, "Server URL", &url);
+        set_field(&mut h, "Mapping file", mapping.to_str().unwrap());
+        h.get_by_role_and_label(Role::Button, "Connect").click();
+        h.run_steps(2);
+        let retry = format!("waiting for {url}: connection refused");
+        step_until(&mut h, "a retry in the dialog", |h| shows(h, &retry));
+        assert!(shows(&h, &format!("Connecting to {url}…")));
+        assert!(h.state().live_status().is_some());
+        h.get_by_role_and_label(Role::Button, "Cancel").click();
+        step_until(&mut h, "the cancellation", |h| shows(h, "Cancelled connecting to"));
+        assert!(h.state().live_status().is_none(), "the source is stopped");
+        h.get_all_by_value(&url).next().expect("the URL is kept");
+        h.get_all_by_value(mapping.to_str().unwrap()).next().expect("the mapping is kept");
+
+        // A web server that is not Prometheus: the cause, at once (a 404 is permanent).
+        let wrong = Responder::always(Reply::Body(404, "text/html", b"<html>Not Found</html>".to_vec()));
+        set_field(&mut h, "Server URL", &wrong.url);
+        h.get_by_role_and_label(Role::Button, "Connect").click();
+        step_until(&mut h, "the cause", |h| shows(h, "Cannot connect to ") && !shows(h, "Connecting to "));
+        assert!(shows(&h, "HTTP 404: is this the Prometheus server URL"));
+        assert!(h.state().live_status().is_none(), "the source is stopped");
+        h.get_by_role_and_label(Role::Button, "Connect");
     }
 
     /// Replaces a text field's content, as a user would.
@@ -1140,14 +1291,9 @@ mod gui {
             let data =
                 s.telemetry.series(&SeriesKey::new(w.label("instance"), "cpu_usage")).unwrap().read_all().unwrap();
             let got: Vec<(i64, f64)> = data.ts.into_iter().zip(data.values).collect();
-            let (exact, after) = got.split_at(w.samples.len().min(got.len()));
-            assert_eq!(bits(exact), bits(&w.samples), "{}", w.label("instance"));
-            // Past the written history, Prometheus answers with the last sample for its
-            // 5-minute lookback: each grid point once, then nothing.
-            let last = w.samples.last().unwrap();
-            let expected: Vec<(i64, f64)> = (1..=after.len() as i64).map(|k| (last.0 + 5 * k, last.1)).collect();
-            assert!(after.len() <= 60, "{after:?}");
-            assert_eq!(bits(after), bits(&expected), "{}", w.label("instance"));
+            // Past the written history Prometheus answers with the last sample for its
+            // 5-minute lookback; those repeats are not samples and are not stored.
+            assert_eq!(bits(&got), bits(&w.samples), "{}", w.label("instance"));
         }
 
         // File → Save snapshot… writes what arrived as a scenario that loads like any other.

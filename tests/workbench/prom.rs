@@ -248,6 +248,12 @@ pub struct Seen {
 }
 
 impl Seen {
+    /// A query of the sample times behind a query's grid points: `timestamp(\n…\n)`
+    /// (its parenthesis form-encoded or not).
+    fn asks_sample_times(&self) -> bool {
+        self.form("query").is_some_and(|q| q.starts_with("timestamp%28") || q.starts_with("timestamp("))
+    }
+
     /// A form field of the body.
     pub fn form(&self, key: &str) -> Option<String> {
         self.body.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}="))).map(str::to_string)
@@ -284,7 +290,11 @@ type Handler = dyn Fn(&Seen, usize) -> Reply + Send + Sync;
 
 /// A loopback HTTP server that answers each `query_range` with `handler(request, n)`
 /// (n counts query_range requests from 0) and the runtime info with the recorded
-/// fixture. It stops when dropped, after 120 s, or after 2,000 connections.
+/// fixture. A `timestamp(…)` query (the sync's sample times) is answered as a server
+/// answers it for a scalar expression, with `bad_data`, so the recorded answers keep
+/// every grid point (the fallback) and these queries are neither counted nor listed
+/// in [`queries`](Self::queries). It stops when dropped, after 120 s, or after 2,000
+/// connections.
 pub struct Responder {
     pub url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
@@ -293,6 +303,16 @@ pub struct Responder {
 
 impl Responder {
     pub fn start(handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Responder {
+        Self::serving(false, handler)
+    }
+
+    /// A server (a proxy without its upstream, a web server at the wrong port) that
+    /// answers every request, whatever the path, with `reply`.
+    pub fn always(reply: Reply) -> Responder {
+        Self::serving(true, move |_, _| reply.clone())
+    }
+
+    fn serving(every_path: bool, handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Responder {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -313,7 +333,7 @@ impl Responder {
                             connections += 1;
                             let (handler, seen, counter) =
                                 (Arc::clone(&handler), Arc::clone(&seen2), Arc::clone(&counter));
-                            std::thread::spawn(move || serve(stream, &*handler, &seen, &counter));
+                            std::thread::spawn(move || serve(stream, every_path, &*handler, &seen, &counter));
                         }
                         Err(_) => {
                             idle_polls += 1;
@@ -328,7 +348,8 @@ impl Responder {
 
     /// The `query_range` requests seen so far.
     pub fn queries(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().iter().filter(|s| s.path.ends_with("/query_range")).cloned().collect()
+        let seen = self.seen.lock().unwrap();
+        seen.iter().filter(|s| s.path.ends_with("/query_range") && !s.asks_sample_times()).cloned().collect()
     }
 }
 
@@ -338,7 +359,7 @@ impl Drop for Responder {
     }
 }
 
-fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen>>, counter: &Mutex<usize>) {
+fn serve(stream: TcpStream, every_path: bool, handler: &Handler, seen: &Mutex<Vec<Seen>>, counter: &Mutex<usize>) {
     stream.set_nonblocking(false).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -367,10 +388,15 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen>>, counter:
     }
     let request = Seen { path: path.clone(), body: String::from_utf8_lossy(&body).into_owned(), authorization };
     seen.lock().unwrap().push(request.clone());
-    let reply = if path.ends_with("/status/runtimeinfo") {
+    let reply = if every_path {
+        handler(&request, 0)
+    } else if path.ends_with("/status/runtimeinfo") {
         Reply::fixture(200, "runtimeinfo.json")
     } else if path == "/-/ready" {
         Reply::Body(200, "text/plain", b"Prometheus Server is Ready.\n".to_vec())
+    } else if request.asks_sample_times() {
+        let error = r#"expected type instant vector in call to function \"timestamp\", got scalar"#;
+        Reply::json(400, &format!(r#"{{"status":"error","errorType":"bad_data","error":"{error}"}}"#))
     } else {
         let n = {
             let mut c = counter.lock().unwrap();

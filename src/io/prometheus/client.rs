@@ -8,6 +8,15 @@
 //! envelope such as `timeout` or `execution`) or permanent (authentication refused, a
 //! query the server calls `bad_data`, a URL that is not a Prometheus API). Messages
 //! never contain the credentials.
+//!
+//! # Why a request failed
+//! A message names the cause first, from `ureq`'s error type rather than its text: the
+//! name did not resolve (`HostNotFound`, or a lookup error, which the resolver wrapper
+//! [`TaggedResolver`] marks because the standard library reports it as an uncategorised
+//! `io::Error`), the connection was refused, reset or unreachable (`io::ErrorKind`), a
+//! timeout and the phase it hit (`ureq::Timeout`: name lookup, connect, the answer),
+//! TLS (rustls errors, through the stream or directly), or an HTTP status with the
+//! start of the body. `connect` and the Connect dialog show these messages as they are.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -17,6 +26,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use ureq::Agent;
 use ureq::tls::{RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::auth::Auth;
 use crate::io::live::redact;
@@ -84,6 +95,33 @@ pub struct Client {
     base: String,
     auth: Option<Auth>,
     redactions: Vec<String>,
+    timeout: Duration,
+}
+
+/// A name lookup that failed; [`TaggedResolver`] wraps the lookup's `io::Error` in it
+/// so that [`Client`] can tell a DNS failure from a failure of the connection.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct LookupFailed(std::io::Error);
+
+/// `ureq`'s own resolver (the system's `getaddrinfo`), with its IO errors tagged as
+/// [`LookupFailed`]. (`ureq`'s resolver API is "unversioned": Cargo.lock pins the
+/// version it was written against.)
+#[derive(Debug, Default)]
+struct TaggedResolver(DefaultResolver);
+
+impl Resolver for TaggedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve(uri, config, timeout).map_err(|e| match e {
+            ureq::Error::Io(io) => ureq::Error::Io(std::io::Error::new(io.kind(), LookupFailed(io))),
+            other => other,
+        })
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -141,16 +179,16 @@ impl Client {
                 RootCerts::new_with_certs(&certs)
             }
         };
-        let agent: Agent = Agent::config_builder()
+        let agent_config = Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(config.timeout))
             .max_redirects(0)
             .user_agent(concat!("twinbench/", env!("CARGO_PKG_VERSION")))
             .tls_config(TlsConfig::builder().root_certs(roots).build())
-            .build()
-            .into();
+            .build();
+        let agent = Agent::with_parts(agent_config, DefaultConnector::default(), TaggedResolver::default());
         let redactions = config.auth.as_ref().map(Auth::redactions).unwrap_or_default();
-        Ok(Client { agent, base, auth: config.auth, redactions })
+        Ok(Client { agent, base, auth: config.auth, redactions, timeout: config.timeout })
     }
 
     /// The server URL (without credentials).
@@ -215,32 +253,7 @@ impl Client {
 
     fn transport_error(&self, e: &ureq::Error, url: &str) -> ApiError {
         let text = self.scrub(&e.to_string());
-        match e {
-            ureq::Error::Timeout(_) => ApiError::Transient(format!("timed out ({text}): {url}")),
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-                ApiError::Transient(format!("connection refused: {url}"))
-            }
-            // rustls reports handshake failures through the stream as IO errors.
-            ureq::Error::Io(io) if io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()).is_some() => {
-                let permanent = matches!(
-                    io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()),
-                    Some(rustls::Error::InvalidCertificate(_) | rustls::Error::PeerIncompatible(_))
-                );
-                let message = format!("TLS failed ({text}): {url}");
-                if permanent { ApiError::Permanent(message) } else { ApiError::Transient(message) }
-            }
-            ureq::Error::HostNotFound => ApiError::Transient(format!("host not found: {url}")),
-            ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
-                ApiError::Permanent(format!("TLS failed ({text}): {url}"))
-            }
-            ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) => {
-                ApiError::Permanent(format!("bad URL ({text}): {url}"))
-            }
-            ureq::Error::BodyExceedsLimit(n) => {
-                ApiError::Transient(format!("the response is larger than the {n}-byte limit: {url}"))
-            }
-            _ => ApiError::Transient(format!("request failed ({text}): {url}")),
-        }
+        classify_transport(e, &text, self.timeout, url)
     }
 
     /// Classifies a response that is not a successful API envelope.
@@ -272,25 +285,58 @@ impl Client {
 
     /// `/api/v1/query_range` for `[start, end]` every `step_secs`, all whole seconds.
     pub fn query_range(&self, query: &str, start: i64, end: i64, step_secs: i64) -> Result<Matrix, ApiError> {
+        self.range(query, start, end, step_secs).map_err(|(e, _)| e)
+    }
+
+    /// The time of the sample behind each grid point of `query`: `timestamp(query)` over
+    /// the same grid, one series per series of `query` (without `__name__`), values in
+    /// Unix seconds. For a selector these are the samples' own times; for a computed
+    /// expression (an aggregation, arithmetic, `rate`, …) Prometheus gives the grid
+    /// time itself. `Ok(None)` when the server cannot take `timestamp()` of the
+    /// expression (`bad_data`: a scalar; `execution`: series that differ only by name).
+    pub fn sample_times(&self, query: &str, start: i64, end: i64, step_secs: i64) -> Result<Option<Matrix>, ApiError> {
+        // On lines of its own: a `#` comment in the query must not swallow the parenthesis.
+        match self.range(&format!("timestamp(\n{query}\n)"), start, end, step_secs) {
+            Ok(m) => Ok(Some(m)),
+            Err((_, Some(kind))) if kind == "bad_data" || kind == "execution" => Ok(None),
+            Err((e, _)) => Err(e),
+        }
+    }
+
+    /// A range query; an error comes with the server's `errorType` when it answered
+    /// with an error envelope.
+    fn range(&self, query: &str, start: i64, end: i64, step_secs: i64) -> Result<Matrix, (ApiError, Option<String>)> {
         let (s, e, st) = (start.to_string(), end.to_string(), step_secs.to_string());
         let form = [("query", query), ("start", s.as_str()), ("end", e.as_str()), ("step", st.as_str())];
         let path = "/api/v1/query_range";
         let url = format!("{}{path}", self.base);
-        let (status, body, wire) = self.post(path, &form)?;
+        let (status, body, wire) = self.post(path, &form).map_err(|e| (e, None))?;
         let what = format!("query `{}`", cut(query, 120));
+        let kind = || {
+            serde_json::from_slice::<ErrorEnvelope>(&body)
+                .ok()
+                .filter(|e| e.status == "error")
+                .and_then(|e| e.error_type)
+        };
         let parsed = match serde_json::from_slice::<RangeEnvelope<'_>>(&body) {
             Ok(env) if env.status == "success" && (200..300).contains(&status) => env,
-            Ok(_) => return Err(self.failure(status, &body, &what, &url)),
+            Ok(_) => return Err((self.failure(status, &body, &what, &url), kind())),
             // An error envelope does not fit the range shape; a garbled body fits nothing.
             Err(e) => {
-                return Err(match self.failure(status, &body, &what, &url) {
+                let error = match self.failure(status, &body, &what, &url) {
                     ApiError::Transient(m) if (200..300).contains(&status) && m.contains("not Prometheus JSON") => {
                         ApiError::Transient(format!("{m} ({e})"))
                     }
                     other => other,
-                });
+                };
+                return Err((error, kind()));
             }
         };
+        self.decode(parsed, &what, &url, wire).map_err(|e| (e, None))
+    }
+
+    /// The series of a successful range answer.
+    fn decode(&self, parsed: RangeEnvelope<'_>, what: &str, url: &str, wire: u64) -> Result<Matrix, ApiError> {
         let result = parsed.data.ok_or_else(|| {
             ApiError::Transient(format!("the server's answer to {what} has no `data` (not Prometheus?): {url}"))
         })?;
@@ -337,11 +383,12 @@ impl Client {
     /// The server's time-based retention (`/api/v1/status/runtimeinfo`,
     /// `storageRetention` such as `15d` or `15d or 512MiB`), with the bytes received.
     /// `Ok(None)` when the server does not say (older versions, proxies, size-only
-    /// retention); transport errors are errors.
+    /// retention); transport errors, refused credentials and 5xx answers (a server
+    /// starting, a proxy without its upstream) are errors.
     pub fn retention(&self) -> Result<(Option<Duration>, u64), ApiError> {
         let path = "/api/v1/status/runtimeinfo";
         let (status, body, wire) = self.get(path)?;
-        if status == 401 || status == 403 {
+        if status == 401 || status == 403 || status >= 500 {
             let url = format!("{}{path}", self.base);
             return Err(self.failure(status, &body, "the runtime info request", &url));
         }
@@ -352,6 +399,69 @@ impl Client {
             .and_then(|i| i.storage_retention)
             .and_then(|r| r.split(" or ").find_map(|part| crate::io::time::parse_duration(part.trim()).ok()));
         Ok((retention, wire))
+    }
+}
+
+/// Classifies a transport failure (no HTTP answer, or a body cut off) by `ureq`'s
+/// error type; `text` is the error's message, already scrubbed of secrets.
+fn classify_transport(e: &ureq::Error, text: &str, timeout: Duration, url: &str) -> ApiError {
+    use std::io::ErrorKind;
+    let secs = crate::io::time::format_duration(timeout);
+    match e {
+        ureq::Error::HostNotFound => ApiError::Transient(format!("DNS failure: the host name does not resolve: {url}")),
+        ureq::Error::Timeout(ureq::Timeout::Resolve) => {
+            ApiError::Transient(format!("DNS failure: the name lookup timed out: {url}"))
+        }
+        ureq::Error::Timeout(ureq::Timeout::Connect) => {
+            ApiError::Transient(format!("timed out connecting (no answer to the connection request): {url}"))
+        }
+        ureq::Error::Timeout(_) => ApiError::Transient(format!("timed out: no complete answer within {secs}: {url}")),
+        ureq::Error::Io(io) => {
+            let inner = io.get_ref();
+            if let Some(lookup) = inner.and_then(|e| e.downcast_ref::<LookupFailed>()) {
+                return ApiError::Transient(format!("DNS failure ({}): {url}", lookup.0));
+            }
+            // rustls reports handshake failures through the stream as IO errors.
+            if let Some(tls) = inner.and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                return tls_error(tls, text, url);
+            }
+            let cause = match io.kind() {
+                ErrorKind::ConnectionRefused => "connection refused (nothing listens on that port)",
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                    "the server closed the connection"
+                }
+                ErrorKind::UnexpectedEof => "the server closed the connection before answering",
+                ErrorKind::TimedOut => "timed out",
+                ErrorKind::HostUnreachable => "host unreachable",
+                ErrorKind::NetworkUnreachable => "network unreachable",
+                ErrorKind::AddrNotAvailable => "address not available",
+                _ => return ApiError::Transient(format!("network error ({text}): {url}")),
+            };
+            ApiError::Transient(format!("{cause}: {url}"))
+        }
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
+            ApiError::Permanent(format!("TLS failed ({text}): {url}"))
+        }
+        ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) => {
+            ApiError::Permanent(format!("bad URL ({text}): {url}"))
+        }
+        ureq::Error::Protocol(_) => {
+            ApiError::Transient(format!("the server's answer is not valid HTTP ({text}); is it an HTTP server? {url}"))
+        }
+        ureq::Error::BodyExceedsLimit(n) => {
+            ApiError::Transient(format!("the response is larger than the {n}-byte limit: {url}"))
+        }
+        _ => ApiError::Transient(format!("request failed ({text}): {url}")),
+    }
+}
+
+/// A TLS failure: a certificate the client does not trust, or a peer it cannot talk to,
+/// is permanent (retrying gets the same answer); anything else may pass.
+fn tls_error(tls: &rustls::Error, text: &str, url: &str) -> ApiError {
+    let message = format!("TLS failed ({text}): {url}");
+    match tls {
+        rustls::Error::InvalidCertificate(_) | rustls::Error::PeerIncompatible(_) => ApiError::Permanent(message),
+        _ => ApiError::Transient(message),
     }
 }
 
@@ -433,6 +543,36 @@ mod tests {
         assert!(check_url("ftp://x").unwrap_err().contains("http://"));
         assert!(check_url("http://").unwrap_err().contains("no host"));
         assert!(check_url("http://x/?q=1").is_err());
+    }
+
+    #[test]
+    fn transport_failures_are_classified_by_type() {
+        use std::io::{Error, ErrorKind};
+        let url = "http://db:9090/api/v1/query_range";
+        let t = Duration::from_secs(30);
+        let classify = |e: ureq::Error| classify_transport(&e, &e.to_string(), t, url);
+        let lookup = Error::other(LookupFailed(Error::other("Name or service not known")));
+        let bad_cert = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let cases: Vec<(ureq::Error, bool, &str)> = vec![
+            (ureq::Error::HostNotFound, false, "DNS failure: the host name does not resolve: "),
+            (ureq::Error::Io(lookup), false, "DNS failure (Name or service not known): "),
+            (ureq::Error::Timeout(ureq::Timeout::Resolve), false, "DNS failure: the name lookup timed out"),
+            (ureq::Error::Io(ErrorKind::ConnectionRefused.into()), false, "connection refused"),
+            (ureq::Error::Io(ErrorKind::ConnectionReset.into()), false, "the server closed the connection"),
+            (ureq::Error::Io(ErrorKind::NetworkUnreachable.into()), false, "network unreachable"),
+            (ureq::Error::Timeout(ureq::Timeout::Global), false, "timed out: no complete answer within 30s"),
+            (ureq::Error::Timeout(ureq::Timeout::Connect), false, "timed out connecting"),
+            (ureq::Error::Io(Error::new(ErrorKind::InvalidData, bad_cert)), true, "TLS failed"),
+            (ureq::Error::Io(Error::new(ErrorKind::InvalidData, rustls::Error::DecryptError)), false, "TLS failed"),
+            (ureq::Error::Tls("no TLS provider"), true, "TLS failed"),
+            (ureq::Error::ConnectionFailed, false, "request failed (connection failed)"),
+        ];
+        for (error, permanent, start) in cases {
+            let debug = format!("{error:?}");
+            let got = classify(error);
+            assert_eq!(matches!(got, ApiError::Permanent(_)), permanent, "{debug}: {got:?}");
+            assert!(got.message().starts_with(start) && got.message().ends_with(url), "{debug}: {got:?}");
+        }
     }
 
     #[test]

@@ -6,8 +6,36 @@
 //! … with `start` a multiple of `step` (the mapping's `step`, default 60 s). Prometheus
 //! answers a range query with the query's value at each grid time (the newest sample at
 //! or before it, within the server's lookback), so a twin's series holds one sample per
-//! grid time where the query had a value. Data scraped exactly on the grid comes back
-//! bit for bit.
+//! grid time where the query had a new value (see below). Data scraped exactly on the
+//! grid comes back bit for bit.
+//!
+//! # Only what the server had
+//! Within its lookback (5 minutes by default) Prometheus answers a grid time with the
+//! newest sample before it, however old: a series that ended at 10:00 still has values
+//! at 10:01 … 10:05, a short gap is filled with the sample before it, and a scrape
+//! interval longer than the step repeats each sample. Those grid points are not
+//! samples the server had, so they are dropped: next to each series query (and over
+//! the same grid) the sync asks `timestamp(query)`, which for a selector gives the
+//! time of the sample behind each grid point, and keeps a grid point at `t` only when
+//! its sample is newer than the previous grid time (`sample > t - step`, so each
+//! sample is stored once, at the first grid time that sees it, and a grid point whose
+//! sample is older is a repeat, counted in `duplicates_dropped`). The rule needs no
+//! state across requests, so backfill chunks and live syncs apply it alike. A series
+//! that ends before now therefore holds exactly the samples written, and its last
+//! sample is its last grid point with data.
+//!
+//! What "the sample behind a grid point" means depends on the expression. For a
+//! selector (`up`, `node_load1{job="node"}`, in parentheses or not) it is the raw
+//! sample. For anything computed — aggregations (`sum by (instance) (…)`), arithmetic
+//! (`x * 100`), range functions (`rate(x[5m])`) — Prometheus gives the evaluation time
+//! itself, so every grid point counts as new and is kept: such a series can still run
+//! up to the lookback (or the range function's window) past its inputs' last sample,
+//! as before. A selector is therefore the exact choice; for a computed series, map
+//! the selector itself where the twin's value is one series. When the server cannot
+//! take `timestamp()` of a query (a scalar expression; series that differ only by
+//! name) the query's grid points are all kept and the user is warned once. The cost
+//! is a second request per chunk and series query, with one value per grid point like
+//! the first (its bytes are counted like any other request's).
 //!
 //! # Timestamps
 //! Prometheus sends timestamps as float seconds with millisecond precision. They are
@@ -253,6 +281,8 @@ struct SyncState<'c> {
     twins: BTreeSet<TwinId>,
     edges: BTreeSet<(TwinId, TwinId, EdgeKind)>,
     warned: BTreeSet<String>,
+    /// Series queries whose sample times the server cannot give (see [`Client::sample_times`]).
+    without_sample_times: BTreeSet<usize>,
     /// Retention learned from the server: `None` = not asked yet, `Some(None)` = unknown.
     retention: Option<Option<Duration>>,
     rounds: u64,
@@ -272,6 +302,7 @@ impl<'c> SyncState<'c> {
             twins: BTreeSet::new(),
             edges: BTreeSet::new(),
             warned: BTreeSet::new(),
+            without_sample_times: BTreeSet::new(),
             retention: None,
             rounds: 0,
         }
@@ -372,7 +403,13 @@ impl<'c> SyncState<'c> {
                 bytes += matrix.bytes;
                 self.series_counts[q] = matrix.series.len().max(1);
                 match q.checked_sub(n_series) {
-                    None => new_samples += self.ingest(worker, q, matrix, chunk_end)?,
+                    None => {
+                        let times = self.sample_times(client, worker, q, start, chunk_end)?;
+                        if let Some(t) = &times {
+                            bytes += t.bytes;
+                        }
+                        new_samples += self.ingest(worker, q, matrix, times.as_ref(), chunk_end)?;
+                    }
                     Some(c) => {
                         let origin = *self.config_origins[c].get_or_insert(start);
                         if !self.ingest_config(worker, c, &matrix, origin, chunk_end) {
@@ -396,12 +433,46 @@ impl<'c> SyncState<'c> {
         Ok(Some(SyncReport { until, new_samples, bytes, initial }))
     }
 
-    /// Turns one answer into events. Returns the number of samples delivered.
+    /// The sample times behind series query `q`'s grid points in `[start, end]` (see
+    /// "Only what the server had"); `None` once the server could not give them for
+    /// this query (it is warned about once, and not asked again).
+    fn sample_times(
+        &mut self,
+        client: &Client,
+        worker: &Worker,
+        q: usize,
+        start: UnixSecs,
+        end: UnixSecs,
+    ) -> Result<Option<Matrix>, ApiError> {
+        if self.without_sample_times.contains(&q) {
+            return Ok(None);
+        }
+        let query = &self.config.mapping.series[q].query;
+        let times = client.sample_times(query, start, end, self.step)?;
+        match &times {
+            Some(t) => worker.count(1, t.bytes, 0, 0),
+            None => {
+                worker.count(1, 0, 0, 0);
+                self.without_sample_times.insert(q);
+                let message = format!(
+                    "query `{query}`: the server cannot take timestamp() of it, so a grid point that only repeats an \
+                     older sample (Prometheus' lookback) cannot be told from a new one and is kept"
+                );
+                self.warn(worker, message);
+            }
+        }
+        Ok(times)
+    }
+
+    /// Turns one answer into events, keeping of each series only the grid points whose
+    /// sample is new (`times`, see "Only what the server had"). Returns the number of
+    /// samples delivered.
     fn ingest(
         &mut self,
         worker: &Worker,
         q: usize,
         mut matrix: Matrix,
+        times: Option<&Matrix>,
         chunk_end: UnixSecs,
     ) -> Result<usize, ApiError> {
         let config = self.config;
@@ -412,6 +483,7 @@ impl<'c> SyncState<'c> {
         // Server order is sorted by labels already; sort anyway so the outcome never
         // depends on it.
         matrix.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let sample_times = times.map(|t| SampleTimes::new(t, self.step)).unwrap_or_default();
         let mut seen: BTreeMap<SeriesKey, String> = BTreeMap::new();
         let mut delivered = 0;
         let (mut duplicates, mut non_finite) = (0u64, 0u64);
@@ -456,6 +528,9 @@ impl<'c> SyncState<'c> {
                 }
             }
             let mut samples = series.samples;
+            let before = samples.len();
+            sample_times.keep_new(&series.labels, &mut samples);
+            duplicates += (before - samples.len()) as u64;
             samples.sort_by_key(|(ms, _)| *ms);
             let mut last = self.last_ts.get(&key).copied();
             let mut ts = Vec::with_capacity(samples.len());
@@ -520,6 +595,50 @@ impl<'c> SyncState<'c> {
             }
         }
         true
+    }
+}
+
+/// The sample time behind each grid point of a query's series (the answer of
+/// `timestamp(query)`), by label set without `__name__` (which `timestamp()` drops).
+#[derive(Debug, Default)]
+struct SampleTimes {
+    /// Per label set: grid time (ms) → sample time (ms).
+    by_labels: BTreeMap<BTreeMap<String, String>, BTreeMap<i64, i64>>,
+    step_ms: i64,
+}
+
+impl SampleTimes {
+    fn new(times: &Matrix, step_secs: i64) -> Self {
+        let by_labels = times
+            .series
+            .iter()
+            .map(|s| {
+                let mut labels = s.labels.clone();
+                labels.remove("__name__");
+                // Seconds with millisecond precision, as timestamps are sent.
+                let points =
+                    s.samples.iter().filter(|(_, v)| v.is_finite()).map(|(g, v)| (*g, (v * 1000.0).round() as i64));
+                (labels, points.collect())
+            })
+            .collect();
+        SampleTimes { by_labels, step_ms: step_secs.saturating_mul(1000) }
+    }
+
+    /// Drops the grid points of a series whose sample is at or before the previous
+    /// grid time: the server only repeated it through its lookback. A grid point
+    /// without a known sample time is kept.
+    fn keep_new(&self, labels: &BTreeMap<String, String>, samples: &mut Vec<(i64, f64)>) {
+        let times = if labels.contains_key("__name__") {
+            let mut without = labels.clone();
+            without.remove("__name__");
+            self.by_labels.get(&without)
+        } else {
+            self.by_labels.get(labels)
+        };
+        let Some(times) = times else {
+            return;
+        };
+        samples.retain(|(grid_ms, _)| times.get(grid_ms).is_none_or(|at| *at > grid_ms - self.step_ms));
     }
 }
 
