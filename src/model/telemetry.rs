@@ -1,9 +1,9 @@
 //! The telemetry store: one series per twin × metric, held as compressed chunks.
 //!
 //! Each chunk holds up to [`CHUNK_SAMPLES`] samples. Timestamps are encoded with
-//! second-order deltas (delta-of-delta) and values with `pco`, which detects decimal
-//! structure in floats (multiples of 0.001 and the like) and stays lossless: every
-//! `f64` reads back bit-identical. Every chunk keeps a summary (count, min, max, sum)
+//! second-order deltas (delta-of-delta) and values by [`super::decimal`]: decimals as
+//! scaled integers with per-value ulp corrections, or `pco`'s own float encoding,
+//! whichever is smaller. Both are lossless: every `f64` reads back bit-identical. Every chunk keeps a summary (count, min, max, sum)
 //! so plots of a month of minutes are drawn from rollups without decoding everything.
 //!
 //! New samples collect in an uncompressed head until it fills a chunk; [`Series::seal`]
@@ -154,7 +154,7 @@ impl Chunk {
         let ts_config = ChunkConfig::default().with_delta_spec(DeltaSpec::TryConsecutive(2));
         let mut bytes = simple_compress(ts, &ts_config).map_err(codec)?;
         let ts_len = u32::try_from(bytes.len()).map_err(|e| StoreError::Codec(e.to_string()))?;
-        bytes.extend(simple_compress(values, &ChunkConfig::default()).map_err(codec)?);
+        bytes.extend(super::decimal::encode(values).map_err(value_codec)?);
         let mut summary = Bucket::single(first_ts, values[0]);
         for v in &values[1..] {
             summary.add(*v);
@@ -165,7 +165,7 @@ impl Chunk {
     fn decode_into(&self, out: &mut SeriesData) -> Result<(), StoreError> {
         let (ts_bytes, value_bytes) = self.bytes.split_at(self.ts_len as usize);
         let ts: Vec<i64> = simple_decompress(ts_bytes).map_err(codec)?;
-        let values: Vec<f64> = simple_decompress(value_bytes).map_err(codec)?;
+        let values = super::decimal::decode(value_bytes).map_err(value_codec)?;
         if ts.len() != values.len() || ts.len() != self.summary.count as usize {
             return Err(StoreError::Codec("chunk lengths disagree".into()));
         }
@@ -183,6 +183,11 @@ impl Chunk {
 
 #[allow(clippy::needless_pass_by_value)] // a `map_err` adaptor
 fn codec(e: pco::errors::PcoError) -> StoreError {
+    StoreError::Codec(e.to_string())
+}
+
+#[allow(clippy::needless_pass_by_value)] // a `map_err` adaptor
+fn value_codec(e: super::decimal::CodecError) -> StoreError {
     StoreError::Codec(e.to_string())
 }
 
