@@ -10,7 +10,7 @@
 //! a [`ConnState`].
 //!
 //! [`apply`] folds events into a [`Scenario`] (twins into the graph, samples into the
-//! store, deduplicated on series and timestamp, configuration values into each twin's
+//! store, deduplicated on series and timestamp, with the store's retention kept up, configuration values into each twin's
 //! configuration and its history); [`snapshot`] writes such a scenario as a scenario
 //! file (configuration at the start of history plus its changes) and a telemetry file
 //! beside it.
@@ -600,6 +600,11 @@ pub fn apply(scenario: &mut Scenario, events: Vec<LiveEvent>) -> Applied {
             LiveEvent::Synced(report) => applied.synced.push(report),
             LiveEvent::Warning(w) => applied.warnings.push(w),
         }
+    }
+    // Bounded memory: past the raw window, chunks become hourly rollups (checked at most
+    // once per rollup bucket of data time).
+    if touched && let Err(e) = scenario.telemetry.maintain_retention() {
+        applied.errors.push(e.to_string());
     }
     let resolution = scenario.resolution_secs.max(1);
     let mut span = if touched { scenario.telemetry.span() } else { None };

@@ -566,8 +566,11 @@ pub fn fill_history(
             scenario.telemetry = store;
             progress(1, 1);
         }
-        None => crate::sim::history::generate(&mut scenario, progress, cancel)
-            .map_err(|e| IoError::invalid(&origin, e.to_string()))?,
+        None => {
+            crate::sim::history::generate(&mut scenario, progress, cancel)
+                .map_err(|e| IoError::invalid(&origin, e.to_string()))?;
+            scenario.telemetry.enforce_retention().map_err(|e| IoError::invalid(&origin, e.to_string()))?;
+        }
     }
     Ok(scenario)
 }

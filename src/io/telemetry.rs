@@ -327,7 +327,8 @@ pub fn sort_series(table: &mut TelemetryTable) -> Repairs {
     repairs
 }
 
-/// Loads a sorted table into a new store (sealed).
+/// Loads a sorted table into a new store (sealed), with retention applied at the
+/// latest sample: chunks older than the raw window become rollups.
 pub fn table_into_store(
     path: &Path,
     table: &TelemetryTable,
@@ -338,6 +339,7 @@ pub fn table_into_store(
         store.append_many(key, &data.ts, &data.values).map_err(|e| IoError::invalid(path, e.to_string()))?;
     }
     store.seal().map_err(|e| IoError::invalid(path, e.to_string()))?;
+    store.enforce_retention().map_err(|e| IoError::invalid(path, e.to_string()))?;
     Ok(store)
 }
 
@@ -466,6 +468,28 @@ mod tests {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    #[test]
+    fn loading_applies_retention_at_each_series_latest_sample() {
+        // 60 days at 5 minutes: the oldest chunk (14 days) falls out of the 35-day raw window.
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = 1_767_225_600;
+        let n = 60 * 288;
+        let mut text = String::from("timestamp,value\n");
+        for i in 0..n {
+            text.push_str(&format!("{},{}.{}\n", t0 + i * 300, i % 97, i % 10));
+        }
+        let path = write(&dir, "long.csv", &text);
+        let store = read_store(&path, RetentionPolicy::default()).unwrap();
+        let key = store.keys().next().unwrap().clone();
+        let series = store.series(&key).unwrap();
+        let rolled = series.rolled_up_count().unwrap();
+        assert!(rolled > 0, "nothing rolled up");
+        assert_eq!(series.sample_count() + rolled, n as usize);
+        let last = t0 + (n - 1) * 300;
+        assert!(series.read_all().unwrap().ts[0] <= last - 35 * crate::model::DAY_SECS);
+        assert_eq!(store.span(), Some((t0, last)));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! scenario that bundles them. Nothing here touches files, the network, the wall clock
 //! or egui; everything is deterministic given its inputs.
 
+pub mod decimal;
 pub mod graph;
 pub mod ids;
 pub mod metric;

@@ -1,15 +1,35 @@
 //! The telemetry store: one series per twin × metric, held as compressed chunks.
 //!
 //! Each chunk holds up to [`CHUNK_SAMPLES`] samples. Timestamps are encoded with
-//! second-order deltas (delta-of-delta) and values with `pco`, which detects decimal
-//! structure in floats (multiples of 0.001 and the like) and stays lossless: every
-//! `f64` reads back bit-identical. Every chunk keeps a summary (count, min, max, sum)
+//! second-order deltas (delta-of-delta) and values by [`super::decimal`]: decimals as
+//! scaled integers with per-value ulp corrections, or `pco`'s own float encoding,
+//! whichever is smaller. Both are lossless: every `f64` reads back bit-identical. Every chunk keeps a summary (count, min, max, sum)
 //! so plots of a month of minutes are drawn from rollups without decoding everything.
 //!
 //! New samples collect in an uncompressed head until it fills a chunk; [`Series::seal`]
 //! compresses a partial head too (done after bulk loads so memory holds only chunks).
 //! A [`RetentionPolicy`] keeps raw chunks for a span and replaces older ones by
-//! fixed-width rollup buckets.
+//! fixed-width rollup buckets. "Now" for retention is the data's clock — each series'
+//! latest sample ([`TelemetryStore::enforce_retention`]) — never the wall clock,
+//! so the same samples always keep the same raw window. Loading a telemetry file, a
+//! generated history and ingest apply it once; a live session applies it as samples
+//! arrive, at most once per rollup bucket of data time
+//! ([`TelemetryStore::maintain_retention`]), which costs a binary search per series.
+//! Only whole sealed chunks roll up, so the raw window is `raw_secs` plus at most one
+//! chunk.
+//!
+//! Rollups are kept compressed too: buckets collect in a short open tail and are sealed
+//! a week ([`ARCHIVE_BLOCK_BUCKETS`]) at a time into a block (bucket starts as
+//! delta-of-delta, counts, and min/max/sum through the value codec), so a year of hourly
+//! rollups takes a few bytes per bucket instead of 32 and a long live session's memory
+//! stays flat once the raw window is full. Rollups past `rollup_keep_secs` are dropped a
+//! block at a time.
+//!
+//! Reading across the boundary: [`Series::read`] returns raw samples only (the recent
+//! part); [`Series::rollup`] returns the archived hourly buckets for the rolled-up part
+//! and buckets of the asked width for the raw part, so plots and anything built on
+//! rollups span both; [`Series::value_at`] answers from the hourly mean where only
+//! rollups remain.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +40,9 @@ use super::{DAY_SECS, HOUR_SECS, SeriesKey, UnixSecs};
 
 /// Samples per compressed chunk.
 pub const CHUNK_SAMPLES: usize = 4096;
+
+/// Rollup buckets per sealed archive block (a week of hourly buckets).
+pub const ARCHIVE_BLOCK_BUCKETS: usize = 168;
 
 /// Errors of the telemetry store.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -154,7 +177,7 @@ impl Chunk {
         let ts_config = ChunkConfig::default().with_delta_spec(DeltaSpec::TryConsecutive(2));
         let mut bytes = simple_compress(ts, &ts_config).map_err(codec)?;
         let ts_len = u32::try_from(bytes.len()).map_err(|e| StoreError::Codec(e.to_string()))?;
-        bytes.extend(simple_compress(values, &ChunkConfig::default()).map_err(codec)?);
+        bytes.extend(super::decimal::encode(values).map_err(value_codec)?);
         let mut summary = Bucket::single(first_ts, values[0]);
         for v in &values[1..] {
             summary.add(*v);
@@ -165,7 +188,7 @@ impl Chunk {
     fn decode_into(&self, out: &mut SeriesData) -> Result<(), StoreError> {
         let (ts_bytes, value_bytes) = self.bytes.split_at(self.ts_len as usize);
         let ts: Vec<i64> = simple_decompress(ts_bytes).map_err(codec)?;
-        let values: Vec<f64> = simple_decompress(value_bytes).map_err(codec)?;
+        let values = super::decimal::decode(value_bytes).map_err(value_codec)?;
         if ts.len() != values.len() || ts.len() != self.summary.count as usize {
             return Err(StoreError::Codec("chunk lengths disagree".into()));
         }
@@ -181,8 +204,75 @@ impl Chunk {
     }
 }
 
+/// A sealed run of rollup buckets, compressed column by column.
+#[derive(Clone, Debug)]
+struct ArchiveBlock {
+    first_start: UnixSecs,
+    last_start: UnixSecs,
+    /// Five streams (starts, counts, min, max, sum), each prefixed by its length (u32 LE).
+    bytes: Box<[u8]>,
+}
+
+impl ArchiveBlock {
+    fn encode(buckets: &[Bucket]) -> Result<ArchiveBlock, StoreError> {
+        let (Some(first), Some(last)) = (buckets.first(), buckets.last()) else {
+            return Err(StoreError::Codec("empty archive block".into()));
+        };
+        let starts: Vec<i64> = buckets.iter().map(|b| b.start).collect();
+        let counts: Vec<u32> = buckets.iter().map(|b| b.count).collect();
+        let column = |f: fn(&Bucket) -> f64| buckets.iter().map(f).collect::<Vec<f64>>();
+        let ts_config = ChunkConfig::default().with_delta_spec(DeltaSpec::TryConsecutive(2));
+        let streams = [
+            simple_compress(&starts, &ts_config).map_err(codec)?,
+            simple_compress(&counts, &ChunkConfig::default()).map_err(codec)?,
+            super::decimal::encode(&column(|b| b.min)).map_err(value_codec)?,
+            super::decimal::encode(&column(|b| b.max)).map_err(value_codec)?,
+            super::decimal::encode(&column(|b| b.sum)).map_err(value_codec)?,
+        ];
+        let mut bytes = Vec::with_capacity(streams.iter().map(|s| s.len() + 4).sum());
+        for stream in &streams {
+            let len = u32::try_from(stream.len()).map_err(|e| StoreError::Codec(e.to_string()))?;
+            bytes.extend(len.to_le_bytes());
+            bytes.extend(stream);
+        }
+        Ok(ArchiveBlock { first_start: first.start, last_start: last.start, bytes: bytes.into_boxed_slice() })
+    }
+
+    fn decode(&self) -> Result<Vec<Bucket>, StoreError> {
+        let mut rest: &[u8] = &self.bytes;
+        let mut next = || -> Result<&[u8], StoreError> {
+            let (len, tail) =
+                rest.split_first_chunk::<4>().ok_or_else(|| StoreError::Codec("archive block truncated".into()))?;
+            let len = u32::from_le_bytes(*len) as usize;
+            if len > tail.len() {
+                return Err(StoreError::Codec("archive block truncated".into()));
+            }
+            let (stream, tail) = tail.split_at(len);
+            rest = tail;
+            Ok(stream)
+        };
+        let starts: Vec<i64> = simple_decompress(next()?).map_err(codec)?;
+        let counts: Vec<u32> = simple_decompress(next()?).map_err(codec)?;
+        let min = super::decimal::decode(next()?).map_err(value_codec)?;
+        let max = super::decimal::decode(next()?).map_err(value_codec)?;
+        let sum = super::decimal::decode(next()?).map_err(value_codec)?;
+        let n = starts.len();
+        if [counts.len(), min.len(), max.len(), sum.len()].iter().any(|&l| l != n) {
+            return Err(StoreError::Codec("archive block columns disagree".into()));
+        }
+        Ok((0..n)
+            .map(|i| Bucket { start: starts[i], min: min[i], max: max[i], sum: sum[i], count: counts[i] })
+            .collect())
+    }
+}
+
 #[allow(clippy::needless_pass_by_value)] // a `map_err` adaptor
 fn codec(e: pco::errors::PcoError) -> StoreError {
+    StoreError::Codec(e.to_string())
+}
+
+#[allow(clippy::needless_pass_by_value)] // a `map_err` adaptor
+fn value_codec(e: super::decimal::CodecError) -> StoreError {
     StoreError::Codec(e.to_string())
 }
 
@@ -195,7 +285,10 @@ fn floor_to(ts: UnixSecs, width: i64) -> UnixSecs {
 pub struct Series {
     chunks: Vec<Chunk>,
     head: SeriesData,
-    /// Rollups of samples past raw retention, oldest first.
+    /// Sealed rollups of samples past raw retention, oldest first.
+    archive_blocks: Vec<ArchiveBlock>,
+    /// Rollups not yet sealed into a block, oldest first, all after the blocks' (the
+    /// newest stays here when a block is sealed: the next rolled chunk may continue it).
     archive: Vec<Bucket>,
     archive_bucket_secs: i64,
 }
@@ -217,14 +310,39 @@ impl Series {
             .copied()
             .or_else(|| self.chunks.last().map(|c| c.last_ts))
             .or_else(|| self.archive.last().map(|b| b.start))
+            .or_else(|| self.archive_blocks.last().map(|b| b.last_start))
     }
 
     fn first_ts(&self) -> Option<UnixSecs> {
-        self.archive
+        self.archive_blocks
             .first()
-            .map(|b| b.start)
+            .map(|b| b.first_start)
+            .or_else(|| self.archive.first().map(|b| b.start))
             .or_else(|| self.chunks.first().map(|c| c.first_ts))
             .or_else(|| self.head.ts.first().copied())
+    }
+
+    /// Number of samples that were rolled up (known only through rollup buckets).
+    pub fn rolled_up_count(&self) -> Result<usize, StoreError> {
+        let mut n: usize = self.archive.iter().map(|b| b.count as usize).sum();
+        for block in &self.archive_blocks {
+            n += block.decode()?.iter().map(|b| b.count as usize).sum::<usize>();
+        }
+        Ok(n)
+    }
+
+    /// Archived rollups whose bucket overlaps `[start, end)`, oldest first.
+    fn archived(&self, start: UnixSecs, end: UnixSecs) -> Result<Vec<Bucket>, StoreError> {
+        let width = self.archive_bucket_secs.max(1);
+        let overlaps = |b: &Bucket| b.start.saturating_add(width) > start && b.start < end;
+        let mut out = Vec::new();
+        for block in
+            self.archive_blocks.iter().filter(|b| b.last_start.saturating_add(width) > start && b.first_start < end)
+        {
+            out.extend(block.decode()?.into_iter().filter(|b| overlaps(b)));
+        }
+        out.extend(self.archive.iter().filter(|b| overlaps(b)));
+        Ok(out)
     }
 
     /// Appends samples; timestamps must not go backwards and values must be finite.
@@ -252,7 +370,11 @@ impl Series {
                 self.head.ts.extend_from_slice(&ts[start..end]);
                 self.head.values.extend_from_slice(&values[start..end]);
                 if self.head.len() == CHUNK_SAMPLES {
-                    self.seal()?;
+                    // A series that fills its head keeps growing (a live session): keep
+                    // the head's buffers for the next chunk instead of reallocating them.
+                    self.chunks.push(Chunk::encode(&self.head.ts, &self.head.values)?);
+                    self.head.ts.clear();
+                    self.head.values.clear();
                 }
             }
             start = end;
@@ -275,10 +397,13 @@ impl Series {
         self.chunks.iter().map(|c| c.summary.count as usize).sum::<usize>() + self.head.len()
     }
 
-    /// Bytes the series occupies: compressed chunks, 16 bytes per head sample, and
-    /// 32 bytes per archived rollup.
+    /// Bytes the series occupies: compressed chunks, 16 bytes per head sample, sealed
+    /// rollup blocks, and 32 bytes per rollup in the open tail.
     pub fn encoded_bytes(&self) -> usize {
-        self.chunks.iter().map(|c| c.bytes.len()).sum::<usize>() + self.head.len() * 16 + self.archive.len() * 32
+        self.chunks.iter().map(|c| c.bytes.len()).sum::<usize>()
+            + self.head.len() * 16
+            + self.archive_blocks.iter().map(|b| b.bytes.len()).sum::<usize>()
+            + self.archive.len() * 32
     }
 
     /// Raw samples with `start <= ts < end`.
@@ -301,14 +426,23 @@ impl Series {
         self.read(UnixSecs::MIN, UnixSecs::MAX)
     }
 
-    /// The last sample at or before `at`.
+    /// The last sample at or before `at`; where only rollups remain, the mean of the
+    /// last rollup bucket starting at or before `at` (timed at the bucket's start).
     pub fn value_at(&self, at: UnixSecs) -> Result<Option<(UnixSecs, f64)>, StoreError> {
         if let Some(i) = self.head.ts.partition_point(|t| *t <= at).checked_sub(1) {
             return Ok(Some((self.head.ts[i], self.head.values[i])));
         }
         let n = self.chunks.partition_point(|c| c.first_ts <= at);
         let Some(chunk) = n.checked_sub(1).map(|i| &self.chunks[i]) else {
-            return Ok(None);
+            if let Some(b) = self.archive.iter().rfind(|b| b.start <= at) {
+                return Ok(Some((b.start, b.avg())));
+            }
+            let n = self.archive_blocks.partition_point(|b| b.first_start <= at);
+            let Some(block) = n.checked_sub(1).map(|i| &self.archive_blocks[i]) else {
+                return Ok(None);
+            };
+            let buckets = block.decode()?;
+            return Ok(buckets.iter().rfind(|b| b.start <= at).map(|b| (b.start, b.avg())));
         };
         if chunk.last_ts <= at {
             // The last value is not in the summary; decode (rare: only past the end).
@@ -353,27 +487,27 @@ impl Series {
             }
         }
         // An archived bucket counts when it overlaps the range (its samples are no longer
-        // known individually).
-        let archive_width = self.archive_bucket_secs.max(1);
-        for archived in self.archive.iter().filter(|b| b.start + archive_width > start && b.start < end) {
-            let b = floor_to(archived.start, width);
-            let mut bucket = *archived;
+        // known individually). Asked for a finer width than the archive's, the old part
+        // comes back at the archive's width (one bucket per archived hour).
+        for mut bucket in self.archived(start, end)? {
+            let b = floor_to(bucket.start, width);
             bucket.start = b;
             buckets.entry(b).and_modify(|x| x.merge(&bucket)).or_insert(bucket);
         }
         Ok(buckets.into_values().collect())
     }
 
-    /// Moves raw chunks that end before `now - raw_secs` into rollup buckets and drops
-    /// rollups older than `now - rollup_keep_secs`. Returns the number of raw samples
-    /// that were rolled up.
+    /// Moves raw chunks that end before `now - raw_secs` into rollup buckets, seals
+    /// full weeks of rollups into compressed blocks, and drops rollup blocks that end
+    /// before `now - rollup_keep_secs` (and tail buckets, once no block is left).
+    /// Returns the number of raw samples that were rolled up.
     pub fn apply_retention(&mut self, now: UnixSecs, policy: &RetentionPolicy) -> Result<usize, StoreError> {
         let width = policy.rollup_bucket_secs.max(1);
-        if self.archive_bucket_secs != width && !self.archive.is_empty() {
+        if self.archive_bucket_secs != width && !(self.archive.is_empty() && self.archive_blocks.is_empty()) {
             return Err(StoreError::Codec("rollup width changed under existing rollups".into()));
         }
         self.archive_bucket_secs = width;
-        let raw_cutoff = now - policy.raw_secs;
+        let raw_cutoff = now.saturating_sub(policy.raw_secs);
         let expired = self.chunks.partition_point(|c| c.last_ts < raw_cutoff);
         let mut rolled = 0;
         for chunk in self.chunks.drain(..expired) {
@@ -387,9 +521,19 @@ impl Series {
                 }
             }
         }
-        let keep_cutoff = now - policy.rollup_keep_secs;
-        let dropped = self.archive.partition_point(|b| b.start < keep_cutoff);
-        self.archive.drain(..dropped);
+        while self.archive.len() > ARCHIVE_BLOCK_BUCKETS {
+            // Keep the newest bucket open: the next chunk may continue its hour.
+            let block = ArchiveBlock::encode(&self.archive[..ARCHIVE_BLOCK_BUCKETS])?;
+            self.archive_blocks.push(block);
+            self.archive.drain(..ARCHIVE_BLOCK_BUCKETS);
+        }
+        let keep_cutoff = now.saturating_sub(policy.rollup_keep_secs);
+        let dropped_blocks = self.archive_blocks.partition_point(|b| b.last_start < keep_cutoff);
+        self.archive_blocks.drain(..dropped_blocks);
+        if self.archive_blocks.is_empty() {
+            let dropped = self.archive.partition_point(|b| b.start < keep_cutoff);
+            self.archive.drain(..dropped);
+        }
         Ok(rolled)
     }
 }
@@ -426,6 +570,8 @@ impl StoreStats {
 pub struct TelemetryStore {
     series: BTreeMap<SeriesKey, Series>,
     retention: RetentionPolicy,
+    /// The data time retention was last applied at (see [`Self::maintain_retention`]).
+    retention_applied_at: Option<UnixSecs>,
 }
 
 impl TelemetryStore {
@@ -436,7 +582,7 @@ impl TelemetryStore {
 
     /// An empty store with a given retention policy.
     pub fn with_retention(retention: RetentionPolicy) -> Self {
-        Self { series: BTreeMap::new(), retention }
+        Self { series: BTreeMap::new(), retention, retention_applied_at: None }
     }
 
     /// The retention policy.
@@ -513,7 +659,40 @@ impl TelemetryStore {
         for series in self.series.values_mut() {
             rolled += series.apply_retention(now, &policy)?;
         }
+        self.retention_applied_at = Some(now);
         Ok(rolled)
+    }
+
+    /// The latest sample time over all series: the data's clock.
+    pub fn latest_ts(&self) -> Option<UnixSecs> {
+        self.series.values().filter_map(Series::last_ts).max()
+    }
+
+    /// Applies retention to each series with "now" at that series' own latest sample:
+    /// a file that merges series of different periods keeps each one's last raw
+    /// window, and in a live session, where all series advance together, it is the
+    /// session's clock. Returns the number of raw samples rolled up.
+    pub fn enforce_retention(&mut self) -> Result<usize, StoreError> {
+        let policy = self.retention;
+        let mut rolled = 0;
+        for series in self.series.values_mut() {
+            if let Some(now) = series.last_ts() {
+                rolled += series.apply_retention(now, &policy)?;
+            }
+        }
+        self.retention_applied_at = self.latest_ts();
+        Ok(rolled)
+    }
+
+    /// [`Self::enforce_retention`] when the data's clock has moved at least one rollup
+    /// bucket since retention was last applied: cheap enough to call after every batch
+    /// of a live session.
+    pub fn maintain_retention(&mut self) -> Result<usize, StoreError> {
+        let Some(now) = self.latest_ts() else {
+            return Ok(0);
+        };
+        let due = self.retention_applied_at.is_none_or(|at| now - at >= self.retention.rollup_bucket_secs.max(1));
+        if due { self.enforce_retention() } else { Ok(0) }
     }
 }
 
@@ -621,5 +800,116 @@ mod tests {
         let all = series.rollup(ts[0], now + 1, 400 * DAY_SECS).unwrap();
         assert_eq!(all.iter().map(|b| b.count).sum::<u32>(), 20_000);
         assert!(series.read_all().unwrap().ts[0] >= now - 5 * DAY_SECS - CHUNK_SAMPLES as i64 * 60);
+    }
+
+    /// `days` of one sample a minute from `t0`, values with two decimals.
+    fn minutes(t0: i64, days: i64) -> (Vec<i64>, Vec<f64>) {
+        let n = (days * DAY_SECS / 60) as usize;
+        let ts: Vec<i64> = (0..n as i64).map(|i| t0 + i * 60).collect();
+        let values = (0..n).map(|i| ((i as f64 * 0.01).sin() * 30.0 * 100.0 + 5000.0).round() / 100.0).collect();
+        (ts, values)
+    }
+
+    #[test]
+    fn rollups_span_rolled_up_and_raw_history() {
+        let t0 = 1_700_000_400 - 1_700_000_400 % HOUR_SECS;
+        let (ts, values) = minutes(t0, 40);
+        let mut store = TelemetryStore::new();
+        store.append_many(&key(), &ts, &values).unwrap();
+        store.seal().unwrap();
+        let rolled = store.enforce_retention().unwrap();
+        let series = store.series(&key()).unwrap();
+        let raw = series.read_all().unwrap();
+        // The raw window is 35 days plus at most one chunk; the rest is rolled up.
+        assert!(rolled > 0 && rolled + raw.len() == ts.len());
+        assert_eq!(series.rolled_up_count().unwrap(), rolled);
+        assert_eq!(raw.ts[..], ts[rolled..]);
+        let last = *ts.last().unwrap();
+        assert!(raw.ts[0] <= last - 35 * DAY_SECS && raw.ts[0] > last - 35 * DAY_SECS - CHUNK_SAMPLES as i64 * 60);
+        // Asked at one minute over everything: hourly buckets where only rollups remain,
+        // one bucket per sample for the raw part, nothing lost.
+        let buckets = series.rollup(t0, last + 1, 60).unwrap();
+        assert_eq!(buckets.iter().map(|b| b.count as usize).sum::<usize>(), ts.len());
+        let boundary = raw.ts[0];
+        for b in &buckets {
+            if b.start + HOUR_SECS <= boundary {
+                assert_eq!((b.start % HOUR_SECS, b.count), (0, 60), "{b:?}");
+            } else if b.start >= boundary {
+                assert_eq!(b.count, 1, "{b:?}");
+            }
+        }
+        // The hourly rollups agree with the samples they replaced.
+        let hour = 3;
+        let old = &buckets[hour];
+        let want = &values[hour * 60..(hour + 1) * 60];
+        assert_eq!(old.start, t0 + hour as i64 * HOUR_SECS);
+        assert_eq!(old.min, want.iter().copied().fold(f64::INFINITY, f64::min));
+        assert_eq!(old.max, want.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+        // A point in the rolled-up past reads as its hour's mean; the raw part as itself.
+        let (at, mean) = series.value_at(old.start + 1234).unwrap().unwrap();
+        assert_eq!((at, mean), (old.start, old.avg()));
+        assert_eq!(series.value_at(ts[ts.len() - 10]).unwrap(), Some((ts[ts.len() - 10], values[values.len() - 10])));
+        assert_eq!(series.value_at(t0 - 1).unwrap(), None);
+        assert_eq!(store.span(), Some((t0, last)));
+    }
+
+    #[test]
+    fn archived_rollups_are_sealed_compressed_and_expire_by_the_block() {
+        let t0 = 1_700_002_800;
+        let (ts, values) = minutes(t0, 60);
+        let policy =
+            RetentionPolicy { raw_secs: DAY_SECS, rollup_bucket_secs: HOUR_SECS, rollup_keep_secs: 400 * DAY_SECS };
+        let mut store = TelemetryStore::with_retention(policy);
+        // Fed a day at a time, as a long session would be.
+        for day in ts.chunks(1440).zip(values.chunks(1440)) {
+            store.append_many(&key(), day.0, day.1).unwrap();
+            store.maintain_retention().unwrap();
+        }
+        let series = store.series(&key()).unwrap();
+        assert!(series.archive_blocks.len() >= 7, "{} blocks", series.archive_blocks.len());
+        assert!(series.archive.len() <= ARCHIVE_BLOCK_BUCKETS);
+        let archived_buckets = series.archive_blocks.len() * ARCHIVE_BLOCK_BUCKETS + series.archive.len();
+        let archive_bytes = series.encoded_bytes()
+            - series.chunks.iter().map(|c| c.bytes.len()).sum::<usize>()
+            - series.head.len() * 16;
+        assert!(archive_bytes * 2 < archived_buckets * 32, "{archive_bytes} bytes for {archived_buckets} buckets");
+        // Daily totals over the whole history match a direct aggregation.
+        let last = *ts.last().unwrap();
+        let days = series.rollup(t0, last + 1, DAY_SECS).unwrap();
+        let mut want: BTreeMap<i64, Bucket> = BTreeMap::new();
+        for (t, v) in ts.iter().zip(&values) {
+            let b = floor_to(*t, DAY_SECS);
+            want.entry(b).and_modify(|x| x.add(*v)).or_insert(Bucket::single(b, *v));
+        }
+        assert_eq!(days.len(), want.len());
+        for (got, want) in days.iter().zip(want.values()) {
+            assert_eq!((got.start, got.count, got.min, got.max), (want.start, want.count, want.min, want.max));
+            assert!((got.sum - want.sum).abs() < 1e-9 * want.sum.abs());
+        }
+        // Rollups past the keep window go a week at a time.
+        let mut short = store.clone();
+        short.retention.rollup_keep_secs = 20 * DAY_SECS;
+        short.apply_retention(last).unwrap();
+        let kept = short.series(&key()).unwrap();
+        let first_kept = kept.first_ts().unwrap();
+        assert!(first_kept > last - 20 * DAY_SECS - 7 * DAY_SECS && first_kept <= last - 20 * DAY_SECS);
+        assert!(kept.rolled_up_count().unwrap() < series.rolled_up_count().unwrap());
+    }
+
+    #[test]
+    fn maintenance_runs_once_per_rollup_bucket_of_data_time() {
+        let (ts, values) = minutes(1_700_000_000, 40);
+        let mut store = TelemetryStore::new();
+        assert_eq!(store.maintain_retention().unwrap(), 0);
+        store.append_many(&key(), &ts[..100], &values[..100]).unwrap();
+        store.maintain_retention().unwrap();
+        let first = store.retention_applied_at;
+        assert_eq!(first, Some(ts[99]));
+        store.append_many(&key(), &ts[100..150], &values[100..150]).unwrap();
+        store.maintain_retention().unwrap();
+        assert_eq!(store.retention_applied_at, first, "within the hour: not yet");
+        store.append_many(&key(), &ts[150..], &values[150..]).unwrap();
+        assert!(store.maintain_retention().unwrap() > 0);
+        assert_eq!(store.retention_applied_at, ts.last().copied());
     }
 }

@@ -16,6 +16,7 @@ mod live;
 mod malformed;
 mod plans;
 mod prom;
+mod retention;
 mod sim_files;
 mod simulation;
 mod support;
