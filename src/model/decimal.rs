@@ -87,7 +87,7 @@ fn correction(v: f64, n: i64, p: f64) -> i64 {
 
 /// About the bits a magnitude takes: `log2(1 + |x|)`.
 fn magnitude_bits(x: i64) -> f64 {
-    (x.unsigned_abs() as f64).ln_1p() / std::f64::consts::LN_2
+    libm::log1p(x.unsigned_abs() as f64) / std::f64::consts::LN_2
 }
 
 /// The scale with the smallest estimated size, and how many values it makes exact.

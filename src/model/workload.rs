@@ -184,7 +184,7 @@ impl WorkloadModel {
     pub fn expected(&self, origin: UnixSecs, t: UnixSecs) -> f64 {
         let days = (t - origin) as f64 / DAY_SECS as f64;
         let hour = t.rem_euclid(DAY_SECS) as f64 / 3600.0;
-        let daily = self.daily_amplitude * (TAU * (hour - self.peak_hour) / 24.0).cos();
+        let daily = self.daily_amplitude * libm::cos(TAU * (hour - self.peak_hour) / 24.0);
         (self.base + self.trend_per_day * days + daily + self.profiles_at(t)) * self.weekend_multiplier(t)
     }
 

@@ -178,7 +178,7 @@ pub(crate) fn pool_size(config: &BTreeMap<String, ConfigValue>) -> Option<f64> {
 /// utilisation `u` (< 1) with `c` servers.
 pub(crate) fn wait(u: f64, c: f64) -> f64 {
     let u = u.clamp(0.0, 0.99);
-    u.powf((2.0 * (c + 1.0)).sqrt()) / (c * (1.0 - u))
+    libm::pow(u, (2.0 * (c + 1.0)).sqrt()) / (c * (1.0 - u))
 }
 
 /// The share of demand beyond a capacity: `max(0, 1 − 1/u)`.

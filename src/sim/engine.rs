@@ -1117,7 +1117,7 @@ fn failure_twin(tw: &mut Twins, topo: &super::world::Topology, s: &SeriesTable, 
     if timeout != timeout0 && lat != NONE {
         let latency = base_latency + xlat;
         if latency > 0.0 {
-            let extra = ((-timeout / latency).exp() - (-timeout0 / latency).exp()).max(0.0);
+            let extra = (libm::exp(-timeout / latency) - libm::exp(-timeout0 / latency)).max(0.0);
             tw.xfail[i] = 1.0 - (1.0 - tw.xfail[i]) * (1.0 - extra);
         }
     }

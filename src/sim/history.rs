@@ -7,11 +7,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rand::Rng;
-use rand_distr::StandardNormal;
 
 use super::rng;
 use crate::model::telemetry::Series;
-use crate::model::{NoiseTails, Scenario, SeriesKey, Status, StoreError, UnixSecs, WorkloadModel};
+use crate::model::{Scenario, SeriesKey, Status, StoreError, UnixSecs, WorkloadModel};
 
 /// Why generation stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -38,12 +37,10 @@ pub fn series_samples(
     let mut rng = rng::stream(seed, &format!("history/{}/{}", key.twin, key.metric));
     let memory = model.noise_memory.clamp(0.0, 0.999);
     let innovation = model.noise * (1.0 - memory * memory).sqrt();
-    // Gaussian innovations as they always were; heavy tails by inverse transform
-    // through the engine's table of Student's t quantiles (portable).
-    let draw = |rng: &mut rand_chacha::ChaCha8Rng| match model.tails {
-        NoiseTails::Normal => rng.sample::<f64, _>(StandardNormal),
-        tails => rng::innovation(tails, rng.random::<u32>()),
-    };
+    // Innovations by inverse transform through the engine's tables of normal and
+    // Student's t quantiles (built with `libm`): the same bits on every machine, which
+    // a sampler calling the platform's `exp` and `ln` would not guarantee.
+    let draw = |rng: &mut rand_chacha::ChaCha8Rng| rng::innovation(model.tails, rng.random::<u32>());
     // Start the AR(1) noise in its stationary distribution.
     let mut noise = model.noise * draw(&mut rng);
     let mut ts = Vec::with_capacity(n);

@@ -313,7 +313,7 @@ fn last_segment_start(z: &[f64], quantum: f64, notes: &mut Vec<String>, hours: &
     let rho = lag1(&resid_steps).clamp(0.0, 0.9);
     let n_eff = (n * (1.0 - rho) / (1.0 + rho)).max(3.0);
     let floor = (quantum * quantum).max(f64::MIN_POSITIVE) * n;
-    let bic = |rss: f64, params: f64| n_eff * (rss.max(floor) / n).ln() + params * n_eff.ln();
+    let bic = |rss: f64, params: f64| n_eff * libm::log(rss.max(floor) / n) + params * libm::log(n_eff);
     let (steps, line) = (bic(rss_steps, 2.0 * splits.len() as f64 + 1.0), bic(rss_line, 2.0));
     if line <= steps {
         notes.push(format!(
@@ -605,10 +605,12 @@ fn pick_tails(e: &mut [f64]) -> (NoiseTails, f64) {
     }
     let share = e.iter().filter(|v| (*v - centre).abs() > 4.0 * robust).count() as f64 / e.len() as f64;
     // Half a count keeps the logarithm finite.
-    let observed = share.max(0.5 / e.len() as f64).ln();
+    let observed = libm::log(share.max(0.5 / e.len() as f64));
     let best = reference_tail_shares()
         .into_iter()
-        .min_by(|a, b| (a.1.max(1e-9).ln() - observed).abs().total_cmp(&(b.1.max(1e-9).ln() - observed).abs()))
+        .min_by(|a, b| {
+            (libm::log(a.1.max(1e-9)) - observed).abs().total_cmp(&(libm::log(b.1.max(1e-9)) - observed).abs())
+        })
         .map_or(NoiseTails::Normal, |(k, _)| k);
     (best, share)
 }
@@ -652,7 +654,7 @@ pub(crate) fn round_sig(x: f64) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }
-    let digits = 6 - 1 - x.abs().log10().floor() as i32;
+    let digits = 6 - 1 - libm::log10(x.abs()).floor() as i32;
     let scale = 10f64.powi(digits.clamp(-300, 300));
     (x * scale).round() / scale
 }
