@@ -349,3 +349,19 @@ fn the_orchestration_loop_runs_in_each_mode_and_its_log_can_be_saved() {
     assert_eq!(lines.len(), harness.state().decision_log().len());
     assert!(lines.iter().any(|l| l["mode"] == "auto" && l["decision"] == "executed"));
 }
+
+#[test]
+fn sustained_anomalies_are_findings_with_proposals_in_the_workbench() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = crate::plans::anomalous_estate(dir.path());
+    let mut harness = open(scenario.to_str().unwrap());
+    wait_until(&mut harness, "the anomaly scan", WorkbenchApp::anomalies_ready);
+    harness.run_steps(2);
+    harness.get_by_label_contains("Findings (").click();
+    harness.run_steps(2);
+    harness.get_by_label("Sustained anomalies (1)");
+    harness.get_by_label_contains("latency_ms: score");
+    harness.get_by_label_contains("Remediation (").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("sustained anomaly of latency_ms");
+}

@@ -139,7 +139,7 @@ fn predicted_violations_become_proposals_ranked_by_urgency() {
 }
 
 /// A service whose latency jumps for its last 40 minutes: a sustained anomaly.
-fn anomalous_estate(dir: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn anomalous_estate(dir: &std::path::Path) -> std::path::PathBuf {
     let start: i64 = 1_789_948_800; // 2026-09-21T00:00:00Z
     let n = 3 * 288;
     let mut csv = String::from("timestamp,twin,metric,value\n");
