@@ -260,3 +260,51 @@ fn plan_fingerprints_are_canonical() {
     assert_eq!(a, c, "reordered keys and policies");
     assert_eq!(a, yaml, "the same policies in another format");
 }
+
+/// The database stopped serving 20 minutes before the end; its caller is slow since.
+#[test]
+fn a_plan_acts_on_the_root_cause_and_explains_the_symptoms() {
+    let dir = tempfile::tempdir().unwrap();
+    let start: i64 = 1_789_948_800; // 2026-09-21T00:00:00Z
+    let n = 288;
+    let mut csv = String::from("timestamp,twin,metric,value\n");
+    for k in 0..n {
+        let t = start + k * 300;
+        let down = k >= n - 4;
+        let latency = if down { 900.0 } else { 40.0 + (k % 5) as f64 };
+        csv.push_str(&format!("{t},db,up,{}\n{t},api,latency_ms,{latency:.1}\n", if down { 0 } else { 1 }));
+    }
+    write(dir.path(), "estate.csv", &csv);
+    let scenario = write(
+        dir.path(),
+        "estate.ron",
+        "(version: 1, name: \"outage\", resolution_secs: 300, start: \"2026-09-21T00:00:00Z\", days: 1, \
+         telemetry: \"estate.csv\", twins: [(id: \"api\", kind: \"service\", capacity: (replicas: 2)), \
+         (id: \"db\", kind: \"database\")], dependencies: [(from: \"api\", to: \"db\", kind: \"depends_on\")])",
+    );
+    let policy = write(
+        dir.path(),
+        "p.yaml",
+        "- name: db-available\n  severity: critical\n  selector: {kinds: [database]}\n  rules:\n    \
+         - {metric: up, operator: \"<\", threshold: 1}\n  actions: [restart]\n\
+         - name: api-latency\n  severity: critical\n  selector: {kinds: [service]}\n  rules:\n    \
+         - {metric: latency_ms, operator: \">\", threshold: 300}\n  actions:\n    - scale_out: {replicas: 1}\n",
+    );
+    let out_path = dir.path().join("plan.json");
+    let out = twinbench(&[
+        "plan",
+        scenario.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let steps: Vec<&str> = err.lines().filter(|l| l.trim_start().starts_with(char::is_numeric)).collect();
+    assert!(steps[0].contains("db restart"), "the root cause's action first: {err}");
+    let symptom = steps.iter().find(|l| l.contains("api add 1 replica(s)")).expect("the symptom's action is listed");
+    assert!(symptom.contains("caused by db down"), "{symptom}");
+    let plan = std::fs::read_to_string(&out_path).unwrap();
+    assert!(plan.contains("caused by db down"), "the plan file says why too");
+}
