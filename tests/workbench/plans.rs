@@ -180,7 +180,7 @@ fn sustained_anomalies_become_findings_with_actions() {
          - anomaly: {metric: latency_ms, min_score: 0.8, for: 15m}\n    actions:\n      \
          - scale_out: {replicas: 1}\n      - notify: {to: api-oncall}\n",
     );
-    let out = twinbench(&["plan", s, "--policy", policy.to_str().unwrap(), "--out", plan.to_str().unwrap()]);
+    let out = plan_with(&scenario, &policy, &plan);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("api add 1 replica(s)"), "{err}");
@@ -194,7 +194,7 @@ fn sustained_anomalies_become_findings_with_actions() {
         "patient.yaml",
         "- name: patient\n  rules:\n    - anomaly: {metric: latency_ms, min_score: 0.8, for: 2h}\n",
     );
-    let out = twinbench(&["plan", s, "--policy", policy.to_str().unwrap(), "--out", plan.to_str().unwrap()]);
+    let out = plan_with(&scenario, &policy, &plan);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("0 findings"), "{}", stderr(&out));
 }
@@ -214,14 +214,7 @@ fn malformed_anomaly_rules_are_located_errors() {
         ("- name: p\n  rules:\n    - {metric: cpu_usage, operator: \">\"}\n", "threshold: missing"),
     ] {
         let policy = write(dir.path(), "bad.yaml", text);
-        let out = twinbench(&[
-            "plan",
-            scenario.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-            "--out",
-            dir.path().join("p.json").to_str().unwrap(),
-        ]);
+        let out = plan_with(&scenario, &policy, &dir.path().join("p.json"));
         assert_eq!(out.status.code(), Some(2), "{text}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(err.contains(needle), "{text}: {err}");
@@ -291,14 +284,7 @@ fn a_plan_acts_on_the_root_cause_and_explains_the_symptoms() {
          - {metric: latency_ms, operator: \">\", threshold: 300}\n  actions:\n    - scale_out: {replicas: 1}\n",
     );
     let out_path = dir.path().join("plan.json");
-    let out = twinbench(&[
-        "plan",
-        scenario.to_str().unwrap(),
-        "--policy",
-        policy.to_str().unwrap(),
-        "--out",
-        out_path.to_str().unwrap(),
-    ]);
+    let out = plan_with(&scenario, &policy, &out_path);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     let steps: Vec<&str> = err.lines().filter(|l| l.trim_start().starts_with(char::is_numeric)).collect();
@@ -307,4 +293,10 @@ fn a_plan_acts_on_the_root_cause_and_explains_the_symptoms() {
     assert!(symptom.contains("caused by db down"), "{symptom}");
     let plan = std::fs::read_to_string(&out_path).unwrap();
     assert!(plan.contains("caused by db down"), "the plan file says why too");
+}
+
+/// `twinbench plan SCENARIO --policy POLICY --out OUT`.
+fn plan_with(scenario: &std::path::Path, policy: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    let arg = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    twinbench(&["plan", &arg(scenario), "--policy", &arg(policy), "--out", &arg(out)])
 }
