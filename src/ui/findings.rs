@@ -182,18 +182,17 @@ fn sustained_anomalies_ui(ui: &mut egui::Ui, findings: &[Finding], scanned: bool
     if sustained.is_empty() {
         ui.weak("None: no anomaly has lasted as long as an anomaly rule asks.");
     }
-    egui::Grid::new("findings-anomalies").striped(true).num_columns(3).show(ui, |ui| {
-        for f in sustained {
-            if let Finding::Anomaly { policy, rule, metric, twin, score, since } = f {
+    for f in sustained {
+        if let Finding::Anomaly { policy, rule, metric, twin, score, since } = f {
+            ui.horizontal(|ui| {
                 if ui.link(twin.as_str()).clicked() {
                     commands.push(Command::Inspect(twin.clone()));
                 }
                 ui.label(format!("{metric}: score {score:.2}")).on_hover_text(format!("{policy}: {rule}"));
                 ui.weak(format!("since {}", format_short(*since)));
-                ui.end_row();
-            }
+            });
         }
-    });
+    }
 }
 
 /// The Findings tab.
