@@ -2,8 +2,9 @@
 //! glue that folds a live source's events into the open scenario each frame.
 //!
 //! Everything that touches the network runs on named threads (`prometheus-sync`,
-//! `localhost-sampler`, `prometheus-test`, `snapshot-write`); the functions here only
-//! read channels and atomics, so a hanging server cannot stall a frame.
+//! `localhost-sampler`, and the [`Job`]s `prometheus-test` and `snapshot-write`); the
+//! functions here only read channels and atomics, so a hanging server cannot stall a
+//! frame. The dialogs push [`Command`]s; the app carries them out after the UI pass.
 //!
 //! After *Connect* (Prometheus) the dialog stays open, its fields as typed, until the
 //! first complete sync: it lists each retry with its reason (the rules of
@@ -15,11 +16,13 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use eframe::egui::{self, Color32};
 
+use super::command::{Command, Commands};
+use super::files::FilePurpose;
+use super::jobs::Job;
 use crate::io::first_sync::FirstSync;
 use crate::io::live::{self, ConnState, LiveHandle, SnapshotSummary, TelemetryFormat};
 use crate::io::prometheus::auth::{AuthSource, SecretSource};
@@ -75,13 +78,11 @@ pub struct ConnectDialogState {
     pub test_result: Option<Result<String, String>>,
     /// A problem with the fields, shown under them.
     pub error: Option<String>,
-    /// *Browse…* was clicked: the app shows a file picker for the mapping.
-    pub browse_mapping: bool,
     /// While a Prometheus source connects: its first sync being waited for.
     pub connecting: Option<Connecting>,
     /// *Cancel* was clicked while connecting.
     pub cancel: bool,
-    test: Option<Receiver<Result<String, String>>>,
+    test: Option<Job<String>>,
 }
 
 /// A connection attempt the dialog follows until the first complete sync.
@@ -114,7 +115,6 @@ impl Default for ConnectDialogState {
             interval: "2s".into(),
             test_result: None,
             error: None,
-            browse_mapping: false,
             connecting: None,
             cancel: false,
             test: None,
@@ -181,15 +181,9 @@ impl ConnectDialogState {
 
 /// The Connect window. Returns a request when the user presses Connect and the fields
 /// are valid; "Test connection" runs on a thread and shows its answer when it comes.
-pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) -> Option<ConnectRequest> {
-    if let Some(rx) = &state.test
-        && let Ok(result) = rx.try_recv()
-    {
-        state.test_result = Some(result);
-        state.test = None;
-    }
+pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState, commands: &mut Commands) {
     if !state.open {
-        return None;
+        return;
     }
     let mut open = true;
     let mut request = None;
@@ -215,7 +209,7 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) ->
                         let edit = egui::TextEdit::singleline(&mut state.mapping).desired_width(250.0);
                         ui.add(edit.hint_text("mapping.yaml")).labelled_by(label.id);
                         if ui.button("Browse…").on_hover_text("Choose the mapping file").clicked() {
-                            state.browse_mapping = true;
+                            commands.push(Command::PickFile(FilePurpose::Mapping));
                         }
                     });
                     ui.end_row();
@@ -269,7 +263,11 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) ->
                 if state.source == SourceChoice::Prometheus {
                     let testing = state.test.is_some();
                     if ui.add_enabled(!testing, egui::Button::new("Test connection")).clicked() {
-                        start_test(ctx, state);
+                        state.test_result = None;
+                        match state.request() {
+                            Ok(request) => commands.push(Command::TestConnection(request)),
+                            Err(e) => state.test_result = Some(Err(e)),
+                        }
                     }
                     if testing {
                         ui.spinner();
@@ -299,7 +297,7 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState) ->
         });
     // Connecting keeps the dialog open (its fields as typed) until the first sync.
     state.open = open && (request.is_none() || state.connecting.is_some());
-    request
+    commands.extend(request.map(Command::Connect));
 }
 
 /// A labelled text field in a two-column grid (the label names it for screen readers
@@ -308,31 +306,6 @@ fn field(ui: &mut egui::Ui, label: &str, text: &mut String, width: f32, hint: &s
     let label = ui.label(label);
     ui.add(egui::TextEdit::singleline(text).desired_width(width).hint_text(hint)).labelled_by(label.id);
     ui.end_row();
-}
-
-fn start_test(ctx: &egui::Context, state: &mut ConnectDialogState) {
-    state.test_result = None;
-    let config = match state.request() {
-        Ok(ConnectRequest::Prometheus(config)) => config,
-        Ok(ConnectRequest::LocalHost { .. }) => return,
-        Err(e) => {
-            state.test_result = Some(Err(e));
-            return;
-        }
-    };
-    let (tx, rx) = channel();
-    let ctx = ctx.clone();
-    let spawned = std::thread::Builder::new().name("prometheus-test".into()).spawn(move || {
-        let mut config = *config;
-        config.timeout = Duration::from_secs(10);
-        // The dialog may have closed; then nobody needs the answer.
-        let _ = tx.send(prometheus::test_connection(&config));
-        ctx.request_repaint();
-    });
-    match spawned {
-        Ok(_) => state.test = Some(rx),
-        Err(e) => state.test_result = Some(Err(format!("cannot start the test: {e}"))),
-    }
 }
 
 /// What the user asked the status widget for.
@@ -431,7 +404,7 @@ pub struct LiveState {
     pub dialog: ConnectDialogState,
     /// The snapshot path dialog (Some while shown).
     pub snapshot_path: Option<String>,
-    snapshot_job: Option<Receiver<Result<SnapshotSummary, String>>>,
+    snapshot_job: Option<Job<SnapshotSummary>>,
     last_state: Option<ConnState>,
 }
 
@@ -463,9 +436,11 @@ impl LiveState {
     /// is not this source's, e.g. while another file loads) events wait in the channel.
     pub fn logic(&mut self, scenario: Option<&mut Arc<Scenario>>) -> LiveTick {
         let mut tick = LiveTick::default();
-        if let Some(rx) = &self.snapshot_job
-            && let Ok(result) = rx.try_recv()
-        {
+        if let Some(result) = self.dialog.test.as_ref().and_then(Job::poll) {
+            self.dialog.test_result = Some(result);
+            self.dialog.test = None;
+        }
+        if let Some(result) = self.snapshot_job.as_ref().and_then(Job::poll) {
             self.snapshot_job = None;
             tick.messages.push(match result {
                 Ok(s) => {
@@ -543,8 +518,8 @@ impl LiveState {
         }
     }
 
-    /// The "Save snapshot" path window; writes on a thread when confirmed.
-    pub fn snapshot_dialog_ui(&mut self, ctx: &egui::Context, scenario: Option<&Arc<Scenario>>) {
+    /// The "Save snapshot" path window; *Save* asks for the snapshot to be written.
+    pub fn snapshot_dialog_ui(&mut self, ctx: &egui::Context, have_scenario: bool, commands: &mut Commands) {
         let Some(mut text) = self.snapshot_path.take() else {
             return;
         };
@@ -559,30 +534,44 @@ impl LiveState {
             });
             submit = ui.button("Save").clicked();
         });
-        match scenario {
-            Some(s) if submit && !text.trim().is_empty() => {
-                let snapshot = Arc::clone(s);
-                let path = PathBuf::from(text.trim());
-                let (tx, rx) = channel();
-                let ctx = ctx.clone();
-                let spawned = std::thread::Builder::new().name("snapshot-write".into()).spawn(move || {
-                    let result =
-                        live::snapshot(&snapshot, &path, TelemetryFormat::Parquet).map_err(|e| format!("{e:#}"));
-                    // The app may have closed; nothing to report then.
-                    let _ = tx.send(result);
-                    ctx.request_repaint();
-                });
-                if spawned.is_ok() {
-                    self.snapshot_job = Some(rx);
-                }
-            }
-            _ if open => self.snapshot_path = Some(text),
-            _ => {}
+        if have_scenario && submit && !text.trim().is_empty() {
+            commands.push(Command::SaveSnapshot(PathBuf::from(text.trim())));
+        } else if open {
+            self.snapshot_path = Some(text);
+        }
+    }
+
+    /// Writes `scenario` with its history as a snapshot at `path`, in the background.
+    pub fn save_snapshot(&mut self, ctx: &egui::Context, scenario: &Arc<Scenario>, path: PathBuf) {
+        let snapshot = Arc::clone(scenario);
+        let job = Job::spawn("snapshot-write", "Saving the snapshot", ctx, move |_| {
+            live::snapshot(&snapshot, &path, TelemetryFormat::Parquet).map_err(|e| format!("{e:#}"))
+        });
+        match job {
+            Ok(job) => self.snapshot_job = Some(job),
+            Err(e) => self.dialog.error = Some(format!("cannot save the snapshot: {e}")),
+        }
+    }
+
+    /// *Test connection*: asks the server, in the background, whether the dialog's
+    /// settings work (the answer shows in the dialog).
+    pub fn test_connection(&mut self, ctx: &egui::Context, request: ConnectRequest) {
+        let ConnectRequest::Prometheus(config) = request else {
+            return;
+        };
+        let job = Job::spawn("prometheus-test", "Testing the connection", ctx, move |_| {
+            let mut config = *config;
+            config.timeout = Duration::from_secs(10);
+            prometheus::test_connection(&config)
+        });
+        match job {
+            Ok(job) => self.dialog.test = Some(job),
+            Err(e) => self.dialog.test_result = Some(Err(format!("cannot start the test: {e}"))),
         }
     }
 
     /// File-menu entries: Connect…, Save snapshot…, Disconnect.
-    pub fn file_menu_ui(&mut self, ui: &mut egui::Ui, have_scenario: bool) {
+    pub fn file_menu_ui(&mut self, ui: &mut egui::Ui, have_scenario: bool, commands: &mut Commands) {
         if ui.button("Connect…").clicked() {
             self.dialog.open = true;
             self.dialog.test_result = None;
@@ -591,7 +580,7 @@ impl LiveState {
             self.snapshot_path = Some("live-snapshot.ron".into());
         }
         if self.handle.is_some() && ui.button("Disconnect").clicked() {
-            self.act(SyncAction::Disconnect);
+            commands.push(Command::Sync(SyncAction::Disconnect));
         }
     }
 }

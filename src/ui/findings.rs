@@ -2,107 +2,21 @@
 //! violations, configuration drift, anomalies), the actions proposed for it with their
 //! score breakdowns, approve/reject, the log of those decisions, and plan export.
 
-use std::collections::BTreeMap;
-
 use eframe::egui::{self, RichText};
 
-use super::app::Command;
+use super::command::{Command, Commands};
 use super::jobs::AnomalyScans;
 use super::theme;
 use crate::analytics::drift::DriftReport;
 use crate::analytics::predict::Predictions;
 use crate::analytics::scan::{ALARM, twin_level};
 use crate::io::time::format_short;
-use crate::model::{Scenario, TwinGraph, UnixSecs};
-use crate::policy::Policy;
-use crate::remediation::orchestrate::{AuditEntry, Decision, Mode, Orchestrator};
-use crate::remediation::plan::{Candidate, Finding};
-
-/// A person's decisions on proposals, and their log.
-#[derive(Default)]
-pub struct RemediationState {
-    /// Approved (true) or rejected (false), by proposal id.
-    pub decisions: BTreeMap<String, bool>,
-    /// Every decision, oldest first.
-    pub audit: Vec<AuditEntry>,
-    /// Path typed into the export prompt, when shown.
-    pub export_path: Option<String>,
-    /// Path typed into the save-log prompt, when shown.
-    pub audit_path: Option<String>,
-    /// The orchestration loop (mode, guards, approval queue) run on the findings.
-    pub orchestrator: Orchestrator,
-    /// Actions added from rehearsals in the lab (what-if changes, a chaos experiment's
-    /// remediation), in the order added. They stay whatever the time cursor shows.
-    pub rehearsed: Vec<Candidate>,
-}
-
-impl RemediationState {
-    fn decide(&mut self, c: &Candidate, approved: bool, by: &str, at: UnixSecs) {
-        self.decisions.insert(c.id.clone(), approved);
-        let decision = if approved { Decision::Approved(by.to_string()) } else { Decision::Rejected(by.to_string()) };
-        self.audit.push(AuditEntry::new(at, c, Mode::ApproveEach, decision));
-    }
-
-    /// Runs one tick of the orchestration loop on the findings at `time`: in automatic
-    /// mode what passes the guards is approved (for the plan) in the loop's name, in
-    /// dry-run mode decisions are only logged, in approve-each mode proposals are queued.
-    /// Returns how many proposals the loop approved.
-    pub fn run_loop(&mut self, time: UnixSecs, findings: &[Finding], graph: &TwinGraph, policies: &[Policy]) -> usize {
-        let mut approved = Vec::new();
-        self.orchestrator.tick(time, findings, graph, policies, &mut |c| {
-            approved.push(c.id.clone());
-            Ok(())
-        });
-        for id in &approved {
-            self.decisions.insert(id.clone(), true);
-        }
-        self.audit.extend(self.orchestrator.drain_audit());
-        approved.len()
-    }
-
-    /// Adds actions from a rehearsal, approved by `by` (an action already added is
-    /// approved again, not repeated). Returns how many were new.
-    pub fn add_rehearsed(&mut self, actions: Vec<Candidate>, by: &str, at: UnixSecs) -> usize {
-        let mut added = 0;
-        for c in actions {
-            if self.decisions.get(&c.id) != Some(&true) {
-                self.decide(&c, true, by, at);
-            }
-            if !self.rehearsed.iter().any(|r| r.id == c.id) {
-                self.rehearsed.push(c);
-                added += 1;
-            }
-        }
-        added
-    }
-
-    /// Whether a rehearsed action (by id) is in the plan and approved.
-    pub fn is_planned(&self, id: &str) -> bool {
-        self.decisions.get(id) == Some(&true) && self.rehearsed.iter().any(|r| r.id == id)
-    }
-
-    /// What a plan is made of: the proposals for the findings at the cursor, then the
-    /// rehearsed actions that are not among them.
-    pub fn plan_candidates(&self, candidates: &[Candidate]) -> Vec<Candidate> {
-        let mut all = candidates.to_vec();
-        all.extend(self.rehearsed.iter().filter(|r| !candidates.iter().any(|c| c.id == r.id)).cloned());
-        all
-    }
-
-    /// Ids of the approved proposals among `candidates`.
-    pub fn approved_ids(&self, candidates: &[Candidate]) -> Vec<String> {
-        candidates.iter().filter(|c| self.decisions.get(&c.id) == Some(&true)).map(|c| c.id.clone()).collect()
-    }
-}
+use crate::model::{Scenario, UnixSecs};
+use crate::remediation::plan::Finding;
 
 /// The predictions table: rules the forecasts say will be violated within the horizon,
 /// from the end of history.
-fn predictions_ui(
-    ui: &mut egui::Ui,
-    scenario: &Scenario,
-    predictions: Option<&Predictions>,
-    commands: &mut Vec<Command>,
-) {
+fn predictions_ui(ui: &mut egui::Ui, scenario: &Scenario, predictions: Option<&Predictions>, commands: &mut Commands) {
     let dark = ui.visuals().dark_mode;
     let Some(p) = predictions else {
         ui.horizontal(|ui| {
@@ -172,7 +86,7 @@ pub struct FindingsInput<'a> {
 }
 
 /// Sustained anomalies that policies' anomaly rules (or the built-in one) make findings.
-fn sustained_anomalies_ui(ui: &mut egui::Ui, findings: &[Finding], scanned: bool, commands: &mut Vec<Command>) {
+fn sustained_anomalies_ui(ui: &mut egui::Ui, findings: &[Finding], scanned: bool, commands: &mut Commands) {
     let sustained: Vec<&Finding> = findings.iter().filter(|f| matches!(f, Finding::Anomaly { .. })).collect();
     ui.strong(format!("Sustained anomalies ({})", sustained.len()));
     if !scanned {
@@ -196,7 +110,7 @@ fn sustained_anomalies_ui(ui: &mut egui::Ui, findings: &[Finding], scanned: bool
 }
 
 /// The Findings tab.
-pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut Vec<Command>) {
+pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut Commands) {
     let FindingsInput { scenario, findings, drift, anomalies, predictions, time } = *input;
     let dark = ui.visuals().dark_mode;
     ui.heading("Findings");
@@ -300,244 +214,4 @@ pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut 
             }
         }
     });
-}
-
-/// What the remediation tab asks the app to do.
-pub enum RemediationRequest {
-    /// Write a plan with the approved proposals to this path.
-    Export(std::path::PathBuf),
-    /// Run one tick of the orchestration loop on the findings at the cursor.
-    RunLoop,
-    /// Append the decision log to this JSON-lines file.
-    SaveAudit(std::path::PathBuf),
-}
-
-/// A one-line path prompt shown while `slot` holds text: the path when `action` is
-/// clicked (closing the prompt), `None` otherwise; Cancel closes it.
-fn path_prompt(ui: &mut egui::Ui, slot: &mut Option<String>, label: &str, action: &str) -> Option<std::path::PathBuf> {
-    let mut path = slot.take()?;
-    let mut keep = true;
-    let mut chosen = None;
-    ui.horizontal(|ui| {
-        let label = ui.label(label);
-        ui.add(egui::TextEdit::singleline(&mut path).desired_width(220.0)).labelled_by(label.id);
-        if ui.button(action).clicked() && !path.trim().is_empty() {
-            chosen = Some(std::path::PathBuf::from(path.trim()));
-            keep = false;
-        }
-        if ui.button("Cancel").clicked() {
-            keep = false;
-        }
-    });
-    if keep {
-        *slot = Some(path);
-    }
-    chosen
-}
-
-fn mode_label(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Automatic => "automatic",
-        Mode::ApproveEach => "approve each",
-        Mode::DryRun => "dry run",
-    }
-}
-
-/// One proposal with its score, effect and approve/reject buttons; rehearsed ones also
-/// get a Remove button. Returns true when Remove was clicked.
-fn proposal_ui(
-    ui: &mut egui::Ui,
-    number: usize,
-    c: &Candidate,
-    state: &mut RemediationState,
-    user: &str,
-    time: UnixSecs,
-    commands: &mut Vec<Command>,
-) -> bool {
-    let dark = ui.visuals().dark_mode;
-    let rehearsed = matches!(c.finding, Finding::Rehearsed { .. });
-    let mut remove = false;
-    let decision = state.decisions.get(&c.id).copied();
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.horizontal(|ui| {
-            ui.label(RichText::new(format!("{number}.")).strong());
-            if ui.link(c.target.as_str()).clicked() {
-                commands.push(Command::Inspect(c.target.clone()));
-            }
-            ui.label(RichText::new(c.kind.to_string()).strong());
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if rehearsed
-                    && ui.button("Remove").on_hover_text("Take this rehearsed action out of the plan").clicked()
-                {
-                    remove = true;
-                }
-                let reject = ui.selectable_label(decision == Some(false), "Reject");
-                let approve = ui.selectable_label(decision == Some(true), "Approve");
-                if approve.clicked() && decision != Some(true) {
-                    state.decide(c, true, user, time);
-                }
-                if reject.clicked() && decision != Some(false) {
-                    state.decide(c, false, user, time);
-                }
-                ui.label(RichText::new(format!("{:.3}", c.score.total)).monospace()).on_hover_ui(|ui| {
-                    egui::Grid::new(("score", &c.id)).num_columns(2).show(ui, |ui| {
-                        for (name, value) in [
-                            ("severity", c.score.severity),
-                            ("impact (blast radius)", c.score.impact),
-                            ("urgency", c.score.urgency),
-                            ("cost and risk", c.score.cost),
-                        ] {
-                            ui.label(name);
-                            ui.label(format!("{value:.3}"));
-                            ui.end_row();
-                        }
-                    });
-                    ui.weak("total = 0.4·severity + 0.25·impact + 0.25·urgency − 0.1·cost");
-                });
-            });
-        });
-        ui.label(RichText::new(c.finding.reason()).small());
-        ui.horizontal_wrapped(|ui| {
-            ui.weak(format!(
-                "effect: {} · risk {:.2} · {:+.0}/month · {} min · rollback: {}",
-                c.predicted_effect,
-                c.risk,
-                c.monthly_cost,
-                c.duration_secs / 60,
-                c.rollback.as_ref().map_or("none".to_string(), ToString::to_string)
-            ));
-        });
-        let bar = |ui: &mut egui::Ui, label: &str, v: f64| {
-            ui.add(egui::ProgressBar::new(v as f32).desired_width(70.0).text(RichText::new(label).small()));
-        };
-        ui.horizontal(|ui| {
-            bar(ui, "severity", c.score.severity);
-            bar(ui, "impact", c.score.impact);
-            bar(ui, "urgency", c.score.urgency);
-            bar(ui, "cost", c.score.cost);
-        });
-        if decision == Some(true) {
-            ui.colored_label(theme::status_color(crate::model::Status::Healthy, dark), format!("approved by {user}"));
-        }
-    });
-    remove
-}
-
-/// The Remediation tab.
-pub fn remediation_ui(
-    ui: &mut egui::Ui,
-    candidates: &[Candidate],
-    state: &mut RemediationState,
-    user: &str,
-    time: UnixSecs,
-    commands: &mut Vec<Command>,
-) -> Option<RemediationRequest> {
-    let mut request = None;
-    ui.heading("Remediation");
-    // The plan: the proposals for the findings, then the rehearsed actions.
-    let in_plan = state.plan_candidates(candidates);
-    let rehearsed: Vec<Candidate> = in_plan[candidates.len()..].to_vec();
-    let approved = state.approved_ids(&in_plan).len();
-    ui.horizontal(|ui| {
-        let rehearsed = rehearsed.len();
-        let from_lab = if rehearsed > 0 { format!(" and {rehearsed} from rehearsals") } else { String::new() };
-        ui.label(format!(
-            "{} proposed actions for the findings at {}{from_lab}, {approved} approved.",
-            candidates.len(),
-            format_short(time)
-        ));
-    });
-    ui.horizontal(|ui| {
-        if ui.button("Approve all").clicked() {
-            for c in candidates {
-                if state.decisions.get(&c.id) != Some(&true) {
-                    state.decide(c, true, user, time);
-                }
-            }
-        }
-        if ui.button("Export plan…").on_hover_text("Write the approved actions as a plan: .json, .ron or .md").clicked()
-        {
-            state.export_path = Some(state.export_path.clone().unwrap_or_else(|| "plan.json".into()));
-        }
-    });
-    ui.horizontal(|ui| {
-        let mode = &mut state.orchestrator.config.mode;
-        egui::ComboBox::from_id_salt("orchestrator-mode")
-            .selected_text(format!("Mode: {}", mode_label(*mode)))
-            .show_ui(ui, |ui| {
-                for m in Mode::ALL {
-                    ui.selectable_value(mode, m, mode_label(m));
-                }
-            });
-        let g = state.orchestrator.config.guards;
-        if ui
-            .button("Run loop")
-            .on_hover_text(format!(
-                "One tick of the orchestration loop on the findings at the cursor. Automatic: approves what passes \
-                 the guards (at most {} actions an hour, {} min cooldown per twin, blast radius ≤ {}; larger ones \
-                 wait for a person). Approve each: queues everything. Dry run: logs the decisions only.",
-                g.max_actions_per_hour,
-                g.cooldown_secs / 60,
-                g.max_blast_radius
-            ))
-            .clicked()
-        {
-            request = Some(RemediationRequest::RunLoop);
-        }
-        if ui.button("Save log…").on_hover_text("Append the decision log to a JSON-lines file").clicked() {
-            state.audit_path = Some(state.audit_path.clone().unwrap_or_else(|| "audit.jsonl".into()));
-        }
-    });
-    if let Some(path) = path_prompt(ui, &mut state.audit_path, "Log file", "Append") {
-        request = Some(RemediationRequest::SaveAudit(path));
-    }
-    if let Some(path) = path_prompt(ui, &mut state.export_path, "Plan file", "Write") {
-        request = Some(RemediationRequest::Export(path));
-    }
-    ui.separator();
-    egui::ScrollArea::vertical()
-        .id_salt("remediation-queue")
-        .auto_shrink([false, false])
-        .max_height(ui.available_height() * 0.7)
-        .show(ui, |ui| {
-            if candidates.is_empty() {
-                ui.weak("Nothing to do at this moment.");
-            }
-            for (i, c) in candidates.iter().enumerate() {
-                proposal_ui(ui, i + 1, c, state, user, time, commands);
-            }
-            if !rehearsed.is_empty() {
-                ui.add_space(6.0);
-                ui.strong(format!("From rehearsals ({})", rehearsed.len())).on_hover_text(
-                    "Actions added in the Lab; they are part of the plan whatever the time cursor shows",
-                );
-            }
-            for (i, c) in rehearsed.iter().enumerate() {
-                if proposal_ui(ui, candidates.len() + i + 1, c, state, user, time, commands) {
-                    state.rehearsed.retain(|r| r.id != c.id);
-                    state.decisions.remove(&c.id);
-                }
-            }
-        });
-    ui.separator();
-    egui::CollapsingHeader::new(format!("Decision log ({})", state.audit.len())).id_salt("audit-log").show(ui, |ui| {
-        egui::ScrollArea::vertical().id_salt("audit-scroll").max_height(160.0).show(ui, |ui| {
-            for e in state.audit.iter().rev() {
-                ui.label(
-                    RichText::new(format!(
-                        "{}  [{}] {} {} on {} — {}",
-                        format_short(e.at),
-                        e.mode.as_str(),
-                        e.decision.name(),
-                        e.action,
-                        e.twin,
-                        e.decision.detail().unwrap_or("")
-                    ))
-                    .monospace()
-                    .small(),
-                );
-            }
-        });
-    });
-    request
 }

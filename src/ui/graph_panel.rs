@@ -11,6 +11,7 @@ use egui_graphs::{
 use petgraph::Directed;
 use petgraph::stable_graph::{DefaultIx, NodeIndex};
 
+use super::command::{Command, Commands};
 use super::edge_shape::{DependencyEdgeShape, edge_color};
 use super::node_shape::{TwinNode, TwinNodeShape};
 use super::theme;
@@ -264,22 +265,16 @@ impl GraphFilter {
     }
 }
 
-/// What the user did in the graph panel this frame.
-pub enum GraphAction {
-    /// Select a twin.
-    Select(TwinId),
-    /// Clear the selection.
-    Clear,
-}
-
 /// The toolbar and the graph view.
 pub fn graph_ui(
     ui: &mut egui::Ui,
     model: &mut GraphModel,
     filter: &mut GraphFilter,
     twins: &TwinGraph,
-) -> Option<GraphAction> {
-    let mut action = None;
+    commands: &mut Commands,
+) {
+    // At most one selection change a frame: the last click wins over a search.
+    let mut action: Option<Option<TwinId>> = None;
     ui.horizontal(|ui| {
         let label = ui.label("Search");
         let search = ui
@@ -294,7 +289,7 @@ pub fn graph_ui(
         if search.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
             let needle = filter.search.trim().to_lowercase();
             if let Some(id) = twins.ids().find(|id| id.as_str().to_lowercase().contains(&needle)) {
-                action = Some(GraphAction::Select(id.clone()));
+                action = Some(Some(id.clone()));
             }
         }
         egui::ComboBox::from_id_salt("kind-filter")
@@ -342,16 +337,16 @@ pub fn graph_ui(
         match change {
             GraphChange::NodeClicked { node } | GraphChange::NodeSelected { node } => {
                 if let Some(id) = model.twin_of(*node) {
-                    action = Some(GraphAction::Select(id));
+                    action = Some(Some(id));
                 }
             }
             GraphChange::NodeDeselected { .. } if model.graph.selected_nodes().is_empty() => {
-                action = action.or(Some(GraphAction::Clear));
+                action = action.or(Some(None));
             }
             _ => {}
         }
     }
-    action
+    commands.extend(action.map(Command::Select));
 }
 
 /// A small key in the bottom-left corner of the graph: status colours and edge kinds.

@@ -7,7 +7,7 @@
 use eframe::egui::{self, Color32, RichText};
 use egui_plot::{FilledArea, HLine, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
 
-use super::app::Command;
+use super::command::{Command, Commands};
 use super::learn::Provenance;
 use super::plot_cache::{PlotCache, time_marks};
 use super::theme;
@@ -63,7 +63,7 @@ pub fn inspector_ui(
     input: &InspectorInput<'_>,
     state: &mut InspectorState,
     cache: &mut PlotCache,
-    commands: &mut Vec<Command>,
+    commands: &mut Commands,
 ) {
     let s = input.scenario;
     let Some(twin) = s.graph.twin(input.id) else {
@@ -226,7 +226,7 @@ fn capacity_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>) {
     });
 }
 
-fn dependencies_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>, commands: &mut Vec<Command>) {
+fn dependencies_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>, commands: &mut Commands) {
     let g = &input.scenario.graph;
     let needs = g.dependencies(input.id);
     let needed_by = g.dependents(input.id);
@@ -264,7 +264,7 @@ fn dependencies_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>, commands: &mut
 }
 
 /// The twin's anomaly marks, newest first, each a link to its time.
-fn anomalies_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>, commands: &mut Vec<Command>) {
+fn anomalies_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>, commands: &mut Commands) {
     let Some(scans) = input.anomalies else {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -419,7 +419,7 @@ fn metrics_ui(
     input: &InspectorInput<'_>,
     state: &mut InspectorState,
     cache: &mut PlotCache,
-    commands: &mut Vec<Command>,
+    commands: &mut Commands,
 ) {
     let s = input.scenario;
     let Some(twin) = s.graph.twin(input.id) else {

@@ -19,6 +19,8 @@ use std::sync::{Arc, Weak};
 
 use eframe::egui::{self, RichText};
 
+use super::command::{Command, Commands};
+use super::files::FilePurpose;
 use super::jobs::{Job, Source};
 use crate::analytics::learn::{LearnConfig, LearnError, Learned, Relearn, learn, needs_learning};
 use crate::io::time::format_short;
@@ -358,21 +360,9 @@ pub struct TwinsInfo {
     pub saving: bool,
 }
 
-/// What the user asked the twins header for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TwinsRequest {
-    /// Refit the learned models (and learn missing ones).
-    Learn,
-    /// Stop the running learn job.
-    CancelLearning,
-    /// Write the scenario with its learned models.
-    SaveLearned,
-}
-
 /// The Lab's header line about the twins' models: counts, *Learn twins* (a progress
 /// bar and Cancel while learning) and *Save learned scenario…*.
-pub fn twins_ui(ui: &mut egui::Ui, info: &TwinsInfo) -> Option<TwinsRequest> {
-    let mut request = None;
+pub fn twins_ui(ui: &mut egui::Ui, info: &TwinsInfo, commands: &mut Commands) {
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new("Twins").strong());
         ui.label(info.counts.describe()).on_hover_text(
@@ -395,7 +385,7 @@ pub fn twins_ui(ui: &mut egui::Ui, info: &TwinsInfo) -> Option<TwinsRequest> {
                     .desired_width(150.0);
                 ui.add(bar).on_hover_text(reason.label());
                 if ui.button("Cancel").on_hover_text("Stop learning; the twins keep the models they have").clicked() {
-                    request = Some(TwinsRequest::CancelLearning);
+                    commands.push(Command::CancelLearning);
                 }
             }
             None => {
@@ -414,7 +404,7 @@ pub fn twins_ui(ui: &mut egui::Ui, info: &TwinsInfo) -> Option<TwinsRequest> {
                     "Refit the learned models to the history (and learn those missing); written models stay".into()
                 };
                 if ui.add_enabled(learnable, egui::Button::new("Learn twins")).on_hover_text(hover).clicked() {
-                    request = Some(TwinsRequest::Learn);
+                    commands.push(Command::LearnTwins);
                 }
             }
         }
@@ -429,13 +419,12 @@ pub fn twins_ui(ui: &mut egui::Ui, info: &TwinsInfo) -> Option<TwinsRequest> {
             "Write the scenario with its learned models as a scenario file that names the same history"
         });
         if save.clicked() {
-            request = Some(TwinsRequest::SaveLearned);
+            commands.push(Command::PickFile(FilePurpose::SaveLearned));
         }
         if info.saving {
             ui.spinner();
         }
     });
-    request
 }
 
 /// The file name offered for a learned scenario: `<stem>.learned.ron` beside the

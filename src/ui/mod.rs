@@ -1,12 +1,15 @@
 //! The desktop workbench (eframe/egui). The app state lives in [`app::WorkbenchApp`];
-//! each panel is a file with a `*_ui` function; background work (loading a scenario,
-//! generating history) runs on named threads and reports through channels drained in
-//! `logic()`. Panels never mutate the scenario directly: they push [`app::Command`]s
-//! that run after the UI pass.
+//! each panel is a file with a `*_ui` function that reads state and pushes
+//! [`command::Command`]s, which the app carries out after the UI pass; background work
+//! (loading, analyses, lab runs, learning, file dialogs, writes) runs as [`jobs::Job`]s
+//! on named threads whose results `logic()` drains.
 
+mod analyses;
 pub mod app;
+pub mod command;
 pub mod connect;
 mod edge_shape;
+pub mod files;
 mod findings;
 mod graph_panel;
 mod inspector;
@@ -17,6 +20,7 @@ mod node_shape;
 mod notify;
 mod plot_cache;
 mod policy_editor;
+mod remediation;
 mod theme;
 mod timeline;
 

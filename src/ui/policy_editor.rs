@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use eframe::egui::{self, Color32, RichText, text::LayoutJob};
 
+use super::command::{Command, Commands};
+use super::files::FilePurpose;
 use crate::io::policy::{Format, parse_policies};
 use crate::model::TwinGraph;
 use crate::policy::Policy;
@@ -32,19 +34,6 @@ pub enum EditorStatus {
         /// The message.
         message: String,
     },
-}
-
-/// What the editor asks the app to do.
-#[derive(Clone, Debug, PartialEq)]
-pub enum EditorEvent {
-    /// Put these policies in force (in addition to the scenario's own).
-    Apply(Vec<Policy>),
-    /// Show the file picker to open a policy file.
-    Open,
-    /// Save to this path.
-    Save(PathBuf),
-    /// Ask where to save.
-    SaveAs,
 }
 
 /// The editor's state.
@@ -155,26 +144,26 @@ fn error_line(status: &EditorStatus) -> Option<usize> {
 }
 
 /// Draws the editor window.
-pub fn editor_ui(ctx: &egui::Context, editor: &mut PolicyEditor, graph: &TwinGraph) -> Vec<EditorEvent> {
-    let mut events = Vec::new();
+pub fn editor_ui(ctx: &egui::Context, editor: &mut PolicyEditor, graph: &TwinGraph, commands: &mut Commands) {
     if !editor.open {
-        return events;
+        return;
     }
     let mut open = true;
     let now = ctx.input(|i| i.time);
     egui::Window::new("Policy editor").open(&mut open).default_size([720.0, 560.0]).resizable(true).show(ctx, |ui| {
         ui.horizontal(|ui| {
             if ui.button("Open…").clicked() {
-                events.push(EditorEvent::Open);
+                commands.push(Command::PickFile(FilePurpose::Policy));
             }
             let can_save = editor.path.is_some();
             if ui.add_enabled(can_save, egui::Button::new("Save")).clicked()
                 && let Some(path) = &editor.path
             {
-                events.push(EditorEvent::Save(path.clone()));
+                commands.push(Command::SavePolicies(path.clone()));
             }
             if ui.button("Save as…").clicked() {
-                events.push(EditorEvent::SaveAs);
+                editor.save_as =
+                    Some(editor.path.as_ref().map_or_else(|| "policies.yaml".into(), |p| p.display().to_string()));
             }
             ui.separator();
             if ui.add_enabled(!editor.undo.is_empty(), egui::Button::new("Undo")).clicked()
@@ -250,7 +239,7 @@ pub fn editor_ui(ctx: &egui::Context, editor: &mut PolicyEditor, graph: &TwinGra
         }
     });
     if let Some(policies) = editor.check(graph) {
-        events.push(EditorEvent::Apply(policies));
+        commands.push(Command::ApplyPolicies(policies));
     }
     if let Some(mut path) = editor.save_as.take() {
         let mut keep = true;
@@ -259,7 +248,7 @@ pub fn editor_ui(ctx: &egui::Context, editor: &mut PolicyEditor, graph: &TwinGra
             ui.text_edit_singleline(&mut path);
             ui.horizontal(|ui| {
                 if ui.button("Save").clicked() && !path.trim().is_empty() {
-                    events.push(EditorEvent::Save(PathBuf::from(path.trim())));
+                    commands.push(Command::SavePolicies(PathBuf::from(path.trim())));
                     keep = false;
                 }
                 if ui.button("Cancel").clicked() {
@@ -272,7 +261,6 @@ pub fn editor_ui(ctx: &egui::Context, editor: &mut PolicyEditor, graph: &TwinGra
         }
     }
     editor.open = open;
-    events
 }
 
 fn format_name(f: Format) -> &'static str {

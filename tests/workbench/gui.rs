@@ -5,7 +5,7 @@
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use twinbench::ui::app::Command;
+use twinbench::ui::command::Command;
 use twinbench::ui::{Launch, Source, WorkbenchApp};
 
 use crate::support::{root, write};

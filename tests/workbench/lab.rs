@@ -7,7 +7,8 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use twinbench::model::TwinId;
-use twinbench::ui::app::{Command, RightTab};
+use twinbench::ui::app::RightTab;
+use twinbench::ui::command::Command;
 use twinbench::ui::lab::{ChaosMark, LabFile, Section};
 use twinbench::ui::{Launch, WorkbenchApp};
 
@@ -236,7 +237,7 @@ fn a_telemetry_file_is_learned_and_rehearsed_in_the_lab() {
     // The other runs drive the learned twins too: a crash composed on the database.
     click(&mut harness, "Chaos");
     click(&mut harness, "Compose from the catalogue");
-    harness.state_mut().push_command(twinbench::ui::app::Command::Select(Some(TwinId::new("db"))));
+    harness.state_mut().push_command(twinbench::ui::command::Command::Select(Some(TwinId::new("db"))));
     harness.run_steps(2);
     click(&mut harness, "Add fault on db");
     harness.get_by_label("Remediate with").click();
@@ -374,7 +375,7 @@ fn a_live_source_is_learned_and_rehearsed() {
     assert!(harness.state().model_counts().is_some_and(|c| c.learned > 0));
     // Saved: a snapshot (history beside it) that carries the learned models.
     let dir = tempfile::tempdir().unwrap();
-    harness.state_mut().push_command(Command::SaveLearned);
+    harness.state_mut().push_command(Command::PickFile(twinbench::ui::files::FilePurpose::SaveLearned));
     wait_until(&mut harness, "the path window", |app| {
         app.notification_texts().iter().any(|t| t.contains("type the path of the learned scenario"))
     });

@@ -1,0 +1,403 @@
+//! Carrying out [`Command`]s after the UI pass: every change of the workbench's state,
+//! every background job and every file write a panel asks for happens here.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use super::{RightTab, WorkbenchApp};
+use crate::analytics::learn::needs_learning;
+use crate::model::TwinId;
+use crate::policy::Policy;
+use crate::policy::history::ViolationHistory;
+use crate::remediation::plan::{ApproveSpec, PlanContext, plan};
+use crate::ui::command::Command;
+use crate::ui::connect::{ConnectRequest, SyncAction};
+use crate::ui::files::{FilePurpose, Picked};
+use crate::ui::jobs::{LoadJob, Source};
+use crate::ui::lab::Section;
+use crate::ui::learn::{LearnReason, default_save_path};
+use crate::ui::policy_editor::effective;
+use crate::ui::theme;
+
+impl WorkbenchApp {
+    pub(super) fn open(&mut self, source: &Source, ctx: &egui::Context) {
+        match LoadJob::spawn(source.clone(), ctx) {
+            Ok(job) => self.job = Some(job),
+            Err(e) => self.notifications.error(format!("Cannot start loading {}: {e}", source.label())),
+        }
+    }
+
+    pub(super) fn remember(&mut self, source: &Source) {
+        if let Source::File(path) | Source::Telemetry(path) = source {
+            self.settings.recent.retain(|p| p != path);
+            self.settings.recent.insert(0, path.clone());
+            self.settings.recent.truncate(8);
+        }
+    }
+
+    pub(super) fn select(&mut self, id: Option<TwinId>) {
+        if let Some(graph) = &mut self.graph {
+            graph.select(id.as_ref());
+        }
+        self.selected = id;
+    }
+
+    /// A *Run* of the lab: on the latest models; while they are being learned (or when
+    /// series lack one) the run waits for them.
+    pub(super) fn request_lab_run(&mut self, section: Section) {
+        let Some(c) = &self.current else {
+            return;
+        };
+        if !self.learning.is_running() && c.history_ready && needs_learning(&c.scenario) {
+            self.start_learning(LearnReason::Missing);
+        }
+        if self.learning.is_running() {
+            self.lab.wait_for_models(section);
+        } else {
+            self.launch_lab(section);
+        }
+    }
+
+    pub(super) fn launch_lab(&mut self, section: Section) {
+        let Some(c) = &self.current else {
+            return;
+        };
+        if c.scenario.workloads.is_empty() {
+            self.lab.fail(if c.scenario.telemetry.keys().next().is_none() {
+                "Nothing to simulate yet: the twins have no history to learn their workload models from."
+            } else {
+                "The twins have no workload models yet: Learn twins learns them from the history."
+            });
+            return;
+        }
+        let scenario = Arc::clone(&c.scenario);
+        self.lab.run(section, &scenario, &self.ctx);
+    }
+
+    /// Writes the open scenario with its learned models to `path` in the background.
+    pub(super) fn save_learned(&mut self, path: &std::path::Path) {
+        let Some(c) = &self.current else {
+            return;
+        };
+        let out = match crate::ui::learn::ron_path(path) {
+            Ok(out) => out,
+            Err(e) => {
+                self.notifications.error(format!("Cannot save the learned scenario: {e}"));
+                return;
+            }
+        };
+        match crate::ui::learn::spawn_save(Arc::clone(&c.scenario), c.source.clone(), out, &self.ctx) {
+            Ok(job) => self.save_job = Some(job),
+            Err(e) => self.notifications.error(format!("Cannot save the learned scenario: {e}")),
+        }
+    }
+
+    pub(super) fn open_policy_file(&mut self, path: &std::path::Path) {
+        match crate::io::read_text(path, "policy file") {
+            Ok(text) => {
+                self.editor.load(path, text);
+                self.editor.open = true;
+            }
+            Err(e) => self.notifications.error(format!("{e:#}")),
+        }
+    }
+
+    /// Puts the editor's policies in force and re-evaluates.
+    pub(super) fn apply_editor_policies(&mut self, policies: Vec<Policy>) {
+        self.editor_policies = policies;
+        if let Some(c) = &mut self.current {
+            c.policies = effective(&c.scenario.policies, &self.editor_policies);
+            c.predictions = None;
+            self.paint_generation += 1;
+            if c.history_ready {
+                self.start_backtest();
+                self.start_predictions();
+            }
+        }
+    }
+
+    /// One tick of the orchestration loop on the findings at the cursor.
+    pub(super) fn run_loop(&mut self) {
+        let (Some(current), Some(at)) = (&self.current, &self.at_cursor) else {
+            return;
+        };
+        let before = self.remediation.audit.len();
+        let approved =
+            self.remediation.run_loop(self.timeline.time, &at.findings, &current.scenario.graph, &current.policies);
+        let logged = self.remediation.audit.len() - before;
+        self.notifications.info(format!(
+            "Orchestration loop ({}): {logged} decisions logged, {approved} actions approved",
+            self.remediation.orchestrator.config.mode.as_str()
+        ));
+    }
+
+    pub(super) fn export_plan(&mut self, path: &std::path::Path) {
+        let (Some(current), Some(at)) = (&self.current, &self.at_cursor) else {
+            return;
+        };
+        let candidates = self.remediation.plan_candidates(&at.candidates);
+        let approved = self.remediation.approved_ids(&candidates);
+        let context = PlanContext {
+            scenario: &current.scenario.name,
+            computed_for: self.timeline.time,
+            graph: &current.scenario.graph,
+            policies: &current.policies,
+        };
+        let proposed = candidates.len();
+        let result = plan(context, candidates, &ApproveSpec::Ids(approved.clone()), &self.user)
+            .map_err(|e| e.to_string())
+            .and_then(|p| crate::io::plan::write(path, &p, &current.scenario.graph).map_err(|e| format!("{e:#}")));
+        match result {
+            Ok(()) => self.notifications.info(format!(
+                "Wrote plan {} ({} approved of {} proposed actions)",
+                path.display(),
+                approved.len(),
+                proposed
+            )),
+            Err(e) => self.notifications.error(format!("Cannot export the plan: {e}")),
+        }
+    }
+
+    pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
+        let (start, end) = self.current.as_ref().map_or((0, 0), |c| (c.scenario.start, c.scenario.end));
+        let typing = ctx.egui_wants_keyboard_input();
+        let mut focus_search = false;
+        ctx.input_mut(|i| {
+            use egui::{Key, KeyboardShortcut, Modifiers};
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::O)) {
+                self.commands.push(Command::PickFile(FilePurpose::Scenario));
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::L)) {
+                self.commands.push(Command::OpenPathDialog);
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::P)) {
+                self.commands.push(Command::EditPolicies);
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::T)) {
+                self.commands.push(Command::ToggleTheme);
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Q)) {
+                self.commands.push(Command::Quit);
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::F)) {
+                focus_search = true;
+            }
+            if i.consume_key(Modifiers::NONE, Key::F1) {
+                self.commands.push(Command::ToggleHelp);
+            }
+            if typing {
+                return;
+            }
+            if i.consume_key(Modifiers::NONE, Key::Space) {
+                self.timeline.playing = !self.timeline.playing;
+            }
+            if i.consume_key(Modifiers::NONE, Key::Home) {
+                self.timeline.time = start;
+            }
+            if i.consume_key(Modifiers::NONE, Key::End) {
+                self.timeline.time = end;
+            }
+            for (key, sign) in [(Key::ArrowLeft, -1), (Key::ArrowRight, 1)] {
+                if i.consume_key(Modifiers::SHIFT, key) {
+                    self.timeline.nudge(sign * 86_400, start, end);
+                }
+                if i.consume_key(Modifiers::NONE, key) {
+                    self.timeline.nudge(sign * 3600, start, end);
+                }
+            }
+            if i.consume_key(Modifiers::NONE, Key::Escape) {
+                self.commands.push(Command::Select(None));
+            }
+        });
+        if focus_search {
+            ctx.memory_mut(|m| m.request_focus(egui::Id::new("graph-search")));
+        }
+    }
+
+    pub(super) fn dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        if let Some(path) = dropped.into_iter().next() {
+            self.commands.push(Command::Open(Source::from_path(path)));
+        }
+    }
+
+    /// Live connect (src/ui/connect.rs): starts a source and opens its (empty, growing)
+    /// scenario in place of the open one.
+    pub(super) fn connect(&mut self, ctx: &egui::Context, request: ConnectRequest) {
+        match self.live.start(ctx, request) {
+            Ok(scenario) => {
+                let source = Source::Live(scenario.name.clone());
+                self.install(scenario, ViolationHistory::new(), true, source);
+            }
+            Err(e) => self.notifications.error(format!("Cannot connect: {e}")),
+        }
+    }
+
+    /// Carries out the commands pushed since the last frame, in order.
+    pub(super) fn run_commands(&mut self, ctx: &egui::Context) {
+        let commands = std::mem::take(&mut self.commands);
+        for command in commands {
+            self.run_command(ctx, command);
+        }
+    }
+
+    fn run_command(&mut self, ctx: &egui::Context, command: Command) {
+        match command {
+            Command::Select(id) => self.select(id),
+            Command::Inspect(id) => {
+                self.select(Some(id));
+                self.right_tab = RightTab::Inspector;
+            }
+            Command::SetTime(t) => {
+                if let Some(c) = &self.current {
+                    self.timeline.time = t.clamp(c.scenario.start, c.scenario.end);
+                    self.timeline.playing = false;
+                }
+            }
+            Command::Open(source) => self.open(&source, ctx),
+            Command::PickFile(purpose) => {
+                let suggested = match purpose {
+                    FilePurpose::SaveLearned => self.current.as_ref().map(|c| default_save_path(&c.source)),
+                    _ => None,
+                };
+                let now = ctx.input(|i| i.time);
+                if let Err(e) = self.files.start(ctx, purpose, suggested, now) {
+                    self.notifications.error(e);
+                }
+            }
+            Command::OpenPathDialog => self.dialogs.open_path = Some(String::new()),
+            Command::ToggleTheme => {
+                self.settings.dark_mode = !self.settings.dark_mode;
+                theme::apply(ctx, self.settings.dark_mode);
+                self.paint_generation += 1;
+            }
+            Command::ToggleHelp => self.dialogs.help = !self.dialogs.help,
+            Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            Command::EditPolicies => self.editor.open = true,
+            Command::OpenPolicyFile(path) => self.open_policy_file(&path),
+            Command::ApplyPolicies(policies) => self.apply_editor_policies(policies),
+            Command::SavePolicies(path) => self.save_policies(&path),
+            Command::Decide { candidate, approved } => {
+                self.remediation.decide(&candidate, approved, &self.user, self.timeline.time);
+            }
+            Command::ApproveAll(candidates) => {
+                for c in &candidates {
+                    if self.remediation.decisions.get(&c.id) != Some(&true) {
+                        self.remediation.decide(c, true, &self.user, self.timeline.time);
+                    }
+                }
+            }
+            Command::RemoveRehearsed(id) => {
+                self.remediation.rehearsed.retain(|r| r.id != id);
+                self.remediation.decisions.remove(&id);
+            }
+            Command::AddRehearsed(actions) => {
+                let n = actions.len();
+                self.remediation.add_rehearsed(actions, &self.user, self.timeline.time);
+                self.notifications.info(format!(
+                    "{n} rehearsed action{} approved for the plan (Remediation tab → Export plan)",
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+            Command::SetLoopMode(mode) => self.remediation.orchestrator.config.mode = mode,
+            Command::RunLoop => self.run_loop(),
+            Command::ExportPlan(path) => self.export_plan(&path),
+            Command::SaveAuditLog(path) => match crate::io::audit::append(&path, &self.remediation.audit) {
+                Ok(()) => self.notifications.info(format!(
+                    "Appended {} decisions to {}",
+                    self.remediation.audit.len(),
+                    path.display()
+                )),
+                Err(e) => self.notifications.error(format!("{e:#}")),
+            },
+            Command::RunLab(section) => self.request_lab_run(section),
+            Command::CancelLab(section) => self.lab.cancel(section),
+            Command::LearnTwins => {
+                if !self.learning.is_running() {
+                    self.start_learning(LearnReason::User);
+                }
+            }
+            Command::CancelLearning => {
+                if let Some((reason, _)) = self.learning.progress() {
+                    self.learning.cancel();
+                    if reason != LearnReason::LiveRefit {
+                        self.notifications.info("Learning cancelled: the twins keep the models they had.");
+                    }
+                    // A run that waited goes ahead on the models there are (or says why not).
+                    if let Some(section) = self.lab.take_waiting() {
+                        self.launch_lab(section);
+                    }
+                }
+            }
+            Command::SaveLearned(path) => self.save_learned(&path),
+            Command::Connect(request) => self.connect(ctx, request),
+            Command::TestConnection(request) => self.live.test_connection(ctx, request),
+            Command::Sync(action) => {
+                let name = self.live.handle.as_ref().map(|h| h.name().to_string());
+                self.live.act(action);
+                if action == SyncAction::Disconnect
+                    && let Some(name) = name
+                {
+                    self.notifications.info(format!("Disconnected from {name}"));
+                }
+            }
+            Command::SaveSnapshot(path) => {
+                if let Some(c) = &self.current {
+                    self.live.save_snapshot(ctx, &c.scenario, path);
+                }
+            }
+        }
+    }
+
+    /// Hands a chosen file (or the absence of one) to what it was chosen for; when no
+    /// dialog could be shown, offers a typed path instead.
+    pub(super) fn poll_file_pick(&mut self, now: f64) {
+        let Some(Picked { purpose, path, quick }) = self.files.poll(now) else {
+            return;
+        };
+        match (path, purpose) {
+            (Some(path), FilePurpose::Scenario) => self.commands.push(Command::Open(Source::from_path(path))),
+            (Some(path), FilePurpose::Policy) => self.commands.push(Command::OpenPolicyFile(path)),
+            (Some(path), FilePurpose::Mapping) => self.live.dialog.mapping = path.display().to_string(),
+            (Some(path), FilePurpose::Lab(which)) => self.lab.set_path(which, &path),
+            (Some(path), FilePurpose::SaveLearned) => self.commands.push(Command::SaveLearned(path)),
+            (None, _) if !quick => {}
+            (None, FilePurpose::Mapping) => {
+                self.notifications.info("No file picker is available here; type the mapping file's path.");
+            }
+            (None, FilePurpose::SaveLearned) => {
+                self.notifications.info("No file picker is available here; type the path of the learned scenario.");
+                self.dialogs.save_learned =
+                    self.current.as_ref().map(|c| default_save_path(&c.source).display().to_string());
+            }
+            (None, FilePurpose::Lab(which)) => {
+                self.notifications.info(format!("No file picker is available here; type the path ({}).", which.title()))
+            }
+            (None, FilePurpose::Scenario) => {
+                self.notifications.info("No file picker is available here; type the path instead.");
+                self.dialogs.open_path = Some(String::new());
+            }
+            (None, FilePurpose::Policy) => {
+                self.notifications.info(
+                    "No file picker is available here: paste the policies into the editor, or Save as a typed path.",
+                );
+            }
+        }
+    }
+
+    /// Writes the policy editor's text to `path`.
+    fn save_policies(&mut self, path: &std::path::Path) {
+        match crate::io::write_bytes(path, "policy file", self.editor.text.as_bytes()) {
+            Ok(()) => {
+                self.editor.path = Some(path.to_path_buf());
+                if let Some(format) = crate::io::policy::Format::of(path) {
+                    self.editor.format = format;
+                }
+                self.notifications.info(format!("Saved {}", path.display()));
+            }
+            Err(e) => self.notifications.error(format!("{e:#}")),
+        }
+    }
+}
