@@ -20,6 +20,7 @@ pub mod io;
 pub mod model;
 pub mod policy;
 pub mod remediation;
+pub mod scenario;
 pub mod sim;
 #[cfg(feature = "gui")]
 pub mod ui;

@@ -2,9 +2,11 @@
 //! end of its history), and since when. Predicted violations (the same rules evaluated
 //! on forecasts) build on this.
 
-use crate::model::{Scenario, SeriesKey, TwinId, UnixSecs};
+use crate::model::{SeriesKey, TwinId, UnixSecs};
+
 use crate::policy::history::ViolationHistory;
 use crate::policy::{MetricRule, Policy, Severity};
+use crate::scenario::Scenario;
 
 /// A rule violated at the end of history.
 #[derive(Clone, Debug, PartialEq)]

@@ -34,8 +34,9 @@ use std::sync::atomic::AtomicBool;
 use super::compliance::CurrentViolation;
 use super::forecast::{Forecast, ForecastConfig, ForecastError, forecast_with};
 use super::par::map_items;
-use crate::model::{Scenario, SeriesKey, StoreError, TwinId, UnixSecs};
+use crate::model::{SeriesKey, StoreError, TwinId, UnixSecs};
 use crate::policy::{Aggregation, MetricRule, Operator, Policy, Severity, rules_for};
+use crate::scenario::Scenario;
 
 /// Width of the buckets that are forecast.
 pub const PREDICT_STEP_SECS: i64 = 300;

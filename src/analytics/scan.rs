@@ -9,7 +9,8 @@ use std::sync::atomic::AtomicBool;
 
 use super::anomaly::{Method, score_series};
 use super::par::map_items;
-use crate::model::{Scenario, SeriesKey, StoreError, TwinId, UnixSecs};
+use crate::model::{SeriesKey, StoreError, TwinId, UnixSecs};
+use crate::scenario::Scenario;
 
 /// Width of the scan buckets.
 pub const SCAN_STEP_SECS: i64 = 300;

@@ -15,8 +15,8 @@ use crate::analytics::predict::{PredictConfig, Predictions, predict};
 use crate::io::Stopwatch;
 use crate::io::time::format_rfc3339;
 use crate::io::{policy, scenario};
-use crate::model::Scenario;
 use crate::policy::history::violation_history;
+use crate::scenario::Scenario;
 
 /// A scenario with extra policies and what they find at its end: current violations,
 /// drift and predicted violations within the horizon. Shared by `check` and `plan`.

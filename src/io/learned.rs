@@ -17,7 +17,8 @@ use super::scenario::{
     timestamp_field,
 };
 use super::{IoError, read_text};
-use crate::model::{DAY_SECS, Scenario, SeriesData};
+use crate::model::{DAY_SECS, SeriesData};
+use crate::scenario::Scenario;
 
 /// Where a scenario was read from, as `load_any` saw it.
 #[derive(Clone, Debug, PartialEq)]

@@ -29,9 +29,10 @@ use super::scenario::{
 };
 use super::time::format_rfc3339;
 use crate::model::{
-    ConfigChange, ConfigValue, DAY_SECS, Dependency, EdgeKind, RetentionPolicy, Scenario, SeriesKey, TelemetryStore,
-    Twin, TwinGraph, TwinId, TwinKind, UnixSecs,
+    ConfigChange, ConfigValue, DAY_SECS, Dependency, EdgeKind, RetentionPolicy, SeriesKey, TelemetryStore, Twin,
+    TwinGraph, TwinId, TwinKind, UnixSecs,
 };
+use crate::scenario::Scenario;
 
 /// Where a source reads "now" from.
 #[derive(Clone, Debug, Default)]

@@ -33,9 +33,10 @@ use super::{IoError, read_text};
 use crate::model::ids::is_valid_name;
 use crate::model::{
     Capacity, ConfigChange, ConfigValue, DAY_SECS, Dependency, EdgeKind, Fidelity, GraphError, HOUR_SECS, Incident,
-    IncidentEffect, LearnedInfo, MetricName, NoiseTails, RetentionPolicy, Scenario, SeriesKey, TelemetryStore, Twin,
-    TwinGraph, TwinId, TwinKind, WorkloadModel, metric,
+    IncidentEffect, LearnedInfo, MetricName, NoiseTails, RetentionPolicy, SeriesKey, TelemetryStore, Twin, TwinGraph,
+    TwinId, TwinKind, WorkloadModel, metric,
 };
+use crate::scenario::Scenario;
 
 /// The scenario format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;

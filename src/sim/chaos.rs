@@ -33,9 +33,10 @@ use super::fault::{Fault, FaultKind, RandomFaults};
 use super::run::RunSummary;
 use super::strategy::Strategy;
 use super::world::{EventKind, SimError, World, WorldConfig};
-use crate::model::{Scenario, Status, TwinId, UnixSecs};
+use crate::model::{Status, TwinId, UnixSecs};
 use crate::policy::{Policy, Selector};
 use crate::remediation::orchestrate::{Mode, OrchestratorConfig};
+use crate::scenario::Scenario;
 
 /// Prefix of hypothesis policies inside the world (so their names never clash with
 /// the scenario's or the strategy's).

@@ -26,7 +26,8 @@ use std::sync::atomic::AtomicBool;
 
 use super::world::{SimError, World, WorldConfig};
 use crate::analytics::learn::{LearnConfig, learn};
-use crate::model::{Fidelity, HOUR_SECS, Scenario, SeriesKey, UnixSecs};
+use crate::model::{Fidelity, HOUR_SECS, SeriesKey, UnixSecs};
+use crate::scenario::Scenario;
 
 /// A series' key, timestamps and values.
 type Held = (SeriesKey, Vec<UnixSecs>, Vec<f64>);

@@ -19,13 +19,14 @@ use super::calm::Calm;
 use super::fault::{Fault, RandomFaults};
 use super::rng;
 use crate::model::{
-    EdgeKind, Incident, IncidentEffect, MetricName, Scenario, SeriesKey, Status, TwinGraph, TwinId, TwinKind, UnixSecs,
+    EdgeKind, Incident, IncidentEffect, MetricName, SeriesKey, Status, TwinGraph, TwinId, TwinKind, UnixSecs,
 };
 use crate::policy::eval::RuleState;
 use crate::policy::{Aggregation, MetricRule, MissingData, Operator, Policy};
 use crate::remediation::ActionKind;
 use crate::remediation::orchestrate::{Mode, Orchestrator, OrchestratorConfig};
 use crate::remediation::plan::Finding;
+use crate::scenario::Scenario;
 
 /// "No index".
 pub(crate) const NONE: u32 = u32::MAX;

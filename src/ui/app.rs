@@ -29,13 +29,14 @@ use crate::analytics::learn::needs_learning;
 use crate::analytics::predict::{Predictions, SeriesForecast};
 use crate::analytics::scan::twin_level;
 use crate::io::time::format_short;
-use crate::model::{Scenario, SeriesKey, TwinId};
+use crate::model::{SeriesKey, TwinId};
 use crate::policy::Policy;
 use crate::policy::history::{ViolationHistory, health_at};
 use crate::remediation::plan::{
     ApproveSpec, Candidate, Finding, PlanContext, anomaly_findings, candidates, findings, plan, predicted_findings,
 };
 use crate::remediation::priority::Weights;
+use crate::scenario::Scenario;
 
 /// What the window should do by itself (command-line automation).
 #[derive(Clone, Debug, PartialEq)]

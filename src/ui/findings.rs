@@ -13,10 +13,11 @@ use crate::analytics::drift::DriftReport;
 use crate::analytics::predict::Predictions;
 use crate::analytics::scan::{ALARM, twin_level};
 use crate::io::time::format_short;
-use crate::model::{Scenario, TwinGraph, UnixSecs};
+use crate::model::{TwinGraph, UnixSecs};
 use crate::policy::Policy;
 use crate::remediation::orchestrate::{AuditEntry, Decision, Mode, Orchestrator};
 use crate::remediation::plan::{Candidate, Finding};
+use crate::scenario::Scenario;
 
 /// A person's decisions on proposals, and their log.
 #[derive(Default)]

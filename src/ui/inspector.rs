@@ -14,9 +14,10 @@ use super::theme;
 use crate::analytics::drift::TwinDrift;
 use crate::analytics::predict::{PredictedViolation, SeriesForecast};
 use crate::io::time::{format_axis, format_short};
-use crate::model::{MetricName, Scenario, SeriesKey, TwinId, metric};
+use crate::model::{MetricName, SeriesKey, TwinId, metric};
 use crate::policy::history::{ViolationHistory, health_at};
 use crate::policy::rules_for;
+use crate::scenario::Scenario;
 use crate::ui::jobs::AnomalyScans;
 
 /// Inspector state that lives across frames.

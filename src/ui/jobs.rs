@@ -11,8 +11,8 @@ use eframe::egui;
 
 use crate::analytics::predict::{PredictConfig, Predictions, SeriesForecast, forecast_series, predict};
 use crate::io::scenario::{self, ScenarioDef};
-use crate::model::Scenario;
 use crate::policy::history::{ViolationHistory, violation_history};
+use crate::scenario::Scenario;
 
 /// Where a scenario comes from.
 #[derive(Clone, Debug, PartialEq)]
