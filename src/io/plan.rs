@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::time::format_rfc3339;
 use super::{IoError, read_text};
-use crate::model::{TwinGraph, TwinId};
-use crate::remediation::ActionKind;
+use crate::model::{ActionKind, TwinGraph, TwinId};
 use crate::remediation::plan::{Approval, Plan, PlanStep, address};
 
 /// Version of the plan format.

@@ -30,11 +30,10 @@ use super::located::Locator;
 use super::scenario::{ConfigValueFile, parse_kind, parse_ron};
 use super::{IoError, read_text};
 use crate::model::ids::is_valid_name;
-use crate::model::{ConfigValue, MetricName, TwinGraph, TwinId};
+use crate::model::{ActionKind, ConfigValue, MetricName, Resource, TwinGraph, TwinId};
 use crate::policy::{
     Aggregation, AnomalyRule, ConfigOperator, ConfigRule, MetricRule, MissingData, Operator, Policy, Selector, Severity,
 };
-use crate::remediation::{ActionKind, Resource};
 
 /// The policy format version this build reads and writes.
 pub const POLICY_VERSION: u32 = 1;

@@ -244,7 +244,7 @@ mod tests {
             assert_eq!(s.orchestrator.guards.cooldown_secs, 300, "{name}");
             assert_eq!(s.orchestrator.guards.max_actions_per_hour, 20);
             assert_eq!(s.objective, Objective::Cost);
-            assert_eq!(s.policies[0].actions, vec![crate::remediation::ActionKind::Restart]);
+            assert_eq!(s.policies[0].actions, vec![crate::model::ActionKind::Restart]);
         }
     }
 

@@ -1,7 +1,9 @@
-//! The nouns of twinbench: twins, their dependency graph, their telemetry and workload
-//! models (the scenario that bundles them is `crate::scenario`, a layer above). Nothing here touches files, the network, the wall clock
-//! or egui; everything is deterministic given its inputs.
+//! The nouns of twinbench: twins, their dependency graph, their telemetry, workload
+//! models and the action vocabulary (the scenario that bundles them is
+//! `crate::scenario`, a layer above). Nothing here touches files, the network, the
+//! wall clock or egui; everything is deterministic given its inputs.
 
+pub mod action;
 pub mod decimal;
 pub mod graph;
 pub mod ids;
@@ -11,6 +13,7 @@ pub mod telemetry;
 pub mod twin;
 pub mod workload;
 
+pub use action::{ActionKind, Resource};
 pub use graph::{Dependency, EdgeKind, GraphError, TwinGraph};
 pub use ids::{MetricName, SeriesKey, TwinId};
 pub use telemetry::{Bucket, RetentionPolicy, SeriesData, StoreError, StoreStats, TelemetryStore};

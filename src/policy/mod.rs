@@ -7,8 +7,7 @@ pub mod history;
 
 use std::fmt;
 
-use crate::model::{ConfigValue, MetricName, Twin, TwinId, TwinKind};
-use crate::remediation::ActionKind;
+use crate::model::{ActionKind, ConfigValue, MetricName, Twin, TwinId, TwinKind};
 
 /// Comparison of a metric with a threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -94,8 +94,7 @@ use super::world::{
     Timed, World, apply_incidents, placement_order,
 };
 use super::world::{SeriesTable, Twins, clamp_unchecked};
-use crate::model::{ConfigChange, ConfigValue, Status, TwinId, TwinKind, UnixSecs};
-use crate::remediation::ActionKind;
+use crate::model::{ActionKind, ConfigChange, ConfigValue, Status, TwinId, TwinKind, UnixSecs};
 use crate::remediation::orchestrate::Orchestrator;
 use crate::remediation::plan::{Candidate, Finding};
 use rand::Rng;

@@ -3,10 +3,11 @@
 use std::sync::atomic::AtomicBool;
 
 use super::*;
-use crate::model::{ConfigValue, Dependency, EdgeKind, SeriesKey, Twin, TwinId, TwinKind, WorkloadModel};
+use crate::model::{
+    ActionKind, ConfigValue, Dependency, EdgeKind, Resource, SeriesKey, Twin, TwinId, TwinKind, WorkloadModel,
+};
 use crate::policy::{MetricRule, Operator, Policy, Selector};
 use crate::remediation::orchestrate::{Guards, Mode, OrchestratorConfig};
-use crate::remediation::{ActionKind, Resource};
 use crate::scenario::Scenario;
 
 const MONDAY_NOON: i64 = 4 * 86_400 + 12 * 3600 + 52 * 7 * 86_400;

@@ -19,11 +19,11 @@ use super::calm::Calm;
 use super::fault::{Fault, RandomFaults};
 use super::rng;
 use crate::model::{
-    EdgeKind, Incident, IncidentEffect, MetricName, SeriesKey, Status, TwinGraph, TwinId, TwinKind, UnixSecs,
+    ActionKind, EdgeKind, Incident, IncidentEffect, MetricName, SeriesKey, Status, TwinGraph, TwinId, TwinKind,
+    UnixSecs,
 };
 use crate::policy::eval::RuleState;
 use crate::policy::{Aggregation, MetricRule, MissingData, Operator, Policy};
-use crate::remediation::ActionKind;
 use crate::remediation::orchestrate::{Mode, Orchestrator, OrchestratorConfig};
 use crate::remediation::plan::Finding;
 use crate::scenario::Scenario;
