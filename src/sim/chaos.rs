@@ -28,8 +28,9 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
 
-use super::engine::{Command, Inputs, step};
+use super::engine::step;
 use super::fault::{Fault, FaultKind, RandomFaults};
+use super::input::{Command, Inputs};
 use super::run::RunSummary;
 use super::strategy::Strategy;
 use super::world::{EventKind, SimError, World, WorldConfig};

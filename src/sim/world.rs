@@ -17,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::calm::Calm;
 use super::fault::{Fault, RandomFaults};
+use super::input::Command;
 use super::rng;
 use crate::model::{
     ActionKind, EdgeKind, Incident, IncidentEffect, MetricName, SeriesKey, Status, TwinGraph, TwinId, TwinKind,
@@ -490,7 +491,7 @@ pub(crate) struct Pending {
 pub(crate) struct Timed {
     pub at: UnixSecs,
     pub seq: u64,
-    pub command: super::engine::Command,
+    pub command: Command,
 }
 
 /// An active fault.
@@ -709,6 +710,22 @@ fn round_half_away(x: f64) -> f64 {
 #[cfg(test)]
 pub(crate) fn quantize(value: f64, decimals: i8) -> f64 {
     Rounding::new(decimals).apply(value)
+}
+
+impl World {
+    /// Schedules a command at a time (it runs at the first tick at or after `at`).
+    pub fn schedule(&mut self, at: UnixSecs, command: Command) {
+        self.seq += 1;
+        let timed = Timed { at, seq: self.seq, command };
+        let pos = self.scheduled.partition_point(|x| (x.at, x.seq) <= (timed.at, timed.seq));
+        self.scheduled.insert(pos, timed);
+    }
+
+    /// Schedules a fault at its start time.
+    pub fn schedule_fault(&mut self, fault: Fault) {
+        let at = fault.start;
+        self.schedule(at, Command::StartFault(fault));
+    }
 }
 
 impl World {
