@@ -23,9 +23,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::IoError;
+use super::format::ConfigValueFile;
 use super::scenario::{
-    CapacityFile, ChangeFile, ConfigValueFile, DependencyFile, FORMAT_VERSION, ScenarioFile, TwinFile, save,
-    timestamp_field,
+    CapacityFile, ChangeFile, DependencyFile, FORMAT_VERSION, ScenarioFile, TwinFile, save, timestamp_field,
 };
 use super::time::format_rfc3339;
 use crate::model::{

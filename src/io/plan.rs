@@ -321,7 +321,7 @@ pub fn read_fingerprints(path: &Path) -> Result<(String, BTreeMap<TwinId, String
             (file.fingerprint, file.twin_fingerprints)
         }
         Some("ron") => {
-            let file: PlanFile = super::scenario::parse_ron(path, &text)?;
+            let file: PlanFile = super::format::parse_ron(path, &text)?;
             (file.fingerprint, file.twin_fingerprints)
         }
         Some("md" | "markdown") => {

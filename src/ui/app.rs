@@ -923,7 +923,7 @@ impl WorkbenchApp {
                     match crate::io::write_bytes(&path, "policy file", self.editor.text.as_bytes()) {
                         Ok(()) => {
                             self.editor.path = Some(path.clone());
-                            if let Some(format) = crate::io::policy::Format::of(&path) {
+                            if let Some(format) = crate::io::format::Format::of(&path) {
                                 self.editor.format = format;
                             }
                             self.notifications.info(format!("Saved {}", path.display()));

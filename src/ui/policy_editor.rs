@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use eframe::egui::{self, Color32, RichText, text::LayoutJob};
 
-use crate::io::policy::{Format, parse_policies};
+use crate::io::format::Format;
+use crate::io::policy::parse_policies;
 use crate::model::TwinGraph;
 use crate::policy::Policy;
 

@@ -668,7 +668,7 @@ pub fn is_label_name(name: &str) -> bool {
 }
 
 fn parse_kind(name: &str) -> Result<TwinKind, String> {
-    crate::io::scenario::parse_kind(name)
+    crate::io::format::parse_kind(name)
 }
 
 fn parse_edge_kind(name: &str) -> Result<EdgeKind, String> {
