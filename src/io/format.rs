@@ -10,6 +10,7 @@ use ron::extensions::Extensions;
 use serde::{Deserialize, Serialize};
 
 use super::IoError;
+use super::time::parse_duration;
 use crate::model::{ConfigValue, TwinKind};
 
 /// The RON options every twinbench file is read with: `Some(..)` may be omitted.
@@ -126,14 +127,12 @@ pub enum DurationFile {
 }
 
 impl DurationFile {
-    /// Whole seconds: a number as written, or text such as `90s`, `15m`, `1h30m`, `2d`.
-    /// At most a year.
+    /// Whole seconds: a number as written, or text in [`parse_duration`]'s grammar
+    /// (sub-second parts are dropped). At most a year.
     pub fn to_secs(&self) -> Result<i64, String> {
         let secs = match self {
             DurationFile::Secs(s) => *s,
-            DurationFile::Text(t) => humantime::parse_duration(t.trim())
-                .map_err(|e| format!("cannot read {t:?} as a duration ({e}); write e.g. 90s, 15m, 2h or 1d"))?
-                .as_secs(),
+            DurationFile::Text(t) => parse_duration(t)?.as_secs(),
         };
         if secs > 366 * 86_400 {
             return Err(format!("duration of {secs} s is longer than a year"));

@@ -953,7 +953,7 @@ fn connect_reports_bad_input_clearly() {
                 "--mapping",
                 good,
                 "--backfill",
-                "3 days",
+                "3 fortnights",
                 "--out",
                 out,
             ],
