@@ -1,16 +1,22 @@
 //! twinbench: a workbench for adaptive resource twins.
 //!
-//! Crate map (dependencies point downwards only; `ARCHITECTURE.md` has the details):
-//! - [`model`]: twins, the dependency graph, the telemetry store, workload models and
-//!   their noise tables, scenarios. No IO.
+//! Crate map, lowest layer first. A module uses only the layers before it;
+//! `ARCHITECTURE.md` has the details.
+//! - [`model`]: the nouns — twins, the dependency graph, the telemetry store, workload
+//!   models and their noise tables, the action vocabulary (`model::action`). No IO.
+//! - [`policy`]: compliance policies as model types, the streaming rule evaluator and
+//!   violation spans over history (`policy::spans`).
+//! - [`scenario`]: the bundle the rest works on — graph, telemetry, workloads and
+//!   policies of one estate.
 //! - [`analytics`]: pure, causal analytics on telemetry: forecasting, anomaly
-//!   detection, drift, predictive compliance, seasonality evidence, learned twins.
-//! - [`policy`]: compliance policies as model types and their evaluation.
-//! - [`remediation`]: actions, prioritisation, the orchestration loop, plans.
-//! - [`sim`]: seeded random streams, history generation, the tick engine, what-if,
-//!   A/B, chaos, configuration effects and the fidelity of learned twins.
+//!   detection, drift, current and predictive compliance, seasonality evidence,
+//!   learned twins.
+//! - [`remediation`]: findings to ranked actions, the orchestration loop, plans.
+//! - [`sim`]: seeded random streams, history generation, the tick engine and its
+//!   inputs, what-if, A/B, chaos, configuration effects and the fidelity of learned
+//!   twins.
 //! - [`io`]: the only place that touches files and the network: scenario, policy,
-//!   telemetry, plan and image formats, live sources.
+//!   telemetry, plan and image formats (shared helpers in `io::format`), live sources.
 //! - [`cli`]: the headless subcommands.
 //! - `ui` (feature `gui`): the eframe desktop shell.
 

@@ -4,7 +4,7 @@
 
 use crate::model::{SeriesKey, TwinId, UnixSecs};
 
-use crate::policy::history::ViolationHistory;
+use crate::policy::spans::ViolationHistory;
 use crate::policy::{MetricRule, Policy, Severity};
 use crate::scenario::Scenario;
 
@@ -70,7 +70,7 @@ mod tests {
     use super::*;
     use crate::model::{TelemetryStore, Twin, TwinKind};
     use crate::policy::Operator;
-    use crate::policy::history::violation_history;
+    use crate::policy::spans::violation_history;
 
     #[test]
     fn only_ongoing_violations_are_current() {

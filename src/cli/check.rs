@@ -15,7 +15,7 @@ use crate::analytics::predict::{PredictConfig, Predictions, predict};
 use crate::io::Stopwatch;
 use crate::io::time::format_rfc3339;
 use crate::io::{policy, scenario};
-use crate::policy::history::violation_history;
+use crate::policy::spans::violation_history;
 use crate::scenario::Scenario;
 
 /// A scenario with extra policies and what they find at its end: current violations,

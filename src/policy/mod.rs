@@ -3,7 +3,7 @@
 //! threshold}] }` is this schema with an empty selector (every twin).
 
 pub mod eval;
-pub mod history;
+pub mod spans;
 
 use std::fmt;
 

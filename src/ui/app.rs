@@ -31,7 +31,7 @@ use crate::analytics::scan::twin_level;
 use crate::io::time::format_short;
 use crate::model::{SeriesKey, TwinId};
 use crate::policy::Policy;
-use crate::policy::history::{ViolationHistory, health_at};
+use crate::policy::spans::{ViolationHistory, health_at};
 use crate::remediation::plan::{
     ApproveSpec, Candidate, Finding, PlanContext, anomaly_findings, candidates, findings, plan, predicted_findings,
 };

@@ -15,8 +15,8 @@ use crate::analytics::drift::TwinDrift;
 use crate::analytics::predict::{PredictedViolation, SeriesForecast};
 use crate::io::time::{format_axis, format_short};
 use crate::model::{MetricName, SeriesKey, TwinId, metric};
-use crate::policy::history::{ViolationHistory, health_at};
 use crate::policy::rules_for;
+use crate::policy::spans::{ViolationHistory, health_at};
 use crate::scenario::Scenario;
 use crate::ui::jobs::AnomalyScans;
 

@@ -11,7 +11,7 @@ use eframe::egui;
 
 use crate::analytics::predict::{PredictConfig, Predictions, SeriesForecast, forecast_series, predict};
 use crate::io::scenario::{self, ScenarioDef};
-use crate::policy::history::{ViolationHistory, violation_history};
+use crate::policy::spans::{ViolationHistory, violation_history};
 use crate::scenario::Scenario;
 
 /// Where a scenario comes from.
