@@ -1,7 +1,7 @@
 //! twinbench: a workbench for adaptive resource twins.
 //!
-//! Crate map, lowest layer first. A module uses only the layers before it;
-//! `ARCHITECTURE.md` has the details.
+//! Crate map, lowest layer first. A module uses only the layers before it (checked by
+//! `tests/workbench/architecture.rs`); `ARCHITECTURE.md` has the details.
 //! - [`model`]: the nouns — twins, the dependency graph, the telemetry store, workload
 //!   models and their noise tables, the action vocabulary (`model::action`). No IO.
 //! - [`policy`]: compliance policies as model types, the streaming rule evaluator and
