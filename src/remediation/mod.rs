@@ -2,6 +2,7 @@
 //! which findings, their prioritization, the orchestration loop that runs them on
 //! twins, and the plans that leave the workbench.
 
+pub mod assessment;
 pub mod fingerprint;
 pub mod orchestrate;
 pub mod plan;
