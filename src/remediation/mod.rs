@@ -7,3 +7,4 @@ pub mod fingerprint;
 pub mod orchestrate;
 pub mod plan;
 pub mod priority;
+pub mod review;
