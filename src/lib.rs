@@ -11,10 +11,12 @@
 //! - [`analytics`]: pure, causal analytics on telemetry: forecasting, anomaly
 //!   detection, drift, current and predictive compliance, seasonality evidence,
 //!   learned twins.
-//! - [`remediation`]: findings to ranked actions, the orchestration loop, plans.
+//! - [`remediation`]: findings to ranked actions, the orchestration loop, plans, the
+//!   assessment of a scenario at a time (`remediation::assessment`) and a person's
+//!   review of proposals (`remediation::review`).
 //! - [`sim`]: seeded random streams, history generation, the tick engine and its
-//!   inputs, what-if, A/B, chaos, configuration effects and the fidelity of learned
-//!   twins.
+//!   inputs, the fault catalogue, what-if, A/B, chaos, configuration effects and the
+//!   fidelity of learned twins.
 //! - [`io`]: the only place that touches files and the network: scenario, policy,
 //!   telemetry, plan and image formats (shared helpers in `io::format`), live sources.
 //! - [`cli`]: the headless subcommands.
