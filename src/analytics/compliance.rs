@@ -2,9 +2,11 @@
 //! end of its history), and since when. Predicted violations (the same rules evaluated
 //! on forecasts) build on this.
 
-use crate::model::{Scenario, SeriesKey, TwinId, UnixSecs};
-use crate::policy::history::ViolationHistory;
+use crate::model::{SeriesKey, TwinId, UnixSecs};
+
+use crate::policy::spans::ViolationHistory;
 use crate::policy::{MetricRule, Policy, Severity};
+use crate::scenario::Scenario;
 
 /// A rule violated at the end of history.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,7 +70,7 @@ mod tests {
     use super::*;
     use crate::model::{TelemetryStore, Twin, TwinKind};
     use crate::policy::Operator;
-    use crate::policy::history::violation_history;
+    use crate::policy::spans::violation_history;
 
     #[test]
     fn only_ongoing_violations_are_current() {

@@ -34,8 +34,9 @@ use std::sync::atomic::AtomicBool;
 use super::compliance::CurrentViolation;
 use super::forecast::{Forecast, ForecastConfig, ForecastError, forecast_with};
 use super::par::map_items;
-use crate::model::{Scenario, SeriesKey, StoreError, TwinId, UnixSecs};
+use crate::model::{SeriesKey, StoreError, TwinId, UnixSecs};
 use crate::policy::{Aggregation, MetricRule, Operator, Policy, Severity, rules_for};
+use crate::scenario::Scenario;
 
 /// Width of the buckets that are forecast.
 pub const PREDICT_STEP_SECS: i64 = 300;
@@ -433,7 +434,7 @@ mod tests {
         policy.severity = Severity::High;
         policy.rules.push(MetricRule::threshold("disk_usage", Operator::Gt, 90.0));
         s.policies.push(policy);
-        let history = crate::policy::history::violation_history(&s.policies, &s.graph, &s.telemetry, 60).unwrap();
+        let history = crate::policy::spans::violation_history(&s.policies, &s.graph, &s.telemetry, 60).unwrap();
         let current = super::super::compliance::current_violations(&s, &s.policies, &history);
         assert_eq!(current.len(), 1);
         let config = PredictConfig { backtest_origins: 0, ..PredictConfig::new(7 * 86_400) };

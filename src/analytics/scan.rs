@@ -9,7 +9,8 @@ use std::sync::atomic::AtomicBool;
 
 use super::anomaly::{Method, score_series};
 use super::par::map_items;
-use crate::model::{Scenario, SeriesKey, StoreError, TwinId, UnixSecs};
+use crate::model::{SeriesKey, StoreError, TwinId, UnixSecs};
+use crate::scenario::Scenario;
 
 /// Width of the scan buckets.
 pub const SCAN_STEP_SECS: i64 = 300;
@@ -140,13 +141,16 @@ pub fn scan_series(scenario: &Scenario, key: &SeriesKey) -> Result<SeriesAnomali
     Ok(SeriesAnomalies { start, step_secs: step, levels, marks, episodes })
 }
 
+/// The anomaly scan of a whole scenario: every series' levels, marks and episodes.
+pub type AnomalyScans = BTreeMap<SeriesKey, SeriesAnomalies>;
+
 /// Scans every series on all cores. `progress(done, total)` after each series;
 /// `cancel` stops early (returning what is done so far is not useful, so it errors).
 pub fn scan(
     scenario: &Scenario,
     progress: &(dyn Fn(usize, usize) + Sync),
     cancel: &AtomicBool,
-) -> Result<BTreeMap<SeriesKey, SeriesAnomalies>, StoreError> {
+) -> Result<AnomalyScans, StoreError> {
     let keys: Vec<&SeriesKey> = scenario.telemetry.keys().collect();
     let results = map_items(&keys, progress, cancel, |key| scan_series(scenario, key))
         .ok_or_else(|| StoreError::Codec("anomaly scan cancelled".into()))?;

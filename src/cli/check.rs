@@ -3,59 +3,57 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 use serde_json::json;
 
 use super::{CheckArgs, horizon_secs, print_json};
-use crate::analytics::compliance::{CurrentViolation, current_violations};
-use crate::analytics::drift::{DriftReport, drift};
 use crate::analytics::predict::{PredictConfig, Predictions, predict};
 use crate::io::Stopwatch;
 use crate::io::time::format_rfc3339;
 use crate::io::{policy, scenario};
-use crate::model::Scenario;
-use crate::policy::history::violation_history;
+use crate::remediation::assessment::{Assessment, AtTime};
 
-/// A scenario with extra policies and what they find at its end: current violations,
-/// drift and predicted violations within the horizon. Shared by `check` and `plan`.
-pub struct Assessment {
-    /// The scenario, its policies extended by the `--policy` files.
-    pub scenario: Scenario,
-    /// Rules violated now.
-    pub current: Vec<CurrentViolation>,
-    /// Configuration drift.
-    pub drift: DriftReport,
-    /// Predicted violations and the forecasts behind them.
-    pub predictions: Predictions,
+/// A scenario file with extra policy files, assessed at its end with predictions
+/// `horizon_secs` ahead (and drift forecast as far). Shared by `check` and `plan`.
+pub struct Loaded {
+    /// The assessment: the scenario, its policies extended by the `--policy` files,
+    /// their violation spans and the predictions.
+    pub assessment: Assessment,
     /// Seconds the forecasts took.
     pub predict_secs: f64,
 }
 
-impl Assessment {
-    /// Loads `scenario` with the extra policy files and assesses it `horizon_secs` ahead.
-    pub fn run(scenario_path: &Path, policy_paths: &[PathBuf], horizon_secs: i64) -> Result<Assessment> {
-        let mut s = scenario::load(scenario_path)?;
-        for path in policy_paths {
-            let extra = policy::load_policies(path, &s.graph)?;
-            s.policies.extend(extra);
-        }
-        let history = violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?;
-        let current = current_violations(&s, &s.policies, &history);
-        let drift = drift(&s.graph, &s.policies, s.start, s.end, horizon_secs);
-        let clock = Stopwatch::start();
-        let config = PredictConfig::new(horizon_secs);
-        let never = AtomicBool::new(false);
-        let predictions = predict(&s, &s.policies, &current, &config, &|_, _| {}, &never).unwrap_or_default();
-        Ok(Assessment { scenario: s, current, drift, predictions, predict_secs: clock.secs() })
+/// Loads `scenario_path` with the extra policy files and assesses it `horizon_secs`
+/// ahead.
+pub fn load_assessment(scenario_path: &Path, policy_paths: &[PathBuf], horizon_secs: i64) -> Result<Loaded> {
+    let mut s = scenario::load(scenario_path)?;
+    for path in policy_paths {
+        let extra = policy::load_policies(path, &s.graph)?;
+        s.policies.extend(extra);
     }
+    let policies = Arc::new(s.policies.clone());
+    let assessment = Assessment::new(Arc::new(s), policies)?.with_drift_horizon(horizon_secs);
+    let clock = Stopwatch::start();
+    let config = PredictConfig::new(horizon_secs);
+    let never = AtomicBool::new(false);
+    let s = assessment.scenario();
+    let predictions =
+        predict(s, &s.policies, &assessment.current_at_end(), &config, &|_, _| {}, &never).unwrap_or_default();
+    let predict_secs = clock.secs();
+    Ok(Loaded { assessment: assessment.with_predictions(Arc::new(predictions)), predict_secs })
 }
 
 /// `twinbench check`.
 pub fn check(args: &CheckArgs) -> Result<ExitCode> {
-    let Assessment { scenario: s, current, drift, predictions, predict_secs } =
-        Assessment::run(&args.scenario, &args.policy, horizon_secs(args.horizon)?)?;
+    let Loaded { assessment, predict_secs } =
+        load_assessment(&args.scenario, &args.policy, horizon_secs(args.horizon)?)?;
+    let s = assessment.scenario();
+    let AtTime { current, drift, .. } = assessment.at_end();
+    let no_predictions = Predictions::default();
+    let predictions = assessment.predictions().map_or(&no_predictions, |p| p.as_ref());
     let drifting: Vec<_> = drift.drifting().collect();
     let predicted = &predictions.violations;
     let found = !current.is_empty() || !drifting.is_empty() || !predicted.is_empty();

@@ -17,7 +17,7 @@ use crate::io::live::{self, Clock, ConnState, LiveHandle, TelemetryFormat};
 use crate::io::prometheus::auth::{AuthSource, SecretSource};
 use crate::io::prometheus::{self, PrometheusConfig, mapping};
 use crate::io::{Stopwatch, localhost, time};
-use crate::model::Scenario;
+use crate::scenario::Scenario;
 
 /// Arguments of `connect`.
 #[derive(Debug, Args)]

@@ -15,7 +15,8 @@ use crate::analytics::learn::{LearnConfig, Learned, Relearn, learn as learn_mode
 use crate::io::learned::{is_telemetry_path, load_any, write_learned};
 use crate::io::time::{format_rfc3339, parse_duration};
 use crate::io::{Stopwatch, scenario};
-use crate::model::{HOUR_SECS, NoiseTails, Scenario, WorkloadModel};
+use crate::model::{HOUR_SECS, NoiseTails, WorkloadModel};
+use crate::scenario::Scenario;
 use crate::sim::fidelity::{HoldoutSpec, holdout};
 
 fn round(x: f64, decimals: i32) -> Value {

@@ -441,9 +441,14 @@ fn horizon_secs(hours: f64) -> Result<i64> {
     Ok((hours * 3600.0).round() as i64)
 }
 
-/// Parses arguments and runs the command. Usage errors print clap's message and give
-/// exit code 2; `--help`/`--version` give 0.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
+/// Opens the desktop workbench (`ui::run`, or an error in a build without the `gui`
+/// feature). The entry point hands it to [`run`], so the command line does not depend
+/// on the layer above it.
+pub type OpenWindow = fn(&GuiArgs) -> Result<ExitCode>;
+
+/// Parses arguments and runs the command; `gui` (and no command) calls `open_window`.
+/// Usage errors print clap's message and give exit code 2; `--help`/`--version` give 0.
+pub fn run(args: impl IntoIterator<Item = OsString>, open_window: OpenWindow) -> Result<ExitCode> {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -454,8 +459,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         }
     };
     match cli.command {
-        None => gui(&GuiArgs::default()),
-        Some(Command::Gui(args)) => gui(&args),
+        None => open_window(&GuiArgs::default()),
+        Some(Command::Gui(args)) => open_window(&args),
         Some(Command::Info(args)) => data::info(&args),
         Some(Command::Generate(args)) => data::generate(&args),
         Some(Command::Ingest(args)) => data::ingest(&args),
@@ -472,16 +477,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode> {
         Some(Command::Ab(args)) => sim::ab(&args),
         Some(Command::Chaos(args)) => sim::chaos(&args),
     }
-}
-
-#[cfg(feature = "gui")]
-fn gui(args: &GuiArgs) -> Result<ExitCode> {
-    crate::ui::run(args)
-}
-
-#[cfg(not(feature = "gui"))]
-fn gui(_args: &GuiArgs) -> Result<ExitCode> {
-    anyhow::bail!("this twinbench was built without the `gui` feature; use the headless commands (see --help)")
 }
 
 /// Prints a JSON document on stdout.

@@ -5,14 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-use super::check::Assessment;
+use super::check::{Loaded, load_assessment};
 use super::{PlanArgs, VerifyArgs, horizon_secs};
 use crate::io::{plan as plan_io, policy, scenario};
-use crate::remediation::plan::{
-    ApproveSpec, PlanContext, anomaly_findings, candidates, changed_twins, findings, fingerprint, plan,
-    predicted_findings,
-};
-use crate::remediation::priority::Weights;
+use crate::remediation::assessment::AtTime;
+use crate::remediation::plan::{ApproveSpec, PlanContext, changed_twins, fingerprint, plan};
 
 fn approve_spec(text: &str) -> Result<ApproveSpec> {
     Ok(match text.trim() {
@@ -31,16 +28,14 @@ fn approve_spec(text: &str) -> Result<ApproveSpec> {
 /// `twinbench plan`.
 pub fn plan_command(args: &PlanArgs) -> Result<ExitCode> {
     let approve = approve_spec(&args.approve)?;
-    let Assessment { scenario: s, current, drift, predictions, .. } =
-        Assessment::run(&args.scenario, &args.policy, horizon_secs(args.horizon)?)?;
-    let mut found = findings(&s.graph, &current, &drift);
-    found.extend(predicted_findings(&predictions.violations));
+    let Loaded { assessment, .. } = load_assessment(&args.scenario, &args.policy, horizon_secs(args.horizon)?)?;
     let never = std::sync::atomic::AtomicBool::new(false);
-    let scans = crate::analytics::scan::scan(&s, &|_, _| {}, &never)?;
-    found.extend(anomaly_findings(&s.graph, &s.policies, &scans, s.end));
-    let ranked = candidates(&s.graph, &s.policies, &found, &Weights::default());
+    let scans = crate::analytics::scan::scan(assessment.scenario(), &|_, _| {}, &never)?;
+    let assessment = assessment.with_anomalies(std::sync::Arc::new(scans));
+    let s = assessment.scenario();
+    let AtTime { findings: found, candidates: ranked, .. } = assessment.at_end();
     let approver = args.approver.clone().unwrap_or_else(|| format!("cli --approve {}", args.approve));
-    let plan = plan(PlanContext::of(&s), ranked, &approve, &approver).map_err(anyhow::Error::msg)?;
+    let plan = plan(PlanContext::of(s), ranked, &approve, &approver).map_err(anyhow::Error::msg)?;
     plan_io::write(&args.out, &plan, &s.graph)?;
     let approved = plan
         .steps

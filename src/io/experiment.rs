@@ -28,11 +28,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::format::{DurationFile, parse_doc, parse_kind};
 use super::located::Locator;
-use super::policy::{
-    DurationFile, PolicyConverter, PolicyFile, SelectorFile, load_policies, parse_doc, parse_duration,
-};
-use super::scenario::parse_kind;
+use super::policy::{PolicyConverter, PolicyFile, SelectorFile, load_policies};
 use super::strategy::{format_of, load_strategy, relative_to};
 use super::{IoError, read_text};
 use crate::model::{TwinGraph, TwinId};
@@ -210,7 +208,7 @@ pub fn parse_experiment(path: &Path, src: &str, graph: &TwinGraph) -> Result<Exp
         return Err(at(&[], "title", "experiment title is empty".into()));
     }
     let duration = |ctx: &[&str], d: &DurationFile, name: &str| -> Result<i64, IoError> {
-        parse_duration(d).map_err(|m| at(ctx, name, format!("{name}: {m}")))
+        d.to_secs().map_err(|m| at(ctx, name, format!("{name}: {m}")))
     };
     let duration_secs = duration(&[], &file.duration, "duration")?;
     if duration_secs <= 0 {

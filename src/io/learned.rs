@@ -12,12 +12,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::scenario::{
-    CapacityFile, ConfigValueFile, FORMAT_VERSION, MetricFile, ScenarioFile, TwinFile, parse_ron, save_depth,
-    timestamp_field,
-};
+use super::format::{ConfigValueFile, parse_ron};
+use super::scenario::{CapacityFile, FORMAT_VERSION, MetricFile, ScenarioFile, TwinFile, save_depth, timestamp_field};
 use super::{IoError, read_text};
-use crate::model::{DAY_SECS, Scenario, SeriesData};
+use crate::model::{DAY_SECS, SeriesData};
+use crate::scenario::Scenario;
 
 /// Where a scenario was read from, as `load_any` saw it.
 #[derive(Clone, Debug, PartialEq)]

@@ -23,15 +23,16 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::IoError;
+use super::format::ConfigValueFile;
 use super::scenario::{
-    CapacityFile, ChangeFile, ConfigValueFile, DependencyFile, FORMAT_VERSION, ScenarioFile, TwinFile, save,
-    timestamp_field,
+    CapacityFile, ChangeFile, DependencyFile, FORMAT_VERSION, ScenarioFile, TwinFile, save, timestamp_field,
 };
 use super::time::format_rfc3339;
 use crate::model::{
-    ConfigChange, ConfigValue, DAY_SECS, Dependency, EdgeKind, RetentionPolicy, Scenario, SeriesKey, TelemetryStore,
-    Twin, TwinGraph, TwinId, TwinKind, UnixSecs,
+    ConfigChange, ConfigValue, DAY_SECS, Dependency, EdgeKind, RetentionPolicy, SeriesKey, TelemetryStore, Twin,
+    TwinGraph, TwinId, TwinKind, UnixSecs,
 };
+use crate::scenario::Scenario;
 
 /// Where a source reads "now" from.
 #[derive(Clone, Debug, Default)]

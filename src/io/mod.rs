@@ -9,6 +9,7 @@ mod error;
 pub mod experiment;
 pub mod first_sync;
 pub mod forecast;
+pub mod format;
 #[cfg(feature = "gui")]
 pub mod image;
 pub mod learned;

@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::time::format_rfc3339;
 use super::{IoError, read_text};
-use crate::model::{TwinGraph, TwinId};
-use crate::remediation::ActionKind;
+use crate::model::{ActionKind, TwinGraph, TwinId};
 use crate::remediation::plan::{Approval, Plan, PlanStep, address};
 
 /// Version of the plan format.
@@ -322,7 +321,7 @@ pub fn read_fingerprints(path: &Path) -> Result<(String, BTreeMap<TwinId, String
             (file.fingerprint, file.twin_fingerprints)
         }
         Some("ron") => {
-            let file: PlanFile = super::scenario::parse_ron(path, &text)?;
+            let file: PlanFile = super::format::parse_ron(path, &text)?;
             (file.fingerprint, file.twin_fingerprints)
         }
         Some("md" | "markdown") => {

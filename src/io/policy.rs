@@ -26,15 +26,14 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::format::{ConfigValueFile, DurationFile, Format, parse_doc, parse_kind};
 use super::located::Locator;
-use super::scenario::{ConfigValueFile, parse_kind, parse_ron};
 use super::{IoError, read_text};
 use crate::model::ids::is_valid_name;
-use crate::model::{ConfigValue, MetricName, TwinGraph, TwinId};
+use crate::model::{ActionKind, ConfigValue, MetricName, Resource, TwinGraph, TwinId};
 use crate::policy::{
     Aggregation, AnomalyRule, ConfigOperator, ConfigRule, MetricRule, MissingData, Operator, Policy, Selector, Severity,
 };
-use crate::remediation::{ActionKind, Resource};
 
 /// The policy format version this build reads and writes.
 pub const POLICY_VERSION: u32 = 1;
@@ -93,16 +92,6 @@ pub struct SelectorFile {
     /// Ids (any of).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ids: Vec<String>,
-}
-
-/// A duration: seconds, or text like `90s`, `15m`, `2h`, `1d`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum DurationFile {
-    /// Seconds.
-    Secs(u64),
-    /// Text.
-    Text(String),
 }
 
 /// A rule as written: a threshold on a metric, `(metric: "cpu_usage", operator: ">",
@@ -224,29 +213,6 @@ fn one() -> u32 {
     1
 }
 
-/// The file formats of policies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// `.yaml`, `.yml`.
-    Yaml,
-    /// `.json`.
-    Json,
-    /// `.ron`.
-    Ron,
-}
-
-impl Format {
-    /// The format of a path by its extension.
-    pub fn of(path: &Path) -> Option<Format> {
-        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-            "yaml" | "yml" => Some(Format::Yaml),
-            "json" => Some(Format::Json),
-            "ron" => Some(Format::Ron),
-            _ => None,
-        }
-    }
-}
-
 /// Reads the policies of a file and validates them against the scenario's twins.
 pub fn load_policies(path: &Path, graph: &TwinGraph) -> Result<Vec<Policy>, IoError> {
     let src = read_text(path, "policy file")?;
@@ -319,23 +285,6 @@ fn shape(src: &str, format: Format) -> Shape {
     if has_policies_key { Shape::Set } else { Shape::One }
 }
 
-pub(crate) fn parse_doc<T: serde::de::DeserializeOwned>(path: &Path, src: &str, format: Format) -> Result<T, IoError> {
-    match format {
-        Format::Ron => parse_ron(path, src),
-        Format::Json => serde_json::from_str(src).map_err(|e| {
-            let message = e.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-            IoError::at(path, (e.line().max(1), e.column().max(1)), message)
-        }),
-        Format::Yaml => serde_saphyr::from_str(src).map_err(|e| {
-            let (line, col) = e.location().map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
-            let message = e.without_snippet().to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message).trim().to_string();
-            IoError::at(path, (line.max(1), col.max(1)), message)
-        }),
-    }
-}
-
 /// Writes policies in a format (for the editor and for round trips).
 pub fn to_text(policies: &[PolicyFile], format: Format) -> Result<String, String> {
     let set = PolicySetFile { version: POLICY_VERSION, policies: policies.to_vec() };
@@ -350,20 +299,6 @@ pub fn to_text(policies: &[PolicyFile], format: Format) -> Result<String, String
                 .map_err(|e| e.to_string())
         }
     }
-}
-
-/// Parses a duration: whole seconds, or text such as `90s`, `15m`, `1h30m`, `2d`.
-pub fn parse_duration(d: &DurationFile) -> Result<i64, String> {
-    let secs = match d {
-        DurationFile::Secs(s) => *s,
-        DurationFile::Text(t) => humantime::parse_duration(t.trim())
-            .map_err(|e| format!("cannot read {t:?} as a duration ({e}); write e.g. 90s, 15m, 2h or 1d"))?
-            .as_secs(),
-    };
-    if secs > 366 * 86_400 {
-        return Err(format!("duration of {secs} s is longer than a year"));
-    }
-    i64::try_from(secs).map_err(|e| e.to_string())
 }
 
 /// Converts policy DTOs into model types, locating errors in the source text.
@@ -498,7 +433,7 @@ impl<'a> PolicyConverter<'a> {
         }
         let for_secs = match &a.for_duration {
             None => builtin.for_secs,
-            Some(d) => parse_duration(d).map_err(|m| self.err(&path, "for", format!("{}: {m}", field("for"))))?,
+            Some(d) => d.to_secs().map_err(|m| self.err(&path, "for", format!("{}: {m}", field("for"))))?,
         };
         Ok(AnomalyRule { metric: MetricName::new(&a.metric), min_score, for_secs })
     }
@@ -563,7 +498,7 @@ impl<'a> PolicyConverter<'a> {
         let duration = |d: &Option<DurationFile>, name: &str| -> Result<i64, IoError> {
             match d {
                 None => Ok(0),
-                Some(d) => parse_duration(d).map_err(|m| self.err(&path, name, format!("{}: {m}", field(name)))),
+                Some(d) => d.to_secs().map_err(|m| self.err(&path, name, format!("{}: {m}", field(name)))),
             }
         };
         let window_secs = duration(&r.window, "window")?;

@@ -26,6 +26,7 @@ use std::sync::atomic::AtomicBool;
 use ron::extensions::Extensions;
 use serde::{Deserialize, Serialize};
 
+use super::format::{ConfigValueFile, parse_kind, parse_ron};
 use super::located::Locator;
 use super::policy::{PolicyConverter, PolicyFile};
 use super::time::{format_rfc3339, parse_timestamp};
@@ -33,9 +34,10 @@ use super::{IoError, read_text};
 use crate::model::ids::is_valid_name;
 use crate::model::{
     Capacity, ConfigChange, ConfigValue, DAY_SECS, Dependency, EdgeKind, Fidelity, GraphError, HOUR_SECS, Incident,
-    IncidentEffect, LearnedInfo, MetricName, NoiseTails, RetentionPolicy, Scenario, SeriesKey, TelemetryStore, Twin,
-    TwinGraph, TwinId, TwinKind, WorkloadModel, metric,
+    IncidentEffect, LearnedInfo, MetricName, NoiseTails, RetentionPolicy, SeriesKey, TelemetryStore, Twin, TwinGraph,
+    TwinId, TwinKind, WorkloadModel, metric,
 };
+use crate::scenario::Scenario;
 
 /// The scenario format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -143,46 +145,6 @@ pub struct TwinFile {
     /// Configuration changes during history.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<ChangeFile>,
-}
-
-/// A configuration value: bool, integer, float, string or list.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum ConfigValueFile {
-    /// `true`/`false`.
-    Bool(bool),
-    /// Integer.
-    Int(i64),
-    /// Float.
-    Float(f64),
-    /// String.
-    Str(String),
-    /// List.
-    List(Vec<ConfigValueFile>),
-}
-
-impl From<&ConfigValueFile> for ConfigValue {
-    fn from(v: &ConfigValueFile) -> Self {
-        match v {
-            ConfigValueFile::Bool(b) => ConfigValue::Bool(*b),
-            ConfigValueFile::Int(i) => ConfigValue::Int(*i),
-            ConfigValueFile::Float(f) => ConfigValue::Float(*f),
-            ConfigValueFile::Str(s) => ConfigValue::Str(s.clone()),
-            ConfigValueFile::List(items) => ConfigValue::List(items.iter().map(ConfigValue::from).collect()),
-        }
-    }
-}
-
-impl From<&ConfigValue> for ConfigValueFile {
-    fn from(v: &ConfigValue) -> Self {
-        match v {
-            ConfigValue::Bool(b) => ConfigValueFile::Bool(*b),
-            ConfigValue::Int(i) => ConfigValueFile::Int(*i),
-            ConfigValue::Float(f) => ConfigValueFile::Float(*f),
-            ConfigValue::Str(s) => ConfigValueFile::Str(s.clone()),
-            ConfigValue::List(items) => ConfigValueFile::List(items.iter().map(ConfigValueFile::from).collect()),
-        }
-    }
 }
 
 /// Capacity as written.
@@ -481,20 +443,6 @@ fn default_edge_kind() -> String {
 
 fn is_depends_on(kind: &str) -> bool {
     kind == EdgeKind::DependsOn.as_str()
-}
-
-/// The RON options every twinbench file is read with: `Some(..)` may be omitted.
-pub fn ron_options() -> ron::Options {
-    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_NEWTYPES)
-}
-
-/// Parses RON text into `T`, turning errors into `file:line:col: message`.
-pub fn parse_ron<T: serde::de::DeserializeOwned>(path: &Path, src: &str) -> Result<T, IoError> {
-    ron_options().from_str(src).map_err(|e| {
-        let line = e.span.start.line.max(1);
-        let col = e.span.start.col.max(1);
-        IoError::at(path, (line, col), e.code.to_string())
-    })
 }
 
 /// A validated scenario without history, and where its history comes from.
@@ -1035,14 +983,6 @@ impl Converter<'_> {
         })?;
         Ok(())
     }
-}
-
-/// Parses a twin kind name, with the list of kinds in the error.
-pub fn parse_kind(name: &str) -> Result<TwinKind, String> {
-    TwinKind::parse(name).ok_or_else(|| {
-        let names: Vec<&str> = TwinKind::ALL.iter().map(|k| k.as_str()).collect();
-        format!("unknown twin kind {name:?} (expected one of {})", names.join(", "))
-    })
 }
 
 /// Serialises a scenario file as pretty RON: a metric's model on one line.

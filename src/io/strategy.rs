@@ -22,8 +22,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::format::{DurationFile, Format, parse_doc};
 use super::located::Locator;
-use super::policy::{DurationFile, Format, PolicyConverter, PolicyFile, load_policies, parse_doc, parse_duration};
+use super::policy::{PolicyConverter, PolicyFile, load_policies};
 use super::{IoError, read_text};
 use crate::model::TwinGraph;
 use crate::remediation::orchestrate::{Guards, Mode, OrchestratorConfig};
@@ -152,7 +153,7 @@ pub fn parse_strategy(path: &Path, src: &str, graph: &TwinGraph) -> Result<Strat
             guards.max_actions_per_hour = max;
         }
         if let Some(c) = &g.cooldown {
-            guards.cooldown_secs = parse_duration(c).map_err(|m| err("cooldown", format!("guards.cooldown: {m}")))?;
+            guards.cooldown_secs = c.to_secs().map_err(|m| err("cooldown", format!("guards.cooldown: {m}")))?;
         }
         if let Some(b) = g.max_blast_radius {
             guards.max_blast_radius = b;
@@ -244,7 +245,7 @@ mod tests {
             assert_eq!(s.orchestrator.guards.cooldown_secs, 300, "{name}");
             assert_eq!(s.orchestrator.guards.max_actions_per_hour, 20);
             assert_eq!(s.objective, Objective::Cost);
-            assert_eq!(s.policies[0].actions, vec![crate::remediation::ActionKind::Restart]);
+            assert_eq!(s.policies[0].actions, vec![crate::model::ActionKind::Restart]);
         }
     }
 

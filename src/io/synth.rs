@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::format::ConfigValueFile;
 use super::policy::{PolicyFile, RuleFile, SelectorFile};
 use super::scenario::{
-    CapacityFile, ChangeFile, ConfigValueFile, DependencyFile, EffectFile, FORMAT_VERSION, IncidentFile, MetricFile,
-    ScenarioFile, TwinFile,
+    CapacityFile, ChangeFile, DependencyFile, EffectFile, FORMAT_VERSION, IncidentFile, MetricFile, ScenarioFile,
+    TwinFile,
 };
 use crate::model::TwinKind;
 use crate::sim::rng;

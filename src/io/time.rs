@@ -1,6 +1,7 @@
 //! Timestamps in files: RFC 3339, `YYYY-MM-DD HH:MM:SS[.fff]` (UTC), or Unix seconds.
 //! Telemetry has whole-second resolution: fractional seconds are truncated.
-//! Durations (`--backfill 30d`, mapping files) use Prometheus' syntax: [`parse_duration`].
+//! Durations, wherever they are read (`--backfill 30d`, mapping, policy, strategy and
+//! experiment files), have one grammar: [`parse_duration`].
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
@@ -118,49 +119,73 @@ pub fn format_axis(t: UnixSecs, step_secs: f64) -> String {
     if step_secs >= 86_400.0 { d.format("%b %d").to_string() } else { d.format("%b %d %H:%M").to_string() }
 }
 
-/// Parses a duration in Prometheus' syntax: one or more `<integer><unit>` terms, largest
-/// unit first, with units `y` (365 days), `w`, `d`, `h`, `m`, `s` and `ms`, e.g. `30d`,
-/// `1h30m`, `15s`, `500ms`.
+/// Parses a duration — the one grammar of every duration twinbench reads (command-line
+/// options, mapping, policy, strategy and experiment files): one or more terms
+/// `<number><unit>`, the number whole or with a fraction, spaces allowed around terms
+/// and before a unit, terms in any order and summed. Units: `ns`, `us`/`µs`,
+/// `ms`/`msec`/`millis`, `s`/`sec`/`secs`/`second(s)`, `m`/`min`/`mins`/`minute(s)`,
+/// `h`/`hr`/`hrs`/`hour(s)`, `d`/`day(s)`, `w`/`wk`/`wks`/`week(s)`,
+/// `M`/`month(s)` (30.44 days) and `y`/`yr`/`yrs`/`year(s)` (365 days). So both
+/// Prometheus' spellings (`30d`, `1h30m`, `500ms`) and written-out ones (`15 minutes`,
+/// `1hour 30min`, `1.5h`) are read.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    // Largest first; a term's unit must come after the previous term's.
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
+    const NANOS: [(&[&str], u128); 10] = [
+        (&["ns", "nsec", "nanos"], 1),
+        (&["us", "µs", "usec"], 1_000),
+        (&["ms", "msec", "millis"], 1_000_000),
+        (&["s", "sec", "secs", "second", "seconds"], 1_000_000_000),
+        (&["m", "min", "mins", "minute", "minutes"], 60 * 1_000_000_000),
+        (&["h", "hr", "hrs", "hour", "hours"], 3_600 * 1_000_000_000),
+        (&["d", "day", "days"], 86_400 * 1_000_000_000),
+        (&["w", "wk", "wks", "week", "weeks"], 7 * 86_400 * 1_000_000_000),
+        (&["M", "month", "months"], 2_630_016 * 1_000_000_000),
+        (&["y", "yr", "yrs", "year", "years"], 365 * 86_400 * 1_000_000_000),
     ];
-    let bad = || format!("cannot read {text:?} as a duration (expected e.g. 30d, 6h, 1h30m, 15s or 500ms)");
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err(bad());
+    let bad = |why: String| {
+        format!("cannot read {text:?} as a duration: {why} (write e.g. 30d, 6h, 1h30m, 15s, 500ms or 15 minutes)")
+    };
+    let mut rest = text.trim_start();
+    if rest.trim_end().is_empty() {
+        return Err(bad("it is empty".into()));
     }
-    let mut total_ms: u64 = 0;
-    let mut next_rank = 0;
+    let mut total_ns: u128 = 0;
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
-            return Err(bad());
+            return Err(bad(format!("expected a number at {rest:?}")));
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        let whole: u128 = rest[..digits].parse().map_err(|_| bad("the number is too large".into()))?;
         rest = &rest[digits..];
-        // The longest unit that matches (`ms` rather than `m`).
-        let (rank, (unit, ms)) = UNITS
-            .iter()
-            .enumerate()
-            .filter(|(_, (u, _))| rest.starts_with(u))
-            .max_by_key(|(_, (u, _))| u.len())
-            .ok_or_else(bad)?;
-        if rank < next_rank {
-            return Err(bad());
+        // An optional fraction: numerator / 10^places.
+        let (mut numerator, mut places) = (0u128, 0u32);
+        if let Some(after) = rest.strip_prefix('.') {
+            let frac = after.bytes().take_while(u8::is_ascii_digit).count();
+            if frac == 0 || frac > 18 {
+                return Err(bad("a fraction needs 1 to 18 digits after the point".into()));
+            }
+            numerator = after[..frac].parse().map_err(|_| bad("bad fraction".into()))?;
+            places = frac as u32;
+            rest = &after[frac..];
         }
-        next_rank = rank + 1;
-        rest = &rest[unit.len()..];
-        total_ms = n.checked_mul(*ms).and_then(|x| total_ms.checked_add(x)).ok_or_else(bad)?;
+        rest = rest.trim_start();
+        let unit_len: usize =
+            rest.chars().take_while(|c| c.is_ascii_alphabetic() || *c == 'µ').map(char::len_utf8).sum();
+        let unit = &rest[..unit_len];
+        if unit.is_empty() {
+            return Err(bad(format!("{whole} needs a unit")));
+        }
+        let Some((_, unit_ns)) = NANOS.iter().find(|(names, _)| names.contains(&unit)) else {
+            return Err(bad(format!("unknown unit {unit:?}")));
+        };
+        let term = whole
+            .checked_mul(*unit_ns)
+            .and_then(|w| w.checked_add(numerator.checked_mul(*unit_ns)? / 10u128.pow(places)))
+            .ok_or_else(|| bad("it is too long".into()))?;
+        total_ns = total_ns.checked_add(term).ok_or_else(|| bad("it is too long".into()))?;
+        rest = rest[unit_len..].trim_start();
     }
-    Ok(std::time::Duration::from_millis(total_ms))
+    let secs = u64::try_from(total_ns / 1_000_000_000).map_err(|_| bad("it is too long".into()))?;
+    Ok(std::time::Duration::new(secs, (total_ns % 1_000_000_000) as u32))
 }
 
 /// A duration in the largest whole units, e.g. `30d`, `1h30m`, `15s`.
@@ -193,11 +218,43 @@ mod tests {
         assert_eq!(d("1m500ms"), Ok(60_500));
         assert_eq!(d("2w"), Ok(14 * 86_400_000));
         assert_eq!(d("10y"), Ok(3650 * 86_400_000));
-        for bad in ["", "30", "d", "1.5h", "30m1h", "1h1h", "-5m", "5 m", "5x", "99999999999999999999y"] {
+        for bad in ["", "30", "d", "-5m", "5x", "1h30", "1.h", "5 m 3", "99999999999999999999y"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         assert_eq!(format_duration(std::time::Duration::from_secs(5400)), "1h30m");
         assert_eq!(format_duration(std::time::Duration::from_secs(30 * 86_400)), "30d");
+    }
+
+    /// Spellings policy, strategy and experiment files accepted (they were read with
+    /// `humantime`) read the same through the one grammar; the Prometheus forms above
+    /// are the command line's and mapping files'.
+    #[test]
+    fn durations_accept_the_written_out_forms_of_policy_files() {
+        let secs = |s: &str| parse_duration(s).map(|d| d.as_secs());
+        for (text, expected) in [
+            ("90s", 90),
+            ("15m", 900),
+            ("2h", 7_200),
+            ("1d", 86_400),
+            (" 10m ", 600),
+            ("15 minutes", 900),
+            ("1hour 30min", 5_400),
+            ("1h 30m", 5_400),
+            ("2days", 172_800),
+            ("90sec", 90),
+            ("5 m", 300),
+            ("1.5h", 5_400),
+            ("30m1h", 5_400),
+            ("1h1h", 7_200),
+            ("2wk", 1_209_600),
+            ("1M", 2_630_016),
+            ("3 hrs", 10_800),
+            ("1500ms", 1),
+        ] {
+            assert_eq!(secs(text), Ok(expected), "{text}");
+        }
+        assert_eq!(parse_duration("250us").map(|d| d.as_nanos()), Ok(250_000));
+        assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown unit \"parsecs\""));
     }
 
     #[test]

@@ -1,20 +1,21 @@
-//! The nouns of twinbench: twins, their dependency graph, their telemetry and the
-//! scenario that bundles them. Nothing here touches files, the network, the wall clock
-//! or egui; everything is deterministic given its inputs.
+//! The nouns of twinbench: twins, their dependency graph, their telemetry, workload
+//! models and the action vocabulary (the scenario that bundles them is
+//! `crate::scenario`, a layer above). Nothing here touches files, the network, the
+//! wall clock or egui; everything is deterministic given its inputs.
 
+pub mod action;
 pub mod decimal;
 pub mod graph;
 pub mod ids;
 pub mod metric;
 pub mod noise;
-pub mod scenario;
 pub mod telemetry;
 pub mod twin;
 pub mod workload;
 
+pub use action::{ActionKind, Resource};
 pub use graph::{Dependency, EdgeKind, GraphError, TwinGraph};
 pub use ids::{MetricName, SeriesKey, TwinId};
-pub use scenario::Scenario;
 pub use telemetry::{Bucket, RetentionPolicy, SeriesData, StoreError, StoreStats, TelemetryStore};
 pub use twin::{Capacity, ConfigChange, ConfigValue, Status, Twin, TwinKind};
 pub use workload::{Fidelity, Incident, IncidentEffect, LearnedInfo, NoiseTails, WorkloadModel};

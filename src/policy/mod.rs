@@ -3,12 +3,11 @@
 //! threshold}] }` is this schema with an empty selector (every twin).
 
 pub mod eval;
-pub mod history;
+pub mod spans;
 
 use std::fmt;
 
-use crate::model::{ConfigValue, MetricName, Twin, TwinId, TwinKind};
-use crate::remediation::ActionKind;
+use crate::model::{ActionKind, ConfigValue, MetricName, Twin, TwinId, TwinKind};
 
 /// Comparison of a metric with a threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

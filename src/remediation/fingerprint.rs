@@ -24,8 +24,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::action::ActionKind;
-use crate::model::{ConfigValue, Twin, TwinGraph, TwinId};
+use crate::model::{ActionKind, ConfigValue, Twin, TwinGraph, TwinId};
 use crate::policy::{AnomalyRule, ConfigRule, MetricRule, Policy, Selector};
 
 /// The version of the canonical form; part of every fingerprint.

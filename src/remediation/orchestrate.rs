@@ -28,9 +28,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::plan::{Candidate, Finding, candidates};
 use super::priority::{ScoreBreakdown, Weights};
-use crate::model::{TwinGraph, TwinId, UnixSecs};
+use crate::model::{ActionKind, TwinGraph, TwinId, UnixSecs};
 use crate::policy::Policy;
-use crate::remediation::ActionKind;
 
 /// How the loop acts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -509,7 +508,7 @@ mod tests {
         let (g, mut p) = world();
         let mut latency = Policy::named("latency");
         latency.actions = vec![
-            ActionKind::ScaleUp { resource: crate::remediation::action::Resource::Cpu, factor: 2.0 },
+            ActionKind::ScaleUp { resource: crate::model::Resource::Cpu, factor: 2.0 },
             ActionKind::Notify { to: "web-oncall".into() },
         ];
         p.push(latency);

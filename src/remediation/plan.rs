@@ -7,16 +7,17 @@
 
 use std::collections::BTreeMap;
 
-use super::action::{ActionKind, Resource};
+use crate::model::{
+    ActionKind, ConfigValue, EdgeKind, MetricName, Resource, SeriesKey, Twin, TwinGraph, TwinId, TwinKind, UnixSecs,
+};
+
 use super::priority::{ScoreBreakdown, Urgency, Weights, score};
 use crate::analytics::compliance::CurrentViolation;
 use crate::analytics::drift::{DriftReport, KeyDrift};
 use crate::analytics::predict::PredictedViolation;
 use crate::analytics::scan::SeriesAnomalies;
-use crate::model::{
-    ConfigValue, EdgeKind, MetricName, Scenario, SeriesKey, Twin, TwinGraph, TwinId, TwinKind, UnixSecs,
-};
 use crate::policy::{ConfigOperator, Policy, Severity};
+use crate::scenario::Scenario;
 
 /// Why a violation is a symptom: a dependency of its twin (directly or through
 /// others) that is down or faulted. The dependency is the root cause; acting on the

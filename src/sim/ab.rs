@@ -25,8 +25,8 @@ use super::run::{RunSummary, run, ticks_for_hours};
 use super::strategy::{Objective, Strategy};
 use super::world::{SimError, World, WorldConfig};
 use crate::analytics::par::map_items;
-use crate::model::Scenario;
 use crate::policy::Policy;
+use crate::scenario::Scenario;
 
 /// How to run the test.
 #[derive(Clone, Copy, Debug, PartialEq)]

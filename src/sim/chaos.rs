@@ -28,14 +28,16 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
 
-use super::engine::{Command, Inputs, step};
+use super::engine::step;
 use super::fault::{Fault, FaultKind, RandomFaults};
+use super::input::{Command, Inputs};
 use super::run::RunSummary;
 use super::strategy::Strategy;
 use super::world::{EventKind, SimError, World, WorldConfig};
-use crate::model::{Scenario, Status, TwinId, UnixSecs};
-use crate::policy::{Policy, Selector};
+use crate::model::{Status, TwinId, TwinKind, UnixSecs};
+use crate::policy::{MetricRule, Operator, Policy, Selector};
 use crate::remediation::orchestrate::{Mode, OrchestratorConfig};
+use crate::scenario::Scenario;
 
 /// Prefix of hypothesis policies inside the world (so their names never clash with
 /// the scenario's or the strategy's).
@@ -109,6 +111,51 @@ pub struct Experiment {
     pub rollbacks: Vec<Rollback>,
     /// Remediation during the experiment (`None`: hands off).
     pub remediation: Option<Strategy>,
+}
+
+/// A fault composed on one twin (in the lab, from the [`FaultType`](super::fault::FaultType)
+/// catalogue), minutes from the experiment's start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComposedFault {
+    /// What.
+    pub kind: FaultKind,
+    /// Where.
+    pub twin: TwinId,
+    /// Minutes after the start.
+    pub at_min: u32,
+    /// How many minutes it lasts (`None`: until the rollback at the end).
+    pub duration_min: Option<u32>,
+}
+
+/// The experiment of composed faults over `hours`: the hypothesis is that every twin
+/// serves (`up >= 1`) and the load balancers' error rate stays at most 5%; it must hold
+/// again in the last quarter of the run (at most 15 minutes, at least one); every fault
+/// is rolled back at the end; no remediation.
+pub fn composed_experiment(faults: &[ComposedFault], hours: f64) -> Experiment {
+    let duration_secs = (hours * 3600.0).round() as i64;
+    let mut up = Policy::named("every-twin-serves");
+    up.rules.push(MetricRule::threshold("up", Operator::Lt, 1.0));
+    let mut edge = Policy::named("edge-errors");
+    edge.selector = Selector { kinds: vec![TwinKind::LoadBalancer], ..Selector::default() };
+    edge.rules.push(MetricRule::threshold("error_rate", Operator::Gt, 5.0));
+    Experiment {
+        title: format!("{} composed fault(s)", faults.len()),
+        description: "Composed in the lab from the fault catalogue.".into(),
+        duration_secs,
+        hypothesis: vec![up, edge],
+        after_secs: 900.min(duration_secs / 4).max(60),
+        method: faults
+            .iter()
+            .map(|f| MethodStep::Fault {
+                kind: f.kind.clone(),
+                targets: vec![f.twin.clone()],
+                at_secs: i64::from(f.at_min) * 60,
+                duration_secs: f.duration_min.map(|m| i64::from(m) * 60),
+            })
+            .collect(),
+        rollbacks: vec![Rollback { at_secs: duration_secs, twins: Vec::new() }],
+        remediation: None,
+    }
 }
 
 /// Whether the hypothesis held in a window.

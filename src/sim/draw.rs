@@ -325,7 +325,8 @@ fn extremes(values: &[f64; B]) -> (f64, f64, bool) {
 mod tests {
     use super::*;
     use crate::model::noise::normal;
-    use crate::model::{NoiseTails, Scenario, SeriesKey, Twin, TwinKind, WorkloadModel};
+    use crate::model::{NoiseTails, SeriesKey, Twin, TwinKind, WorkloadModel};
+    use crate::scenario::Scenario;
     use crate::sim::WorldConfig;
 
     /// A twin with `metrics` noisy series (more than a chunk of 8 when above 8).

@@ -88,70 +88,19 @@
 
 use super::config;
 use super::draw::ensure_drawn;
-use super::fault::{Fault, FaultKind, RandomFaults};
+use super::fault::{Fault, FaultKind};
+use super::input::{Command, Inputs};
 use super::world::{
     ActionRecord, ActiveFault, Caps, ConfigEffects, Event, EventKind, FaultEffects, NONE, Pending, Role, SimError,
     Timed, World, apply_incidents, placement_order,
 };
 use super::world::{SeriesTable, Twins, clamp_unchecked};
-use crate::model::{ConfigChange, ConfigValue, Status, TwinId, TwinKind, UnixSecs};
-use crate::remediation::ActionKind;
+use crate::model::{ActionKind, ConfigChange, Status, TwinId, TwinKind, UnixSecs};
 use crate::remediation::orchestrate::Orchestrator;
 use crate::remediation::plan::{Candidate, Finding};
 use rand::Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-
-/// Something done to the world from outside at a tick.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    /// Start an action on a twin by hand (it takes effect after its duration).
-    Act {
-        /// The twin.
-        twin: TwinId,
-        /// The action.
-        action: ActionKind,
-    },
-    /// Set a configuration key directly (takes effect at once).
-    SetConfig {
-        /// The twin.
-        twin: TwinId,
-        /// Key path.
-        key: String,
-        /// New value.
-        value: ConfigValue,
-    },
-    /// Inject a fault now (its `start` is replaced by the tick's time).
-    StartFault(Fault),
-    /// Start injecting random faults.
-    RandomFaults(RandomFaults),
-    /// Roll back: end the active faults (of one twin, or all and random injection).
-    StopFaults {
-        /// Only this twin's faults.
-        twin: Option<TwinId>,
-    },
-    /// Approve a queued proposal (it runs now if the guards allow).
-    Approve {
-        /// Proposal id.
-        id: String,
-        /// Who approves.
-        by: String,
-    },
-    /// Reject a queued proposal.
-    Reject {
-        /// Proposal id.
-        id: String,
-        /// Who rejects.
-        by: String,
-    },
-}
-
-/// The inputs of one tick (besides what the world has scheduled itself).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Inputs {
-    /// Commands, applied in order before the tick's physics.
-    pub commands: Vec<Command>,
-}
 
 /// What one tick did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -170,22 +119,6 @@ pub struct StepReport {
     pub down: usize,
     /// Inputs that could not be applied, with the reason.
     pub rejected: Vec<String>,
-}
-
-impl World {
-    /// Schedules a command at a time (it runs at the first tick at or after `at`).
-    pub fn schedule(&mut self, at: UnixSecs, command: Command) {
-        self.seq += 1;
-        let timed = Timed { at, seq: self.seq, command };
-        let pos = self.scheduled.partition_point(|x| (x.at, x.seq) <= (timed.at, timed.seq));
-        self.scheduled.insert(pos, timed);
-    }
-
-    /// Schedules a fault at its start time.
-    pub fn schedule_fault(&mut self, fault: Fault) {
-        let at = fault.start;
-        self.schedule(at, Command::StartFault(fault));
-    }
 }
 
 /// Advances the world by one tick and reports what happened.

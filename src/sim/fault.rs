@@ -2,6 +2,9 @@
 //! for how long. Faults do not change metrics directly; they change the engine's
 //! inputs (demand, reachability, capacity in use), and the engine's propagation model
 //! carries their consequences along the dependency graph (see [`super::engine`]).
+//!
+//! [`FaultType`] is the catalogue as the lab offers it: each kind's label, what its
+//! one magnitude means (unit, default, range) and the [`FaultKind`] it makes.
 
 use std::fmt;
 
@@ -105,6 +108,119 @@ impl fmt::Display for FaultKind {
     }
 }
 
+/// A kind of fault without its parameters: the catalogue the lab composes faults from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultType {
+    /// [`FaultKind::Crash`].
+    Crash,
+    /// [`FaultKind::CpuHog`].
+    CpuHog,
+    /// [`FaultKind::MemoryLeak`].
+    MemoryLeak,
+    /// [`FaultKind::Latency`].
+    Latency,
+    /// [`FaultKind::Partition`].
+    Partition,
+    /// [`FaultKind::DiskFill`].
+    DiskFill,
+    /// [`FaultKind::DependencyOutage`].
+    DependencyOutage,
+    /// [`FaultKind::TrafficSpike`].
+    TrafficSpike,
+}
+
+/// What a fault type's one number means, and the values offered for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Magnitude {
+    /// Unit as shown beside the number (`"% CPU"`, `"%/h"`, `"ms"`, `"× traffic"`).
+    pub unit: &'static str,
+    /// The value offered first.
+    pub default: f64,
+    /// The values offered.
+    pub range: std::ops::RangeInclusive<f64>,
+}
+
+/// Why a fault type could not be made into a fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    /// A dependency outage needs the dependency the twin loses, and it has none.
+    #[error("the selected twin has no dependency to lose")]
+    NoDependency,
+}
+
+impl FaultType {
+    /// Every fault type, in the order the lab lists them.
+    pub const ALL: [FaultType; 8] = [
+        FaultType::Crash,
+        FaultType::CpuHog,
+        FaultType::MemoryLeak,
+        FaultType::Latency,
+        FaultType::Partition,
+        FaultType::DiskFill,
+        FaultType::DependencyOutage,
+        FaultType::TrafficSpike,
+    ];
+
+    /// The type of a fault.
+    pub fn of(kind: &FaultKind) -> FaultType {
+        match kind {
+            FaultKind::Crash => FaultType::Crash,
+            FaultKind::CpuHog { .. } => FaultType::CpuHog,
+            FaultKind::MemoryLeak { .. } => FaultType::MemoryLeak,
+            FaultKind::Latency { .. } => FaultType::Latency,
+            FaultKind::Partition => FaultType::Partition,
+            FaultKind::DiskFill { .. } => FaultType::DiskFill,
+            FaultKind::DependencyOutage { .. } => FaultType::DependencyOutage,
+            FaultKind::TrafficSpike { .. } => FaultType::TrafficSpike,
+        }
+    }
+
+    /// The label shown to people ("CPU hog", "network partition").
+    pub fn label(self) -> &'static str {
+        match self {
+            FaultType::Crash => "crash",
+            FaultType::CpuHog => "CPU hog",
+            FaultType::MemoryLeak => "memory leak",
+            FaultType::Latency => "latency",
+            FaultType::Partition => "network partition",
+            FaultType::DiskFill => "disk fill",
+            FaultType::DependencyOutage => "dependency outage",
+            FaultType::TrafficSpike => "traffic spike",
+        }
+    }
+
+    /// What the magnitude means, its default and range; `None` for a type without one
+    /// (crash, partition, dependency outage).
+    pub fn magnitude(self) -> Option<Magnitude> {
+        let m = |unit, default, range| Some(Magnitude { unit, default, range });
+        match self {
+            FaultType::CpuHog => m("% CPU", 60.0, 1.0..=100.0),
+            FaultType::MemoryLeak => m("%/h", 20.0, 1.0..=200.0),
+            FaultType::Latency => m("ms", 300.0, 1.0..=10_000.0),
+            FaultType::DiskFill => m("%/h", 20.0, 1.0..=200.0),
+            FaultType::TrafficSpike => m("× traffic", 3.0, 1.1..=20.0),
+            FaultType::Crash | FaultType::Partition | FaultType::DependencyOutage => None,
+        }
+    }
+
+    /// The fault with `magnitude` (in the type's unit; ignored by types without one)
+    /// and, for a dependency outage, the dependency lost.
+    pub fn fault(self, magnitude: f64, dependency: Option<TwinId>) -> Result<FaultKind, FaultError> {
+        Ok(match self {
+            FaultType::Crash => FaultKind::Crash,
+            FaultType::CpuHog => FaultKind::CpuHog { percent: magnitude },
+            FaultType::MemoryLeak => FaultKind::MemoryLeak { percent_per_hour: magnitude },
+            FaultType::Latency => FaultKind::Latency { ms: magnitude },
+            FaultType::Partition => FaultKind::Partition,
+            FaultType::DiskFill => FaultKind::DiskFill { percent_per_hour: magnitude },
+            FaultType::DependencyOutage => {
+                FaultKind::DependencyOutage { dependency: dependency.ok_or(FaultError::NoDependency)? }
+            }
+            FaultType::TrafficSpike => FaultKind::TrafficSpike { factor: magnitude },
+        })
+    }
+}
+
 /// One fault on one twin.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
@@ -143,4 +259,47 @@ pub struct RandomFaults {
     pub from: UnixSecs,
     /// End of the injection window (exclusive).
     pub until: UnixSecs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_covers_every_fault_kind_once() {
+        let dep = Some(TwinId::from("db"));
+        for (i, ty) in FaultType::ALL.into_iter().enumerate() {
+            let magnitude = ty.magnitude().map_or(1.0, |m| m.default);
+            let kind = ty.fault(magnitude, dep.clone()).unwrap();
+            assert_eq!(FaultType::of(&kind), ty, "{}", ty.label());
+            assert!(FaultType::ALL[..i].iter().all(|t| t.label() != ty.label()));
+            // The default of every magnitude is in its range and makes a valid fault.
+            if let Some(m) = ty.magnitude() {
+                assert!(m.range.contains(&m.default), "{}", ty.label());
+            }
+            assert_eq!(kind.validate(), Ok(()), "{}", ty.label());
+        }
+    }
+
+    #[test]
+    fn magnitudes_carry_units_and_map_to_the_kinds_parameters() {
+        let unit = |t: FaultType| t.magnitude().map(|m| m.unit);
+        assert_eq!(unit(FaultType::CpuHog), Some("% CPU"));
+        assert_eq!(unit(FaultType::Latency), Some("ms"));
+        assert_eq!(unit(FaultType::TrafficSpike), Some("× traffic"));
+        assert_eq!(unit(FaultType::Crash), None);
+        assert_eq!(FaultType::Latency.fault(250.0, None), Ok(FaultKind::Latency { ms: 250.0 }));
+        assert_eq!(FaultType::DiskFill.fault(5.0, None), Ok(FaultKind::DiskFill { percent_per_hour: 5.0 }));
+        assert_eq!(FaultType::Partition.fault(99.0, None), Ok(FaultKind::Partition));
+    }
+
+    #[test]
+    fn a_dependency_outage_needs_a_dependency() {
+        assert_eq!(FaultType::DependencyOutage.fault(1.0, None), Err(FaultError::NoDependency));
+        assert_eq!(
+            FaultType::DependencyOutage.fault(1.0, Some(TwinId::from("db"))),
+            Ok(FaultKind::DependencyOutage { dependency: TwinId::from("db") })
+        );
+        assert_eq!(FaultError::NoDependency.to_string(), "the selected twin has no dependency to lose");
+    }
 }

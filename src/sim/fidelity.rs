@@ -26,7 +26,8 @@ use std::sync::atomic::AtomicBool;
 
 use super::world::{SimError, World, WorldConfig};
 use crate::analytics::learn::{LearnConfig, learn};
-use crate::model::{Fidelity, HOUR_SECS, Scenario, SeriesKey, UnixSecs};
+use crate::model::{Fidelity, HOUR_SECS, SeriesKey, UnixSecs};
+use crate::scenario::Scenario;
 
 /// A series' key, timestamps and values.
 type Held = (SeriesKey, Vec<UnixSecs>, Vec<f64>);
@@ -184,7 +185,7 @@ fn simulate_hourly(
 ) -> Result<Vec<Vec<f64>>, SimError> {
     let mut sum = vec![vec![0.0; hours]; indices.len()];
     let mut count = vec![vec![0u32; hours]; indices.len()];
-    let inputs = super::engine::Inputs::default();
+    let inputs = super::input::Inputs::default();
     for _ in 0..ticks {
         super::engine::step(&mut w, &inputs);
         let h = usize::try_from((w.now() - first_hour) / HOUR_SECS).unwrap_or(usize::MAX);

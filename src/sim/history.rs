@@ -10,7 +10,8 @@ use rand::Rng;
 
 use super::rng;
 use crate::model::telemetry::Series;
-use crate::model::{Scenario, SeriesKey, Status, StoreError, UnixSecs, WorkloadModel};
+use crate::model::{SeriesKey, Status, StoreError, UnixSecs, WorkloadModel};
+use crate::scenario::Scenario;
 
 /// Why generation stopped early.
 #[derive(Debug, thiserror::Error)]

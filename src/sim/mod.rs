@@ -14,6 +14,7 @@ pub mod engine;
 pub mod fault;
 pub mod fidelity;
 pub mod history;
+pub mod input;
 pub mod rng;
 pub mod run;
 pub mod strategy;
@@ -21,8 +22,9 @@ pub mod whatif;
 pub mod world;
 
 pub use digest::state_digest;
-pub use engine::{Command, Inputs, StepReport, step};
+pub use engine::{StepReport, step};
 pub use fault::{Fault, FaultKind, RandomFaults};
+pub use input::{Command, Inputs};
 pub use run::{PolicyViolations, RunSummary, run, ticks_for_hours};
 pub use strategy::{Objective, Strategy};
 pub use world::{ActionRecord, Event, EventKind, SimError, UP_METRIC, World, WorldConfig};

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::engine::{Inputs, StepReport, step};
+use super::engine::{StepReport, step};
+use super::input::Inputs;
 use super::world::{ActionRecord, Event, SimError, World};
 use crate::model::{TwinId, UnixSecs};
 

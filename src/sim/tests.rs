@@ -3,10 +3,12 @@
 use std::sync::atomic::AtomicBool;
 
 use super::*;
-use crate::model::{ConfigValue, Dependency, EdgeKind, Scenario, SeriesKey, Twin, TwinId, TwinKind, WorkloadModel};
+use crate::model::{
+    ActionKind, ConfigValue, Dependency, EdgeKind, Resource, SeriesKey, Twin, TwinId, TwinKind, WorkloadModel,
+};
 use crate::policy::{MetricRule, Operator, Policy, Selector};
 use crate::remediation::orchestrate::{Guards, Mode, OrchestratorConfig};
-use crate::remediation::{ActionKind, Resource};
+use crate::scenario::Scenario;
 
 const MONDAY_NOON: i64 = 4 * 86_400 + 12 * 3600 + 52 * 7 * 86_400;
 
@@ -491,6 +493,43 @@ fn a_crash_deviates_the_hypothesis_and_spreads_to_callers() {
     let recover = on.time_to_recover_secs.unwrap();
     assert!((120..=600).contains(&recover), "a 2-minute restart: {recover} s");
     assert!(on.resilience_score > off.resilience_score);
+}
+
+#[test]
+fn a_composed_experiment_runs_the_lab_faults_against_the_default_hypothesis() {
+    let s = estate("lb => web -> db");
+    let crash = fault::FaultType::Crash.fault(0.0, None).unwrap();
+    let faults = [
+        chaos::ComposedFault { kind: crash, twin: "db".into(), at_min: 20, duration_min: Some(30) },
+        chaos::ComposedFault {
+            kind: FaultKind::Latency { ms: 300.0 },
+            twin: "web".into(),
+            at_min: 10,
+            duration_min: None,
+        },
+    ];
+    let experiment = chaos::composed_experiment(&faults, 2.0);
+    assert_eq!(experiment.title, "2 composed fault(s)");
+    assert_eq!((experiment.duration_secs, experiment.after_secs), (7200, 900));
+    let names: Vec<&str> = experiment.hypothesis.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["every-twin-serves", "edge-errors"]);
+    assert_eq!(
+        experiment.method[0],
+        chaos::MethodStep::Fault {
+            kind: FaultKind::Crash,
+            targets: vec!["db".into()],
+            at_secs: 1200,
+            duration_secs: Some(1800)
+        }
+    );
+    assert_eq!(experiment.rollbacks, [chaos::Rollback { at_secs: 7200, twins: Vec::new() }]);
+    assert!(experiment.remediation.is_none());
+    // A short run: the after-window is a quarter of it, at least a minute.
+    assert_eq!(chaos::composed_experiment(&[], 0.25).after_secs, 225);
+    assert_eq!(chaos::composed_experiment(&[], 0.0).after_secs, 60);
+    let r = chaos::run_experiment(&s, &experiment, 3, &|_, _| {}, &AtomicBool::new(false)).unwrap();
+    assert!(r.before.held && r.deviated, "the crash of db takes it down");
+    assert!(r.blast_radius_observed.iter().any(|t| t.as_str() == "db"));
 }
 
 /// A strategy that restarts `db` when it is down.

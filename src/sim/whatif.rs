@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::engine::{Command, Inputs, step};
+use super::engine::step;
+use super::input::{Command, Inputs};
 use super::run::{RunSummary, ticks_for_hours};
 use super::world::{SimError, World};
-use crate::model::{ConfigValue, EdgeKind, TwinGraph, TwinId, UnixSecs};
-use crate::remediation::ActionKind;
+use crate::model::{ActionKind, ConfigValue, EdgeKind, TwinGraph, TwinId, UnixSecs};
 use crate::remediation::plan::{self, Candidate};
 
 /// A change made on the fork.

@@ -17,15 +17,17 @@ use rand_chacha::ChaCha8Rng;
 
 use super::calm::Calm;
 use super::fault::{Fault, RandomFaults};
+use super::input::Command;
 use super::rng;
 use crate::model::{
-    EdgeKind, Incident, IncidentEffect, MetricName, Scenario, SeriesKey, Status, TwinGraph, TwinId, TwinKind, UnixSecs,
+    ActionKind, EdgeKind, Incident, IncidentEffect, MetricName, SeriesKey, Status, TwinGraph, TwinId, TwinKind,
+    UnixSecs,
 };
 use crate::policy::eval::RuleState;
 use crate::policy::{Aggregation, MetricRule, MissingData, Operator, Policy};
-use crate::remediation::ActionKind;
 use crate::remediation::orchestrate::{Mode, Orchestrator, OrchestratorConfig};
 use crate::remediation::plan::Finding;
+use crate::scenario::Scenario;
 
 /// "No index".
 pub(crate) const NONE: u32 = u32::MAX;
@@ -489,7 +491,7 @@ pub(crate) struct Pending {
 pub(crate) struct Timed {
     pub at: UnixSecs,
     pub seq: u64,
-    pub command: super::engine::Command,
+    pub command: Command,
 }
 
 /// An active fault.
@@ -708,6 +710,22 @@ fn round_half_away(x: f64) -> f64 {
 #[cfg(test)]
 pub(crate) fn quantize(value: f64, decimals: i8) -> f64 {
     Rounding::new(decimals).apply(value)
+}
+
+impl World {
+    /// Schedules a command at a time (it runs at the first tick at or after `at`).
+    pub fn schedule(&mut self, at: UnixSecs, command: Command) {
+        self.seq += 1;
+        let timed = Timed { at, seq: self.seq, command };
+        let pos = self.scheduled.partition_point(|x| (x.at, x.seq) <= (timed.at, timed.seq));
+        self.scheduled.insert(pos, timed);
+    }
+
+    /// Schedules a fault at its start time.
+    pub fn schedule_fault(&mut self, fault: Fault) {
+        let at = fault.start;
+        self.schedule(at, Command::StartFault(fault));
+    }
 }
 
 impl World {

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use super::jobs::{
-    AnomalyScans, Job, TwinForecasts, spawn_anomaly_scan, spawn_predictions, spawn_twin_forecasts, spawn_violations,
-};
+use super::jobs::{Job, TwinForecasts, spawn_anomaly_scan, spawn_predictions, spawn_twin_forecasts, spawn_violations};
 use crate::analytics::predict::Predictions;
-use crate::model::{Scenario, SeriesKey, TwinId};
+use crate::analytics::scan::AnomalyScans;
+use crate::model::{SeriesKey, TwinId};
 use crate::policy::Policy;
-use crate::policy::history::ViolationHistory;
+use crate::policy::spans::ViolationHistory;
+use crate::scenario::Scenario;
 
 /// A finished analysis: its result, or why it failed.
 pub enum Finished {

@@ -28,7 +28,7 @@ use crate::io::live::{self, ConnState, LiveHandle, SnapshotSummary, TelemetryFor
 use crate::io::prometheus::auth::{AuthSource, SecretSource};
 use crate::io::prometheus::{self, PrometheusConfig, mapping};
 use crate::io::{Stopwatch, localhost, time};
-use crate::model::Scenario;
+use crate::scenario::Scenario;
 
 /// Which source the dialog sets up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -5,14 +5,15 @@
 use eframe::egui::{self, RichText};
 
 use super::command::{Command, Commands};
-use super::jobs::AnomalyScans;
 use super::theme;
 use crate::analytics::drift::DriftReport;
 use crate::analytics::predict::Predictions;
+use crate::analytics::scan::AnomalyScans;
 use crate::analytics::scan::{ALARM, twin_level};
 use crate::io::time::format_short;
-use crate::model::{Scenario, UnixSecs};
+use crate::model::UnixSecs;
 use crate::remediation::plan::Finding;
+use crate::scenario::Scenario;
 
 /// The predictions table: rules the forecasts say will be violated within the horizon,
 /// from the end of history.

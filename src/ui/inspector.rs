@@ -13,11 +13,12 @@ use super::plot_cache::{PlotCache, time_marks};
 use super::theme;
 use crate::analytics::drift::TwinDrift;
 use crate::analytics::predict::{PredictedViolation, SeriesForecast};
+use crate::analytics::scan::AnomalyScans;
 use crate::io::time::{format_axis, format_short};
-use crate::model::{MetricName, Scenario, SeriesKey, TwinId, metric};
-use crate::policy::history::{ViolationHistory, health_at};
+use crate::model::{MetricName, SeriesKey, TwinId, metric};
 use crate::policy::rules_for;
-use crate::ui::jobs::AnomalyScans;
+use crate::policy::spans::{ViolationHistory, health_at};
+use crate::scenario::Scenario;
 
 /// Inspector state that lives across frames.
 #[derive(Default)]
@@ -39,6 +40,8 @@ pub struct InspectorInput<'a> {
     pub policies: &'a [crate::policy::Policy],
     /// Rule violations over history.
     pub violations: &'a ViolationHistory,
+    /// Rules violated at the cursor time (of every twin).
+    pub current: &'a [crate::analytics::compliance::CurrentViolation],
     /// The twin shown.
     pub id: &'a TwinId,
     /// Cursor time.
@@ -84,14 +87,11 @@ pub fn inspector_ui(
         }
     });
     if let Some(spans) = spans {
-        let active: Vec<_> = spans.iter().filter(|sp| sp.active_at(input.time)).collect();
-        for span in active {
-            if let Some(rule) = input.policies.get(span.policy).and_then(|p| p.rules.get(span.rule)) {
-                ui.colored_label(
-                    theme::status_color(crate::model::Status::Degraded, input.dark),
-                    format!("Violating {} since {} (worst {})", rule, format_short(span.start), span.worst),
-                );
-            }
+        for v in input.current.iter().filter(|v| &v.twin == input.id) {
+            ui.colored_label(
+                theme::status_color(crate::model::Status::Degraded, input.dark),
+                format!("Violating {} since {} (worst {})", v.rule, format_short(v.since), v.worst),
+            );
         }
         let total_minutes: i64 = spans.iter().map(|sp| sp.end - sp.start).sum::<i64>() / 60;
         ui.weak(format!("{} violation spans in history, {} minutes in total", spans.len(), total_minutes));

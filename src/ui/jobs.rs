@@ -11,8 +11,8 @@ use eframe::egui;
 
 use crate::analytics::predict::{PredictConfig, Predictions, SeriesForecast, forecast_series, predict};
 use crate::io::scenario::{self, ScenarioDef};
-use crate::model::Scenario;
-use crate::policy::history::{ViolationHistory, violation_history};
+use crate::policy::spans::{ViolationHistory, violation_history};
+use crate::scenario::Scenario;
 
 /// Where a scenario comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -251,8 +251,7 @@ impl<T> Drop for Job<T> {
     }
 }
 
-/// Anomaly scans per series.
-pub type AnomalyScans = std::collections::BTreeMap<crate::model::SeriesKey, crate::analytics::scan::SeriesAnomalies>;
+use crate::analytics::scan::AnomalyScans;
 
 /// Scans every series of `scenario` for anomalies in the background.
 pub fn spawn_anomaly_scan(scenario: Arc<Scenario>, ctx: &egui::Context) -> std::io::Result<Job<AnomalyScans>> {

@@ -24,7 +24,8 @@ use super::files::FilePurpose;
 use super::jobs::{Job, Source};
 use crate::analytics::learn::{LearnConfig, LearnError, Learned, Relearn, learn, needs_learning};
 use crate::io::time::format_short;
-use crate::model::{HOUR_SECS, Scenario, WorkloadModel, metric};
+use crate::model::{HOUR_SECS, WorkloadModel, metric};
+use crate::scenario::Scenario;
 
 /// Least time (s) between two refits of a live session's learned models: the twins
 /// follow the data without learning all the time.

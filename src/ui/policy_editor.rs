@@ -9,7 +9,8 @@ use eframe::egui::{self, Color32, RichText, text::LayoutJob};
 
 use super::command::{Command, Commands};
 use super::files::FilePurpose;
-use crate::io::policy::{Format, parse_policies};
+use crate::io::format::Format;
+use crate::io::policy::parse_policies;
 use crate::model::TwinGraph;
 use crate::policy::Policy;
 

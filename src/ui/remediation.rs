@@ -1,92 +1,17 @@
 //! The Remediation tab: the actions proposed for the findings at the time cursor and
 //! those rehearsed in the lab, with their score breakdowns, approve/reject, the
 //! orchestration loop, the log of decisions and plan export. The tab pushes commands;
-//! the decisions themselves are kept by [`RemediationState`].
-
-use std::collections::BTreeMap;
+//! the decisions themselves are kept by the core's [`Review`].
 
 use eframe::egui::{self, RichText};
 
 use super::command::{Command, Commands};
 use super::theme;
 use crate::io::time::format_short;
-use crate::model::{TwinGraph, UnixSecs};
-use crate::policy::Policy;
-use crate::remediation::orchestrate::{AuditEntry, Decision, Mode, Orchestrator};
+use crate::model::UnixSecs;
+use crate::remediation::orchestrate::Mode;
 use crate::remediation::plan::{Candidate, Finding};
-
-/// A person's decisions on proposals, and their log.
-#[derive(Default)]
-pub struct RemediationState {
-    /// Approved (true) or rejected (false), by proposal id.
-    pub decisions: BTreeMap<String, bool>,
-    /// Every decision, oldest first.
-    pub audit: Vec<AuditEntry>,
-    /// The orchestration loop (mode, guards, approval queue) run on the findings.
-    pub orchestrator: Orchestrator,
-    /// Actions added from rehearsals in the lab (what-if changes, a chaos experiment's
-    /// remediation), in the order added. They stay whatever the time cursor shows.
-    pub rehearsed: Vec<Candidate>,
-}
-
-impl RemediationState {
-    pub fn decide(&mut self, c: &Candidate, approved: bool, by: &str, at: UnixSecs) {
-        self.decisions.insert(c.id.clone(), approved);
-        let decision = if approved { Decision::Approved(by.to_string()) } else { Decision::Rejected(by.to_string()) };
-        self.audit.push(AuditEntry::new(at, c, Mode::ApproveEach, decision));
-    }
-
-    /// Runs one tick of the orchestration loop on the findings at `time`: in automatic
-    /// mode what passes the guards is approved (for the plan) in the loop's name, in
-    /// dry-run mode decisions are only logged, in approve-each mode proposals are queued.
-    /// Returns how many proposals the loop approved.
-    pub fn run_loop(&mut self, time: UnixSecs, findings: &[Finding], graph: &TwinGraph, policies: &[Policy]) -> usize {
-        let mut approved = Vec::new();
-        self.orchestrator.tick(time, findings, graph, policies, &mut |c| {
-            approved.push(c.id.clone());
-            Ok(())
-        });
-        for id in &approved {
-            self.decisions.insert(id.clone(), true);
-        }
-        self.audit.extend(self.orchestrator.drain_audit());
-        approved.len()
-    }
-
-    /// Adds actions from a rehearsal, approved by `by` (an action already added is
-    /// approved again, not repeated). Returns how many were new.
-    pub fn add_rehearsed(&mut self, actions: Vec<Candidate>, by: &str, at: UnixSecs) -> usize {
-        let mut added = 0;
-        for c in actions {
-            if self.decisions.get(&c.id) != Some(&true) {
-                self.decide(&c, true, by, at);
-            }
-            if !self.rehearsed.iter().any(|r| r.id == c.id) {
-                self.rehearsed.push(c);
-                added += 1;
-            }
-        }
-        added
-    }
-
-    /// Whether a rehearsed action (by id) is in the plan and approved.
-    pub fn is_planned(&self, id: &str) -> bool {
-        self.decisions.get(id) == Some(&true) && self.rehearsed.iter().any(|r| r.id == id)
-    }
-
-    /// What a plan is made of: the proposals for the findings at the cursor, then the
-    /// rehearsed actions that are not among them.
-    pub fn plan_candidates(&self, candidates: &[Candidate]) -> Vec<Candidate> {
-        let mut all = candidates.to_vec();
-        all.extend(self.rehearsed.iter().filter(|r| !candidates.iter().any(|c| c.id == r.id)).cloned());
-        all
-    }
-
-    /// Ids of the approved proposals among `candidates`.
-    pub fn approved_ids(&self, candidates: &[Candidate]) -> Vec<String> {
-        candidates.iter().filter(|c| self.decisions.get(&c.id) == Some(&true)).map(|c| c.id.clone()).collect()
-    }
-}
+use crate::remediation::review::Review;
 
 /// The Remediation tab's path prompts: the text typed while each is shown.
 #[derive(Default)]
@@ -102,7 +27,7 @@ pub struct RemediationInput<'a> {
     /// The proposals for the findings at the cursor, best first.
     pub candidates: &'a [Candidate],
     /// The decisions, the log, the loop and the rehearsed actions.
-    pub state: &'a RemediationState,
+    pub state: &'a Review,
     /// Who decides.
     pub user: &'a str,
     /// The time cursor.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use twinbench::io::scenario;
-use twinbench::model::Scenario;
+use twinbench::scenario::Scenario;
 
 fn digest(s: &Scenario) -> String {
     let mut hasher = blake3::Hasher::new();

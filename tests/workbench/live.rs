@@ -14,7 +14,8 @@ use std::time::Duration;
 use twinbench::io::live::{self, Backoff, Clock, ConnState, LiveHandle, SyncReport};
 use twinbench::io::prometheus::client::{ApiError, Client, ClientConfig};
 use twinbench::io::prometheus::{self, PrometheusConfig, mapping};
-use twinbench::model::{ConfigChange, ConfigValue, EdgeKind, Scenario, SeriesKey, Twin, TwinId, TwinKind};
+use twinbench::model::{ConfigChange, ConfigValue, EdgeKind, SeriesKey, Twin, TwinId, TwinKind};
+use twinbench::scenario::Scenario;
 
 use crate::prom::{Prometheus, Reply, Responder, Written, fixture_path, write_in};
 use crate::support::{stderr, stdout, twinbench};
@@ -952,7 +953,7 @@ fn connect_reports_bad_input_clearly() {
                 "--mapping",
                 good,
                 "--backfill",
-                "3 days",
+                "3 fortnights",
                 "--out",
                 out,
             ],

@@ -9,7 +9,8 @@
 //! the three days after the window fills with their peaks over the last three days.
 
 use twinbench::io::live::{self, LiveEvent};
-use twinbench::model::{DAY_SECS, Scenario, SeriesKey, StoreStats};
+use twinbench::model::{DAY_SECS, SeriesKey, StoreStats};
+use twinbench::scenario::Scenario;
 
 /// 2026-01-01T00:00:00Z.
 const T0: i64 = 1_767_225_600;

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::carries_traffic;
-use crate::model::{EdgeKind, Scenario, SeriesKey, TwinId, UnixSecs};
+use crate::model::{EdgeKind, SeriesKey, TwinId, UnixSecs};
+use crate::scenario::Scenario;
 
 /// The metrics couplings read.
 pub(crate) const READS: [&str; 3] = ["cpu_usage", "request_rate", "latency_ms"];

@@ -68,7 +68,9 @@ use std::sync::atomic::AtomicBool;
 pub use coupling::{Coupling, EdgeShare};
 pub use series::{DAILY_POINTS, SeriesFit, learn_series};
 
-use crate::model::{EdgeKind, Scenario, SeriesKey, TwinId, UnixSecs, WorkloadModel};
+use crate::model::{EdgeKind, SeriesKey, TwinId, UnixSecs, WorkloadModel};
+
+use crate::scenario::Scenario;
 
 /// Settings of learning.
 #[derive(Clone, Debug, PartialEq)]

@@ -148,8 +148,9 @@ fn decimals_and_rounding() {
 
 /// A scenario `lb -> {web-a, web-b}`, each web on CPU that follows its requests, from
 /// series made here (a shared daily cycle plus each twin's own noise).
-fn coupled_scenario() -> crate::model::Scenario {
-    use crate::model::{Dependency, EdgeKind, Scenario, Twin, TwinKind};
+fn coupled_scenario() -> crate::scenario::Scenario {
+    use crate::model::{Dependency, EdgeKind, Twin, TwinKind};
+    use crate::scenario::Scenario;
     let mut s = Scenario {
         name: "coupled".into(),
         resolution_secs: 300,

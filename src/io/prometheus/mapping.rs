@@ -668,7 +668,7 @@ pub fn is_label_name(name: &str) -> bool {
 }
 
 fn parse_kind(name: &str) -> Result<TwinKind, String> {
-    crate::io::scenario::parse_kind(name)
+    crate::io::format::parse_kind(name)
 }
 
 fn parse_edge_kind(name: &str) -> Result<EdgeKind, String> {
@@ -753,7 +753,8 @@ mod tests {
             ),
             ("series:\n  - {query: '', metric: m, twin: a}\n", "m.yaml:2:", "query is empty"),
             ("series:\n  - {query: up, metric: m}\n", "m.yaml:2:", "twin_label"),
-            ("step: 1.5s\nseries: [{query: up, metric: m, twin: a}]\n", "m.yaml:1:7:", "duration"),
+            ("step: 1.5x\nseries: [{query: up, metric: m, twin: a}]\n", "m.yaml:1:7:", "duration"),
+            ("step: 1.5s\nseries: [{query: up, metric: m, twin: a}]\n", "m.yaml:1:7:", "step must be whole seconds"),
             ("step: 500ms\nseries: [{query: up, metric: m, twin: a}]\n", "m.yaml:1:7:", "step must be"),
             ("series: [{query: up, metric: m, twin: a, colour: red}]\n", "m.yaml:1:", "colour"),
             ("series: []\n", "m.yaml:1:", "empty"),

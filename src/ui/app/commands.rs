@@ -10,7 +10,7 @@ use super::{RightTab, WorkbenchApp};
 use crate::analytics::learn::needs_learning;
 use crate::model::TwinId;
 use crate::policy::Policy;
-use crate::policy::history::ViolationHistory;
+use crate::policy::spans::ViolationHistory;
 use crate::remediation::plan::{ApproveSpec, PlanContext, plan};
 use crate::ui::command::Command;
 use crate::ui::connect::{ConnectRequest, SyncAction};
@@ -283,16 +283,9 @@ impl WorkbenchApp {
                 self.remediation.decide(&candidate, approved, &self.user, self.timeline.time);
             }
             Command::ApproveAll(candidates) => {
-                for c in &candidates {
-                    if self.remediation.decisions.get(&c.id) != Some(&true) {
-                        self.remediation.decide(c, true, &self.user, self.timeline.time);
-                    }
-                }
+                self.remediation.approve_all(&candidates, &self.user, self.timeline.time);
             }
-            Command::RemoveRehearsed(id) => {
-                self.remediation.rehearsed.retain(|r| r.id != id);
-                self.remediation.decisions.remove(&id);
-            }
+            Command::RemoveRehearsed(id) => self.remediation.remove_rehearsed(&id),
             Command::AddRehearsed(actions) => {
                 let n = actions.len();
                 self.remediation.add_rehearsed(actions, &self.user, self.timeline.time);
@@ -392,7 +385,7 @@ impl WorkbenchApp {
         match crate::io::write_bytes(path, "policy file", self.editor.text.as_bytes()) {
             Ok(()) => {
                 self.editor.path = Some(path.to_path_buf());
-                if let Some(format) = crate::io::policy::Format::of(path) {
+                if let Some(format) = crate::io::format::Format::of(path) {
                     self.editor.format = format;
                 }
                 self.notifications.info(format!("Saved {}", path.display()));

@@ -6,15 +6,13 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use super::{AtCursor, Current, DRIFT_HORIZON_SECS, LIVE_ANALYSIS_SECS, Outcome, RightTab, WorkbenchApp, capitalised};
-use crate::analytics::compliance::CurrentViolation;
-use crate::analytics::drift::drift;
+use super::{Current, LIVE_ANALYSIS_SECS, Outcome, RightTab, WorkbenchApp, capitalised};
 use crate::analytics::learn::needs_learning;
 use crate::analytics::scan::twin_level;
-use crate::model::{Scenario, SeriesKey, TwinId};
-use crate::policy::history::{ViolationHistory, health_at};
-use crate::remediation::plan::{anomaly_findings, candidates, findings, predicted_findings};
-use crate::remediation::priority::Weights;
+use crate::model::{SeriesKey, TwinId};
+use crate::policy::spans::{ViolationHistory, health_at};
+use crate::remediation::review::Review;
+use crate::scenario::Scenario;
 use crate::ui::analyses::Finished;
 use crate::ui::graph_panel::{ColourMode, GraphFilter, GraphModel};
 use crate::ui::inspector::InspectorState;
@@ -22,7 +20,6 @@ use crate::ui::jobs::{Job, LoadEvent, LoadJob, Loaded, Source};
 use crate::ui::lab::ChaosMark;
 use crate::ui::learn::{LearnReason, Learning, ModelCounts};
 use crate::ui::policy_editor::effective;
-use crate::ui::remediation::RemediationState;
 use crate::ui::theme;
 
 impl WorkbenchApp {
@@ -76,7 +73,7 @@ impl WorkbenchApp {
         }
         // A new scenario starts a new decision log; the loop's settings stay.
         let loop_config = self.remediation.orchestrator.config;
-        self.remediation = RemediationState::default();
+        self.remediation = Review::default();
         self.remediation.orchestrator.config = loop_config;
         if history_ready {
             self.start_scan();
@@ -382,51 +379,11 @@ impl WorkbenchApp {
     /// Recomputes what depends on the time cursor when it (or the scenario) changed.
     pub(super) fn refresh_cursor(&mut self) {
         let key = (self.timeline.time, self.paint_generation);
-        if self.at_cursor.as_ref().is_some_and(|c| c.key == key) {
+        if self.cursor_key == Some(key) && self.at_cursor.is_some() {
             return;
         }
-        let Some(current) = &self.current else {
-            self.at_cursor = None;
-            return;
-        };
-        let s = &current.scenario;
-        let t = self.timeline.time;
-        let drift = drift(&s.graph, &current.policies, s.start, t, DRIFT_HORIZON_SECS);
-        // Rule violations active at the cursor, with the value then.
-        let mut current_now = Vec::new();
-        for (twin, spans) in current.violations.iter() {
-            for span in spans.iter().filter(|sp| sp.active_at(t)) {
-                let Some((policy, rule)) =
-                    current.policies.get(span.policy).and_then(|p| Some((p, p.rules.get(span.rule)?)))
-                else {
-                    continue;
-                };
-                let key = crate::model::SeriesKey::new(twin.clone(), rule.metric.clone());
-                let value =
-                    s.telemetry.series(&key).and_then(|x| x.value_at(t).ok().flatten()).map_or(span.worst, |(_, v)| v);
-                current_now.push(CurrentViolation {
-                    policy: policy.name.clone(),
-                    severity: policy.severity,
-                    twin: twin.clone(),
-                    rule: rule.clone(),
-                    value,
-                    since: span.start,
-                    worst: span.worst,
-                });
-            }
-        }
-        let mut findings = findings(&s.graph, &current_now, &drift);
-        if let Some(scans) = &current.anomalies {
-            findings.extend(anomaly_findings(&s.graph, &current.policies, scans, t));
-        }
-        // Predictions start at the end of history: they are findings "now".
-        if t + s.resolution_secs >= s.end
-            && let Some(p) = &current.predictions
-        {
-            findings.extend(predicted_findings(&p.violations));
-        }
-        let candidates = candidates(&s.graph, &current.policies, &findings, &Weights::default());
-        self.at_cursor = Some(AtCursor { key, drift, findings, candidates });
+        self.cursor_key = Some(key);
+        self.at_cursor = self.current.as_ref().map(|c| c.assessment().at(self.timeline.time));
     }
 
     /// Recolours graph nodes when the time cursor, filter, colour mode or data changed.

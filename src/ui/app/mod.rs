@@ -27,21 +27,24 @@ use super::command::{Command, Commands};
 use super::files::FilePicker;
 use super::graph_panel::{ColourMode, GraphFilter, GraphModel};
 use super::inspector::InspectorState;
-use super::jobs::{AnomalyScans, Job, LoadJob, Source};
+use super::jobs::{Job, LoadJob, Source};
 use super::lab::LabState;
 use super::learn::{Learning, ModelCounts};
 use super::notify::Notifications;
 use super::plot_cache::PlotCache;
 use super::policy_editor::PolicyEditor;
-use super::remediation::{RemediationPrompts, RemediationState};
+use super::remediation::RemediationPrompts;
 use super::theme;
 use super::timeline::Timeline;
-use crate::analytics::drift::DriftReport;
 use crate::analytics::predict::{Predictions, SeriesForecast};
-use crate::model::{Scenario, SeriesKey, TwinId};
+use crate::analytics::scan::AnomalyScans;
+use crate::model::{SeriesKey, TwinId};
 use crate::policy::Policy;
-use crate::policy::history::ViolationHistory;
-use crate::remediation::plan::{Candidate, Finding};
+use crate::policy::spans::ViolationHistory;
+use crate::remediation::assessment::{Assessment, AtTime};
+use crate::remediation::plan::Finding;
+use crate::remediation::review::Review;
+use crate::scenario::Scenario;
 
 /// How the app starts.
 #[derive(Clone, Debug, Default)]
@@ -87,9 +90,6 @@ const SETTINGS_KEY: &str = "twinbench.settings";
 /// Least time between two re-analyses (anomaly scan, policy evaluation) of live data.
 pub(super) const LIVE_ANALYSIS_SECS: f64 = 10.0;
 
-/// How far ahead the drift forecast looks in the workbench.
-pub(super) const DRIFT_HORIZON_SECS: i64 = 7 * 86_400;
-
 /// The tabs of the right-hand panel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RightTab {
@@ -102,17 +102,6 @@ pub enum RightTab {
     Remediation,
     /// The simulation lab: what-if, A/B, chaos.
     Lab,
-}
-
-/// What is derived for the time cursor (recomputed when it moves).
-pub struct AtCursor {
-    pub(super) key: (i64, u64),
-    /// Configuration drift at the cursor time.
-    pub drift: DriftReport,
-    /// Violations and drift at the cursor time, as findings.
-    pub findings: Vec<Finding>,
-    /// Proposed actions for the findings, best first.
-    pub candidates: Vec<Candidate>,
 }
 
 /// The loaded scenario and what is derived from it.
@@ -134,6 +123,22 @@ struct Current {
 }
 
 impl Current {
+    /// What the policies, anomalies and predictions say about the scenario.
+    fn assessment(&self) -> Assessment {
+        let mut assessment = Assessment::with_violations(
+            Arc::clone(&self.scenario),
+            Arc::clone(&self.policies),
+            Arc::clone(&self.violations),
+        );
+        if let Some(scans) = &self.anomalies {
+            assessment = assessment.with_anomalies(Arc::clone(scans));
+        }
+        if let Some(predictions) = &self.predictions {
+            assessment = assessment.with_predictions(Arc::clone(predictions));
+        }
+        assessment
+    }
+
     /// The forecast of a series, from the predictions or the selected twin's forecasts.
     fn forecast(&self, key: &SeriesKey) -> Option<&SeriesForecast> {
         self.predictions
@@ -183,12 +188,16 @@ pub struct WorkbenchApp {
     lab_run: Option<String>,
     editor: PolicyEditor,
     editor_policies: Vec<Policy>,
-    remediation: RemediationState,
+    /// Decisions on proposals, their log, the orchestration loop, rehearsed actions.
+    remediation: Review,
     /// The Remediation tab's path prompts.
     remediation_prompts: RemediationPrompts,
     user: String,
     ctx: egui::Context,
-    at_cursor: Option<AtCursor>,
+    /// The assessment at the time cursor (recomputed when it or the data changes).
+    at_cursor: Option<AtTime>,
+    /// (time, paint generation) `at_cursor` was computed for.
+    cursor_key: Option<(i64, u64)>,
     paint_generation: u64,
     started: Option<crate::io::Stopwatch>,
     first_frame_ms: Option<f64>,
@@ -245,7 +254,7 @@ impl WorkbenchApp {
             lab_run: launch.lab_run.clone(),
             editor: PolicyEditor::default(),
             editor_policies: Vec::new(),
-            remediation: RemediationState::default(),
+            remediation: Review::default(),
             remediation_prompts: RemediationPrompts::default(),
             user: std::env::var("USER")
                 .ok()
@@ -253,6 +262,7 @@ impl WorkbenchApp {
                 .unwrap_or_else(|| "workbench user".into()),
             ctx: cc.egui_ctx.clone(),
             at_cursor: None,
+            cursor_key: None,
             paint_generation: 0,
             started: launch.started,
             first_frame_ms: None,

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText};
 
-use super::{AtCursor, Current, RightTab, WorkbenchApp};
+use super::{Current, RightTab, WorkbenchApp};
 use crate::io::time::format_short;
+use crate::remediation::assessment::AtTime;
 use crate::ui::command::Command;
 use crate::ui::connect::{connect_dialog_ui, sync_status_ui};
 use crate::ui::files::FilePurpose;
@@ -315,6 +316,7 @@ impl WorkbenchApp {
                     let input = InspectorInput {
                         scenario: &current.scenario,
                         violations: &current.violations,
+                        current: self.at_cursor.as_ref().map_or(&[], |at| &at.current),
                         policies: &current.policies,
                         id,
                         time: self.timeline.time,
@@ -328,7 +330,7 @@ impl WorkbenchApp {
                     inspector_ui(ui, &input, &mut self.inspector, &mut self.plot_cache, &mut self.commands);
                 }
                 (_, Some(current), None, _) => {
-                    overview_ui(ui, current, self.at_cursor.as_ref(), self.timeline.time, &mut self.commands);
+                    overview_ui(ui, current, self.at_cursor.as_ref(), &mut self.commands);
                 }
             }
         });
@@ -348,8 +350,7 @@ impl WorkbenchApp {
 fn overview_ui(
     ui: &mut egui::Ui,
     current: &Current,
-    at_cursor: Option<&AtCursor>,
-    time: i64,
+    at_cursor: Option<&AtTime>,
     commands: &mut crate::ui::command::Commands,
 ) {
     let s = &current.scenario;
@@ -366,22 +367,18 @@ fn overview_ui(
     }
     ui.add_space(6.0);
     ui.strong("Twins violating a rule at the cursor time");
-    let mut any = false;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        let violations = at_cursor.map_or(&[][..], |at| &at.current);
         egui::Grid::new("overview-violations").striped(true).num_columns(2).show(ui, |ui| {
-            for (id, spans) in current.violations.iter() {
-                for span in spans.iter().filter(|sp| sp.active_at(time)) {
-                    any = true;
-                    if ui.link(id.as_str()).clicked() {
-                        commands.push(Command::Select(Some(id.clone())));
-                    }
-                    let rule = current.policies.get(span.policy).and_then(|p| p.rules.get(span.rule));
-                    ui.label(rule.map_or_else(String::new, |r| format!("{r} since {}", format_short(span.start))));
-                    ui.end_row();
+            for v in violations {
+                if ui.link(v.twin.as_str()).clicked() {
+                    commands.push(Command::Select(Some(v.twin.clone())));
                 }
+                ui.label(format!("{} since {}", v.rule, format_short(v.since)));
+                ui.end_row();
             }
         });
-        if !any {
+        if violations.is_empty() {
             ui.weak("None — every twin is within its thresholds.");
         }
         ui.add_space(8.0);

@@ -8,7 +8,7 @@ use eframe::egui::{self, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use super::{LabFile, Run, Section, SectionEnv, browse_button, sim_error};
-use crate::model::Scenario;
+use crate::scenario::Scenario;
 use crate::sim::ab::{AbReport, AbSpec, ab_test};
 use crate::ui::command::Commands;
 

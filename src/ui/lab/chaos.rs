@@ -10,92 +10,17 @@ use eframe::egui::{self, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
 
 use super::{LabFile, Run, Section, SectionEnv, browse_button, sim_error, ui_dark};
-use crate::model::{Scenario, Status, TwinId, TwinKind};
-use crate::policy::{MetricRule, Operator, Policy, Selector};
+use crate::model::{Status, TwinId};
 use crate::remediation::plan::Candidate;
-use crate::sim::chaos::{ChaosReport, Experiment, MethodStep, Rollback, run_experiment};
-use crate::sim::{EventKind, FaultKind};
+use crate::scenario::Scenario;
+use crate::sim::EventKind;
+use crate::sim::chaos::{ChaosReport, ComposedFault, composed_experiment, run_experiment};
+use crate::sim::fault::FaultType;
 use crate::ui::command::{Command, Commands};
 use crate::ui::theme;
 
 /// Seconds a chaos replay takes from the start of the experiment to its end.
 const REPLAY_SECS: f64 = 12.0;
-
-/// Faults offered by the chaos composer (the catalogue).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FaultChoice {
-    Crash,
-    CpuHog,
-    MemoryLeak,
-    Latency,
-    Partition,
-    DiskFill,
-    DependencyOutage,
-    TrafficSpike,
-}
-
-impl FaultChoice {
-    const ALL: [FaultChoice; 8] = [
-        FaultChoice::Crash,
-        FaultChoice::CpuHog,
-        FaultChoice::MemoryLeak,
-        FaultChoice::Latency,
-        FaultChoice::Partition,
-        FaultChoice::DiskFill,
-        FaultChoice::DependencyOutage,
-        FaultChoice::TrafficSpike,
-    ];
-
-    fn label(self) -> &'static str {
-        match self {
-            FaultChoice::Crash => "crash",
-            FaultChoice::CpuHog => "CPU hog",
-            FaultChoice::MemoryLeak => "memory leak",
-            FaultChoice::Latency => "latency",
-            FaultChoice::Partition => "network partition",
-            FaultChoice::DiskFill => "disk fill",
-            FaultChoice::DependencyOutage => "dependency outage",
-            FaultChoice::TrafficSpike => "traffic spike",
-        }
-    }
-
-    /// The fault with the composer's magnitude (its meaning depends on the kind).
-    fn fault(self, magnitude: f64, dependency: Option<TwinId>) -> Result<FaultKind, String> {
-        Ok(match self {
-            FaultChoice::Crash => FaultKind::Crash,
-            FaultChoice::CpuHog => FaultKind::CpuHog { percent: magnitude },
-            FaultChoice::MemoryLeak => FaultKind::MemoryLeak { percent_per_hour: magnitude },
-            FaultChoice::Latency => FaultKind::Latency { ms: magnitude },
-            FaultChoice::Partition => FaultKind::Partition,
-            FaultChoice::DiskFill => FaultKind::DiskFill { percent_per_hour: magnitude },
-            FaultChoice::DependencyOutage => FaultKind::DependencyOutage {
-                dependency: dependency.ok_or("the selected twin has no dependency to lose")?,
-            },
-            FaultChoice::TrafficSpike => FaultKind::TrafficSpike { factor: magnitude },
-        })
-    }
-
-    /// What the magnitude means and a sensible default, if the kind has one.
-    fn magnitude(self) -> Option<(&'static str, f64, std::ops::RangeInclusive<f64>)> {
-        match self {
-            FaultChoice::CpuHog => Some(("% CPU", 60.0, 1.0..=100.0)),
-            FaultChoice::MemoryLeak => Some(("%/h", 20.0, 1.0..=200.0)),
-            FaultChoice::Latency => Some(("ms", 300.0, 1.0..=10_000.0)),
-            FaultChoice::DiskFill => Some(("%/h", 20.0, 1.0..=200.0)),
-            FaultChoice::TrafficSpike => Some(("× traffic", 3.0, 1.1..=20.0)),
-            _ => None,
-        }
-    }
-}
-
-/// A fault composed on a twin, minutes from the experiment's start.
-#[derive(Clone, Debug, PartialEq)]
-struct ComposedFault {
-    kind: FaultKind,
-    twin: TwinId,
-    at_min: u32,
-    duration_min: Option<u32>,
-}
 
 /// How a twin looks on the graph at the chaos cursor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,7 +35,7 @@ pub enum ChaosMark {
 pub struct ChaosLab {
     use_file: bool,
     experiment_path: String,
-    fault_choice: FaultChoice,
+    fault_choice: FaultType,
     magnitude: f64,
     at_min: u32,
     duration_min: u32,
@@ -136,7 +61,7 @@ impl Default for ChaosLab {
         Self {
             use_file: true,
             experiment_path: "scenarios/experiments/db-primary-outage.ron".into(),
-            fault_choice: FaultChoice::Crash,
+            fault_choice: FaultType::Crash,
             magnitude: 60.0,
             at_min: 20,
             duration_min: 60,
@@ -169,7 +94,7 @@ impl ChaosLab {
     pub(super) fn start(&mut self, scenario: &Arc<Scenario>, seed: u64, ctx: &egui::Context) -> Result<(), String> {
         let scenario = Arc::clone(scenario);
         let file = self.use_file.then(|| PathBuf::from(self.experiment_path.trim()));
-        let composed = self.composed_experiment();
+        let composed = composed_experiment(&self.composed, self.chaos_hours);
         let strategy = self.remediate.then(|| PathBuf::from(self.strategy_path.trim()));
         let use_file_remediation = self.use_file && self.remediate;
         self.run.start("lab-chaos", "Chaos experiment", ctx, move |p| {
@@ -257,34 +182,6 @@ impl ChaosLab {
             }
         }
         Some(marks)
-    }
-
-    fn composed_experiment(&self) -> Experiment {
-        let duration_secs = (self.chaos_hours * 3600.0).round() as i64;
-        let mut up = Policy::named("every-twin-serves");
-        up.rules.push(MetricRule::threshold("up", Operator::Lt, 1.0));
-        let mut edge = Policy::named("edge-errors");
-        edge.selector = Selector { kinds: vec![TwinKind::LoadBalancer], ..Selector::default() };
-        edge.rules.push(MetricRule::threshold("error_rate", Operator::Gt, 5.0));
-        Experiment {
-            title: format!("{} composed fault(s)", self.composed.len()),
-            description: "Composed in the lab from the fault catalogue.".into(),
-            duration_secs,
-            hypothesis: vec![up, edge],
-            after_secs: 900.min(duration_secs / 4).max(60),
-            method: self
-                .composed
-                .iter()
-                .map(|f| MethodStep::Fault {
-                    kind: f.kind.clone(),
-                    targets: vec![f.twin.clone()],
-                    at_secs: i64::from(f.at_min) * 60,
-                    duration_secs: f.duration_min.map(|m| i64::from(m) * 60),
-                })
-                .collect(),
-            rollbacks: vec![Rollback { at_secs: duration_secs, twins: Vec::new() }],
-            remediation: None,
-        }
     }
 }
 
@@ -459,16 +356,16 @@ pub(super) fn chaos_ui(ui: &mut egui::Ui, state: &mut ChaosLab, env: &SectionEnv
 fn compose_ui(ui: &mut egui::Ui, state: &mut ChaosLab, scenario: &Scenario, selected: Option<&TwinId>) {
     ui.horizontal(|ui| {
         egui::ComboBox::from_id_salt("chaos-fault").selected_text(state.fault_choice.label()).show_ui(ui, |ui| {
-            for f in FaultChoice::ALL {
+            for f in FaultType::ALL {
                 if ui.selectable_value(&mut state.fault_choice, f, f.label()).clicked()
-                    && let Some((_, default, _)) = f.magnitude()
+                    && let Some(m) = f.magnitude()
                 {
-                    state.magnitude = default;
+                    state.magnitude = m.default;
                 }
             }
         });
-        if let Some((unit, _, range)) = state.fault_choice.magnitude() {
-            ui.add(egui::DragValue::new(&mut state.magnitude).range(range).suffix(format!(" {unit}")));
+        if let Some(m) = state.fault_choice.magnitude() {
+            ui.add(egui::DragValue::new(&mut state.magnitude).range(m.range).suffix(format!(" {}", m.unit)));
         }
     });
     ui.horizontal(|ui| {
@@ -490,7 +387,7 @@ fn compose_ui(ui: &mut egui::Ui, state: &mut ChaosLab, scenario: &Scenario, sele
             ui.horizontal(|ui| {
                 let add = ui.add_enabled(fault.is_ok(), egui::Button::new(format!("Add fault on {}", twin.id)));
                 if let Err(e) = &fault {
-                    ui.weak(e);
+                    ui.weak(e.to_string());
                 }
                 if add.clicked()
                     && let Ok(kind) = fault

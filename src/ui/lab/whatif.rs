@@ -6,9 +6,10 @@ use eframe::egui::{self, Color32, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use super::{Run, Section, SectionEnv, short_time, sim_error, ui_dark};
-use crate::model::{ConfigValue, Scenario, Status, TwinId};
+use crate::model::{ActionKind, Resource};
+use crate::model::{ConfigValue, Status, TwinId};
 use crate::remediation::plan::Candidate;
-use crate::remediation::{ActionKind, Resource};
+use crate::scenario::Scenario;
 use crate::sim::whatif::{Change, WhatIfReport, WhatIfSpec, what_if};
 use crate::sim::{World, WorldConfig};
 use crate::ui::command::{Command, Commands};

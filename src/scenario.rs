@@ -1,10 +1,12 @@
 //! A scenario: a named estate of twins with its dependency graph, telemetry history,
-//! declared workload models and inline policies. Built by `io::scenario` from a file,
-//! with history filled in by `sim::history` or loaded from a telemetry file.
+//! declared workload models and inline policies — the bundle the rest of the program
+//! works on. It sits above `model` and `policy` (it holds both) and below everything
+//! that reads it. Built by `io::scenario` from a file, with history filled in by
+//! `sim::history` or loaded from a telemetry file.
 
 use std::collections::BTreeMap;
 
-use super::{DAY_SECS, SeriesKey, TelemetryStore, TwinGraph, UnixSecs, WorkloadModel};
+use crate::model::{DAY_SECS, SeriesKey, TelemetryStore, TwinGraph, UnixSecs, WorkloadModel};
 use crate::policy::Policy;
 
 /// A loaded scenario.
