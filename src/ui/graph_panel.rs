@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use eframe::egui::{self, Color32, Pos2};
 use egui_graphs::{
-    Graph, GraphChange, GraphView, Layout, LayoutState, SettingsInteraction, SettingsNavigation, SettingsStyle,
+    Graph, GraphChange, GraphView, Layout, LayoutState, MetadataFrame, SettingsInteraction, SettingsNavigation,
+    SettingsStyle,
 };
 use petgraph::Directed;
 use petgraph::stable_graph::{DefaultIx, NodeIndex};
@@ -64,6 +65,18 @@ pub struct GraphModel {
     fit_frames: u8,
     /// Width and height of the layout (between node centres), for fitting.
     extent: egui::Vec2,
+    /// A zoom and pan to apply in the next frame, as a user's scroll and drag would
+    /// (`--frame-stats` measures frames while the view moves).
+    pub motion: Option<Motion>,
+}
+
+/// A change of the graph view: zoom by a factor about the panel's centre, then pan.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Motion {
+    /// Zoom factor (1 keeps the zoom).
+    pub zoom: f32,
+    /// Pan in screen points.
+    pub pan: egui::Vec2,
 }
 
 const COL: f32 = 190.0;
@@ -176,7 +189,7 @@ impl GraphModel {
             (lo, hi) = (lo.min(*p), hi.max(*p));
         }
         let extent = if positions.is_empty() { egui::Vec2::ZERO } else { hi - lo };
-        Self { graph, index, view_generation: 0, fit_frames: 4, extent }
+        Self { graph, index, view_generation: 0, fit_frames: 4, extent, motion: None }
     }
 
     /// Rebuilds the view of a changed twin graph (a live source found a new twin)
@@ -326,11 +339,19 @@ pub fn graph_ui(
         .with_fit_to_screen_padding(fit_padding(model.extent, ui.available_size()))
         .with_zoom_and_pan_enabled(true);
     let style = SettingsStyle::new().with_labels_always(true);
+    let view_id = format!("twin-graph-{}", model.view_generation);
+    if let Some(motion) = model.motion.take() {
+        let centre = ui.available_rect_before_wrap().center().to_vec2();
+        let mut meta = MetadataFrame::new(Some(view_id.clone())).load(ui);
+        meta.pan = centre - (centre - meta.pan) * motion.zoom + motion.pan;
+        meta.zoom *= motion.zoom;
+        meta.save(ui);
+    }
     let response = GraphView::<FixedState, FixedLayout>::new()
         .with_interactions(&interaction)
         .with_navigations(&navigation)
         .with_styles(&style)
-        .with_id(Some(format!("twin-graph-{}", model.view_generation)))
+        .with_id(Some(view_id))
         .show(ui, &mut model.graph);
     legend_ui(ui, response.response.rect, filter.colour);
     for change in &response.changes {

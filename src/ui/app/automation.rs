@@ -8,6 +8,7 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::WorkbenchApp;
+use crate::ui::graph_panel::Motion;
 
 /// What the window should do by itself (command-line automation).
 #[derive(Clone, Debug, PartialEq)]
@@ -100,11 +101,17 @@ impl WorkbenchApp {
                 }
             }
             Automation::FrameStats(n) => {
-                // Skip the first settled frames (fonts, layout warm-up).
+                // Skip the first settled frames (fonts, layout warm-up). Each measured
+                // frame moves the view as a user exploring the graph would.
                 if auto.settled_frames > 3
                     && let Some(cpu) = frame.info().cpu_usage
                 {
                     auto.cpu_ms.push(f64::from(cpu) * 1000.0);
+                }
+                if auto.settled_frames > 2
+                    && let Some(graph) = &mut self.graph
+                {
+                    graph.motion = Some(scripted_motion(auto.settled_frames));
                 }
                 if auto.cpu_ms.len() >= *n as usize {
                     let mut sorted = auto.cpu_ms.clone();
@@ -116,6 +123,8 @@ impl WorkbenchApp {
                         "p95_ms": (pick(0.95) * 1000.0).round() / 1000.0,
                         "first_frame_ms": self.first_frame_ms.map(f64::round),
                         "ready_ms": self.ready_ms.map(f64::round),
+                        "view": "zooming in and out and panning, 40-frame cycle",
+                        "peak_rss_mb": crate::io::peak_rss_bytes().map(|b| (b as f64 / 1e6).round()),
                     });
                     auto.done = true;
                     if let Ok(mut slot) = self.outcome.lock() {
@@ -125,5 +134,34 @@ impl WorkbenchApp {
                 }
             }
         }
+    }
+}
+
+/// The view's motion in the `frame`-th settled frame of `--frame-stats`: a 40-frame
+/// cycle of zooming in, panning, zooming out and panning back, so the frames measured
+/// are those of someone exploring the graph (the view returns to where it started).
+fn scripted_motion(frame: u32) -> Motion {
+    const STEP_ZOOM: f32 = 1.04;
+    let pan = egui::vec2(14.0, 7.0);
+    match frame % 40 {
+        0..10 => Motion { zoom: STEP_ZOOM, pan: egui::Vec2::ZERO },
+        10..20 => Motion { zoom: 1.0, pan },
+        20..30 => Motion { zoom: 1.0 / STEP_ZOOM, pan: egui::Vec2::ZERO },
+        _ => Motion { zoom: 1.0, pan: -pan },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scripted_motion_zooms_and_pans_back_over_a_cycle() {
+        let cycle: Vec<Motion> = (0..40).map(scripted_motion).collect();
+        let zoom: f32 = cycle.iter().map(|m| m.zoom).product();
+        let pan = cycle.iter().fold(egui::Vec2::ZERO, |sum, m| sum + m.pan);
+        assert!((zoom - 1.0).abs() < 1e-4, "zoom after a cycle {zoom}");
+        assert_eq!(pan, egui::Vec2::ZERO);
+        assert!(cycle.iter().any(|m| m.zoom > 1.0) && cycle.iter().any(|m| m.pan != egui::Vec2::ZERO));
     }
 }
