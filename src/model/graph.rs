@@ -285,6 +285,34 @@ impl TwinGraph {
         ids
     }
 
+    /// The twins within `hops` edges of `id`, following dependencies and dependents
+    /// alike (edges of every kind), `id` included; sorted. Empty for an unknown twin.
+    pub fn neighbourhood(&self, id: &TwinId, hops: usize) -> Vec<TwinId> {
+        let Some(start) = self.node(id) else {
+            return Vec::new();
+        };
+        let mut seen = BTreeSet::from([start]);
+        let mut frontier = vec![start];
+        for _ in 0..hops {
+            let mut next = Vec::new();
+            for node in frontier {
+                for other in self.graph.neighbors_undirected(node) {
+                    if seen.insert(other) {
+                        next.push(other);
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        let mut ids: Vec<TwinId> =
+            seen.into_iter().filter_map(|n| self.graph.node_weight(n).map(|t| t.id.clone())).collect();
+        ids.sort();
+        ids
+    }
+
     /// Dependency cycles: every strongly connected component of more than one twin,
     /// each sorted by id, the list sorted by its first id.
     pub fn cycles(&self) -> Vec<Vec<TwinId>> {
@@ -492,6 +520,16 @@ mod tests {
         assert_eq!(ids(&g.blast_radius(&"db".into())), ["api", "lb", "web"]);
         assert!(g.blast_radius(&"lb".into()).is_empty());
         assert!(g.blast_radius(&"missing".into()).is_empty());
+    }
+
+    #[test]
+    fn a_neighbourhood_reaches_n_hops_up_and_down() {
+        let g = graph("lb -> web -> api -> db -> disk\nworker -> queue");
+        assert_eq!(ids(&g.neighbourhood(&"api".into(), 0)), ["api"]);
+        assert_eq!(ids(&g.neighbourhood(&"api".into(), 1)), ["api", "db", "web"]);
+        assert_eq!(ids(&g.neighbourhood(&"api".into(), 2)), ["api", "db", "disk", "lb", "web"]);
+        assert_eq!(ids(&g.neighbourhood(&"api".into(), 9)), ["api", "db", "disk", "lb", "web"]);
+        assert!(g.neighbourhood(&"missing".into(), 3).is_empty());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! something sits above it), nodes coloured by health at the timeline's time, search
 //! and kind filters that fade what does not match, click to select.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use eframe::egui::{self, Color32, Pos2};
 use egui_graphs::{
@@ -238,6 +238,34 @@ pub struct GraphFilter {
     pub kind: Option<TwinKind>,
     /// What node colours show.
     pub colour: ColourMode,
+    /// Which part of the graph around the selected twin stays in view.
+    pub focus: Focus,
+    /// The twins in focus (`None`: all), for the selection and focus they were made for.
+    focused: Option<BTreeSet<TwinId>>,
+    focused_for: Option<(Option<TwinId>, Focus)>,
+}
+
+/// Which part of the graph around the selected twin stays in view; the rest is faded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Focus {
+    /// The whole graph.
+    #[default]
+    Everything,
+    /// The twins within this many hops of the selected one, up and down.
+    Neighbourhood(usize),
+    /// The selected twin and every twin its failure can reach.
+    BlastRadius,
+}
+
+impl Focus {
+    /// Name in the menu.
+    pub fn label(self) -> String {
+        match self {
+            Focus::Everything => "Focus: everything".into(),
+            Focus::Neighbourhood(hops) => format!("Focus: {hops} hop{}", if hops == 1 { "" } else { "s" }),
+            Focus::BlastRadius => "Focus: blast radius".into(),
+        }
+    }
 }
 
 /// What the colour of a graph node shows.
@@ -274,7 +302,34 @@ impl GraphFilter {
     /// Whether a twin is faded out by the filter.
     pub fn hides(&self, id: &TwinId, kind: TwinKind) -> bool {
         let search = self.search.trim().to_lowercase();
-        (!search.is_empty() && !id.as_str().to_lowercase().contains(&search)) || self.kind.is_some_and(|k| k != kind)
+        (!search.is_empty() && !id.as_str().to_lowercase().contains(&search))
+            || self.kind.is_some_and(|k| k != kind)
+            || self.focused.as_ref().is_some_and(|twins| !twins.contains(id))
+    }
+
+    /// True when anything is faded (the graph is recoloured every frame then).
+    pub fn is_active(&self) -> bool {
+        !self.search.is_empty() || self.kind.is_some() || self.focused.is_some()
+    }
+
+    /// Works out the twins in focus around `selected` (after the selection or the focus
+    /// changed); without a selection everything is in view. True when that changed.
+    pub fn update_focus(&mut self, graph: &TwinGraph, selected: Option<&TwinId>) -> bool {
+        let key = (selected.cloned(), self.focus);
+        if self.focused_for.as_ref() == Some(&key) {
+            return false;
+        }
+        self.focused = selected.and_then(|id| match self.focus {
+            Focus::Everything => None,
+            Focus::Neighbourhood(hops) => Some(graph.neighbourhood(id, hops).into_iter().collect()),
+            Focus::BlastRadius => {
+                let mut twins: BTreeSet<TwinId> = graph.blast_radius(id).into_iter().collect();
+                twins.insert(id.clone());
+                Some(twins)
+            }
+        });
+        self.focused_for = Some(key);
+        true
     }
 }
 
@@ -322,6 +377,21 @@ pub fn graph_ui(
                     ui.selectable_value(&mut filter.colour, mode, mode.label());
                 }
             });
+        egui::ComboBox::from_id_salt("graph-focus")
+            .selected_text(filter.focus.label())
+            .show_ui(ui, |ui| {
+                for focus in [
+                    Focus::Everything,
+                    Focus::Neighbourhood(1),
+                    Focus::Neighbourhood(2),
+                    Focus::Neighbourhood(3),
+                    Focus::BlastRadius,
+                ] {
+                    ui.selectable_value(&mut filter.focus, focus, focus.label());
+                }
+            })
+            .response
+            .on_hover_text("Fade every twin outside the selected twin's neighbourhood or blast radius");
         if ui.button("Fit").on_hover_text("Fit the whole graph in view").clicked() {
             model.fit_frames = 2;
         }

@@ -175,6 +175,40 @@ fn the_inspector_says_where_each_metric_model_came_from() {
     assert_eq!(harness.query_all_by_label("written").count(), 4, "in the section and on each plot");
 }
 
+#[test]
+fn focus_fades_all_but_the_selected_twins_neighbourhood_or_blast_radius() {
+    let mut harness = open("scenarios/teaching-minimal.ron");
+    assert!(harness.state().faded_twins().is_empty());
+    // Without a selection a focus fades nothing.
+    choose(&mut harness, "Focus: everything", "Focus: 1 hop");
+    assert!(harness.state().faded_twins().is_empty());
+    harness.state_mut().push_command(Command::Select(Some("db".into())));
+    harness.run_steps(3);
+    let scenario = harness.state().scenario().unwrap();
+    let near: Vec<String> = scenario.graph.neighbourhood(&"db".into(), 1).iter().map(|t| t.to_string()).collect();
+    let all = scenario.graph.twin_count();
+    let faded: Vec<String> = harness.state().faded_twins().iter().map(|t| t.to_string()).collect();
+    assert_eq!(faded.len() + near.len(), all, "faded {faded:?}, in focus {near:?}");
+    assert!(near.contains(&"db".to_string()) && faded.iter().all(|t| !near.contains(t)));
+    // The blast radius of the database: it and what needs it.
+    choose(&mut harness, "Focus: 1 hop", "Focus: blast radius");
+    let scenario = harness.state().scenario().unwrap();
+    let reach = scenario.graph.blast_radius(&"db".into()).len() + 1;
+    assert_eq!(harness.state().faded_twins().len(), scenario.graph.twin_count() - reach);
+    // Clearing the selection brings everything back.
+    harness.state_mut().push_command(Command::Select(None));
+    harness.run_steps(3);
+    assert!(harness.state().faded_twins().is_empty());
+}
+
+/// Opens the combo box showing `shown` and picks `item`.
+fn choose(harness: &mut Harness<'static, WorkbenchApp>, shown: &str, item: &str) {
+    harness.get_by_value(shown).click();
+    harness.run_steps(1);
+    click(harness, item);
+    harness.get_by_value(item);
+}
+
 /// Clicks the widget labelled `label` and lets the workbench settle for two frames.
 pub fn click(harness: &mut Harness<'static, WorkbenchApp>, label: &str) {
     harness.get_by_label(label).click();

@@ -447,7 +447,7 @@ impl WorkbenchApp {
 
     pub(super) fn filter_changed(&self) -> bool {
         // The filter is cheap to re-apply; repaint whenever it is active.
-        !self.filter.search.is_empty() || self.filter.kind.is_some()
+        self.filter.is_active()
     }
 
     /// The frame's work before the UI pass.
@@ -494,6 +494,11 @@ impl WorkbenchApp {
             }
         }
         self.refresh_cursor();
+        if let Some(c) = &self.current
+            && self.filter.update_focus(&c.scenario.graph, self.selected.as_ref())
+        {
+            self.painted = None;
+        }
         // The chaos replay colours the graph while the lab is shown.
         let lab_key = (self.right_tab == RightTab::Lab).then(|| self.lab.chaos_key()).flatten();
         if lab_key != self.lab_painted {

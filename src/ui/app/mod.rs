@@ -364,6 +364,13 @@ impl WorkbenchApp {
         self.selected.as_ref()
     }
 
+    /// The twins the graph's filters and focus fade out, sorted.
+    pub fn faded_twins(&self) -> Vec<TwinId> {
+        self.scenario().map_or_else(Vec::new, |s| {
+            s.graph.twins().filter(|t| self.filter.hides(&t.id, t.kind)).map(|t| t.id.clone()).collect()
+        })
+    }
+
     /// The time cursor.
     pub fn time(&self) -> i64 {
         self.timeline.time
