@@ -313,6 +313,47 @@ impl TwinGraph {
         ids
     }
 
+    /// The twins in named groups, for drawing and summarising an estate by application:
+    /// twins tagged `app:NAME` (or `namespace:NAME`) form the group NAME; the others are
+    /// grouped by [`TwinGraph::communities`], each named after its members' common id
+    /// prefix (`shop-web`, `shop-db` → `shop`) or, without one, `group N`. Every twin is
+    /// in exactly one group; groups sorted by name, twins by id.
+    pub fn groups(&self) -> Vec<TwinGroup> {
+        fn tagged(t: &Twin) -> Option<&str> {
+            t.tags.iter().find_map(|tag| tag.strip_prefix("app:").or_else(|| tag.strip_prefix("namespace:")))
+        }
+        let mut named: BTreeMap<String, Vec<TwinId>> = BTreeMap::new();
+        for twin in self.twins() {
+            if let Some(name) = tagged(twin).filter(|n| !n.is_empty()) {
+                named.entry(name.to_string()).or_default().push(twin.id.clone());
+            }
+        }
+        let untagged = |id: &TwinId| self.twin(id).is_some_and(|t| tagged(t).is_none_or(str::is_empty));
+        let mut unnamed = 0;
+        for community in self.communities() {
+            let twins: Vec<TwinId> = community.into_iter().filter(|id| untagged(id)).collect();
+            if twins.is_empty() {
+                continue;
+            }
+            let mut name = common_prefix(&twins);
+            if name.is_empty() {
+                name = first_segments(&twins);
+            }
+            if name.is_empty() || named.contains_key(&name) {
+                unnamed += 1;
+                name = format!("group {unnamed}");
+            }
+            named.entry(name).or_default().extend(twins);
+        }
+        named
+            .into_iter()
+            .map(|(name, mut twins)| {
+                twins.sort();
+                TwinGroup { name, twins }
+            })
+            .collect()
+    }
+
     /// Dependency cycles: every strongly connected component of more than one twin,
     /// each sorted by id, the list sorted by its first id.
     pub fn cycles(&self) -> Vec<Vec<TwinId>> {
@@ -485,6 +526,53 @@ impl TwinGraph {
     }
 }
 
+/// A named group of twins (an application, a namespace or a community).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TwinGroup {
+    /// The group's name.
+    pub name: String,
+    /// Its twins, sorted by id.
+    pub twins: Vec<TwinId>,
+}
+
+/// The distinct first segments of the ids (before a separator), most common first,
+/// joined by ` + ` when there are two or three (`app1-web`, `app7-db` → `app1 + app7`);
+/// empty for more.
+fn first_segments(ids: &[TwinId]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in ids {
+        let text = id.as_str();
+        let head = text.split(['-', '_', '.']).next().unwrap_or(text);
+        *counts.entry(head).or_default() += 1;
+    }
+    if counts.len() > 3 {
+        return String::new();
+    }
+    let mut heads: Vec<(&str, usize)> = counts.into_iter().collect();
+    heads.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    heads.iter().map(|(h, _)| *h).collect::<Vec<_>>().join(" + ")
+}
+
+/// The common prefix of the ids up to their last shared separator (`-`, `_`, `.`),
+/// without it: `shop-web-1`, `shop-db` → `shop`; empty when they share none.
+fn common_prefix(ids: &[TwinId]) -> String {
+    let Some(first) = ids.first().map(TwinId::as_str) else {
+        return String::new();
+    };
+    let mut len = first.len();
+    for id in &ids[1..] {
+        len = first.bytes().zip(id.as_str().bytes()).take(len).take_while(|(a, b)| a == b).count();
+    }
+    let shared = &first[..len];
+    if ids.len() == 1 {
+        return first.to_string();
+    }
+    match shared.rfind(['-', '_', '.']) {
+        Some(cut) => shared[..cut].to_string(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,6 +608,32 @@ mod tests {
         assert_eq!(ids(&g.blast_radius(&"db".into())), ["api", "lb", "web"]);
         assert!(g.blast_radius(&"lb".into()).is_empty());
         assert!(g.blast_radius(&"missing".into()).is_empty());
+    }
+
+    #[test]
+    fn groups_follow_app_tags_then_communities_named_by_prefix() {
+        let mut g = graph("shop-web -> shop-db\nshop-web -> shop-cache\npay-api -> pay-db\nx -> y");
+        for id in ["x", "y"] {
+            if let Some(t) = g.twin_mut(&id.into()) {
+                t.tags.insert("app:billing".into());
+            }
+        }
+        let found = g.groups();
+        let groups: Vec<(String, Vec<&str>)> =
+            found.iter().map(|gr| (gr.name.clone(), gr.twins.iter().map(TwinId::as_str).collect())).collect();
+        assert_eq!(
+            groups,
+            [
+                ("billing".to_string(), vec!["x", "y"]),
+                ("pay".to_string(), vec!["pay-api", "pay-db"]),
+                ("shop".to_string(), vec!["shop-cache", "shop-db", "shop-web"]),
+            ]
+        );
+        let all: usize = g.groups().iter().map(|gr| gr.twins.len()).sum();
+        assert_eq!(all, g.twin_count());
+        assert_eq!(common_prefix(&["a".into(), "b".into()]), "");
+        let merged: Vec<TwinId> = ["app1-web", "app7-db", "app7-lb"].into_iter().map(TwinId::new).collect();
+        assert_eq!(first_segments(&merged), "app7 + app1");
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod twin;
 pub mod workload;
 
 pub use action::{ActionKind, Resource};
-pub use graph::{Dependency, EdgeKind, GraphError, TwinGraph};
+pub use graph::{Dependency, EdgeKind, GraphError, TwinGraph, TwinGroup};
 pub use ids::{MetricName, SeriesKey, TwinId};
 pub use telemetry::{Bucket, RetentionPolicy, SeriesData, StoreError, StoreStats, TelemetryStore};
 pub use twin::{Capacity, ConfigChange, ConfigValue, Status, Twin, TwinKind};

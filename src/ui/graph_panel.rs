@@ -16,7 +16,7 @@ use super::command::{Command, Commands};
 use super::edge_shape::{DependencyEdgeShape, edge_color};
 use super::node_shape::{TwinNode, TwinNodeShape};
 use super::theme;
-use crate::model::{EdgeKind, Status, TwinGraph, TwinId, TwinKind};
+use crate::model::{EdgeKind, Status, TwinGraph, TwinGroup, TwinId, TwinKind};
 
 /// The egui_graphs graph of a scenario.
 pub type ViewGraph = Graph<TwinNode, EdgeKind, Directed, DefaultIx, TwinNodeShape, DependencyEdgeShape>;
@@ -68,6 +68,24 @@ pub struct GraphModel {
     /// A zoom and pan to apply in the next frame, as a user's scroll and drag would
     /// (`--frame-stats` measures frames while the view moves).
     pub motion: Option<Motion>,
+    /// The named groups drawn as labelled boxes (estates of more than
+    /// [`GROUPED_ABOVE`] twins), with their view nodes.
+    groups: Vec<(TwinGroup, Vec<NodeIndex>)>,
+    /// What each group's box says and its colour, in `groups` order (set by the app).
+    summaries: Vec<GroupSummary>,
+}
+
+/// Graphs of more twins than this are laid out and boxed by group (application,
+/// namespace or community); smaller ones are one block.
+pub const GROUPED_ABOVE: usize = 40;
+
+/// The label and colour of a group's box.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupSummary {
+    /// The label: name, size and what is wrong in it.
+    pub text: String,
+    /// The box's colour (its worst twin's).
+    pub colour: Color32,
 }
 
 /// A change of the graph view: zoom by a factor about the panel's centre, then pan.
@@ -101,14 +119,18 @@ fn fit_padding(extent: egui::Vec2, canvas: egui::Vec2) -> f32 {
     (theirs / ours - 1.0).max(0.1)
 }
 
-/// Positions of a layered layout. Each group of closely connected twins (the whole
-/// graph when it is small) is drawn as a block: rows from the dependency order (what
+/// Positions of a layered layout. Each group of twins (an application, a namespace or
+/// a community — [`TwinGraph::groups`]; the whole graph when it is small) is a block: rows from the dependency order (what
 /// needs something sits above it, hosts at the bottom), each row ordered by the mean
 /// position of the twins above that depend on it (ties by id), long rows wrapped.
 /// Blocks are packed left to right in shelves. Deterministic.
 pub fn layered_positions(graph: &TwinGraph) -> BTreeMap<TwinId, Pos2> {
     let levels = graph.levels();
-    let groups = if graph.twin_count() > 40 { graph.communities() } else { vec![graph.ids().cloned().collect()] };
+    let groups: Vec<Vec<TwinId>> = if graph.twin_count() > GROUPED_ABOVE {
+        graph.groups().into_iter().map(|g| g.twins).collect()
+    } else {
+        vec![graph.ids().cloned().collect()]
+    };
     let max_level = levels.values().copied().max().unwrap_or(0);
     let shelf_width = ((graph.twin_count() as f32).sqrt() * 1.4).max(8.0) * COL;
     let mut positions = BTreeMap::new();
@@ -189,7 +211,19 @@ impl GraphModel {
             (lo, hi) = (lo.min(*p), hi.max(*p));
         }
         let extent = if positions.is_empty() { egui::Vec2::ZERO } else { hi - lo };
-        Self { graph, index, view_generation: 0, fit_frames: 4, extent, motion: None }
+        let groups = if twins.twin_count() > GROUPED_ABOVE {
+            twins
+                .groups()
+                .into_iter()
+                .map(|g| {
+                    let nodes = g.twins.iter().filter_map(|id| index.get(id).copied()).collect();
+                    (g, nodes)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Self { graph, index, view_generation: 0, fit_frames: 4, extent, motion: None, groups, summaries: Vec::new() }
     }
 
     /// Rebuilds the view of a changed twin graph (a live source found a new twin)
@@ -210,6 +244,64 @@ impl GraphModel {
                 n.set_color(color_of(&id));
                 n.payload_mut().dimmed = dimmed(&id, kind);
             }
+        }
+    }
+
+    /// The groups drawn as boxes (none for a small graph).
+    pub fn groups(&self) -> impl Iterator<Item = &TwinGroup> {
+        self.groups.iter().map(|(g, _)| g)
+    }
+
+    /// Sets what the group boxes say, in [`GraphModel::groups`] order.
+    pub fn set_group_summaries(&mut self, summaries: Vec<GroupSummary>) {
+        self.summaries = summaries;
+    }
+
+    /// Draws each group as a labelled box around its twins, under the view's zoom and
+    /// pan (`view_id` is the graph view's): the labels keep their size, so the names
+    /// stay readable when zoomed out.
+    fn groups_ui(&self, ui: &egui::Ui, rect: egui::Rect, view_id: &str) {
+        if self.groups.is_empty() {
+            return;
+        }
+        let meta = MetadataFrame::new(Some(view_id.to_string())).load(ui);
+        let painter = ui.painter_at(rect);
+        let dark = ui.visuals().dark_mode;
+        for (i, (group, nodes)) in self.groups.iter().enumerate() {
+            let mut bounds = egui::Rect::NOTHING;
+            for node in nodes {
+                if let Some(n) = self.graph.node(*node) {
+                    bounds.extend_with(n.location());
+                }
+            }
+            if bounds.width() < 0.0 {
+                continue;
+            }
+            let canvas = bounds.expand2(egui::vec2(COL * 0.45, ROW * 0.3));
+            // The view draws at `pan` from its rect's corner.
+            let corner = rect.left_top().to_vec2();
+            let screen = egui::Rect::from_min_max(
+                meta.canvas_to_screen_pos(canvas.min) + corner,
+                meta.canvas_to_screen_pos(canvas.max) + corner,
+            );
+            if !screen.intersects(rect) {
+                continue;
+            }
+            let summary = self.summaries.get(i);
+            let colour = summary.map_or(Color32::GRAY, |s| s.colour);
+            painter.rect_stroke(
+                screen,
+                6.0,
+                egui::Stroke::new(1.5, colour.gamma_multiply(0.8)),
+                egui::StrokeKind::Outside,
+            );
+            let text = summary.map_or_else(|| group.name.clone(), |s| s.text.clone());
+            let font = egui::FontId::proportional(13.0);
+            let galley = painter.layout_no_wrap(text, font, if dark { Color32::WHITE } else { Color32::BLACK });
+            let at = screen.left_top() + egui::vec2(4.0, -galley.size().y - 2.0);
+            let back = egui::Rect::from_min_size(at, galley.size()).expand(2.0);
+            painter.rect_filled(back, 3.0, ui.visuals().panel_fill.gamma_multiply(0.9));
+            painter.galley(at, galley, colour);
         }
     }
 
@@ -411,7 +503,9 @@ pub fn graph_ui(
     let style = SettingsStyle::new().with_labels_always(true);
     let view_id = format!("twin-graph-{}", model.view_generation);
     if let Some(motion) = model.motion.take() {
-        let centre = ui.available_rect_before_wrap().center().to_vec2();
+        // Pan is from the view's corner.
+        let view = ui.available_rect_before_wrap();
+        let centre = view.center() - view.left_top();
         let mut meta = MetadataFrame::new(Some(view_id.clone())).load(ui);
         meta.pan = centre - (centre - meta.pan) * motion.zoom + motion.pan;
         meta.zoom *= motion.zoom;
@@ -421,8 +515,9 @@ pub fn graph_ui(
         .with_interactions(&interaction)
         .with_navigations(&navigation)
         .with_styles(&style)
-        .with_id(Some(view_id))
+        .with_id(Some(view_id.clone()))
         .show(ui, &mut model.graph);
+    model.groups_ui(ui, response.response.rect, &view_id);
     legend_ui(ui, response.response.rect, filter.colour);
     for change in &response.changes {
         match change {
@@ -504,6 +599,36 @@ mod tests {
         assert!(p[&TwinId::from("lb")].y < p[&TwinId::from("web")].y);
         assert!(p[&TwinId::from("web")].y < p[&TwinId::from("db")].y);
         assert_eq!(p, layered_positions(&g));
+    }
+
+    #[test]
+    fn an_estate_is_laid_out_and_boxed_by_application() {
+        let mut g = TwinGraph::new();
+        for app in ["shop", "pay", "ship"] {
+            for i in 0..15 {
+                g.add_twin(Twin::new(format!("{app}-svc-{i:02}").as_str(), TwinKind::Service)).unwrap();
+                if i > 0 {
+                    let (from, to) = (format!("{app}-svc-{i:02}"), format!("{app}-svc-{:02}", i - 1));
+                    g.add_dependency(&from.as_str().into(), &to.as_str().into(), Dependency::new(EdgeKind::DependsOn))
+                        .unwrap();
+                }
+            }
+        }
+        let model = GraphModel::build(&g);
+        let names: Vec<&str> = model.groups().map(|gr| gr.name.as_str()).collect();
+        assert_eq!(names, ["pay-svc", "ship-svc", "shop-svc"]);
+        // Each application is one block: its twins' boxes do not overlap another's.
+        let p = layered_positions(&g);
+        let span = |app: &str| {
+            let xs: Vec<f32> = p.iter().filter(|(id, _)| id.as_str().starts_with(app)).map(|(_, q)| q.x).collect();
+            (xs.iter().copied().fold(f32::MAX, f32::min), xs.iter().copied().fold(f32::MIN, f32::max))
+        };
+        let (pay, ship) = (span("pay-"), span("ship-"));
+        assert!(pay.1 < ship.0 || ship.1 < pay.0, "{pay:?} {ship:?}");
+        // A small graph is one block without boxes.
+        let mut small = TwinGraph::new();
+        small.add_twin(Twin::new("one", TwinKind::Host)).unwrap();
+        assert_eq!(GraphModel::build(&small).groups().count(), 0);
     }
 
     #[test]

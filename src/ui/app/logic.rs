@@ -11,10 +11,11 @@ use crate::analytics::learn::needs_learning;
 use crate::analytics::scan::twin_level;
 use crate::model::{SeriesKey, TwinId};
 use crate::policy::spans::{ViolationHistory, health_at};
+use crate::remediation::assessment::AtTime;
 use crate::remediation::review::Review;
 use crate::scenario::Scenario;
 use crate::ui::analyses::Finished;
-use crate::ui::graph_panel::{ColourMode, GraphFilter, GraphModel};
+use crate::ui::graph_panel::{ColourMode, GraphFilter, GraphModel, GroupSummary};
 use crate::ui::inspector::InspectorState;
 use crate::ui::jobs::{Job, LoadEvent, LoadJob, Loaded, Source};
 use crate::ui::lab::ChaosMark;
@@ -442,6 +443,8 @@ impl WorkbenchApp {
             },
             |id, kind| self.filter.hides(id, kind),
         );
+        let summaries = group_summaries(graph, current, at, t, dark);
+        graph.set_group_summaries(summaries);
         self.painted = Some(key);
     }
 
@@ -511,4 +514,51 @@ impl WorkbenchApp {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }
+}
+
+/// What each group box of the graph says at time `t`: its name, size, the twins not
+/// healthy and the findings in it, coloured by its worst twin.
+fn group_summaries(graph: &GraphModel, current: &Current, at: &AtTime, t: i64, dark: bool) -> Vec<GroupSummary> {
+    use crate::model::Status;
+    let s = &current.scenario;
+    let mut findings: BTreeMap<&TwinId, usize> = BTreeMap::new();
+    for f in &at.findings {
+        *findings.entry(f.twin()).or_default() += 1;
+    }
+    graph
+        .groups()
+        .map(|group| {
+            let (mut degraded, mut down, mut found) = (0, 0, 0);
+            for id in &group.twins {
+                let status = s.graph.twin(id).map_or(Status::Unknown, |twin| {
+                    if current.history_ready {
+                        health_at(twin, current.violations.get(id), t)
+                    } else {
+                        twin.status_at(t)
+                    }
+                });
+                match status {
+                    Status::Down => down += 1,
+                    Status::Degraded => degraded += 1,
+                    _ => {}
+                }
+                found += findings.get(id).copied().unwrap_or(0);
+            }
+            let mut text = format!("{} · {} twins", group.name, group.twins.len());
+            let findings = if found == 1 { "finding" } else { "findings" };
+            for (n, what) in [(down, "down"), (degraded, "degraded"), (found, findings)] {
+                if n > 0 {
+                    text.push_str(&format!(" · {n} {what}"));
+                }
+            }
+            let worst = if down > 0 {
+                Status::Down
+            } else if degraded > 0 {
+                Status::Degraded
+            } else {
+                Status::Healthy
+            };
+            GroupSummary { text, colour: theme::status_color(worst, dark) }
+        })
+        .collect()
 }
