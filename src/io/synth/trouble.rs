@@ -10,6 +10,9 @@
 //!   at some hour of history (`changes`), measured by the desired-configuration
 //!   policies [`add`] puts in the estate, so `check` reports drift with its `since`.
 //!   A cache whose eviction was switched off also sees its memory climb from then on.
+//!   (The healthy estate already carries a few routine changes — `log_level`,
+//!   `max_connections`, `kernel` on 6% of the twins; once the desired configuration is
+//!   stated they count as drift too.)
 //! - **creeping disk** (databases and hosts): `disk_usage` trends up so steeply that it
 //!   crosses the disk policy's limit half a day to six days after the end of history,
 //!   a predicted violation; the early ones are already near it.
