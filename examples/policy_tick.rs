@@ -59,7 +59,7 @@ fn main() -> Result<()> {
             other => bail!("unknown argument {other:?}"),
         }
     }
-    let file = synth::estate(synth::SynthSpec { twins, days: 1.0, seed: 7 });
+    let file = synth::estate(synth::SynthSpec { twins, days: 1.0, seed: 7, trouble: synth::TroubleRate::NONE });
     let src = scenario::to_ron(&file)?;
     let def = scenario::parse_def(Path::new("generated.ron"), &src)?;
     let s = scenario::fill_history(def, &|_, _| {}, &AtomicBool::new(false))?;

@@ -88,7 +88,9 @@ pub fn generate(args: &GenerateArgs) -> Result<ExitCode> {
     if !(args.days.is_finite() && args.days > 0.0 && args.days <= 3650.0) {
         bail!("--days must be more than 0 and at most 3650, not {}", args.days);
     }
-    let file = synth::estate(synth::SynthSpec { twins: args.twins as usize, days: args.days, seed: args.seed });
+    let trouble = synth::TroubleRate::new(args.trouble).context("--trouble")?;
+    let spec = synth::SynthSpec { twins: args.twins as usize, days: args.days, seed: args.seed, trouble };
+    let (file, troubles) = synth::estate_with_trouble(spec);
     scenario::save(&args.out, &file)?;
     eprintln!(
         "wrote {} ({} twins, {} dependencies, {} days) to {}",
@@ -98,6 +100,16 @@ pub fn generate(args: &GenerateArgs) -> Result<ExitCode> {
         args.days,
         args.out.display()
     );
+    if troubles.total() > 0 {
+        eprintln!(
+            "  trouble at rate {}: {} drifted configurations, {} creeping disks, {} noisy neighbours, {} outages",
+            trouble.share(),
+            troubles.drifted,
+            troubles.creeping_disks,
+            troubles.noisy_neighbours,
+            troubles.outages
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -341,6 +341,11 @@ pub struct GenerateArgs {
     /// Seed of the estate and of its history.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Share of twins (0 to 1) that are the origin of some trouble: drifted
+    /// configuration, a creeping disk, a noisy neighbour or an outage. 0 writes a
+    /// healthy estate.
+    #[arg(long, value_name = "RATE", default_value_t = crate::io::synth::TroubleRate::DEFAULT.share(), allow_negative_numbers = true)]
+    pub trouble: f64,
     /// Scenario file to write (.ron).
     #[arg(long)]
     pub out: PathBuf,

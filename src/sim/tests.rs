@@ -572,7 +572,12 @@ fn db_dies(remediation: Option<Strategy>) -> chaos::Experiment {
 /// fault, with actions, a migration and a dependency outage, and on a dependency cycle.
 #[test]
 fn the_shortcuts_for_undisturbed_twins_change_nothing() {
-    let file = crate::io::synth::estate(crate::io::synth::SynthSpec { twins: 420, days: 2.0, seed: 11 });
+    let file = crate::io::synth::estate(crate::io::synth::SynthSpec {
+        twins: 420,
+        days: 2.0,
+        seed: 11,
+        trouble: crate::io::synth::TroubleRate::NONE,
+    });
     let text = crate::io::scenario::to_ron(&file).unwrap();
     let def = crate::io::scenario::parse_def(std::path::Path::new("generated.ron"), &text).unwrap();
     let generated = crate::io::scenario::fill_history(def, &|_, _| {}, &AtomicBool::new(false)).unwrap();

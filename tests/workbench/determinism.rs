@@ -53,8 +53,8 @@ fn golden_digests_of_the_bundled_scenarios() {
         (
             "estate-400",
             None,
-            "2427e5a35b24920e2597cc601176bb7cfe0abc675910f7a11225986e5f92fa9b",
-            "b8c715d5c4ceaf8f14f88085872305b2ac2ef7bb2ddc6e43825f61874cc56ff7",
+            "c5ef9c7105b206bd81bccddcc63030e80b3a544a9bb3248688102ffbb65f6018",
+            "0bcd4dc5f748b6763c542da7bad1c5d09dc6a2f26a79be235049f715c1d40f4d",
         ),
     ];
     let mut seen = Vec::new();

@@ -8,6 +8,7 @@ mod cli;
 mod detect;
 mod determinism;
 mod forecast;
+mod generate;
 #[cfg(feature = "gui")]
 mod gui;
 #[cfg(feature = "gui")]

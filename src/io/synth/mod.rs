@@ -3,6 +3,11 @@
 //! running on hosts) grouped into applications of about eighteen twins, a few calls
 //! between applications, and workload models drawn from a seeded stream. The result
 //! is a scenario file: generating its history is the loader's job.
+//!
+//! At a [`TroubleRate`] above zero, [`trouble`] then makes the estate worth exploring:
+//! drifted configuration against desired-configuration policies, creeping disks,
+//! noisy neighbours and outages, drawn from a stream of their own so the healthy
+//! estate underneath is the same at every rate.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +23,16 @@ use super::scenario::{
 use crate::model::TwinKind;
 use crate::sim::rng;
 
+pub mod trouble;
+
+/// Errors of estate settings.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    /// A trouble rate outside 0..=1, or not a number.
+    #[error("the trouble rate is a share of twins between 0 and 1, not {0}")]
+    TroubleRate(f64),
+}
+
 /// Settings of a synthetic estate.
 #[derive(Clone, Copy, Debug)]
 pub struct SynthSpec {
@@ -27,7 +42,37 @@ pub struct SynthSpec {
     pub days: f64,
     /// Seed (of the generator and of the scenario).
     pub seed: u64,
+    /// Share of twins that are the origin of some trouble ([`trouble`]).
+    pub trouble: TroubleRate,
 }
+
+/// The share of twins in trouble: a number in 0..=1, checked on construction.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct TroubleRate(f64);
+
+impl TroubleRate {
+    /// No trouble: the healthy estate, as `generate` wrote it before trouble existed.
+    pub const NONE: TroubleRate = TroubleRate(0.0);
+    /// `generate`'s default: one twin in twenty is the origin of some trouble.
+    pub const DEFAULT: TroubleRate = TroubleRate(0.05);
+
+    /// A rate of `share` (0 ≤ share ≤ 1).
+    pub fn new(share: f64) -> Result<Self, SynthError> {
+        if (0.0..=1.0).contains(&share) { Ok(TroubleRate(share)) } else { Err(SynthError::TroubleRate(share)) }
+    }
+
+    /// The share.
+    pub fn share(self) -> f64 {
+        self.0
+    }
+}
+
+/// The limits of the metric policies every generated estate carries: CPU (%).
+const CPU_LIMIT: f64 = 85.0;
+/// Disk (%).
+const DISK_LIMIT: f64 = 90.0;
+/// Latency of services and load balancers (ms).
+const LATENCY_LIMIT: f64 = 250.0;
 
 /// The roles of an application, in creation order (so a partial application still has
 /// what its first members depend on).
@@ -54,6 +99,11 @@ const ROLES: [(&str, TwinKind); 18] = [
 
 /// Builds the scenario file of a synthetic estate.
 pub fn estate(spec: SynthSpec) -> ScenarioFile {
+    estate_with_trouble(spec).0
+}
+
+/// Builds the scenario file of a synthetic estate, with how much trouble it got.
+pub fn estate_with_trouble(spec: SynthSpec) -> (ScenarioFile, trouble::TroubleCounts) {
     let mut rng = rng::stream(spec.seed, "generate");
     let mut twins: Vec<TwinFile> = Vec::with_capacity(spec.twins);
     let mut deps: Vec<DependencyFile> = Vec::new();
@@ -128,7 +178,7 @@ pub fn estate(spec: SynthSpec) -> ScenarioFile {
     // to twins that do not exist (cross-application calls into a partial app).
     let ids: std::collections::BTreeSet<String> = twins.iter().map(|t| t.id.clone()).collect();
     deps.retain(|d| ids.contains(&d.from) && ids.contains(&d.to));
-    ScenarioFile {
+    let mut file = ScenarioFile {
         version: FORMAT_VERSION,
         name: format!("estate-{}", spec.twins),
         description: format!(
@@ -144,7 +194,13 @@ pub fn estate(spec: SynthSpec) -> ScenarioFile {
         dependencies: deps,
         policies: default_policies(),
         telemetry: None,
-    }
+    };
+    let counts = if spec.trouble.share() > 0.0 {
+        trouble::add(&mut file, spec.trouble, spec.seed)
+    } else {
+        trouble::TroubleCounts::default()
+    };
+    (file, counts)
 }
 
 fn digits(n: usize) -> usize {
@@ -177,11 +233,11 @@ pub fn default_policies() -> Vec<PolicyFile> {
         actions: Vec::new(),
     };
     vec![
-        policy("cpu-headroom", "high", &[], vec![rule("cpu_usage", 85.0)]),
+        policy("cpu-headroom", "high", &[], vec![rule("cpu_usage", CPU_LIMIT)]),
         policy("memory-headroom", "high", &[], vec![rule("memory_usage", 90.0)]),
-        policy("disk-space", "critical", &["database", "host"], vec![rule("disk_usage", 90.0)]),
+        policy("disk-space", "critical", &["database", "host"], vec![rule("disk_usage", DISK_LIMIT)]),
         policy("error-budget", "high", &["service", "load_balancer"], vec![rule("error_rate", 5.0)]),
-        policy("latency-slo", "medium", &["service", "load_balancer"], vec![rule("latency_ms", 250.0)]),
+        policy("latency-slo", "medium", &["service", "load_balancer"], vec![rule("latency_ms", LATENCY_LIMIT)]),
     ]
 }
 
@@ -357,7 +413,7 @@ mod tests {
     #[test]
     fn estates_have_the_requested_size_and_valid_edges() {
         for n in [1, 5, 18, 19, 100] {
-            let f = estate(SynthSpec { twins: n, days: 1.0, seed: 3 });
+            let f = estate(SynthSpec { twins: n, days: 1.0, seed: 3, trouble: TroubleRate::NONE });
             assert_eq!(f.twins.len(), n);
             let text = super::super::scenario::to_ron(&f).unwrap();
             let s = super::super::scenario::parse_def(std::path::Path::new("gen.ron"), &text).unwrap().scenario;
@@ -368,9 +424,27 @@ mod tests {
 
     #[test]
     fn same_seed_same_estate() {
-        let a = super::super::scenario::to_ron(&estate(SynthSpec { twins: 40, days: 1.0, seed: 9 })).unwrap();
-        let b = super::super::scenario::to_ron(&estate(SynthSpec { twins: 40, days: 1.0, seed: 9 })).unwrap();
-        let c = super::super::scenario::to_ron(&estate(SynthSpec { twins: 40, days: 1.0, seed: 10 })).unwrap();
+        let a = super::super::scenario::to_ron(&estate(SynthSpec {
+            twins: 40,
+            days: 1.0,
+            seed: 9,
+            trouble: TroubleRate::NONE,
+        }))
+        .unwrap();
+        let b = super::super::scenario::to_ron(&estate(SynthSpec {
+            twins: 40,
+            days: 1.0,
+            seed: 9,
+            trouble: TroubleRate::NONE,
+        }))
+        .unwrap();
+        let c = super::super::scenario::to_ron(&estate(SynthSpec {
+            twins: 40,
+            days: 1.0,
+            seed: 10,
+            trouble: TroubleRate::NONE,
+        }))
+        .unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
