@@ -10,7 +10,7 @@ use super::{Current, LIVE_ANALYSIS_SECS, Outcome, RightTab, WorkbenchApp, capita
 use crate::analytics::learn::needs_learning;
 use crate::analytics::scan::twin_level;
 use crate::model::{SeriesKey, TwinId};
-use crate::policy::spans::{ViolationHistory, health_at};
+use crate::policy::spans::ViolationHistory;
 use crate::remediation::assessment::AtTime;
 use crate::remediation::review::Review;
 use crate::scenario::Scenario;
@@ -398,7 +398,6 @@ impl WorkbenchApp {
         };
         let dark = self.settings.dark_mode;
         let t = self.timeline.time;
-        let s = &current.scenario;
         let mode = self.filter.colour;
         let overlay = if self.lab_painted.is_some() { self.lab.chaos_overlay() } else { None };
         if let Some(marks) = overlay {
@@ -415,16 +414,7 @@ impl WorkbenchApp {
         }
         graph.paint(
             |id| match mode {
-                ColourMode::Health => {
-                    let status = s.graph.twin(id).map_or(crate::model::Status::Unknown, |twin| {
-                        if current.history_ready {
-                            health_at(twin, current.violations.get(id), t)
-                        } else {
-                            twin.status_at(t)
-                        }
-                    });
-                    theme::status_color(status, dark)
-                }
+                ColourMode::Health => theme::status_color(current.health(id, t), dark),
                 ColourMode::Drift => match at.drift.twin(id) {
                     Some(d) => theme::score_color(d.score, dark),
                     None => theme::status_color(crate::model::Status::Unknown, dark),
@@ -520,7 +510,6 @@ impl WorkbenchApp {
 /// healthy and the findings in it, coloured by its worst twin.
 fn group_summaries(graph: &GraphModel, current: &Current, at: &AtTime, t: i64, dark: bool) -> Vec<GroupSummary> {
     use crate::model::Status;
-    let s = &current.scenario;
     let mut findings: BTreeMap<&TwinId, usize> = BTreeMap::new();
     for f in &at.findings {
         *findings.entry(f.twin()).or_default() += 1;
@@ -530,14 +519,7 @@ fn group_summaries(graph: &GraphModel, current: &Current, at: &AtTime, t: i64, d
         .map(|group| {
             let (mut degraded, mut down, mut found) = (0, 0, 0);
             for id in &group.twins {
-                let status = s.graph.twin(id).map_or(Status::Unknown, |twin| {
-                    if current.history_ready {
-                        health_at(twin, current.violations.get(id), t)
-                    } else {
-                        twin.status_at(t)
-                    }
-                });
-                match status {
+                match current.health(id, t) {
                     Status::Down => down += 1,
                     Status::Degraded => degraded += 1,
                     _ => {}

@@ -123,6 +123,18 @@ struct Current {
 }
 
 impl Current {
+    /// A twin's health at `t`: its recorded status and the rules it violates then (the
+    /// recorded status alone while history loads).
+    fn health(&self, id: &TwinId, t: i64) -> crate::model::Status {
+        self.scenario.graph.twin(id).map_or(crate::model::Status::Unknown, |twin| {
+            if self.history_ready {
+                crate::policy::spans::health_at(twin, self.violations.get(id), t)
+            } else {
+                twin.status_at(t)
+            }
+        })
+    }
+
     /// What the policies, anomalies and predictions say about the scenario.
     fn assessment(&self) -> Assessment {
         let mut assessment = Assessment::with_violations(
