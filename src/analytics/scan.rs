@@ -5,10 +5,11 @@
 //! of the moments worth a look (for the plots), at most one per hour per series.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::anomaly::{Method, score_series};
-use super::par::map_items;
+use super::par::map_items_prioritised;
 use crate::model::{SeriesKey, StoreError, TwinId, UnixSecs};
 use crate::scenario::Scenario;
 
@@ -144,16 +145,58 @@ pub fn scan_series(scenario: &Scenario, key: &SeriesKey) -> Result<SeriesAnomali
 /// The anomaly scan of a whole scenario: every series' levels, marks and episodes.
 pub type AnomalyScans = BTreeMap<SeriesKey, SeriesAnomalies>;
 
-/// Scans every series on all cores. `progress(done, total)` after each series;
-/// `cancel` stops early (returning what is done so far is not useful, so it errors).
+/// Scans every series (see the module docs).
 pub fn scan(
     scenario: &Scenario,
     progress: &(dyn Fn(usize, usize) + Sync),
     cancel: &AtomicBool,
 ) -> Result<AnomalyScans, StoreError> {
+    scan_prioritised(scenario, &Mutex::new(Vec::new()), &|_, _| {}, progress, cancel)
+}
+
+/// [`scan`], steered and streamed: `wanted` lists twins whose series should be scanned
+/// first, most wanted first (the workbench puts the selected twin and those on screen
+/// there, and may change it while the scan runs); `sink` receives each series' scan as
+/// it is done. The result is the same whatever the order.
+pub fn scan_prioritised(
+    scenario: &Scenario,
+    wanted: &Mutex<Vec<TwinId>>,
+    sink: &(dyn Fn(&SeriesKey, &SeriesAnomalies) + Sync),
+    progress: &(dyn Fn(usize, usize) + Sync),
+    cancel: &AtomicBool,
+) -> Result<AnomalyScans, StoreError> {
     let keys: Vec<&SeriesKey> = scenario.telemetry.keys().collect();
-    let results = map_items(&keys, progress, cancel, |key| scan_series(scenario, key))
-        .ok_or_else(|| StoreError::Codec("anomaly scan cancelled".into()))?;
+    // Keys are sorted by twin, then metric: a twin's series are one run.
+    let series_of = |twin: &TwinId| {
+        let first = keys.partition_point(|k| &k.twin < twin);
+        first..first + keys[first..].partition_point(|k| &k.twin == twin)
+    };
+    let urgent = |taken: &[AtomicBool]| -> Option<usize> {
+        let Ok(mut wanted) = wanted.lock() else {
+            return None;
+        };
+        // Twins whose series are all taken leave the list.
+        while let Some(twin) = wanted.first() {
+            if let Some(i) = series_of(twin).find(|&i| !taken[i].load(Ordering::Relaxed)) {
+                return Some(i);
+            }
+            wanted.remove(0);
+        }
+        None
+    };
+    let results = map_items_prioritised(
+        &keys,
+        &urgent,
+        progress,
+        cancel,
+        |key| scan_series(scenario, key),
+        |i, result| {
+            if let Ok(scan) = result {
+                sink(keys[i], scan);
+            }
+        },
+    )
+    .ok_or_else(|| StoreError::Codec("anomaly scan cancelled".into()))?;
     keys.into_iter().zip(results).map(|(key, result)| Ok((key.clone(), result?))).collect()
 }
 

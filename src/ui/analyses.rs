@@ -3,13 +3,13 @@
 //! is a [`Job`]; one poll collects whatever finished, and the app folds it into the
 //! scenario's derived state (`app/logic.rs`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use eframe::egui;
 
 use super::jobs::{Job, TwinForecasts, spawn_anomaly_scan, spawn_predictions, spawn_twin_forecasts, spawn_violations};
 use crate::analytics::predict::Predictions;
-use crate::analytics::scan::AnomalyScans;
+use crate::analytics::scan::{AnomalyScans, SeriesAnomalies};
 use crate::model::{SeriesKey, TwinId};
 use crate::policy::Policy;
 use crate::policy::spans::ViolationHistory;
@@ -19,6 +19,8 @@ use crate::scenario::Scenario;
 pub enum Finished {
     /// The anomaly scan of every series.
     Anomalies(Result<AnomalyScans, String>),
+    /// Scans of some series, streamed while the scan runs.
+    AnomaliesSoFar(Vec<(SeriesKey, SeriesAnomalies)>),
     /// The policies evaluated over the history.
     Violations(Result<ViolationHistory, String>),
     /// Predicted violations and the forecasts behind them.
@@ -31,6 +33,10 @@ pub enum Finished {
 #[derive(Default)]
 pub struct Analyses {
     scan: Option<Job<AnomalyScans>>,
+    /// Twins the running scan should do first (most wanted first).
+    scan_wanted: Arc<Mutex<Vec<TwinId>>>,
+    /// Series scans done since the last poll.
+    scan_streamed: Arc<Mutex<Vec<(SeriesKey, SeriesAnomalies)>>>,
     backtest: Option<Job<ViolationHistory>>,
     predictions: Option<Job<Predictions>>,
     /// Predictions are wanted once the running backtest has the violation history.
@@ -54,10 +60,29 @@ impl Analyses {
     /// Scans every series for anomalies.
     pub fn start_scan(&mut self, scenario: &Arc<Scenario>, ctx: &egui::Context) -> Result<(), String> {
         self.scan = None;
-        let job =
-            spawn_anomaly_scan(Arc::clone(scenario), ctx).map_err(|e| format!("Cannot start the anomaly scan: {e}"))?;
+        // A fresh stream: what a cancelled scan left behind belongs to the old scenario.
+        self.scan_streamed = Arc::default();
+        let job = spawn_anomaly_scan(
+            Arc::clone(scenario),
+            Arc::clone(&self.scan_wanted),
+            Arc::clone(&self.scan_streamed),
+            ctx,
+        )
+        .map_err(|e| format!("Cannot start the anomaly scan: {e}"))?;
         self.scan = Some(job);
         Ok(())
+    }
+
+    /// Whether the anomaly scan is running.
+    pub fn is_scanning(&self) -> bool {
+        self.scan.is_some()
+    }
+
+    /// Tells the running scan which twins to do first, most wanted first.
+    pub fn want_scanned(&self, twins: Vec<TwinId>) {
+        if let Ok(mut wanted) = self.scan_wanted.lock() {
+            *wanted = twins;
+        }
     }
 
     /// Evaluates `policies` over the history.
@@ -121,6 +146,10 @@ impl Analyses {
     /// What finished since the last poll.
     pub fn poll(&mut self) -> Vec<Finished> {
         let mut done = Vec::new();
+        let streamed = self.scan_streamed.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
+        if !streamed.is_empty() {
+            done.push(Finished::AnomaliesSoFar(streamed));
+        }
         done.extend(take_finished(&mut self.scan).map(Finished::Anomalies));
         done.extend(take_finished(&mut self.backtest).map(Finished::Violations));
         done.extend(take_finished(&mut self.predictions).map(Finished::Predictions));
@@ -159,7 +188,7 @@ impl Analyses {
                 continue;
             };
             ui.separator();
-            ui.spinner();
+            crate::ui::theme::spinner(ui);
             ui.label(label);
             if progress {
                 ui.add(egui::ProgressBar::new(fraction).desired_width(120.0).show_percentage());

@@ -243,7 +243,7 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState, co
             }
             ui.horizontal(|ui| {
                 if state.connecting.is_some() {
-                    ui.spinner();
+                    crate::ui::theme::spinner(ui);
                     ui.label(format!("Connecting to {}…", state.url.trim()));
                     if ui.button("Cancel").clicked() {
                         state.cancel = true;
@@ -270,7 +270,7 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState, co
                         }
                     }
                     if testing {
-                        ui.spinner();
+                        crate::ui::theme::spinner(ui);
                     }
                 }
             });

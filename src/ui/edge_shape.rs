@@ -2,12 +2,12 @@
 //! styled by kind (calls solid, routing blue, replication dashed violet, placement on a
 //! host faint and dashed), brighter when either end is selected.
 
-use eframe::egui::{Color32, Pos2, Shape, Stroke, Vec2};
+use eframe::egui::{Color32, Pos2, Rect, Shape, Stroke, Vec2};
 use egui_graphs::{DisplayEdge, DisplayNode, DrawContext, EdgeProps, Node};
 use petgraph::EdgeType;
 use petgraph::stable_graph::IndexType;
 
-use super::node_shape::TwinNode;
+use super::node_shape::{TwinNode, collapsed};
 use crate::model::EdgeKind;
 
 /// Drawing state of an edge.
@@ -57,10 +57,23 @@ impl<Ty: EdgeType, Ix: IndexType, D: DisplayNode<TwinNode, EdgeKind, Ty, Ix>> Di
         end: &Node<TwinNode, EdgeKind, Ty, Ix, D>,
         ctx: &DrawContext,
     ) -> Vec<Shape> {
+        let zoom = ctx.meta.zoom;
+        // Inside collapsed groups the twins are not drawn, nor their edges: the groups'
+        // bundled edges stand for them.
+        let shown = |n: &Node<TwinNode, EdgeKind, Ty, Ix, D>| {
+            let p = n.payload();
+            !p.grouped || n.selected() || p.picked || !collapsed(zoom)
+        };
+        if !shown(start) || !shown(end) {
+            return Vec::new();
+        }
         let Some((a, b)) = endpoints(start, end) else {
             return Vec::new();
         };
         let (a, b) = (ctx.meta.canvas_to_screen_pos(a), ctx.meta.canvas_to_screen_pos(b));
+        if !ctx.painter.clip_rect().intersects(Rect::from_two_pos(a, b)) {
+            return Vec::new();
+        }
         let dark = ctx.ctx.global_style().visuals.dark_mode;
         let touched = start.selected() || end.selected();
         let faded = start.payload().dimmed && end.payload().dimmed;
@@ -70,7 +83,6 @@ impl<Ty: EdgeType, Ix: IndexType, D: DisplayNode<TwinNode, EdgeKind, Ty, Ix>> Di
         } else if faded {
             color = color.gamma_multiply(0.3);
         }
-        let zoom = ctx.meta.zoom;
         let width = (if touched { 2.4 } else { 1.2 } * zoom).clamp(0.6, 4.0);
         let stroke = Stroke::new(width, color);
         let mut shapes = match self.kind {

@@ -21,7 +21,7 @@ fn predictions_ui(ui: &mut egui::Ui, scenario: &Scenario, predictions: Option<&P
     let dark = ui.visuals().dark_mode;
     let Some(p) = predictions else {
         ui.horizontal(|ui| {
-            ui.spinner();
+            crate::ui::theme::spinner(ui);
             ui.weak("Forecasting…");
         });
         return;
@@ -184,7 +184,7 @@ pub fn findings_ui(ui: &mut egui::Ui, input: &FindingsInput<'_>, commands: &mut 
         match anomalies {
             None => {
                 ui.horizontal(|ui| {
-                    ui.spinner();
+                    crate::ui::theme::spinner(ui);
                     ui.weak("Scanning for anomalies…");
                 });
             }

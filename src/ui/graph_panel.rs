@@ -14,7 +14,7 @@ use petgraph::stable_graph::{DefaultIx, NodeIndex};
 
 use super::command::{Command, Commands};
 use super::edge_shape::{DependencyEdgeShape, edge_color};
-use super::node_shape::{TwinNode, TwinNodeShape};
+use super::node_shape::{TwinNode, TwinNodeShape, collapsed};
 use super::theme;
 use crate::model::{EdgeKind, Status, TwinGraph, TwinGroup, TwinId, TwinKind};
 
@@ -73,6 +73,12 @@ pub struct GraphModel {
     groups: Vec<(TwinGroup, Vec<NodeIndex>)>,
     /// What each group's box says and its colour, in `groups` order (set by the app).
     summaries: Vec<GroupSummary>,
+    /// Dependencies between groups, bundled: (from group, to group, how many), drawn
+    /// in place of the twins' edges while the groups are collapsed.
+    bundles: Vec<(usize, usize, usize)>,
+    /// Where the view was in the last frame: its rectangle, zoom and pan (in screen
+    /// points from the rectangle's corner), for [`GraphModel::twins_in_view`].
+    last_view: Option<(egui::Rect, f32, egui::Vec2)>,
 }
 
 /// Graphs of more twins than this are laid out and boxed by group (application,
@@ -193,14 +199,27 @@ impl GraphModel {
     /// Builds the view graph of a twin graph.
     pub fn build(twins: &TwinGraph) -> Self {
         let positions = layered_positions(twins);
+        let named = if twins.twin_count() > GROUPED_ABOVE { twins.groups() } else { Vec::new() };
+        let group_of: BTreeMap<&TwinId, usize> =
+            named.iter().enumerate().flat_map(|(i, g)| g.twins.iter().map(move |id| (id, i))).collect();
         let mut graph = ViewGraph::new();
         let mut index = BTreeMap::new();
         for twin in twins.twins() {
             let pos = positions.get(&twin.id).copied().unwrap_or(Pos2::ZERO);
-            let payload = TwinNode { id: twin.id.clone(), kind: twin.kind, dimmed: false };
+            let grouped = group_of.contains_key(&twin.id);
+            let payload = TwinNode { id: twin.id.clone(), kind: twin.kind, dimmed: false, grouped, picked: false };
             let node = graph.add_node_with_label_and_location(payload, twin.id.to_string(), pos);
             index.insert(twin.id.clone(), node);
         }
+        let mut bundled: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        for (from, to, _) in twins.edges() {
+            if let (Some(a), Some(b)) = (group_of.get(from), group_of.get(to))
+                && a != b
+            {
+                *bundled.entry((*a, *b)).or_default() += 1;
+            }
+        }
+        let bundles = bundled.into_iter().map(|((a, b), n)| (a, b, n)).collect();
         for (from, to, dep) in twins.edges() {
             if let (Some(a), Some(b)) = (index.get(from), index.get(to)) {
                 graph.add_edge(*a, *b, dep.kind);
@@ -211,19 +230,25 @@ impl GraphModel {
             (lo, hi) = (lo.min(*p), hi.max(*p));
         }
         let extent = if positions.is_empty() { egui::Vec2::ZERO } else { hi - lo };
-        let groups = if twins.twin_count() > GROUPED_ABOVE {
-            twins
-                .groups()
-                .into_iter()
-                .map(|g| {
-                    let nodes = g.twins.iter().filter_map(|id| index.get(id).copied()).collect();
-                    (g, nodes)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Self { graph, index, view_generation: 0, fit_frames: 4, extent, motion: None, groups, summaries: Vec::new() }
+        let groups = named
+            .into_iter()
+            .map(|g| {
+                let nodes = g.twins.iter().filter_map(|id| index.get(id).copied()).collect();
+                (g, nodes)
+            })
+            .collect();
+        Self {
+            graph,
+            index,
+            view_generation: 0,
+            fit_frames: 4,
+            extent,
+            motion: None,
+            groups,
+            summaries: Vec::new(),
+            bundles,
+            last_view: None,
+        }
     }
 
     /// Rebuilds the view of a changed twin graph (a live source found a new twin)
@@ -235,14 +260,22 @@ impl GraphModel {
         Self { view_generation: self.view_generation, fit_frames, ..fresh }
     }
 
-    /// Sets node colours and fading.
-    pub fn paint(&mut self, color_of: impl Fn(&TwinId) -> Color32, dimmed: impl Fn(&TwinId, TwinKind) -> bool) {
+    /// Sets node colours and fading. With `picking` (a focus or search is active) the
+    /// twins not faded are drawn also while their groups are collapsed.
+    pub fn paint(
+        &mut self,
+        color_of: impl Fn(&TwinId) -> Color32,
+        dimmed: impl Fn(&TwinId, TwinKind) -> bool,
+        picking: bool,
+    ) {
         for node in self.index.values() {
             if let Some(n) = self.graph.node_mut(*node) {
                 let id = n.payload().id.clone();
                 let kind = n.payload().kind;
                 n.set_color(color_of(&id));
-                n.payload_mut().dimmed = dimmed(&id, kind);
+                let faded = dimmed(&id, kind);
+                n.payload_mut().dimmed = faded;
+                n.payload_mut().picked = picking && !faded;
             }
         }
     }
@@ -257,52 +290,159 @@ impl GraphModel {
         self.summaries = summaries;
     }
 
+    /// The canvas rectangle of group `i`'s box: its twins' centres with a card's margin.
+    fn group_bounds(&self, i: usize) -> Option<egui::Rect> {
+        let (_, nodes) = self.groups.get(i)?;
+        let mut bounds = egui::Rect::NOTHING;
+        for node in nodes {
+            if let Some(n) = self.graph.node(*node) {
+                bounds.extend_with(n.location());
+            }
+        }
+        (bounds.width() >= 0.0).then(|| bounds.expand2(egui::vec2(COL * 0.45, ROW * 0.3)))
+    }
+
     /// Draws each group as a labelled box around its twins, under the view's zoom and
     /// pan (`view_id` is the graph view's): the labels keep their size, so the names
-    /// stay readable when zoomed out.
-    fn groups_ui(&self, ui: &egui::Ui, rect: egui::Rect, view_id: &str) {
+    /// stay readable when zoomed out. Zoomed out ([`collapsed`]) a group is one node —
+    /// a filled box with its name and counts — and the dependencies between groups are
+    /// drawn bundled, as one arrow per pair of groups, thicker the more it carries.
+    /// Returns the group double-clicked, if any.
+    fn groups_ui(&self, ui: &egui::Ui, rect: egui::Rect, view_id: &str) -> Option<usize> {
         if self.groups.is_empty() {
-            return;
+            return None;
         }
         let meta = MetadataFrame::new(Some(view_id.to_string())).load(ui);
+        let folded = collapsed(meta.zoom);
         let painter = ui.painter_at(rect);
         let dark = ui.visuals().dark_mode;
-        for (i, (group, nodes)) in self.groups.iter().enumerate() {
-            let mut bounds = egui::Rect::NOTHING;
-            for node in nodes {
-                if let Some(n) = self.graph.node(*node) {
-                    bounds.extend_with(n.location());
+        // The view draws at `pan` from its rect's corner.
+        let corner = rect.left_top().to_vec2();
+        let to_screen = |r: egui::Rect| {
+            egui::Rect::from_min_max(
+                meta.canvas_to_screen_pos(r.min) + corner,
+                meta.canvas_to_screen_pos(r.max) + corner,
+            )
+        };
+        let font = egui::FontId::proportional(13.0);
+        let ink = if dark { Color32::WHITE } else { Color32::BLACK };
+        let boxes: Vec<Option<egui::Rect>> = (0..self.groups.len()).map(|i| self.group_bounds(i).map(to_screen)).collect();
+        if folded {
+            for (a, b, n) in &self.bundles {
+                let (Some(Some(ra)), Some(Some(rb))) = (boxes.get(*a), boxes.get(*b)) else {
+                    continue;
+                };
+                let (from, to) = (ra.center(), rb.center());
+                if !rect.intersects(egui::Rect::from_two_pos(from, to)) {
+                    continue;
                 }
+                let colour = edge_color(EdgeKind::DependsOn, dark).gamma_multiply(0.8);
+                let width = (1.0 + (*n as f32).ln()).clamp(1.0, 6.0);
+                // From box edge to box edge, with the arrowhead on what is needed.
+                let dir = (to - from).normalized();
+                let exit = |r: &egui::Rect, d: egui::Vec2| {
+                    let tx = if d.x.abs() > f32::EPSILON { r.width() / 2.0 / d.x.abs() } else { f32::INFINITY };
+                    let ty = if d.y.abs() > f32::EPSILON { r.height() / 2.0 / d.y.abs() } else { f32::INFINITY };
+                    r.center() + d * tx.min(ty)
+                };
+                let (a_pt, b_pt) = (exit(ra, dir), exit(rb, -dir));
+                if (b_pt - a_pt).dot(dir) <= 0.0 {
+                    continue;
+                }
+                painter.line_segment([a_pt, b_pt], egui::Stroke::new(width, colour));
+                let size = 6.0 + width;
+                let back = b_pt - dir * size;
+                let side = egui::vec2(-dir.y, dir.x) * size * 0.45;
+                painter.add(egui::Shape::convex_polygon(vec![b_pt, back + side, back - side], colour, egui::Stroke::NONE));
             }
-            if bounds.width() < 0.0 {
+        }
+        for (i, (group, _)) in self.groups.iter().enumerate() {
+            let Some(Some(screen)) = boxes.get(i) else {
                 continue;
-            }
-            let canvas = bounds.expand2(egui::vec2(COL * 0.45, ROW * 0.3));
-            // The view draws at `pan` from its rect's corner.
-            let corner = rect.left_top().to_vec2();
-            let screen = egui::Rect::from_min_max(
-                meta.canvas_to_screen_pos(canvas.min) + corner,
-                meta.canvas_to_screen_pos(canvas.max) + corner,
-            );
+            };
             if !screen.intersects(rect) {
                 continue;
             }
             let summary = self.summaries.get(i);
             let colour = summary.map_or(Color32::GRAY, |s| s.colour);
-            painter.rect_stroke(
-                screen,
-                6.0,
-                egui::Stroke::new(1.5, colour.gamma_multiply(0.8)),
-                egui::StrokeKind::Outside,
-            );
             let text = summary.map_or_else(|| group.name.clone(), |s| s.text.clone());
-            let font = egui::FontId::proportional(13.0);
-            let galley = painter.layout_no_wrap(text, font, if dark { Color32::WHITE } else { Color32::BLACK });
+            if folded {
+                painter.rect(
+                    *screen,
+                    6.0,
+                    colour.gamma_multiply(if dark { 0.35 } else { 0.22 }),
+                    egui::Stroke::new(1.5, colour),
+                    egui::StrokeKind::Inside,
+                );
+                // Name over counts, each on its own line, cut to the box's width.
+                let width = (screen.width() - 8.0).max(40.0);
+                let mut lines = text.splitn(2, " · ");
+                let name = lines.next().unwrap_or_default().to_string();
+                let rest = lines.next().map(str::to_string);
+                let mut y = screen.top() + 3.0;
+                for (line, strong) in [(Some(name), true), (rest, false)] {
+                    let Some(line) = line else { continue };
+                    let mut job = egui::text::LayoutJob::simple_singleline(
+                        line,
+                        font.clone(),
+                        if strong { ink } else { ink.gamma_multiply(0.8) },
+                    );
+                    job.wrap = egui::text::TextWrapping::truncate_at_width(width);
+                    let galley = painter.layout_job(job);
+                    let at = egui::pos2(screen.center().x - galley.size().x / 2.0, y);
+                    y += galley.size().y;
+                    painter.galley(at, galley, ink);
+                }
+                continue;
+            }
+            painter.rect_stroke(*screen, 6.0, egui::Stroke::new(1.5, colour.gamma_multiply(0.8)), egui::StrokeKind::Outside);
+            let mut job = egui::text::LayoutJob::simple_singleline(text, font.clone(), ink);
+            // A long label is cut at its box's width (at least a readable stub).
+            job.wrap = egui::text::TextWrapping::truncate_at_width(screen.width().max(120.0));
+            let galley = painter.layout_job(job);
             let at = screen.left_top() + egui::vec2(4.0, -galley.size().y - 2.0);
             let back = egui::Rect::from_min_size(at, galley.size()).expand(2.0);
             painter.rect_filled(back, 3.0, ui.visuals().panel_fill.gamma_multiply(0.9));
             painter.galley(at, galley, colour);
         }
+        let double = ui.input(|i| i.pointer.button_double_clicked(egui::PointerButton::Primary));
+        let at = ui.input(|i| i.pointer.interact_pos());
+        match (double && folded, at) {
+            (true, Some(at)) if rect.contains(at) => boxes.iter().position(|b| b.is_some_and(|b| b.contains(at))),
+            _ => None,
+        }
+    }
+
+    /// Zooms and pans the view (`view_id`, in a panel of `size`) so group `i` fills
+    /// it, at a zoom where its twins are drawn.
+    fn expand_group(&self, ui: &mut egui::Ui, i: usize, size: egui::Vec2, view_id: &str) {
+        let Some(bounds) = self.group_bounds(i) else {
+            return;
+        };
+        let mut meta = MetadataFrame::new(Some(view_id.to_string())).load(ui);
+        let fit = (size.x / bounds.width()).min(size.y / bounds.height()) * 0.9;
+        meta.zoom = fit.clamp(super::node_shape::COLLAPSE_ZOOM * 1.25, MAX_FIT_ZOOM);
+        meta.pan = (size / 2.0) - bounds.center().to_vec2() * meta.zoom;
+        meta.save(ui);
+    }
+
+    /// The twins whose nodes were in view in the last frame, nearest the view's centre
+    /// first (all of them before the first frame).
+    pub fn twins_in_view(&self) -> Vec<TwinId> {
+        let Some((rect, zoom, pan)) = self.last_view else {
+            return self.index.keys().cloned().collect();
+        };
+        let centre = rect.center();
+        let mut seen: Vec<(f32, &TwinId)> = self
+            .index
+            .iter()
+            .filter_map(|(id, node)| {
+                let at = rect.left_top() + pan + self.graph.node(*node)?.location().to_vec2() * zoom;
+                rect.contains(at).then(|| ((at - centre).length_sq(), id))
+            })
+            .collect();
+        seen.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        seen.into_iter().map(|(_, id)| id.clone()).collect()
     }
 
     /// Marks one twin (or none) as selected.
@@ -517,7 +657,11 @@ pub fn graph_ui(
         .with_styles(&style)
         .with_id(Some(view_id.clone()))
         .show(ui, &mut model.graph);
-    model.groups_ui(ui, response.response.rect, &view_id);
+    let meta = MetadataFrame::new(Some(view_id.clone())).load(ui);
+    model.last_view = Some((response.response.rect, meta.zoom, meta.pan));
+    if let Some(group) = model.groups_ui(ui, response.response.rect, &view_id) {
+        model.expand_group(ui, group, response.response.rect.size(), &view_id);
+    }
     legend_ui(ui, response.response.rect, filter.colour);
     for change in &response.changes {
         match change {

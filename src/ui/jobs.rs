@@ -3,7 +3,7 @@
 //! thread never waits.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
@@ -154,9 +154,7 @@ fn load(
             let progress = |d: usize, t: usize| {
                 done.store(d, Ordering::Relaxed);
                 total.store(t, Ordering::Relaxed);
-                if d.is_multiple_of(8) || d == t {
-                    ctx.request_repaint();
-                }
+                ctx.request_repaint_after(PROGRESS_REPAINT);
             };
             scenario::fill_history(def, &progress, cancel).map_err(|e| format!("{e:#}"))?
         }
@@ -167,6 +165,10 @@ fn load(
     Ok(Loaded { scenario, violations })
 }
 
+/// How soon progress is redrawn: repaints are coalesced, so progress from many series
+/// a second costs about ten frames a second, not one per series.
+const PROGRESS_REPAINT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Progress reporting handed to a background job.
 pub struct Progress {
     done: Arc<AtomicUsize>,
@@ -176,13 +178,12 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Reports `done` of `total` steps (and repaints now and then).
+    /// Reports `done` of `total` steps (the progress bar is redrawn within a tenth of a
+    /// second; the finished job repaints at once).
     pub fn report(&self, done: usize, total: usize) {
         self.done.store(done, Ordering::Relaxed);
         self.total.store(total, Ordering::Relaxed);
-        if done.is_multiple_of(16) || done == total {
-            self.ctx.request_repaint();
-        }
+        self.ctx.request_repaint_after(PROGRESS_REPAINT);
     }
 
     /// The cancel flag the job should watch.
@@ -251,12 +252,26 @@ impl<T> Drop for Job<T> {
     }
 }
 
-use crate::analytics::scan::AnomalyScans;
+use crate::analytics::scan::{AnomalyScans, SeriesAnomalies};
+use crate::model::{SeriesKey, TwinId};
 
-/// Scans every series of `scenario` for anomalies in the background.
-pub fn spawn_anomaly_scan(scenario: Arc<Scenario>, ctx: &egui::Context) -> std::io::Result<Job<AnomalyScans>> {
+/// Scans every series of `scenario` for anomalies in the background, the series of the
+/// twins in `wanted` first (the app keeps it up to date while the scan runs), pushing
+/// each series' scan to `streamed` as it is done.
+pub fn spawn_anomaly_scan(
+    scenario: Arc<Scenario>,
+    wanted: Arc<Mutex<Vec<TwinId>>>,
+    streamed: Arc<Mutex<Vec<(SeriesKey, SeriesAnomalies)>>>,
+    ctx: &egui::Context,
+) -> std::io::Result<Job<AnomalyScans>> {
     Job::spawn("anomaly-scan", "Scanning for anomalies", ctx, move |p| {
-        crate::analytics::scan::scan(&scenario, &|d, t| p.report(d, t), p.cancel_flag()).map_err(|e| format!("{e:#}"))
+        let sink = |key: &SeriesKey, scan: &SeriesAnomalies| {
+            if let Ok(mut out) = streamed.lock() {
+                out.push((key.clone(), scan.clone()));
+            }
+        };
+        crate::analytics::scan::scan_prioritised(&scenario, &wanted, &sink, &|d, t| p.report(d, t), p.cancel_flag())
+            .map_err(|e| format!("{e:#}"))
     })
 }
 

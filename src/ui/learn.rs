@@ -423,7 +423,7 @@ pub fn twins_ui(ui: &mut egui::Ui, info: &TwinsInfo, commands: &mut Commands) {
             commands.push(Command::PickFile(FilePurpose::SaveLearned));
         }
         if info.saving {
-            ui.spinner();
+            crate::ui::theme::spinner(ui);
         }
     });
 }

@@ -17,7 +17,24 @@ pub struct TwinNode {
     pub kind: TwinKind,
     /// Drawn faded (filtered out by search or kind).
     pub dimmed: bool,
+    /// A member of a group box (estates of more than `GROUPED_ABOVE` twins): zoomed
+    /// out, the group is drawn in its place ([`collapsed`]).
+    pub grouped: bool,
+    /// Drawn even while its group is collapsed: a focus or search picked it out.
+    pub picked: bool,
 }
+
+/// Below this zoom a node's text would be under 4 points: twins are too small to read,
+/// so grouped twins give way to their group drawn as one node.
+pub const COLLAPSE_ZOOM: f32 = 4.0 / FONT;
+
+/// Whether groups are drawn as nodes (in place of their twins) at `zoom`.
+pub fn collapsed(zoom: f32) -> bool {
+    zoom < COLLAPSE_ZOOM
+}
+
+/// How far outside the view (in points) a node is still drawn.
+const CULL_MARGIN: f32 = 40.0;
 
 /// The drawing state of a node.
 #[derive(Clone, Debug)]
@@ -27,6 +44,10 @@ pub struct TwinNodeShape {
     hovered: bool,
     dragged: bool,
     dimmed: bool,
+    grouped: bool,
+    picked: bool,
+    /// Not drawn in the last frame (inside a collapsed group): not clickable either.
+    hidden: bool,
     color: Option<Color32>,
     label: String,
     tag: &'static str,
@@ -49,6 +70,9 @@ impl From<NodeProps<TwinNode>> for TwinNodeShape {
             hovered: props.hovered,
             dragged: props.dragged,
             dimmed: props.payload.dimmed,
+            grouped: props.payload.grouped,
+            picked: props.payload.picked,
+            hidden: false,
             color: props.color(),
             label,
             tag,
@@ -68,7 +92,16 @@ impl<E: Clone, Ty: EdgeType, Ix: IndexType> DisplayNode<TwinNode, E, Ty, Ix> for
 
     fn shapes(&mut self, ctx: &DrawContext) -> Vec<Shape> {
         let zoom = ctx.meta.zoom;
+        self.hidden = self.grouped && collapsed(zoom) && !self.selected && !self.picked;
+        if self.hidden {
+            return Vec::new();
+        }
         let center = ctx.meta.canvas_to_screen_pos(self.pos);
+        // Off screen: nothing to draw (the size from the last drawing stays for edges).
+        let reach = self.half * zoom + Vec2::splat(CULL_MARGIN);
+        if !ctx.painter.clip_rect().expand2(reach).contains(center) {
+            return Vec::new();
+        }
         let dark = ctx.ctx.global_style().visuals.dark_mode;
         let base = self.color.unwrap_or(Color32::GRAY);
         let alpha = if self.dimmed { 0.25 } else { 1.0 };
@@ -121,6 +154,8 @@ impl<E: Clone, Ty: EdgeType, Ix: IndexType> DisplayNode<TwinNode, E, Ty, Ix> for
         self.hovered = state.hovered;
         self.dragged = state.dragged;
         self.dimmed = state.payload.dimmed;
+        self.grouped = state.payload.grouped;
+        self.picked = state.payload.picked;
         self.color = state.color();
         if self.label != state.label {
             self.label = state.label.clone();
@@ -128,6 +163,9 @@ impl<E: Clone, Ty: EdgeType, Ix: IndexType> DisplayNode<TwinNode, E, Ty, Ix> for
     }
 
     fn is_inside(&self, pos: Pos2) -> bool {
+        if self.hidden {
+            return false;
+        }
         let d = pos - self.pos;
         d.x.abs() <= self.half.x && d.y.abs() <= self.half.y
     }

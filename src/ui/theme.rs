@@ -93,3 +93,28 @@ pub fn cursor_color(dark: bool) -> Color32 {
 pub fn apply(ctx: &egui::Context, dark: bool) {
     ctx.set_visuals(if dark { egui::Visuals::dark() } else { egui::Visuals::light() });
 }
+
+/// How often a busy indicator redraws: often enough to look alive, rarely enough that
+/// a window showing one does not take a core from the work it waits for (egui's own
+/// spinner repaints every frame, which under software rendering costs most of a core).
+const BUSY_REPAINT: std::time::Duration = std::time::Duration::from_millis(120);
+
+/// A spinner that animates at about 8 frames a second.
+pub fn spinner(ui: &mut egui::Ui) -> egui::Response {
+    let size = ui.style().spacing.interact_size.y;
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
+    if ui.is_rect_visible(rect) {
+        ui.ctx().request_repaint_after(BUSY_REPAINT);
+        let color = ui.visuals().strong_text_color();
+        let radius = rect.height() / 2.0 - 2.0;
+        let turn = (ui.input(|i| i.time) * 4.0) as f32;
+        let points: Vec<egui::Pos2> = (0..=24)
+            .map(|i| {
+                let angle = turn + i as f32 / 24.0 * std::f32::consts::TAU * 0.75;
+                rect.center() + radius * egui::vec2(angle.cos(), angle.sin())
+            })
+            .collect();
+        ui.painter().add(egui::Shape::line(points, egui::Stroke::new(3.0, color)));
+    }
+    response
+}

@@ -193,7 +193,8 @@ impl LearnedDetector {
     }
 
     /// The raw statistics of sample `x` against the state before it, with their causes.
-    fn statistics(&self, ts: UnixSecs, x: f64) -> [Option<(f64, Cause)>; STATISTICS] {
+    /// `seasonal_expected` is the seasonal baseline's expectation for the sample's time.
+    fn statistics(&self, x: f64, seasonal_expected: Option<f64>) -> [Option<(f64, Cause)>; STATISTICS] {
         let mut out: [Option<(f64, Cause)>; STATISTICS] = [None, None, None, None, None];
         if self.reference.len() < MIN_REFERENCE {
             return out;
@@ -246,7 +247,8 @@ impl LearnedDetector {
         // (at least a third of the variance explained). After a regime change the
         // residuals widen and the seasonal view steps aside until it fits again.
         if let Some(seasonal) = &self.seasonal
-            && let Some((expected, residual_sigma)) = seasonal.baseline(ts)
+            && let Some(expected) = seasonal_expected
+            && let Some(residual_sigma) = seasonal.residual_sigma()
             && residual_sigma < SEASONAL_FIT * sigma
         {
             let residual_sigma = residual_sigma.max(floor);
@@ -256,8 +258,9 @@ impl LearnedDetector {
         out
     }
 
-    /// Learns from sample `x` after it was scored.
-    fn learn(&mut self, ts: UnixSecs, x: f64) {
+    /// Learns from sample `x` after it was scored (`seasonal_expected` as for
+    /// [`Self::statistics`]).
+    fn learn(&mut self, ts: UnixSecs, x: f64, seasonal_expected: Option<f64>) {
         let m = self.config.short_window;
         if let Some(last) = self.last_value {
             self.short_steps.push_back((x - last).abs());
@@ -298,7 +301,7 @@ impl LearnedDetector {
             }
         }
         if let Some(seasonal) = &mut self.seasonal {
-            seasonal.learn(ts, x);
+            seasonal.learn(ts, x, seasonal_expected);
         }
         self.last_value = Some(x);
         self.last_ts = Some(ts);
@@ -311,7 +314,10 @@ impl Detector for LearnedDetector {
             return Score::quiet();
         }
         let rule_score = self.rules.as_mut().map(|r| r.update(ts, value));
-        let stats = self.statistics(ts, value);
+        // The seasonal expectation is the median of earlier cycles' values, which
+        // scoring and learning both need: computed once.
+        let seasonal_expected = self.seasonal.as_ref().and_then(|s| s.expected(ts));
+        let stats = self.statistics(value, seasonal_expected);
         let mut best: Option<(f64, Cause)> = None;
         let mut in_use = 0usize;
         for (calibrator, stat) in self.calibrators.iter_mut().zip(stats) {
@@ -325,7 +331,7 @@ impl Detector for LearnedDetector {
             }
             calibrator.record(s);
         }
-        self.learn(ts, value);
+        self.learn(ts, value, seasonal_expected);
 
         let learned = match best {
             Some((p, cause)) => {
@@ -435,20 +441,27 @@ impl SeasonalBaseline {
         values
     }
 
-    /// (expected value, robust σ of past residuals), once two earlier cycles are known.
-    fn baseline(&self, ts: UnixSecs) -> Option<(f64, f64)> {
+    /// The expected value at `ts` (the median of earlier cycles' values around it),
+    /// once there are at least six of them.
+    fn expected(&self, ts: UnixSecs) -> Option<f64> {
         let values = self.earlier_values(ts);
-        if values.len() < 6 || self.residuals.len() < MIN_REFERENCE {
+        if values.len() < 6 {
             return None;
         }
-        Some((median_of(&values)?, self.residuals.robust_sigma(0.0)?))
+        median_of(&values)
     }
 
-    fn learn(&mut self, ts: UnixSecs, x: f64) {
-        let values = self.earlier_values(ts);
-        if values.len() >= 6
-            && let Some(expected) = median_of(&values)
-        {
+    /// The robust σ of past residuals, once there are enough of them.
+    fn residual_sigma(&self) -> Option<f64> {
+        if self.residuals.len() < MIN_REFERENCE {
+            return None;
+        }
+        self.residuals.robust_sigma(0.0)
+    }
+
+    /// Learns `x` at `ts`, whose [`Self::expected`] value was `expected`.
+    fn learn(&mut self, ts: UnixSecs, x: f64, expected: Option<f64>) {
+        if let Some(expected) = expected {
             self.residuals.push(x - expected);
         }
         let (index, cycle) = self.bucket(ts);

@@ -55,12 +55,14 @@ impl SortedWindow {
         self.quantile(0.5)
     }
 
-    /// How many held values are `>= x`.
+    /// How many held values are `>= x` (the reference the blocked window is tested against).
+    #[cfg(test)]
     pub(crate) fn count_at_least(&self, x: f64) -> usize {
         self.sorted.len() - self.sorted.partition_point(|v| *v < x)
     }
 
     /// The values in ascending order.
+    #[cfg(test)]
     pub(crate) fn sorted(&self) -> &[f64] {
         &self.sorted
     }
@@ -77,6 +79,96 @@ impl SortedWindow {
         let d80 = self.quantile(0.9)? - self.quantile(0.1)?;
         let mean_abs_dev = self.sorted.iter().map(|v| (v - median).abs()).sum::<f64>() / self.sorted.len() as f64;
         Some((iqr / 1.349).max(d80 / 2.563).max(mean_abs_dev / 0.798).max(floor))
+    }
+}
+
+/// The last `capacity` values in arrival order, kept sorted in blocks of a few hundred:
+/// for the long calibration histories (thousands of values) an insertion moves one
+/// block instead of half the window. Answers exactly what a [`SortedWindow`] of the
+/// same values would. Values must be finite (callers check).
+#[derive(Clone, Debug)]
+pub(crate) struct BlockedWindow {
+    capacity: usize,
+    fifo: VecDeque<f64>,
+    /// Ascending runs; every value of a block is at most every value of the next.
+    blocks: Vec<Vec<f64>>,
+}
+
+/// Blocks are split when they grow past twice this.
+const BLOCK: usize = 256;
+
+impl BlockedWindow {
+    /// An empty window that keeps at most `capacity` values (at least one).
+    pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self { capacity, fifo: VecDeque::with_capacity(capacity), blocks: Vec::new() }
+    }
+
+    /// Number of values held.
+    pub(crate) fn len(&self) -> usize {
+        self.fifo.len()
+    }
+
+    /// Adds a value, evicting the oldest when full.
+    pub(crate) fn push(&mut self, x: f64) {
+        if self.fifo.len() == self.capacity
+            && let Some(old) = self.fifo.pop_front()
+        {
+            self.remove(old);
+        }
+        self.fifo.push_back(x);
+        // The first block whose largest value is above `x` (equal values go after
+        // their equals, as in `SortedWindow`), else the last block.
+        let b = self.blocks.partition_point(|b| b.last().is_some_and(|v| v.total_cmp(&x) != Ordering::Greater));
+        let b = b.min(self.blocks.len().saturating_sub(1));
+        let Some(block) = self.blocks.get_mut(b) else {
+            self.blocks.push(vec![x]);
+            return;
+        };
+        let i = block.partition_point(|v| v.total_cmp(&x) != Ordering::Greater);
+        block.insert(i, x);
+        if block.len() > 2 * BLOCK {
+            let tail = block.split_off(BLOCK);
+            self.blocks.insert(b + 1, tail);
+        }
+    }
+
+    fn remove(&mut self, old: f64) {
+        let b = self.blocks.partition_point(|b| b.last().is_some_and(|v| v.total_cmp(&old) == Ordering::Less));
+        let Some(block) = self.blocks.get_mut(b) else {
+            return;
+        };
+        let i = block.partition_point(|v| v.total_cmp(&old) == Ordering::Less);
+        if i < block.len() {
+            block.remove(i);
+        }
+        if block.is_empty() {
+            self.blocks.remove(b);
+        }
+    }
+
+    /// The largest value held.
+    pub(crate) fn max(&self) -> Option<f64> {
+        self.blocks.last().and_then(|b| b.last()).copied()
+    }
+
+    /// How many held values are `>= x`.
+    pub(crate) fn count_at_least(&self, x: f64) -> usize {
+        let mut count = 0;
+        for block in self.blocks.iter().rev() {
+            match block.first() {
+                Some(first) if *first >= x => count += block.len(),
+                _ => return count + block.len() - block.partition_point(|v| *v < x),
+            }
+        }
+        count
+    }
+
+    /// The `k` largest values, ascending.
+    pub(crate) fn top(&self, k: usize) -> Vec<f64> {
+        let mut out: Vec<f64> = self.blocks.iter().rev().flat_map(|b| b.iter().rev()).take(k).copied().collect();
+        out.reverse();
+        out
     }
 }
 
@@ -113,7 +205,7 @@ pub(crate) fn median_of(values: &[f64]) -> Option<f64> {
 /// on a calm series and on a spiky one.
 #[derive(Clone, Debug)]
 pub(crate) struct TailCalibrator {
-    history: SortedWindow,
+    history: BlockedWindow,
     min_history: usize,
 }
 
@@ -126,7 +218,7 @@ impl TailCalibrator {
     /// A calibrator remembering `memory` past statistics, silent (probability 1) until
     /// it has seen `min_history` of them.
     pub(crate) fn new(memory: usize, min_history: usize) -> Self {
-        Self { history: SortedWindow::new(memory), min_history: min_history.max(10) }
+        Self { history: BlockedWindow::new(memory), min_history: min_history.max(10) }
     }
 
     /// Whether enough history has been seen to give probabilities.
@@ -139,17 +231,19 @@ impl TailCalibrator {
         if !self.is_ready() {
             return 1.0;
         }
-        let sorted = self.history.sorted();
-        let n = sorted.len();
-        let max = sorted[n - 1];
+        let n = self.history.len();
+        let Some(max) = self.history.max() else {
+            return 1.0;
+        };
         if s <= max {
             return (self.history.count_at_least(s) + 1) as f64 / (n + 1) as f64;
         }
         // Beyond everything seen: the tail fitted to the top exceedances, conditioned
         // on being above the maximum.
         let k = ((TAIL_FRACTION * n as f64).ceil() as usize).clamp(5, n - 1);
-        let u = sorted[n - k - 1];
-        let (xi, sigma) = fit_gpd(&sorted[n - k..], u);
+        let top = self.history.top(k + 1);
+        let u = top[0];
+        let (xi, sigma) = fit_gpd(&top[1..], u);
         let survival = |x: f64| {
             let y = (x - u).max(0.0);
             if xi < 1e-6 { (-y / sigma).exp() } else { (1.0 + xi * y / sigma).powf(-1.0 / xi) }
@@ -217,6 +311,31 @@ mod tests {
         // Mean absolute deviation 0.5 dominates IQR and the 10–90% range here.
         assert_eq!(w.robust_sigma(0.1), Some(0.5 / 0.798));
         assert_eq!(w.robust_sigma(0.7), Some(0.7));
+    }
+
+    #[test]
+    fn blocked_window_answers_as_the_sorted_window() {
+        let mut sorted = SortedWindow::new(1500);
+        let mut blocked = BlockedWindow::new(1500);
+        let mut state = 12345u64;
+        for i in 0..6000 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // Many repeats (a coarse grid) and signed zeros, as idle metrics give.
+            let x = ((state >> 33) % 200) as f64 / 4.0 - 25.0;
+            let x = if x == 0.0 && i % 2 == 0 { -0.0 } else { x };
+            sorted.push(x);
+            blocked.push(x);
+            assert_eq!(blocked.len(), sorted.len());
+            assert_eq!(blocked.max(), sorted.sorted().last().copied());
+            for probe in [x, x + 0.1, -30.0, 30.0, 0.0, -0.0] {
+                assert_eq!(blocked.count_at_least(probe), sorted.count_at_least(probe), "{probe} at {i}");
+            }
+            if i % 97 == 0 {
+                let k = (i % 700).min(sorted.len());
+                let all = sorted.sorted();
+                assert_eq!(blocked.top(k), all[all.len() - k..].to_vec());
+            }
+        }
     }
 
     #[test]

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use eframe::egui;
+use eframe::egui::{self, Color32};
 
 use super::{Current, LIVE_ANALYSIS_SECS, Outcome, RightTab, WorkbenchApp, capitalised};
 use crate::analytics::learn::needs_learning;
-use crate::analytics::scan::twin_level;
+use crate::analytics::scan::{AnomalyScans, twin_level};
 use crate::model::{SeriesKey, TwinId};
 use crate::policy::spans::ViolationHistory;
 use crate::remediation::assessment::AtTime;
@@ -56,6 +56,7 @@ impl WorkbenchApp {
             scenario,
             policies,
             anomalies: None,
+            scans_so_far: AnomalyScans::new(),
             violations: Arc::new(violations),
             predictions: None,
             twin_forecasts: BTreeMap::new(),
@@ -102,7 +103,21 @@ impl WorkbenchApp {
                 continue;
             };
             match finished {
-                Finished::Anomalies(Ok(scans)) => c.anomalies = Some(Arc::new(scans)),
+                Finished::Anomalies(Ok(scans)) => {
+                    c.anomalies = Some(Arc::new(scans));
+                    c.scans_so_far.clear();
+                }
+                Finished::AnomaliesSoFar(scans) => {
+                    if c.anomalies.is_none() {
+                        c.scans_so_far.extend(scans);
+                    }
+                    // Only the graph's anomaly colours change; findings wait for the
+                    // whole scan.
+                    if self.filter.colour == ColourMode::Anomaly {
+                        self.painted = None;
+                    }
+                    continue;
+                }
                 Finished::Violations(Ok(violations)) => c.violations = Arc::new(violations),
                 Finished::Predictions(Ok(predictions)) => c.predictions = Some(Arc::new(predictions)),
                 Finished::TwinForecasts(Ok(forecasts)) => c.twin_forecasts.extend(forecasts),
@@ -120,6 +135,26 @@ impl WorkbenchApp {
         if self.analyses.take_deferred_predictions() {
             self.start_predictions();
         }
+    }
+
+    /// Tells a running anomaly scan what to do first: the selected twin, its
+    /// neighbours, then the twins in view from the centre out. Twice a second at most.
+    fn steer_scan(&mut self, now: f64) {
+        if !self.analyses.is_scanning() || now < self.scan_steered + 0.5 {
+            return;
+        }
+        self.scan_steered = now;
+        let (Some(current), Some(graph)) = (&self.current, &self.graph) else {
+            return;
+        };
+        let mut wanted: Vec<TwinId> = Vec::new();
+        if let Some(id) = &self.selected {
+            wanted.push(id.clone());
+            wanted.extend(current.scenario.graph.neighbourhood(id, 1).into_iter().filter(|n| n != id));
+        }
+        let mut seen: std::collections::BTreeSet<TwinId> = wanted.iter().cloned().collect();
+        wanted.extend(graph.twins_in_view().into_iter().filter(|id| seen.insert(id.clone())));
+        self.analyses.want_scanned(wanted);
     }
 
     /// Starts the anomaly scan of the open scenario.
@@ -408,32 +443,39 @@ impl WorkbenchApp {
                     None => theme::status_color(crate::model::Status::Healthy, dark),
                 },
                 |id, kind| self.filter.hides(id, kind),
+                self.filter.is_active(),
             );
             self.painted = Some(key);
             return;
         }
-        graph.paint(
-            |id| match mode {
-                ColourMode::Health => theme::status_color(current.health(id, t), dark),
-                ColourMode::Drift => match at.drift.twin(id) {
-                    Some(d) => theme::score_color(d.score, dark),
-                    None => theme::status_color(crate::model::Status::Unknown, dark),
-                },
-                ColourMode::Predicted => match &current.predictions {
-                    Some(p) => theme::score_color(
-                        p.violations.iter().filter(|v| &v.twin == id).map(|v| v.probability).fold(0.0, f64::max),
-                        dark,
-                    ),
-                    None => theme::status_color(crate::model::Status::Unknown, dark),
-                },
-                ColourMode::Anomaly => match &current.anomalies {
-                    Some(scans) => theme::score_color(twin_level(scans, id, t).0, dark),
-                    None => theme::status_color(crate::model::Status::Unknown, dark),
-                },
-            },
-            |id, kind| self.filter.hides(id, kind),
-        );
-        let summaries = group_summaries(graph, current, at, t, dark);
+        // Each twin's colour with how bad it is, so a group takes its worst twin's.
+        let unknown = (-1.0, theme::status_color(crate::model::Status::Unknown, dark));
+        let tone = |id: &TwinId| -> (f64, Color32) {
+            match mode {
+                ColourMode::Health => {
+                    let status = current.health(id, t);
+                    let rank = match status {
+                        crate::model::Status::Down => 1.0,
+                        crate::model::Status::Degraded => 0.5,
+                        crate::model::Status::Healthy => 0.0,
+                        crate::model::Status::Unknown => -1.0,
+                    };
+                    (rank, theme::status_color(status, dark))
+                }
+                ColourMode::Drift => at.drift.twin(id).map_or(unknown, |d| (d.score, theme::score_color(d.score, dark))),
+                ColourMode::Predicted => current.predictions.as_ref().map_or(unknown, |p| {
+                    let worst =
+                        p.violations.iter().filter(|v| &v.twin == id).map(|v| v.probability).fold(0.0, f64::max);
+                    (worst, theme::score_color(worst, dark))
+                }),
+                ColourMode::Anomaly => current.scans().map_or(unknown, |scans| {
+                    let level = twin_level(scans, id, t).0;
+                    (level, theme::score_color(level, dark))
+                }),
+            }
+        };
+        graph.paint(|id| tone(id).1, |id, kind| self.filter.hides(id, kind), self.filter.is_active());
+        let summaries = group_summaries(graph, at, &tone, |id| current.health(id, t));
         graph.set_group_summaries(summaries);
         self.painted = Some(key);
     }
@@ -447,6 +489,7 @@ impl WorkbenchApp {
     pub(super) fn frame_logic(&mut self, ctx: &egui::Context, frame: &eframe::Frame) {
         self.poll_job();
         self.poll_analyses();
+        self.steer_scan(ctx.input(|i| i.time));
         self.request_twin_forecasts();
         self.poll_learning(ctx.input(|i| i.time));
         self.poll_save();
@@ -507,8 +550,14 @@ impl WorkbenchApp {
 }
 
 /// What each group box of the graph says at time `t`: its name, size, the twins not
-/// healthy and the findings in it, coloured by its worst twin.
-fn group_summaries(graph: &GraphModel, current: &Current, at: &AtTime, t: i64, dark: bool) -> Vec<GroupSummary> {
+/// What each group's box says (name, size, twins down or degraded, findings at the
+/// cursor) and its colour: the colour of its worst twin by `tone` (the colour mode's).
+fn group_summaries(
+    graph: &GraphModel,
+    at: &AtTime,
+    tone: &dyn Fn(&TwinId) -> (f64, Color32),
+    health: impl Fn(&TwinId) -> crate::model::Status,
+) -> Vec<GroupSummary> {
     use crate::model::Status;
     let mut findings: BTreeMap<&TwinId, usize> = BTreeMap::new();
     for f in &at.findings {
@@ -518,13 +567,18 @@ fn group_summaries(graph: &GraphModel, current: &Current, at: &AtTime, t: i64, d
         .groups()
         .map(|group| {
             let (mut degraded, mut down, mut found) = (0, 0, 0);
+            let mut worst: Option<(f64, Color32)> = None;
             for id in &group.twins {
-                match current.health(id, t) {
+                match health(id) {
                     Status::Down => down += 1,
                     Status::Degraded => degraded += 1,
                     _ => {}
                 }
                 found += findings.get(id).copied().unwrap_or(0);
+                let this = tone(id);
+                if worst.is_none_or(|w| this.0 > w.0) {
+                    worst = Some(this);
+                }
             }
             let mut text = format!("{} · {} twins", group.name, group.twins.len());
             let findings = if found == 1 { "finding" } else { "findings" };
@@ -533,14 +587,7 @@ fn group_summaries(graph: &GraphModel, current: &Current, at: &AtTime, t: i64, d
                     text.push_str(&format!(" · {n} {what}"));
                 }
             }
-            let worst = if down > 0 {
-                Status::Down
-            } else if degraded > 0 {
-                Status::Degraded
-            } else {
-                Status::Healthy
-            };
-            GroupSummary { text, colour: theme::status_color(worst, dark) }
+            GroupSummary { text, colour: worst.map_or(Color32::GRAY, |w| w.1) }
         })
         .collect()
 }

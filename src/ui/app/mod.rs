@@ -111,6 +111,9 @@ struct Current {
     policies: Arc<Vec<Policy>>,
     /// Anomaly scans, once the background analysis finished.
     anomalies: Option<Arc<AnomalyScans>>,
+    /// The series scanned so far while the scan runs (streamed in, the selected twin
+    /// and those on screen first).
+    scans_so_far: AnomalyScans,
     violations: Arc<ViolationHistory>,
     /// Predicted violations and the forecasts behind them, once forecasting finished.
     predictions: Option<Arc<Predictions>>,
@@ -149,6 +152,22 @@ impl Current {
             assessment = assessment.with_predictions(Arc::clone(predictions));
         }
         assessment
+    }
+
+    /// The anomaly scans to colour by: the finished scan, or the series scanned so far.
+    fn scans(&self) -> Option<&AnomalyScans> {
+        self.anomalies.as_deref().or((!self.scans_so_far.is_empty()).then_some(&self.scans_so_far))
+    }
+
+    /// The scans that cover every series of twin `id`, once they do.
+    fn twin_scans(&self, id: &TwinId) -> Option<&AnomalyScans> {
+        if let Some(all) = &self.anomalies {
+            return Some(all);
+        }
+        let mut metrics = self.scenario.telemetry.metrics_of(id);
+        metrics
+            .all(|m| self.scans_so_far.contains_key(&SeriesKey::new(id.clone(), m.clone())))
+            .then_some(&self.scans_so_far)
     }
 
     /// The forecast of a series, from the predictions or the selected twin's forecasts.
@@ -211,6 +230,8 @@ pub struct WorkbenchApp {
     /// (time, paint generation) `at_cursor` was computed for.
     cursor_key: Option<(i64, u64)>,
     paint_generation: u64,
+    /// When the running anomaly scan was last told what is in view (egui seconds).
+    scan_steered: f64,
     started: Option<crate::io::Stopwatch>,
     first_frame_ms: Option<f64>,
     ready_ms: Option<f64>,
@@ -276,6 +297,7 @@ impl WorkbenchApp {
             at_cursor: None,
             cursor_key: None,
             paint_generation: 0,
+            scan_steered: f64::NEG_INFINITY,
             started: launch.started,
             first_frame_ms: None,
             ready_ms: None,

@@ -132,7 +132,7 @@ impl WorkbenchApp {
             self.analyses.status_ui(ui);
             if let Some((reason, progress)) = self.learning.progress() {
                 ui.separator();
-                ui.spinner();
+                crate::ui::theme::spinner(ui);
                 ui.label(reason.label());
                 ui.add(egui::ProgressBar::new(progress).desired_width(120.0).show_percentage());
                 if ui.small_button("Cancel").on_hover_text("Stop learning; the twins keep their models").clicked() {
@@ -141,12 +141,12 @@ impl WorkbenchApp {
             }
             if let Some(job) = &self.save_job {
                 ui.separator();
-                ui.spinner();
+                crate::ui::theme::spinner(ui);
                 ui.label(&job.label);
             }
             if let Some(job) = &self.job {
                 ui.separator();
-                ui.spinner();
+                crate::ui::theme::spinner(ui);
                 ui.label(format!("Loading {}", job.source.label()));
                 ui.add(egui::ProgressBar::new(job.progress()).desired_width(160.0).show_percentage());
                 if ui.small_button("Cancel").clicked() {
@@ -215,7 +215,7 @@ impl WorkbenchApp {
         let Some(current) = &self.current else {
             ui.centered_and_justified(|ui| {
                 if self.job.is_some() {
-                    ui.spinner();
+                    crate::ui::theme::spinner(ui);
                 } else {
                     ui.label("Open a scenario with File > Open (Ctrl+O), or drop a file here.");
                 }
@@ -323,7 +323,7 @@ impl WorkbenchApp {
                         dark: self.settings.dark_mode,
                         history_ready: current.history_ready,
                         drift: self.at_cursor.as_ref().and_then(|c| c.drift.twin(id)),
-                        anomalies: current.anomalies.as_deref(),
+                        anomalies: current.twin_scans(id),
                         forecast: &|key| current.forecast(key),
                         predicted: current.predictions.as_deref().map_or(&[], |p| &p.violations),
                     };
@@ -360,7 +360,7 @@ fn overview_ui(
     ui.label(format!("History {} to {} ({:.0} days)", format_short(s.start), format_short(s.end), s.history_days()));
     if !current.history_ready {
         ui.horizontal(|ui| {
-            ui.spinner();
+            crate::ui::theme::spinner(ui);
             ui.label("Generating history…");
         });
         return;

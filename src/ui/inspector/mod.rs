@@ -269,7 +269,7 @@ fn dependencies_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>, commands: &mut
 fn anomalies_ui(ui: &mut egui::Ui, input: &InspectorInput<'_>, commands: &mut Commands) {
     let Some(scans) = input.anomalies else {
         ui.horizontal(|ui| {
-            ui.spinner();
+            crate::ui::theme::spinner(ui);
             ui.weak("Scanning for anomalies…");
         });
         return;
@@ -334,7 +334,7 @@ fn metrics_ui(
     });
     if !input.history_ready {
         ui.horizontal(|ui| {
-            ui.spinner();
+            crate::ui::theme::spinner(ui);
             ui.label("Generating history…");
         });
         return;

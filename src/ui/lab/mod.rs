@@ -125,7 +125,7 @@ impl<T: Send + 'static> Run<T> {
             return;
         };
         ui.horizontal(|ui| {
-            ui.spinner();
+            crate::ui::theme::spinner(ui);
             ui.add(egui::ProgressBar::new(job.progress()).show_percentage().desired_width(240.0));
             if ui.button("Cancel").clicked() {
                 commands.push(Command::CancelLab(section));
@@ -370,7 +370,7 @@ impl SectionEnv<'_> {
             return;
         }
         ui.horizontal(|ui| {
-            ui.spinner();
+            crate::ui::theme::spinner(ui);
             let text = match self.twins.learning {
                 Some((reason, progress)) => format!(
                     "Waiting for the twins' models: {} ({:.0}%)…",
