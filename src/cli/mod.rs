@@ -274,7 +274,8 @@ pub struct ChaosArgs {
 pub struct PlanArgs {
     /// Scenario file (.ron).
     pub scenario: PathBuf,
-    /// Extra policy files (.yaml, .json, .ron), added to the scenario's own.
+    /// Extra policy files (.yaml, .json, .ron, or a Prometheus rule file), added to the
+    /// scenario's own.
     #[arg(long, value_name = "FILE")]
     pub policy: Vec<PathBuf>,
     /// Which proposed actions to approve: all, none, or action ids separated by commas.
@@ -309,7 +310,8 @@ pub struct VerifyArgs {
 pub struct CheckArgs {
     /// Scenario file (.ron).
     pub scenario: PathBuf,
-    /// Extra policy files (RON: one policy or a list), added to the scenario's own.
+    /// Extra policy files (.yaml, .json, .ron, or a Prometheus rule file), added to the
+    /// scenario's own.
     #[arg(long, value_name = "FILE")]
     pub policy: Vec<PathBuf>,
     /// How far ahead to look, in hours.

@@ -17,6 +17,9 @@
 //!       - notify: {to: dba-oncall}
 //! ```
 //!
+//! A Prometheus alerting-rule file (YAML with a top-level `groups:`) is read as
+//! policies too, through `io::prometheus::rules`.
+//!
 //! Syntax errors come from the format's parser with line and column; semantic errors
 //! (unknown operator, twin or resource; bad numbers) are located in the text and name
 //! the offending field.
