@@ -30,7 +30,11 @@ pub fn backtest(args: &BacktestArgs) -> Result<ExitCode> {
     }
     let history = violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?;
     let step = s.resolution_secs.max(1);
-    let evaluations = if s.end >= s.start { (s.end - s.start) / step + 1 } else { 0 };
+    // Rules are evaluated at every step from the history's first sample to its last.
+    let last_sample =
+        s.telemetry.keys().filter_map(|k| s.telemetry.series(k).and_then(|x| x.last_ts())).max().unwrap_or(s.start);
+    let evaluations = if last_sample >= s.start { (last_sample - s.start) / step + 1 } else { 0 };
+    let last_evaluation = s.start + (evaluations - 1).max(0) * step;
     // (policy, rule, twin, start, end); end None while it still fires.
     let mut spans: Vec<(usize, usize, &str, i64, Option<i64>)> = history
         .iter()
@@ -45,14 +49,14 @@ pub fn backtest(args: &BacktestArgs) -> Result<ExitCode> {
         let entry = summary.entry((*p, *r)).or_default();
         entry.0 += 1;
         entry.1.insert(twin);
-        entry.2 += end.unwrap_or(s.end + step) - start;
+        entry.2 += end.unwrap_or(last_evaluation + step) - start;
     }
     let rule_text = |p: usize, r: usize| s.policies[p].rules[r].to_string();
     if args.json {
         print_json(&json!({
             "scenario": s.name,
             "from": format_rfc3339(s.start),
-            "to": format_rfc3339(s.end),
+            "to": format_rfc3339(last_evaluation),
             "resolution_secs": s.resolution_secs,
             "evaluations": evaluations,
             "spans": spans.iter().map(|(p, r, twin, start, end)| json!({
@@ -77,7 +81,7 @@ pub fn backtest(args: &BacktestArgs) -> Result<ExitCode> {
             evaluations,
             step,
             format_rfc3339(s.start),
-            format_rfc3339(s.end),
+            format_rfc3339(last_evaluation),
             spans.len(),
             summary.len()
         );
