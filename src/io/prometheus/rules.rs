@@ -8,8 +8,9 @@
 //! optionally in `avg/min/max/last_over_time(…[range])` or
 //! `quantile_over_time(0.95, …[range])`, compared with a number. Anything else is an
 //! error at its line and column naming the construct. Rules with the same `alert`
-//! name, `severity` label, twins and twinbench annotations form one policy named after
-//! the alert (`NAME (2)`, … for the next sets). `labels.severity` is a twinbench
+//! name, `severity` label, twins and description form one policy named after the alert
+//! (`NAME (2)`, … for the next sets; a rule whose `twinbench_policy` differs from the
+//! policy's starts one of its own). `labels.severity` is a twinbench
 //! severity (`info`, `low`, `medium`, `high`, `critical`; `warning` reads as medium and
 //! `page` as critical; none is medium); `annotations.description` is the policy's
 //! description. Recording rules are skipped (they define series, not violations);
@@ -120,7 +121,7 @@ struct RuleDoc {
 }
 
 /// What a policy carries beyond PromQL, as JSON in [`POLICY_ANNOTATION`].
-#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 struct Extras {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -144,7 +145,7 @@ pub fn import(
         IoError::at(path, (loc.line().max(1) as usize, loc.column().max(1) as usize), message)
     };
     // Policies in order of first appearance, keyed by what makes rules one policy.
-    let mut policies: Vec<(String, PolicyFile)> = Vec::new();
+    let mut policies: Vec<(String, PolicyFile, Option<Extras>)> = Vec::new();
     let mut group_names = BTreeMap::new();
     for group in &doc.groups {
         if group.name.value.trim().is_empty() {
@@ -283,17 +284,31 @@ pub fn import(
                 missing,
                 anomaly: None,
             };
-            let extras_json = serde_json::to_string(&extras).unwrap_or_default();
-            let key = format!("{name}\u{0}{}\u{0}{ids:?}\u{0}{description}\u{0}{extras_json}", severity.as_str());
-            if let Some((_, policy)) = policies.iter_mut().find(|(k, _)| *k == key) {
+            // One policy per alert name, severity, twins and description; its extras come
+            // with one of its rules (the first, as written by `export`), and a rule
+            // carrying other extras starts a policy of its own.
+            let key = format!("{name}\u{0}{}\u{0}{ids:?}\u{0}{description}", severity.as_str());
+            let has_extras = extras != Extras::default();
+            if let Some((_, policy, carried)) = policies.iter_mut().find(|(k, _, carried)| {
+                *k == key && (!has_extras || carried.is_none() || carried.as_ref() == Some(&extras))
+            }) {
                 policy.rules.push(metric_rule);
+                if has_extras && carried.is_none() {
+                    policy.rules.extend(
+                        extras.anomaly.iter().map(|a| RuleFile { anomaly: Some(a.clone()), ..RuleFile::default() }),
+                    );
+                    policy.config = extras.config.clone();
+                    policy.actions = extras.actions.clone();
+                    *carried = Some(extras);
+                }
                 continue;
             }
             let taken =
-                policies.iter().filter(|(_, p)| p.name == name || p.name.starts_with(&format!("{name} ("))).count();
+                policies.iter().filter(|(_, p, _)| p.name == name || p.name.starts_with(&format!("{name} ("))).count();
             let policy_name = if taken == 0 { name.to_string() } else { format!("{name} ({})", taken + 1) };
             let mut rules = vec![metric_rule];
             rules.extend(extras.anomaly.iter().map(|a| RuleFile { anomaly: Some(a.clone()), ..RuleFile::default() }));
+            let carried = has_extras.then(|| extras.clone());
             policies.push((
                 key,
                 PolicyFile {
@@ -305,13 +320,14 @@ pub fn import(
                     config: extras.config,
                     actions: extras.actions,
                 },
+                carried,
             ));
         }
     }
     // Anomaly rules were appended after the first metric rule; keep metric rules first.
     Ok(policies
         .into_iter()
-        .map(|(_, mut p)| {
+        .map(|(_, mut p, _)| {
             p.rules.sort_by_key(|r| r.anomaly.is_some());
             p
         })
@@ -591,5 +607,68 @@ fn action_file(a: &ActionKind) -> ActionFile {
         ActionKind::Migrate { to } => ActionFile::Migrate { to: to.as_ref().map(|t| t.as_str().to_string()) },
         ActionKind::Restart => ActionFile::Restart,
         ActionKind::Notify { to } => ActionFile::Notify { to: to.clone() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Twin, TwinKind};
+
+    fn graph() -> TwinGraph {
+        let mut g = TwinGraph::new();
+        for id in ["db-1", "db.2", "web"] {
+            g.add_twin(Twin::new(id, TwinKind::Database)).unwrap();
+        }
+        g
+    }
+
+    #[test]
+    fn a_mapping_names_the_twin_label_of_each_metric() {
+        let mapping = super::super::mapping::parse(
+            Path::new("m.yaml"),
+            "series:\n  - {query: pg_up, metric: up, twin_label: instance}\n",
+        )
+        .unwrap();
+        let labels = TwinLabels::of_mapping(&mapping);
+        assert_eq!((labels.of("up"), labels.of("cpu_usage")), ("instance", "twin"));
+        let src = "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up{instance=~\"db-1|db\\\\.2\"} < 1\n    labels: {severity: warning}\n";
+        let files = import(Path::new("r.yml"), src, &labels, Some(&graph())).unwrap();
+        assert_eq!(files[0].selector.as_ref().unwrap().ids, ["db-1", "db.2"]);
+        assert_eq!(files[0].severity.as_deref(), Some("medium"));
+        let e = import(Path::new("r.yml"), src, &TwinLabels::default(), Some(&graph())).unwrap_err().to_string();
+        assert!(e.starts_with("r.yml:5:14:") && e.contains("instance=~"), "{e}");
+    }
+
+    #[test]
+    fn an_export_reads_back_as_the_same_policies() {
+        let g = graph();
+        let yaml = "policies:\n  - name: db\n    description: keep up\n    severity: critical\n    selector: {ids: [db-1, db.2]}\n    rules:\n      - {metric: disk_usage, aggregation: p95, window: 1h30m, operator: \">=\", threshold: -2.5, for: 10m, missing: keep}\n      - {metric: up, operator: \"<\", threshold: 1}\n      - anomaly: {metric: latency_ms, min_score: 0.8, for: 15m}\n    config:\n      - {key: ssl, expected: true}\n    actions:\n      - migrate: {to: web}\n      - notify: {to: dba}\n";
+        let policies = crate::io::policy::parse_policies(Path::new("p.yaml"), yaml, &g).unwrap();
+        let (out, alerts) = export(Path::new("p.yaml"), &policies, Some(&g), &TwinLabels::default(), Some(60)).unwrap();
+        assert_eq!((out.rules, alerts.len()), (2, 2));
+        assert!(
+            out.text.contains("quantile_over_time(0.95, disk_usage{twin=~\"db-1|db\\\\.2\"}[1h30m]) >= -2.5"),
+            "{}",
+            out.text
+        );
+        let back = crate::io::policy::parse_policies(Path::new("r.yml"), &out.text, &g).unwrap();
+        assert_eq!(back, policies, "{}", out.text);
+    }
+
+    #[test]
+    fn positions_inside_block_and_folded_expressions() {
+        let g = graph();
+        for (src, at) in [
+            (
+                "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: >-\n      max_over_time(up[5m])\n      > nope\n",
+                "r.yml:7:9:",
+            ),
+            ("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: \"up{twin='db-1'} > 1 or up\"\n", "r.yml:5:32:"),
+            ("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n      offset 5m > 1\n", "r.yml:6:7:"),
+        ] {
+            let e = import(Path::new("r.yml"), src, &TwinLabels::default(), Some(&g)).unwrap_err().to_string();
+            assert!(e.starts_with(at), "{src}\n→ {e}");
+        }
     }
 }
