@@ -94,8 +94,8 @@ struct RuleFileDoc {
 #[serde(deny_unknown_fields)]
 struct GroupDoc {
     name: Spanned<String>,
+    /// Checked only: twinbench evaluates at the scenario's resolution.
     #[serde(default)]
-    #[allow(dead_code)] // read for validation only: twinbench evaluates at the scenario's resolution
     interval: Option<Spanned<DurationFile>>,
     #[serde(default)]
     #[allow(dead_code)] // an alert limit has no meaning for a backtest
