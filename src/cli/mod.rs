@@ -9,6 +9,7 @@ mod data;
 mod forecast;
 mod learn;
 mod plan;
+mod rules;
 mod sim;
 
 use std::ffi::OsString;
@@ -65,6 +66,60 @@ pub enum Command {
     Ab(AbArgs),
     /// Run a chaos experiment: hypothesis before/after, detection, recovery, blast radius.
     Chaos(ChaosArgs),
+    /// Every violation span of the policies over the history, per policy, rule and twin,
+    /// evaluated as Prometheus evaluates alerting rules.
+    Backtest(BacktestArgs),
+    /// Convert policies: to a Prometheus rule file, or between YAML, JSON and RON (a
+    /// Prometheus rule file is read as policies).
+    Convert(ConvertArgs),
+}
+
+/// Arguments of `backtest`.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// Scenario file (.ron) or telemetry file.
+    pub scenario: PathBuf,
+    /// Extra policy files (.yaml, .json, .ron, or a Prometheus rule file), added to the
+    /// scenario's own.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `convert` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConvertTarget {
+    /// A Prometheus alerting-rule file (passes `promtool check rules`).
+    Prometheus,
+    /// Policies in YAML.
+    Yaml,
+    /// Policies in JSON.
+    Json,
+    /// Policies in RON.
+    Ron,
+}
+
+/// Arguments of `convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Policy file (.yaml, .json, .ron), Prometheus rule file, or (with --to prometheus)
+    /// a scenario, for its own policies.
+    pub input: PathBuf,
+    /// The format to write.
+    #[arg(long, value_enum)]
+    pub to: ConvertTarget,
+    /// Scenario whose twins selectors by kind or tag stand for (--to prometheus); its
+    /// resolution becomes the groups' evaluation interval.
+    #[arg(long, value_name = "SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// Live-connect mapping file: the twin label of each metric's series (default `twin`).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// The file to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Arguments of `learn`.
@@ -219,7 +274,8 @@ pub struct ChaosArgs {
 pub struct PlanArgs {
     /// Scenario file (.ron).
     pub scenario: PathBuf,
-    /// Extra policy files (.yaml, .json, .ron), added to the scenario's own.
+    /// Extra policy files (.yaml, .json, .ron, or a Prometheus rule file), added to the
+    /// scenario's own.
     #[arg(long, value_name = "FILE")]
     pub policy: Vec<PathBuf>,
     /// Which proposed actions to approve: all, none, or action ids separated by commas.
@@ -254,7 +310,8 @@ pub struct VerifyArgs {
 pub struct CheckArgs {
     /// Scenario file (.ron).
     pub scenario: PathBuf,
-    /// Extra policy files (RON: one policy or a list), added to the scenario's own.
+    /// Extra policy files (.yaml, .json, .ron, or a Prometheus rule file), added to the
+    /// scenario's own.
     #[arg(long, value_name = "FILE")]
     pub policy: Vec<PathBuf>,
     /// How far ahead to look, in hours.
@@ -481,6 +538,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>, open_window: OpenWindow) ->
         Some(Command::Whatif(args)) => sim::whatif(&args),
         Some(Command::Ab(args)) => sim::ab(&args),
         Some(Command::Chaos(args)) => sim::chaos(&args),
+        Some(Command::Backtest(args)) => rules::backtest(&args),
+        Some(Command::Convert(args)) => rules::convert(&args),
     }
 }
 

@@ -17,6 +17,9 @@
 //!       - notify: {to: dba-oncall}
 //! ```
 //!
+//! A Prometheus alerting-rule file (YAML with a top-level `groups:`) is read as
+//! policies too, through `io::prometheus::rules`.
+//!
 //! Syntax errors come from the format's parser with line and column; semantic errors
 //! (unknown operator, twin or resource; bad numbers) are located in the text and name
 //! the offending field.
@@ -28,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::format::{ConfigValueFile, DurationFile, Format, parse_doc, parse_kind};
 use super::located::Locator;
+use super::prometheus::rules;
 use super::{IoError, read_text};
 use crate::model::ids::is_valid_name;
 use crate::model::{ActionKind, ConfigValue, MetricName, Resource, TwinGraph, TwinId};
@@ -219,25 +223,79 @@ pub fn load_policies(path: &Path, graph: &TwinGraph) -> Result<Vec<Policy>, IoEr
     parse_policies(path, &src, graph)
 }
 
-/// Parses policy text in the format of `path`'s extension and validates it.
+/// Parses policy text in the format of `path`'s extension and validates it. A YAML
+/// Prometheus rule file (`groups:`) is imported (`io::prometheus::rules`).
 pub fn parse_policies(path: &Path, src: &str, graph: &TwinGraph) -> Result<Vec<Policy>, IoError> {
-    let format = Format::of(path)
-        .ok_or_else(|| IoError::invalid(path, "unknown policy format: use a .yaml, .yml, .json or .ron file"))?;
-    let files = parse_files(path, src, format)?;
+    let format = policy_format(path)?;
+    let files = if format == Format::Yaml && rules::is_rule_file(src) {
+        rules::import(path, src, &rules::TwinLabels::default(), Some(graph))?
+    } else {
+        parse_files(path, src, format)?
+    };
+    convert_files(path, src, &files, Some(graph))
+}
+
+/// Reads the policies of a file (a Prometheus rule file with these twin labels);
+/// twin references are checked when there is a graph (`convert` may have none).
+pub fn load_policies_with(
+    path: &Path,
+    graph: Option<&TwinGraph>,
+    labels: &rules::TwinLabels,
+) -> Result<Vec<Policy>, IoError> {
+    let src = read_text(path, "policy file")?;
+    let format = policy_format(path)?;
+    let files = if format == Format::Yaml && rules::is_rule_file(&src) {
+        rules::import(path, &src, labels, graph)?
+    } else {
+        parse_files(path, &src, format)?
+    };
+    convert_files(path, &src, &files, graph)
+}
+
+/// Reads the policy documents of a file (a policy file in any format, or a Prometheus
+/// rule file) without validating them against twins.
+pub fn load_files(path: &Path, labels: &rules::TwinLabels) -> Result<Vec<PolicyFile>, IoError> {
+    let src = read_text(path, "policy file")?;
+    load_files_from(path, &src, labels)
+}
+
+fn load_files_from(path: &Path, src: &str, labels: &rules::TwinLabels) -> Result<Vec<PolicyFile>, IoError> {
+    let format = policy_format(path)?;
+    if format == Format::Yaml && rules::is_rule_file(src) {
+        return rules::import(path, src, labels, None);
+    }
+    parse_files(path, src, format)
+}
+
+fn policy_format(path: &Path) -> Result<Format, IoError> {
+    Format::of(path)
+        .ok_or_else(|| IoError::invalid(path, "unknown policy format: use a .yaml, .yml, .json or .ron file"))
+}
+
+fn convert_files(
+    path: &Path,
+    src: &str,
+    files: &[PolicyFile],
+    graph: Option<&TwinGraph>,
+) -> Result<Vec<Policy>, IoError> {
     let converter = PolicyConverter::new(path, src);
     let mut seen = BTreeMap::new();
     let mut out = Vec::with_capacity(files.len());
-    for file in &files {
+    for file in files {
         if seen.insert(file.name.clone(), ()).is_some() {
             return Err(converter.err_value(&[], &file.name, 1, format!("duplicate policy name {:?}", file.name)));
         }
-        out.push(converter.policy(file, graph)?);
+        out.push(converter.policy_with(file, graph)?);
     }
     Ok(out)
 }
 
-/// Parses the policy documents of a text without validating them against twins.
+/// Parses the policy documents of a text without validating them against twins (a
+/// Prometheus rule file too, with the default twin label).
 pub fn parse_files(path: &Path, src: &str, format: Format) -> Result<Vec<PolicyFile>, IoError> {
+    if format == Format::Yaml && rules::is_rule_file(src) {
+        return rules::import(path, src, &rules::TwinLabels::default(), None);
+    }
     match shape(src, format) {
         Shape::List => parse_doc::<Vec<PolicyFile>>(path, src, format),
         Shape::Set => {
@@ -323,6 +381,11 @@ impl<'a> PolicyConverter<'a> {
 
     /// Validates one policy against the scenario's twins.
     pub(crate) fn policy(&self, p: &PolicyFile, graph: &TwinGraph) -> Result<Policy, IoError> {
+        self.policy_with(p, Some(graph))
+    }
+
+    /// Validates one policy; twin references are checked when there is a graph.
+    pub(crate) fn policy_with(&self, p: &PolicyFile, graph: Option<&TwinGraph>) -> Result<Policy, IoError> {
         let quoted = format!("{:?}", p.name);
         let ctx_owned = [p.name.clone()];
         let ctx: Vec<&str> = ctx_owned.iter().map(String::as_str).collect();
@@ -351,7 +414,7 @@ impl<'a> PolicyConverter<'a> {
             );
         }
         for id in &selector.ids {
-            if graph.twin(&TwinId::new(id)).is_none() {
+            if graph.is_some_and(|g| g.twin(&TwinId::new(id)).is_none()) {
                 return Err(self.err_value(&ctx, id, 0, format!("policy {quoted}: selector.ids: unknown twin {id:?}")));
             }
         }
@@ -577,7 +640,7 @@ impl<'a> PolicyConverter<'a> {
         policy: &str,
         i: usize,
         a: &ActionFile,
-        graph: &TwinGraph,
+        graph: Option<&TwinGraph>,
     ) -> Result<ActionKind, IoError> {
         let field = format!("policy {policy}: actions[{i}]");
         let mut path = ctx.to_vec();
@@ -601,7 +664,7 @@ impl<'a> PolicyConverter<'a> {
             ActionFile::ScaleIn { replicas } => ActionKind::ScaleIn { replicas: *replicas },
             ActionFile::Migrate { to } => {
                 if let Some(to) = to
-                    && graph.twin(&TwinId::new(to)).is_none()
+                    && graph.is_some_and(|g| g.twin(&TwinId::new(to)).is_none())
                 {
                     return Err(self.err_value(&path, to, 0, format!("{field}: migrate.to: unknown twin {to:?}")));
                 }

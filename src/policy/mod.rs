@@ -145,7 +145,8 @@ pub enum Aggregation {
     Min,
     /// Largest sample of the window.
     Max,
-    /// 95th percentile of the window (nearest rank).
+    /// 95th percentile of the window, as Prometheus' `quantile_over_time(0.95, …)`
+    /// computes it ([`prometheus_quantile`]).
     P95,
 }
 
@@ -173,22 +174,45 @@ impl Aggregation {
         Aggregation::ALL.into_iter().find(|a| a.as_str() == s)
     }
 
-    /// Summarises values (not empty).
+    /// Summarises values (not empty), as Prometheus' `*_over_time` functions do.
     pub fn apply(self, values: &[f64]) -> Option<f64> {
         let last = *values.last()?;
         Some(match self {
             Aggregation::Last => last,
-            Aggregation::Avg => values.iter().sum::<f64>() / values.len() as f64,
+            Aggregation::Avg => prometheus_mean(values.iter().copied()),
             Aggregation::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
             Aggregation::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             Aggregation::P95 => {
                 let mut sorted = values.to_vec();
                 sorted.sort_by(f64::total_cmp);
-                let rank = ((0.95 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-                sorted[rank - 1]
+                return prometheus_quantile(0.95, &sorted);
             }
         })
     }
+}
+
+/// The mean as Prometheus 2.42's `avg_over_time` computes it, value by value
+/// (`mean += v/n − mean/n`), so a mean on the threshold compares as it does there.
+pub fn prometheus_mean(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut mean, mut count) = (0.0_f64, 0.0_f64);
+    for v in values {
+        count += 1.0;
+        mean += v / count - mean / count;
+    }
+    mean
+}
+
+/// The `q` quantile of sorted values as Prometheus' `quantile_over_time` computes it:
+/// rank `q·(n − 1)`, linear interpolation between the two closest values. `None` for
+/// no values.
+pub fn prometheus_quantile(q: f64, sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    let last = n.checked_sub(1)?;
+    let rank = q * last as f64;
+    let lower = rank.floor().max(0.0) as usize;
+    let upper = (lower + 1).min(last);
+    let weight = rank - rank.floor();
+    Some(sorted[lower.min(last)] * (1.0 - weight) + sorted[upper] * weight)
 }
 
 /// What a rule concludes when its metric has no data.

@@ -9,21 +9,22 @@ use super::eval::{RuleState, RuleStatus};
 use super::{MetricRule, Policy, rules_for};
 use crate::model::{Status, StoreError, TelemetryStore, Twin, TwinGraph, TwinId, UnixSecs};
 
-/// A continuous run of samples violating one rule.
+/// A continuous run of evaluations at which one rule fired.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ViolationSpan {
     /// Index of the policy in the policy list.
     pub policy: usize,
     /// Index of the rule in the policy.
     pub rule: usize,
-    /// Timestamp of the first violating sample.
+    /// The first evaluation at which the rule fires.
     pub start: UnixSecs,
-    /// End of the span (exclusive): the first sample after it, or the last violating
-    /// sample plus the series' resolution.
+    /// End of the span (exclusive): the first evaluation at which the rule no longer
+    /// fires, or (ongoing) the evaluation after the last.
     pub end: UnixSecs,
     /// The worst value seen (largest for `>`/`>=`, smallest for `<`/`<=`).
     pub worst: f64,
-    /// The run reaches the last sample of the series: the violation is still going on.
+    /// The run reaches the last evaluation (the series' last sample): the violation is
+    /// still going on.
     pub ongoing: bool,
 }
 
@@ -38,7 +39,7 @@ impl ViolationSpan {
 pub type ViolationHistory = BTreeMap<TwinId, Vec<ViolationSpan>>;
 
 /// Evaluates every applicable rule over the whole stored history of every twin.
-/// `resolution_secs` closes a span that runs to the end of a series.
+/// `resolution_secs` is the evaluation interval (see [`rule_spans`]).
 pub fn violation_history(
     policies: &[Policy],
     graph: &TwinGraph,
@@ -86,29 +87,41 @@ fn twin_spans(
     Ok(spans)
 }
 
-/// The spans during which `rule` fired over one series (policy and rule indices 0).
-/// A gap longer than twice the resolution is "no data" from one resolution after the
-/// last sample, evaluated with the rule's missing-data behaviour.
+/// The spans during which `rule` fired over one series (policy and rule indices 0),
+/// evaluated as Prometheus evaluates an alerting rule: at every step of
+/// `resolution_secs` from the first sample to the last, on the samples up to the
+/// evaluation time (closed windows, a 5-minute lookback for instant values; see
+/// [`super::eval`]). A span starts at the first evaluation at which the rule fires and
+/// ends (exclusive) at the first at which it no longer does.
 pub fn rule_spans(rule: &MetricRule, ts: &[UnixSecs], values: &[f64], resolution_secs: i64) -> Vec<ViolationSpan> {
-    let resolution = resolution_secs.max(1);
+    let step = resolution_secs.max(1);
+    let (Some(&first), Some(&last)) = (ts.first(), ts.last()) else {
+        return Vec::new();
+    };
     let mut state = RuleState::new();
     let mut spans = Vec::new();
     let mut open: Option<ViolationSpan> = None;
-    let mut step =
-        |at: UnixSecs, value: Option<f64>, state: &mut RuleState, open: &mut Option<ViolationSpan>| match state
-            .update(rule, at, value)
-        {
-            RuleStatus::Firing { since } => {
+    let mut next = 0;
+    let mut at = first;
+    while at <= last {
+        let before = next;
+        while next < ts.len() && ts[next] <= at {
+            state.push(rule, ts[next], values[next]);
+            next += 1;
+        }
+        let fresh = next > before;
+        match state.evaluate(rule, at) {
+            RuleStatus::Firing { .. } => {
                 let v = state.last_value.unwrap_or(f64::NAN);
                 let span = open.get_or_insert(ViolationSpan {
                     policy: 0,
                     rule: 0,
-                    start: since,
+                    start: at,
                     end: at,
                     worst: v,
                     ongoing: false,
                 });
-                if value.is_some()
+                if fresh
                     && (span.worst.is_nan()
                         || (rule.higher_is_worse() && v > span.worst)
                         || (!rule.higher_is_worse() && v < span.worst))
@@ -122,19 +135,11 @@ pub fn rule_spans(rule: &MetricRule, ts: &[UnixSecs], values: &[f64], resolution
                     spans.push(span);
                 }
             }
-        };
-    let mut last: Option<UnixSecs> = None;
-    for (t, v) in ts.iter().zip(values) {
-        if let Some(prev) = last
-            && t - prev > 2 * resolution
-        {
-            step(prev + resolution, None, &mut state, &mut open);
         }
-        step(*t, Some(*v), &mut state, &mut open);
-        last = Some(*t);
+        at += step;
     }
-    if let (Some(mut span), Some(last)) = (open, last) {
-        span.end = last + resolution;
+    if let Some(mut span) = open {
+        span.end = at;
         span.ongoing = true;
         spans.push(span);
     }
@@ -156,12 +161,13 @@ mod tests {
     use crate::policy::{Operator, Severity};
 
     #[test]
-    fn gaps_are_missing_data() {
+    fn gaps_beyond_the_lookback_are_missing_data() {
         let mut rule = MetricRule::threshold("cpu_usage", Operator::Gt, 85.0);
         rule.missing = crate::policy::MissingData::Violate;
+        // The sample at 60 is looked back on until 360; from 420 on there is no data.
         let spans = rule_spans(&rule, &[0, 60, 600, 660], &[10.0, 10.0, 10.0, 10.0], 60);
         assert_eq!(spans.len(), 1);
-        assert_eq!((spans[0].start, spans[0].end), (120, 600));
+        assert_eq!((spans[0].start, spans[0].end), (420, 600));
         rule.missing = crate::policy::MissingData::Ok;
         assert!(rule_spans(&rule, &[0, 60, 600, 660], &[10.0, 10.0, 10.0, 10.0], 60).is_empty());
     }

@@ -19,6 +19,7 @@ mod malformed;
 mod plans;
 mod prom;
 mod retention;
+mod rules;
 mod sim_files;
 mod simulation;
 mod support;

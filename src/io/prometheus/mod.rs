@@ -83,6 +83,8 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod mapping;
+pub mod promql;
+pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
