@@ -64,8 +64,26 @@ fn the_sample_scenario_reads_both_logs() {
     assert!(run.status.success(), "{}", stderr(&run));
     let v: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
     assert_eq!((v["twins"].as_u64(), v["series"].as_u64()), (Some(3), Some(12)));
-    // A scenario whose logs name a twin it does not declare says which.
+    // Learned from a mapping, the scenario names the mapping as its `logs`.
     let dir = tempfile::tempdir().unwrap();
+    let learned = dir.path().join("learned.ron");
+    let run = twinbench(&["learn", "scenarios/logs/nginx.yaml", "--out", learned.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(std::fs::read_to_string(&learned).unwrap().contains("logs: ["));
+    let run = twinbench(&["info", learned.to_str().unwrap(), "--json"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    assert_eq!((v["series"].as_u64(), v["workload_models"]["learned"].as_u64()), (Some(3), Some(3)));
+    // A mapping without `files:` cannot be opened by itself, and says so.
+    let bare = write(
+        dir.path(),
+        "bare.yaml",
+        "version: 1\nformat: json\ntwin: a\ntimestamp: {field: ts}\nmetrics: [{name: n, aggregate: rate}]\n",
+    );
+    let run = twinbench(&["info", bare.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("the log mapping names no log files"), "{}", stderr(&run));
+    // A scenario whose logs name a twin it does not declare says which.
     let mapping = root().join("scenarios/logs/nginx.yaml");
     let bad = write(
         dir.path(),
