@@ -5,7 +5,7 @@
 //! ```yaml
 //! version: 1
 //! format: regex                 # or json: one object per line, its keys are the fields
-//! pattern: '^(?P<addr>\S+) .* \[(?P<time>[^\]]+)\] .* (?P<status>\d{3}) (?P<secs>[\d.]+)$'
+//! pattern: '^(?P<addr>\S+) .* \[(?P<time>[^\]]+)\] "[^"]*" (?P<status>\d{3}) .* (?P<secs>[\d.]+)$'
 //! files: ['../../assets/logs/*.log.gz']   # optional: the logs, relative to this file
 //! twin: {file: stem}            # or an id, {file: REGEX} (group `twin`), {field: NAME}
 //! timestamp: {field: time, format: common_log}   # auto, common_log, unix, unix_ms, strftime

@@ -355,3 +355,23 @@ fn the_bundled_mappings_read_their_samples() {
     assert_eq!(twins.into_iter().collect::<Vec<_>>(), ["catalog", "checkout", "payments"]);
     assert_eq!(app.report.unparsable, 0);
 }
+
+#[test]
+fn the_documented_example_reads_the_sample() {
+    // The mapping in the module docs, as written there.
+    let doc = include_str!("mod.rs");
+    let yaml: String = doc
+        .lines()
+        .skip_while(|l| !l.starts_with("//! ```yaml"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("//! ```"))
+        .map(|l| format!("{}\n", l.strip_prefix("//! ").unwrap_or("")))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let m = mapping::parse(&dir.path().join("doc.yaml"), &yaml).unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/logs/shop-web.log.gz");
+    let got = ingest(&m, std::slice::from_ref(&sample)).unwrap();
+    let bundled = ingest(&nginx_mapping(dir.path()), &[sample]).unwrap();
+    assert_eq!(got.report.unparsable, 0);
+    assert_eq!(got.series, bundled.series);
+}
