@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use super::{ExportArgs, GenerateArgs, InfoArgs, IngestArgs, print_json};
-use crate::io::{self, Stopwatch, scenario, synth, telemetry};
+use crate::io::{self, Stopwatch, logs, scenario, synth, telemetry};
 use crate::model::{SeriesData, SeriesKey, TelemetryStore};
 
 /// `twinbench info`.
@@ -115,6 +115,9 @@ pub fn generate(args: &GenerateArgs) -> Result<ExitCode> {
 
 /// `twinbench ingest`.
 pub fn ingest(args: &IngestArgs) -> Result<ExitCode> {
+    if let Some(mapping) = &args.logs {
+        return ingest_logs(args, mapping);
+    }
     let clock = Stopwatch::start();
     let mut merged: BTreeMap<SeriesKey, SeriesData> = BTreeMap::new();
     let mut rows = 0;
@@ -174,6 +177,90 @@ pub fn ingest(args: &IngestArgs) -> Result<ExitCode> {
         }
     }
     Ok(if verified == Some(false) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `twinbench ingest --logs MAPPING [FILE…] --out TELEMETRY`.
+fn ingest_logs(args: &IngestArgs, mapping_path: &Path) -> Result<ExitCode> {
+    let Some(out) = &args.out else {
+        bail!("--logs needs --out TELEMETRY.csv or TELEMETRY.parquet, where the telemetry is written");
+    };
+    if !telemetry::is_telemetry_file(out) {
+        bail!("--out must end in .csv or .parquet, not {}", out.display());
+    }
+    let clock = Stopwatch::start();
+    let mapping = logs::load_mapping(mapping_path)?;
+    let files = if args.files.is_empty() {
+        if mapping.files.is_empty() {
+            bail!(
+                "no log files: give them after the mapping, or list them under `files:` in {}",
+                mapping_path.display()
+            );
+        }
+        logs::resolve_files(mapping_path, &mapping.files)?
+    } else {
+        args.files.clone()
+    };
+    let ingested = logs::ingest(&mapping, &files)?;
+    let read_secs = clock.secs();
+    let cpu_secs = clock.cpu_secs();
+    let series: Vec<(SeriesKey, SeriesData)> = ingested.series.into_iter().collect();
+    let rows = telemetry::write_long(out, &series)?;
+    let total_secs = clock.secs();
+    let r = &ingested.report;
+    let mb_per_sec = r.bytes as f64 / 1e6 / read_secs.max(1e-9);
+    if args.json {
+        print_json(&json!({
+            "files": r.files,
+            "lines": r.lines,
+            "used": r.used,
+            "unparsable": r.unparsable,
+            "late": r.late,
+            "out_of_order": r.out_of_order,
+            "problems": r.problems,
+            "twins": series.iter().map(|(k, _)| k.twin.as_str()).collect::<std::collections::BTreeSet<_>>().len(),
+            "series": series.len(),
+            "samples": rows,
+            "bytes": r.bytes,
+            "file_bytes": r.file_bytes,
+            "out": out.display().to_string(),
+        }))?;
+    }
+    let twins = series.iter().map(|(k, _)| k.twin.as_str()).collect::<std::collections::BTreeSet<_>>();
+    eprintln!(
+        "wrote {rows} samples of {} series ({} twins) from {} of {} log lines in {} files to {}",
+        series.len(),
+        twins.len(),
+        r.used,
+        r.lines,
+        r.files,
+        out.display()
+    );
+    if r.unparsable > 0 || r.late > 0 {
+        eprintln!("  skipped: {} unparsable lines, {} late lines (behind max_delay)", r.unparsable, r.late);
+        for p in &r.problems {
+            eprintln!("    {p}");
+        }
+    }
+    if r.out_of_order > 0 {
+        eprintln!("  sorted: {} lines were older than the line before them", r.out_of_order);
+    }
+    if args.stats {
+        eprintln!("  bytes            {} of log text ({} on disk)", r.bytes, r.file_bytes);
+        eprintln!(
+            "  read             {read_secs:.2} s wall{}, {mb_per_sec:.1} MB/s of log text",
+            cpu_secs.map_or_else(String::new, |c| format!(" ({c:.2} s CPU)"))
+        );
+        eprintln!("  total            {total_secs:.2} s with writing");
+        eprintln!(
+            "  parser           {}",
+            if r.fast_path { "nginx split parser (same fields as the pattern)" } else { "general (regex or JSON)" }
+        );
+        eprintln!("  open steps       {} at most", r.peak_open_steps);
+        if let Some(rss) = io::peak_rss_bytes() {
+            eprintln!("  peak_rss         {:.1} MB", rss as f64 / 1e6);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Decodes every series and compares it bit for bit with what was put in. Samples

@@ -39,7 +39,8 @@ pub enum Command {
     Info(InfoArgs),
     /// Write a synthetic scenario with a realistic dependency graph and workload models.
     Generate(GenerateArgs),
-    /// Load telemetry files (CSV/Parquet) into the store; report size and verify.
+    /// Load telemetry files (CSV/Parquet) into the store; report size and verify. With
+    /// `--logs MAPPING`, turn log files into telemetry (long layout) written to `--out`.
     Ingest(IngestArgs),
     /// Export a scenario's telemetry to CSV or Parquet (long layout).
     Export(ExportArgs),
@@ -411,14 +412,21 @@ pub struct GenerateArgs {
 /// Arguments of `ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Telemetry files: CSV or Parquet, `timestamp,value` or `timestamp,twin,metric,value`.
-    #[arg(required = true)]
+    /// Telemetry files: CSV or Parquet, `timestamp,value` or `timestamp,twin,metric,value`;
+    /// with `--logs`, log files (plain or gzip; default: the mapping's `files`).
+    #[arg(required_unless_present = "logs")]
     pub files: Vec<PathBuf>,
-    /// Print size figures.
+    /// A log mapping (YAML, e.g. scenarios/logs/nginx.yaml): read FILE… as logs.
+    #[arg(long, value_name = "MAPPING")]
+    pub logs: Option<PathBuf>,
+    /// Where `--logs` writes the telemetry: .csv or .parquet (long layout).
+    #[arg(long, value_name = "TELEMETRY", requires = "logs")]
+    pub out: Option<PathBuf>,
+    /// Print size figures (with `--logs`: lines, bytes, throughput, peak memory).
     #[arg(long)]
     pub stats: bool,
     /// Decode everything again and check the round trip is bit-exact.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "logs")]
     pub verify: bool,
     /// Print one JSON document on stdout.
     #[arg(long)]

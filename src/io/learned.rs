@@ -28,13 +28,18 @@ pub enum Source {
         /// Its telemetry file, resolved.
         telemetry: Option<PathBuf>,
     },
-    /// A telemetry file opened as a scenario (`.csv`, `.parquet`).
+    /// A telemetry file opened as a scenario (`.csv`, `.parquet`, or a log mapping).
     Telemetry(PathBuf),
 }
 
-/// Whether a path names a telemetry file rather than a scenario.
+/// Whether a path names a telemetry file (or a log mapping, read with its logs) rather
+/// than a scenario.
 pub fn is_telemetry_path(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(), Some("csv" | "parquet"))
+    super::logs::is_mapping_path(path)
+        || matches!(
+            path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+            Some("csv" | "parquet")
+        )
 }
 
 /// Reads a scenario with its history from a scenario file or a telemetry file.
@@ -112,7 +117,14 @@ pub fn write_learned(out: &Path, source: &Source, scenario: &Scenario) -> Result
         }
         None => None,
     };
-    file.telemetry = telemetry.as_deref().map(|t| reference(t, out_dir));
+    match telemetry.as_deref() {
+        // A log mapping is history read through `logs:`.
+        Some(t) if super::logs::is_mapping_path(t) => {
+            file.logs = vec![reference(t, out_dir)];
+            file.telemetry = None;
+        }
+        t => file.telemetry = t.map(|t| reference(t, out_dir)),
+    }
     // A field of a model per line: learned models are meant to be read and edited.
     save_depth(out, &file, 5)?;
     Ok(Written { scenario: out.to_path_buf(), telemetry, telemetry_written: written })
@@ -168,5 +180,6 @@ fn file_of_telemetry(s: &Scenario) -> ScenarioFile {
         dependencies: Vec::new(),
         policies: Vec::new(),
         telemetry: None,
+        logs: Vec::new(),
     }
 }

@@ -776,6 +776,7 @@ pub fn snapshot(scenario: &Scenario, out: &Path, format: TelemetryFormat) -> Res
         dependencies: deps,
         policies: Vec::new(),
         telemetry: (!series.is_empty()).then(|| telemetry_name.clone()),
+        logs: Vec::new(),
     };
     save(out, &file)?;
     Ok(SnapshotSummary {

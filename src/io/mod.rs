@@ -16,6 +16,7 @@ pub mod learned;
 pub mod live;
 pub mod localhost;
 pub mod located;
+pub mod logs;
 pub mod plan;
 pub mod policy;
 pub mod prometheus;

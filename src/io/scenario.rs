@@ -91,6 +91,10 @@ pub struct ScenarioFile {
     /// history instead of generating it from workload models.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telemetry: Option<String>,
+    /// Log mappings (YAML, relative to the scenario; `io::logs`) whose log files (each
+    /// mapping's `files`) become history too, beside or instead of `telemetry`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<String>,
 }
 
 fn default_resolution() -> i64 {
@@ -452,6 +456,8 @@ pub struct ScenarioDef {
     pub scenario: Scenario,
     /// The telemetry file named by the scenario (resolved against its folder), if any.
     pub telemetry: Option<PathBuf>,
+    /// The log mappings named by the scenario (resolved against its folder).
+    pub logs: Vec<PathBuf>,
     /// The file the definition came from (for messages), or the bundled name.
     pub origin: PathBuf,
 }
@@ -467,8 +473,10 @@ pub fn load_def(path: &Path) -> Result<ScenarioDef, IoError> {
 pub fn parse_def(path: &Path, src: &str) -> Result<ScenarioDef, IoError> {
     let file: ScenarioFile = parse_ron(path, src)?;
     let scenario = Converter { path, locator: Locator::new(src) }.convert(&file)?;
-    let telemetry = file.telemetry.map(|t| path.parent().unwrap_or(Path::new(".")).join(t));
-    Ok(ScenarioDef { scenario, telemetry, origin: path.to_path_buf() })
+    let base = path.parent().unwrap_or(Path::new("."));
+    let telemetry = file.telemetry.map(|t| base.join(t));
+    let logs = file.logs.iter().map(|m| base.join(m)).collect();
+    Ok(ScenarioDef { scenario, telemetry, logs, origin: path.to_path_buf() })
 }
 
 /// The definition of a bundled scenario by name (`webshop`, `teaching-minimal`).
@@ -501,16 +509,40 @@ pub fn fill_history(
     progress: &(dyn Fn(usize, usize) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Scenario, IoError> {
-    let ScenarioDef { mut scenario, telemetry, origin } = def;
+    let ScenarioDef { mut scenario, telemetry, logs, origin } = def;
     match telemetry {
+        _ if !logs.is_empty() => {
+            // Telemetry file and logs into one table, so series they share merge in time order.
+            let mut table = match &telemetry {
+                Some(file) => super::telemetry::read_table(file)?,
+                None => super::telemetry::TelemetryTable {
+                    layout: super::telemetry::Layout::Long,
+                    rows: 0,
+                    series: BTreeMap::new(),
+                },
+            };
+            for (i, mapping) in logs.iter().enumerate() {
+                let ingested = super::logs::ingest_mapping(mapping)?;
+                check_declared(&scenario, mapping, ingested.series.keys(), "the log mapping")?;
+                table.rows += ingested.samples();
+                for (key, data) in ingested.series {
+                    let entry = table.series.entry(key).or_default();
+                    entry.ts.extend(data.ts);
+                    entry.values.extend(data.values);
+                }
+                progress(i + 1, logs.len());
+            }
+            super::telemetry::sort_series(&mut table);
+            let label = telemetry.as_deref().unwrap_or(&origin);
+            let store = super::telemetry::table_into_store(label, &table, scenario.telemetry.retention())?;
+            if let Some(file) = &telemetry {
+                check_declared(&scenario, file, store.keys(), "telemetry")?;
+            }
+            scenario.telemetry = store;
+        }
         Some(file) => {
             let store = super::telemetry::read_store(&file, scenario.telemetry.retention())?;
-            if let Some(key) = store.keys().find(|k| scenario.graph.twin(&k.twin).is_none()) {
-                return Err(IoError::invalid(
-                    &file,
-                    format!("telemetry names twin {:?}, which the scenario does not declare", key.twin.as_str()),
-                ));
-            }
+            check_declared(&scenario, &file, store.keys(), "telemetry")?;
             scenario.telemetry = store;
             progress(1, 1);
         }
@@ -523,11 +555,45 @@ pub fn fill_history(
     Ok(scenario)
 }
 
+/// An error when a history source names a twin the scenario does not declare.
+fn check_declared<'k>(
+    scenario: &Scenario,
+    file: &Path,
+    mut keys: impl Iterator<Item = &'k SeriesKey>,
+    what: &str,
+) -> Result<(), IoError> {
+    match keys.find(|k| scenario.graph.twin(&k.twin).is_none()) {
+        Some(key) => Err(IoError::invalid(
+            file,
+            format!("{what} names twin {:?}, which the scenario does not declare", key.twin.as_str()),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A scenario made from a telemetry file alone (dropped on the window, or opened):
 /// one twin per distinct twin id in the file (kind `service`, tagged `imported`), no
 /// dependencies, resolution inferred from the median sample interval.
+/// A log mapping (`.yaml`) is read with the log files it names (`io::logs`).
 pub fn from_telemetry(path: &Path) -> Result<Scenario, IoError> {
-    let mut table = super::telemetry::read_table(path)?;
+    let mut summary = None;
+    let mut table = if super::logs::is_mapping_path(path) {
+        let ingested = super::logs::ingest_mapping(path)?;
+        let r = &ingested.report;
+        summary = Some(format!(
+            "{} of {} log lines in {} files{}",
+            r.used,
+            r.lines,
+            r.files,
+            match (r.unparsable + r.late, r.problems.first()) {
+                (0, _) | (_, None) => String::new(),
+                (n, Some(first)) => format!("; {n} skipped, the first: {first}"),
+            }
+        ));
+        ingested.into_table()
+    } else {
+        super::telemetry::read_table(path)?
+    };
     super::telemetry::sort_series(&mut table);
     let store = super::telemetry::table_into_store(path, &table, RetentionPolicy::default())?;
     let mut graph = TwinGraph::new();
@@ -550,7 +616,10 @@ pub fn from_telemetry(path: &Path) -> Result<Scenario, IoError> {
     let start = first - first.rem_euclid(resolution_secs);
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("telemetry").to_string();
     Ok(Scenario {
-        description: format!("Imported from {}", path.display()),
+        description: match summary {
+            Some(lines) => format!("Imported from {} ({lines})", path.display()),
+            None => format!("Imported from {}", path.display()),
+        },
         name,
         seed: 0,
         resolution_secs,

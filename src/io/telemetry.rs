@@ -46,6 +46,11 @@ pub struct Repairs {
     pub duplicate_timestamps: usize,
 }
 
+/// Whether a path names a telemetry file this module writes (`.csv`, `.parquet`).
+pub fn is_telemetry_file(path: &Path) -> bool {
+    is_parquet(path) || path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
 fn is_parquet(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())

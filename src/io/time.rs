@@ -41,7 +41,7 @@ pub fn parse_timestamp(text: &str) -> Result<UnixSecs, String> {
     Err(format!("cannot read {text:?} as a timestamp (expected RFC 3339, YYYY-MM-DD HH:MM:SS or Unix seconds)"))
 }
 
-fn check_range(secs: i64, text: &str) -> Result<UnixSecs, String> {
+pub(crate) fn check_range(secs: i64, text: &str) -> Result<UnixSecs, String> {
     // Years 1900..=9999 keep every later calculation far from overflow.
     if (-2_208_988_800..=253_402_300_799).contains(&secs) {
         Ok(secs)
@@ -84,7 +84,7 @@ fn parse_fast(b: &[u8]) -> Option<UnixSecs> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

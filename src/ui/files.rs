@@ -13,7 +13,7 @@ use super::lab::LabFile;
 /// What a file is being chosen for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FilePurpose {
-    /// A scenario or telemetry file to open.
+    /// A scenario, telemetry file or log mapping to open.
     Scenario,
     /// A policy file to open in the editor.
     Policy,
@@ -36,9 +36,10 @@ impl FilePurpose {
         let dialog = rfd::FileDialog::new();
         match self {
             FilePurpose::Scenario => dialog
-                .set_title("Open scenario or telemetry")
+                .set_title("Open scenario, telemetry or log mapping")
                 .add_filter("Scenario", &["ron"])
-                .add_filter("Telemetry", &["csv", "parquet"]),
+                .add_filter("Telemetry", &["csv", "parquet"])
+                .add_filter("Log mapping", &["yaml", "yml"]),
             FilePurpose::Policy => {
                 dialog.set_title("Open policies").add_filter("Policies", &["yaml", "yml", "json", "ron"])
             }

@@ -21,18 +21,20 @@ pub enum Source {
     Default,
     /// A scenario file.
     File(PathBuf),
-    /// A telemetry file opened as an ad-hoc scenario.
+    /// A telemetry file, or a log mapping read with the logs it names, opened as an
+    /// ad-hoc scenario.
     Telemetry(PathBuf),
     /// A live source (File → Connect…), by name; it is not loaded from a file.
     Live(String),
 }
 
 impl Source {
-    /// A file path becomes a scenario or telemetry source by its extension.
+    /// A file path becomes a scenario or telemetry source by its extension (a `.yaml`
+    /// is a log mapping: `io::logs`).
     pub fn from_path(path: PathBuf) -> Source {
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         match ext.as_deref() {
-            Some("csv" | "parquet" | "pq") => Source::Telemetry(path),
+            Some("csv" | "parquet" | "pq" | "yaml" | "yml") => Source::Telemetry(path),
             _ => Source::File(path),
         }
     }

@@ -15,6 +15,7 @@ mod gui;
 mod lab;
 mod learn;
 mod live;
+mod logs;
 mod malformed;
 mod plans;
 mod prom;

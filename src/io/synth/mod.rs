@@ -194,6 +194,7 @@ pub fn estate_with_trouble(spec: SynthSpec) -> (ScenarioFile, trouble::TroubleCo
         dependencies: deps,
         policies: default_policies(),
         telemetry: None,
+        logs: Vec::new(),
     };
     let counts = if spec.trouble.share() > 0.0 {
         trouble::add(&mut file, spec.trouble, spec.seed)
