@@ -80,9 +80,7 @@ fn main() -> Result<()> {
         stats.samples,
         stats.bytes_per_sample()
     );
-    let history = phase("policies", || {
-        Ok(violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?)
-    })?;
+    let history = phase("policies", || Ok(violation_history(&s.policies, &s.graph, &s.telemetry, s.resolution_secs)?))?;
     println!("  {} twins with violation spans", history.len());
     if !skip.contains("scan") {
         let scans = phase("scan", || Ok(scan(&s, &|_, _| {}, &AtomicBool::new(false))?))?;

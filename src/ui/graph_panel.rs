@@ -326,7 +326,8 @@ impl GraphModel {
         };
         let font = egui::FontId::proportional(13.0);
         let ink = if dark { Color32::WHITE } else { Color32::BLACK };
-        let boxes: Vec<Option<egui::Rect>> = (0..self.groups.len()).map(|i| self.group_bounds(i).map(to_screen)).collect();
+        let boxes: Vec<Option<egui::Rect>> =
+            (0..self.groups.len()).map(|i| self.group_bounds(i).map(to_screen)).collect();
         if folded {
             for (a, b, n) in &self.bundles {
                 let (Some(Some(ra)), Some(Some(rb))) = (boxes.get(*a), boxes.get(*b)) else {
@@ -353,7 +354,11 @@ impl GraphModel {
                 let size = 6.0 + width;
                 let back = b_pt - dir * size;
                 let side = egui::vec2(-dir.y, dir.x) * size * 0.45;
-                painter.add(egui::Shape::convex_polygon(vec![b_pt, back + side, back - side], colour, egui::Stroke::NONE));
+                painter.add(egui::Shape::convex_polygon(
+                    vec![b_pt, back + side, back - side],
+                    colour,
+                    egui::Stroke::NONE,
+                ));
             }
         }
         for (i, (group, _)) in self.groups.iter().enumerate() {
@@ -395,7 +400,12 @@ impl GraphModel {
                 }
                 continue;
             }
-            painter.rect_stroke(*screen, 6.0, egui::Stroke::new(1.5, colour.gamma_multiply(0.8)), egui::StrokeKind::Outside);
+            painter.rect_stroke(
+                *screen,
+                6.0,
+                egui::Stroke::new(1.5, colour.gamma_multiply(0.8)),
+                egui::StrokeKind::Outside,
+            );
             let mut job = egui::text::LayoutJob::simple_singleline(text, font.clone(), ink);
             // A long label is cut at its box's width (at least a readable stub).
             job.wrap = egui::text::TextWrapping::truncate_at_width(screen.width().max(120.0));

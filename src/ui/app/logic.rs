@@ -462,7 +462,9 @@ impl WorkbenchApp {
                     };
                     (rank, theme::status_color(status, dark))
                 }
-                ColourMode::Drift => at.drift.twin(id).map_or(unknown, |d| (d.score, theme::score_color(d.score, dark))),
+                ColourMode::Drift => {
+                    at.drift.twin(id).map_or(unknown, |d| (d.score, theme::score_color(d.score, dark)))
+                }
                 ColourMode::Predicted => current.predictions.as_ref().map_or(unknown, |p| {
                     let worst =
                         p.violations.iter().filter(|v| &v.twin == id).map(|v| v.probability).fold(0.0, f64::max);
