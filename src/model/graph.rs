@@ -313,6 +313,41 @@ impl TwinGraph {
         ids
     }
 
+    /// A shortest chain of dependencies between `from` and `to`, following edges of
+    /// every kind in either direction, both ends included (`[from]` when they are the
+    /// same twin); among equally short chains, the one through the smallest ids.
+    /// `None` when they are not connected or either is unknown.
+    pub fn path_between(&self, from: &TwinId, to: &TwinId) -> Option<Vec<TwinId>> {
+        let (start, goal) = (self.node(from)?, self.node(to)?);
+        let id_of = |n: NodeIndex| self.graph.node_weight(n).map(|t| &t.id);
+        let mut parent: BTreeMap<NodeIndex, NodeIndex> = BTreeMap::new();
+        let mut seen = BTreeSet::from([start]);
+        let mut queue = VecDeque::from([start]);
+        while let Some(node) = queue.pop_front() {
+            if node == goal {
+                break;
+            }
+            let mut next: Vec<NodeIndex> =
+                self.graph.neighbors_undirected(node).filter(|n| !seen.contains(n)).collect();
+            next.sort_by(|a, b| id_of(*a).cmp(&id_of(*b)));
+            next.dedup();
+            for other in next {
+                seen.insert(other);
+                parent.insert(other, node);
+                queue.push_back(other);
+            }
+        }
+        if !seen.contains(&goal) {
+            return None;
+        }
+        let mut chain = vec![goal];
+        while let Some(up) = parent.get(chain.last()?) {
+            chain.push(*up);
+        }
+        chain.reverse();
+        chain.into_iter().map(|n| id_of(n).cloned()).collect()
+    }
+
     /// The twins in named groups, for drawing and summarising an estate by application:
     /// twins tagged `app:NAME` (or `namespace:NAME`) form the group NAME; the others are
     /// grouped by [`TwinGraph::communities`], each named after its members' common id
@@ -644,6 +679,18 @@ mod tests {
         assert_eq!(ids(&g.neighbourhood(&"api".into(), 2)), ["api", "db", "disk", "lb", "web"]);
         assert_eq!(ids(&g.neighbourhood(&"api".into(), 9)), ["api", "db", "disk", "lb", "web"]);
         assert!(g.neighbourhood(&"missing".into(), 3).is_empty());
+    }
+
+    #[test]
+    fn a_path_follows_dependencies_either_way_by_the_smallest_ids() {
+        let g = graph("lb -> web -> db\nlb -> api -> db -> disk\nworker -> queue");
+        let path = |a: &str, b: &str| g.path_between(&a.into(), &b.into()).map(|p| ids(&p).join(" "));
+        assert_eq!(path("lb", "disk").as_deref(), Some("lb api db disk"));
+        assert_eq!(path("disk", "lb").as_deref(), Some("disk db api lb"));
+        assert_eq!(path("web", "api").as_deref(), Some("web db api"));
+        assert_eq!(path("db", "db").as_deref(), Some("db"));
+        assert_eq!(path("lb", "queue"), None);
+        assert_eq!(path("lb", "missing"), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! something sits above it), nodes coloured by health at the timeline's time, search
 //! and kind filters that fade what does not match, click to select.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use eframe::egui::{self, Color32, Pos2};
 use egui_graphs::{
@@ -12,8 +12,11 @@ use egui_graphs::{
 use petgraph::Directed;
 use petgraph::stable_graph::{DefaultIx, NodeIndex};
 
+mod minimap;
+
 use super::command::{Command, Commands};
 use super::edge_shape::{DependencyEdgeShape, edge_color};
+use super::graph_filter::{ColourMode, GraphFilter, toolbar_ui};
 use super::node_shape::{TwinNode, TwinNodeShape, collapsed};
 use super::theme;
 use crate::model::{EdgeKind, Status, TwinGraph, TwinGroup, TwinId, TwinKind};
@@ -79,6 +82,10 @@ pub struct GraphModel {
     /// Where the view was in the last frame: its rectangle, zoom and pan (in screen
     /// points from the rectangle's corner), for [`GraphModel::twins_in_view`].
     last_view: Option<(egui::Rect, f32, egui::Vec2)>,
+    /// The selected twin.
+    selected: Option<TwinId>,
+    /// A twin to bring into view once the view is fitted.
+    reveal: Option<TwinId>,
 }
 
 /// Graphs of more twins than this are laid out and boxed by group (application,
@@ -109,6 +116,9 @@ const ROW: f32 = 95.0;
 /// The most a fitted view zooms in: a graph of a few twins shows at a readable size
 /// instead of blown up to fill the panel.
 const MAX_FIT_ZOOM: f32 = 1.5;
+
+/// The least zoom a twin brought into view is shown at: its card readable.
+const REVEAL_ZOOM: f32 = 0.8;
 
 /// The padding egui_graphs fits a layout of `extent` into a `canvas` with. It takes
 /// the graph's bounds as the node centres plus a card's half height on every side and
@@ -248,6 +258,8 @@ impl GraphModel {
             summaries: Vec::new(),
             bundles,
             last_view: None,
+            selected: None,
+            reveal: None,
         }
     }
 
@@ -436,6 +448,34 @@ impl GraphModel {
         meta.save(ui);
     }
 
+    /// The view's zoom and pan (from its corner) in the last frame drawn.
+    pub fn view(&self) -> Option<(f32, egui::Vec2)> {
+        self.last_view.map(|(_, zoom, pan)| (zoom, pan))
+    }
+
+    /// Fits the whole graph into view.
+    pub fn fit(&mut self) {
+        self.fit_frames = 2;
+    }
+
+    /// Brings twin `id` into the view (`view_id`, in `rect`) when it is not drawn
+    /// there: outside the view or in a collapsed group. The view centres on it, zoomed
+    /// in at least far enough to draw its group's twins.
+    fn reveal_now(&self, ui: &mut egui::Ui, id: &TwinId, rect: egui::Rect, view_id: &str) {
+        let Some(at) = self.index.get(id).and_then(|n| self.graph.node(*n)).map(|n| n.location()) else {
+            return;
+        };
+        let mut meta = MetadataFrame::new(Some(view_id.to_string())).load(ui);
+        let shown = rect.left_top() + meta.pan + at.to_vec2() * meta.zoom;
+        let grouped = !self.groups.is_empty();
+        if rect.contains(shown) && !(grouped && collapsed(meta.zoom)) {
+            return;
+        }
+        meta.zoom = meta.zoom.clamp(REVEAL_ZOOM, MAX_FIT_ZOOM);
+        meta.pan = rect.size() / 2.0 - at.to_vec2() * meta.zoom;
+        meta.save(ui);
+    }
+
     /// The twins whose nodes were in view in the last frame, nearest the view's centre
     /// first (all of them before the first frame).
     pub fn twins_in_view(&self) -> Vec<TwinId> {
@@ -455,8 +495,11 @@ impl GraphModel {
         seen.into_iter().map(|(_, id)| id.clone()).collect()
     }
 
-    /// Marks one twin (or none) as selected.
+    /// Marks one twin (or none) as selected, and brings it into view when it is not
+    /// drawn there ([`GraphModel::reveal_now`]).
     pub fn select(&mut self, id: Option<&TwinId>) {
+        self.selected = id.cloned();
+        self.reveal = id.cloned();
         let target = id.and_then(|id| self.index.get(id)).copied();
         for node in self.index.values() {
             if let Some(n) = self.graph.node_mut(*node) {
@@ -471,110 +514,6 @@ impl GraphModel {
     }
 }
 
-/// Filters of the graph panel.
-#[derive(Default)]
-pub struct GraphFilter {
-    /// Substring of twin ids to highlight.
-    pub search: String,
-    /// Only this kind is highlighted.
-    pub kind: Option<TwinKind>,
-    /// What node colours show.
-    pub colour: ColourMode,
-    /// Which part of the graph around the selected twin stays in view.
-    pub focus: Focus,
-    /// The twins in focus (`None`: all), for the selection and focus they were made for.
-    focused: Option<BTreeSet<TwinId>>,
-    focused_for: Option<(Option<TwinId>, Focus)>,
-}
-
-/// Which part of the graph around the selected twin stays in view; the rest is faded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Focus {
-    /// The whole graph.
-    #[default]
-    Everything,
-    /// The twins within this many hops of the selected one, up and down.
-    Neighbourhood(usize),
-    /// The selected twin and every twin its failure can reach.
-    BlastRadius,
-}
-
-impl Focus {
-    /// Name in the menu.
-    pub fn label(self) -> String {
-        match self {
-            Focus::Everything => "Focus: everything".into(),
-            Focus::Neighbourhood(hops) => format!("Focus: {hops} hop{}", if hops == 1 { "" } else { "s" }),
-            Focus::BlastRadius => "Focus: blast radius".into(),
-        }
-    }
-}
-
-/// What the colour of a graph node shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ColourMode {
-    /// Health at the time cursor (recorded status and rule violations).
-    #[default]
-    Health,
-    /// Configuration drift score at the time cursor.
-    Drift,
-    /// Anomaly level at the time cursor (the highest of the twin's metrics).
-    Anomaly,
-    /// Probability of a predicted violation within the forecast horizon.
-    Predicted,
-}
-
-impl ColourMode {
-    /// Every mode.
-    pub const ALL: [ColourMode; 4] =
-        [ColourMode::Health, ColourMode::Drift, ColourMode::Anomaly, ColourMode::Predicted];
-
-    /// Name in the menu.
-    pub fn label(self) -> &'static str {
-        match self {
-            ColourMode::Health => "Health",
-            ColourMode::Drift => "Drift",
-            ColourMode::Anomaly => "Anomaly",
-            ColourMode::Predicted => "Predicted",
-        }
-    }
-}
-
-impl GraphFilter {
-    /// Whether a twin is faded out by the filter.
-    pub fn hides(&self, id: &TwinId, kind: TwinKind) -> bool {
-        let search = self.search.trim().to_lowercase();
-        (!search.is_empty() && !id.as_str().to_lowercase().contains(&search))
-            || self.kind.is_some_and(|k| k != kind)
-            || self.focused.as_ref().is_some_and(|twins| !twins.contains(id))
-    }
-
-    /// True when anything is faded (the graph is recoloured every frame then).
-    pub fn is_active(&self) -> bool {
-        !self.search.is_empty() || self.kind.is_some() || self.focused.is_some()
-    }
-
-    /// Works out the twins in focus around `selected` (after the selection or the focus
-    /// changed); without a selection everything is in view. True when that changed.
-    pub fn update_focus(&mut self, graph: &TwinGraph, selected: Option<&TwinId>) -> bool {
-        let key = (selected.cloned(), self.focus);
-        if self.focused_for.as_ref() == Some(&key) {
-            return false;
-        }
-        self.focused = selected.and_then(|id| match self.focus {
-            Focus::Everything => None,
-            Focus::Neighbourhood(hops) => Some(graph.neighbourhood(id, hops).into_iter().collect()),
-            Focus::BlastRadius => {
-                let mut twins: BTreeSet<TwinId> = graph.blast_radius(id).into_iter().collect();
-                twins.insert(id.clone());
-                Some(twins)
-            }
-        });
-        self.focused_for = Some(key);
-        true
-    }
-}
-
 /// The toolbar and the graph view.
 pub fn graph_ui(
     ui: &mut egui::Ui,
@@ -585,60 +524,9 @@ pub fn graph_ui(
 ) {
     // At most one selection change a frame: the last click wins over a search.
     let mut action: Option<Option<TwinId>> = None;
-    ui.horizontal(|ui| {
-        let label = ui.label("Search");
-        let search = ui
-            .add(
-                egui::TextEdit::singleline(&mut filter.search)
-                    .hint_text("twin id…")
-                    .desired_width(160.0)
-                    .id(egui::Id::new("graph-search")),
-            )
-            .labelled_by(label.id)
-            .on_hover_text("Fades twins whose id does not match; Enter selects the first match (Ctrl+F)");
-        if search.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-            let needle = filter.search.trim().to_lowercase();
-            if let Some(id) = twins.ids().find(|id| id.as_str().to_lowercase().contains(&needle)) {
-                action = Some(Some(id.clone()));
-            }
-        }
-        egui::ComboBox::from_id_salt("kind-filter")
-            .selected_text(filter.kind.map_or("All kinds", |k| k.as_str()))
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut filter.kind, None, "All kinds");
-                for kind in TwinKind::ALL {
-                    if twins.twins().any(|t| t.kind == kind) {
-                        ui.selectable_value(&mut filter.kind, Some(kind), kind.as_str());
-                    }
-                }
-            });
-        egui::ComboBox::from_id_salt("colour-mode")
-            .selected_text(format!("Colour: {}", filter.colour.label()))
-            .show_ui(ui, |ui| {
-                for mode in ColourMode::ALL {
-                    ui.selectable_value(&mut filter.colour, mode, mode.label());
-                }
-            });
-        egui::ComboBox::from_id_salt("graph-focus")
-            .selected_text(filter.focus.label())
-            .show_ui(ui, |ui| {
-                for focus in [
-                    Focus::Everything,
-                    Focus::Neighbourhood(1),
-                    Focus::Neighbourhood(2),
-                    Focus::Neighbourhood(3),
-                    Focus::BlastRadius,
-                ] {
-                    ui.selectable_value(&mut filter.focus, focus, focus.label());
-                }
-            })
-            .response
-            .on_hover_text("Fade every twin outside the selected twin's neighbourhood or blast radius");
-        if ui.button("Fit").on_hover_text("Fit the whole graph in view").clicked() {
-            model.fit_frames = 2;
-        }
-        ui.weak(format!("{} twins · {} edges", twins.twin_count(), twins.edge_count()));
-    });
+    if let Some(id) = toolbar_ui(ui, model, filter, twins) {
+        action = Some(Some(id));
+    }
     let interaction = SettingsInteraction::new()
         .with_dragging_enabled(true)
         .with_hover_enabled(true)
@@ -661,6 +549,9 @@ pub fn graph_ui(
         meta.zoom *= motion.zoom;
         meta.save(ui);
     }
+    if !fitting && let Some(id) = model.reveal.take() {
+        model.reveal_now(ui, &id, ui.available_rect_before_wrap(), &view_id);
+    }
     let response = GraphView::<FixedState, FixedLayout>::new()
         .with_interactions(&interaction)
         .with_navigations(&navigation)
@@ -673,14 +564,23 @@ pub fn graph_ui(
         model.expand_group(ui, group, response.response.rect.size(), &view_id);
     }
     legend_ui(ui, response.response.rect, filter.colour);
+    model.minimap_ui(ui, response.response.rect, &view_id);
+    // Shift+click picks the far end of a path from the selected twin.
+    let shift = ui.input(|i| i.modifiers.shift);
     for change in &response.changes {
         match change {
             GraphChange::NodeClicked { node } | GraphChange::NodeSelected { node } => {
-                if let Some(id) = model.twin_of(*node) {
-                    action = Some(Some(id));
+                let Some(id) = model.twin_of(*node) else { continue };
+                match model.selected.clone() {
+                    Some(from) if shift && from != id => {
+                        filter.path_to(id);
+                        model.select(Some(&from));
+                        action = None;
+                    }
+                    _ => action = Some(Some(id)),
                 }
             }
-            GraphChange::NodeDeselected { .. } if model.graph.selected_nodes().is_empty() => {
+            GraphChange::NodeDeselected { .. } if model.graph.selected_nodes().is_empty() && !shift => {
                 action = action.or(Some(None));
             }
             _ => {}

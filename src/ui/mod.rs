@@ -11,6 +11,7 @@ pub mod connect;
 mod edge_shape;
 pub mod files;
 mod findings;
+mod graph_filter;
 mod graph_panel;
 mod inspector;
 pub mod jobs;

@@ -201,6 +201,90 @@ fn focus_fades_all_but_the_selected_twins_neighbourhood_or_blast_radius() {
     assert!(harness.state().faded_twins().is_empty());
 }
 
+#[test]
+fn filters_and_a_path_focus_fade_the_rest() {
+    let mut harness = open("scenarios/teaching-minimal.ron");
+    let faded = |h: &Harness<'static, WorkbenchApp>| -> Vec<String> {
+        h.state().faded_twins().iter().map(|t| t.to_string()).collect()
+    };
+    click(&mut harness, "Filter");
+    harness.get_by_label_contains("Kind: all").click();
+    harness.run_steps(2);
+    click(&mut harness, "database");
+    assert_eq!(faded(&harness), ["host", "lb", "web"]);
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    click(&mut harness, "Filter (1)");
+    click(&mut harness, "Clear filters");
+    assert!(faded(&harness).is_empty());
+    // Nothing is unhealthy at the end of this history's first hour.
+    let start = harness.state().scenario().unwrap().start;
+    harness.state_mut().push_command(Command::SetTime(start));
+    harness.run_steps(2);
+    click(&mut harness, "Filter");
+    harness.get_by_label_contains("Health: Any health").click();
+    harness.run_steps(2);
+    click(&mut harness, "Down");
+    assert_eq!(faded(&harness).len(), 4, "no twin is down: {:?}", faded(&harness));
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    click(&mut harness, "Filter (1)");
+    click(&mut harness, "Clear filters");
+
+    // The path from the load balancer to the database passes the web server.
+    harness.state_mut().push_command(Command::Select(Some("lb".into())));
+    harness.run_steps(3);
+    choose(&mut harness, "Focus: everything", "Focus: path to…");
+    harness.get_by_label("to").click();
+    harness.step();
+    harness.get_by_label("to").type_text("db");
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(3);
+    assert_eq!(faded(&harness), ["host"]);
+    harness.get_by_label("2 hops");
+}
+
+#[test]
+fn an_estate_is_boxed_by_application_with_a_minimap_that_moves_the_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("estate.ron");
+    let out = crate::support::twinbench(&[
+        "generate",
+        "--twins",
+        "60",
+        "--days",
+        "1",
+        "--seed",
+        "3",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let launch = Launch { scenario: Some(path), ..Launch::default() };
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_eframe(move |cc| WorkbenchApp::new(cc, launch));
+    wait_ready(&mut harness);
+    harness.run_steps(6);
+    assert!(harness.state().graph_groups().len() > 1, "{:?}", harness.state().graph_groups());
+    let before = harness.state().graph_view().expect("the graph was drawn");
+    // A click on the map's top-left corner brings that corner to the view's centre.
+    let corner = harness.get_by_label("Minimap").rect().min + egui::vec2(2.0, 2.0);
+    harness.event(egui::Event::PointerMoved(corner));
+    for pressed in [true, false] {
+        harness.event(egui::Event::PointerButton {
+            pos: corner,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::default(),
+        });
+    }
+    harness.run_steps(3);
+    let after = harness.state().graph_view().unwrap();
+    assert_eq!(after.0, before.0, "the zoom stays");
+    assert!(after.1.x > before.1.x + 50.0 && after.1.y > before.1.y + 50.0, "{before:?} → {after:?}");
+}
+
 /// Opens the combo box showing `shown` and picks `item`.
 fn choose(harness: &mut Harness<'static, WorkbenchApp>, shown: &str, item: &str) {
     harness.get_by_value(shown).click();

@@ -15,7 +15,8 @@ use crate::remediation::assessment::AtTime;
 use crate::remediation::review::Review;
 use crate::scenario::Scenario;
 use crate::ui::analyses::Finished;
-use crate::ui::graph_panel::{ColourMode, GraphFilter, GraphModel, GroupSummary};
+use crate::ui::graph_filter::{ColourMode, GraphFilter, passing_twins};
+use crate::ui::graph_panel::{GraphModel, GroupSummary};
 use crate::ui::inspector::InspectorState;
 use crate::ui::jobs::{Job, LoadEvent, LoadJob, Loaded, Source};
 use crate::ui::lab::ChaosMark;
@@ -424,8 +425,8 @@ impl WorkbenchApp {
 
     /// Recolours graph nodes when the time cursor, filter, colour mode or data changed.
     pub(super) fn paint_graph(&mut self) {
-        let key = (self.timeline.time, self.paint_generation, self.filter.colour);
-        if self.painted == Some(key) && !self.filter_changed() {
+        let key = (self.timeline.time, self.paint_generation, self.filter.colour, self.filter.key());
+        if self.painted.as_ref() == Some(&key) {
             return;
         }
         let (Some(current), Some(graph), Some(at)) = (&self.current, &mut self.graph, &self.at_cursor) else {
@@ -433,6 +434,8 @@ impl WorkbenchApp {
         };
         let dark = self.settings.dark_mode;
         let t = self.timeline.time;
+        let passing = passing_twins(&self.filter, &current.scenario.graph, |id| current.health(id, t), &at.findings);
+        self.filter.set_passing(passing);
         let mode = self.filter.colour;
         let overlay = if self.lab_painted.is_some() { self.lab.chaos_overlay() } else { None };
         if let Some(marks) = overlay {
@@ -480,11 +483,6 @@ impl WorkbenchApp {
         let summaries = group_summaries(graph, at, &tone, |id| current.health(id, t));
         graph.set_group_summaries(summaries);
         self.painted = Some(key);
-    }
-
-    pub(super) fn filter_changed(&self) -> bool {
-        // The filter is cheap to re-apply; repaint whenever it is active.
-        self.filter.is_active()
     }
 
     /// The frame's work before the UI pass.
@@ -551,7 +549,6 @@ impl WorkbenchApp {
     }
 }
 
-/// What each group box of the graph says at time `t`: its name, size, the twins not
 /// What each group's box says (name, size, twins down or degraded, findings at the
 /// cursor) and its colour: the colour of its worst twin by `tone` (the colour mode's).
 fn group_summaries(

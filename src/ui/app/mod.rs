@@ -25,7 +25,8 @@ pub use self::automation::{Automation, Outcome};
 use super::analyses::Analyses;
 use super::command::{Command, Commands};
 use super::files::FilePicker;
-use super::graph_panel::{ColourMode, GraphFilter, GraphModel};
+use super::graph_filter::{ColourMode, FilterKey, GraphFilter};
+use super::graph_panel::GraphModel;
 use super::inspector::InspectorState;
 use super::jobs::{Job, LoadJob, Source};
 use super::lab::LabState;
@@ -210,7 +211,7 @@ pub struct WorkbenchApp {
     files: FilePicker,
     /// The app's own small windows.
     dialogs: Dialogs,
-    painted: Option<(i64, u64, ColourMode)>,
+    painted: Option<(i64, u64, ColourMode, FilterKey)>,
     /// The background analyses of the open scenario.
     analyses: Analyses,
     right_tab: RightTab,
@@ -403,6 +404,16 @@ impl WorkbenchApp {
         self.scenario().map_or_else(Vec::new, |s| {
             s.graph.twins().filter(|t| self.filter.hides(&t.id, t.kind)).map(|t| t.id.clone()).collect()
         })
+    }
+
+    /// The names of the groups the graph is boxed by (none for a small graph).
+    pub fn graph_groups(&self) -> Vec<String> {
+        self.graph.as_ref().map_or_else(Vec::new, |g| g.groups().map(|group| group.name.clone()).collect())
+    }
+
+    /// The graph view's zoom and pan (from its corner) in the last frame drawn.
+    pub fn graph_view(&self) -> Option<(f32, egui::Vec2)> {
+        self.graph.as_ref().and_then(GraphModel::view)
     }
 
     /// The time cursor.
