@@ -30,13 +30,16 @@ pub struct GraphFilter {
     pub colour: ColourMode,
     /// Which part of the graph around the selected twin stays in view.
     pub focus: Focus,
+    /// Only the twins of this application (a group of the graph) are highlighted;
+    /// without a selected twin the focus is around the whole application.
+    pub group: Option<(String, BTreeSet<TwinId>)>,
     /// The other end of [`Focus::Path`].
     pub path_to: Option<TwinId>,
     /// What is typed in the path's *to* field.
     path_text: String,
     /// The twins in focus (`None`: all), for the selection and focus they were made for.
     focused: Option<BTreeSet<TwinId>>,
-    focused_for: Option<(Option<TwinId>, Focus, Option<TwinId>)>,
+    focused_for: Option<FocusKey>,
     /// The length of the path in focus (`Some(None)`: the two twins are not connected).
     path_length: Option<Option<usize>>,
     /// The twins passing the tag, health and finding filters (`None`: those are off),
@@ -52,8 +55,13 @@ pub struct FilterKey {
     tag: Option<String>,
     health: HealthFilter,
     finding: FindingFilter,
-    focused_for: Option<(Option<TwinId>, Focus, Option<TwinId>)>,
+    group: Option<String>,
+    focused_for: Option<FocusKey>,
 }
+
+/// What the twins in focus were worked out for: the selected twin, the focus, the path's
+/// far end and the application.
+type FocusKey = (Option<TwinId>, Focus, Option<TwinId>, Option<String>);
 
 /// How unhealthy a twin must be to stay in view.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -216,16 +224,22 @@ impl GraphFilter {
             || self.kind.is_some_and(|k| k != kind)
             || self.passing.as_ref().is_some_and(|twins| !twins.contains(id))
             || self.focused.as_ref().is_some_and(|twins| !twins.contains(id))
+            || (self.focused.is_none() && self.group.as_ref().is_some_and(|(_, twins)| !twins.contains(id)))
     }
 
     /// True when anything is faded.
     pub fn is_active(&self) -> bool {
-        !self.search.trim().is_empty() || self.kind.is_some() || self.passing.is_some() || self.focused.is_some()
+        !self.search.trim().is_empty()
+            || self.kind.is_some()
+            || self.passing.is_some()
+            || self.focused.is_some()
+            || self.group.is_some()
     }
 
     /// How many of the kind, tag, health and finding filters are on.
     pub fn filters_on(&self) -> usize {
         usize::from(self.kind.is_some())
+            + usize::from(self.group.is_some())
             + usize::from(self.tag.is_some())
             + usize::from(self.health != HealthFilter::Any)
             + usize::from(self.finding != FindingFilter::Any)
@@ -239,6 +253,7 @@ impl GraphFilter {
             tag: self.tag.clone(),
             health: self.health,
             finding: self.finding,
+            group: self.group.as_ref().map(|(name, _)| name.clone()),
             focused_for: self.focused_for.clone(),
         }
     }
@@ -249,19 +264,26 @@ impl GraphFilter {
     }
 
     /// Works out the twins in focus around `selected` (after the selection or the focus
-    /// changed); without a selection everything is in view. True when that changed.
+    /// changed) or, without one, around the chosen application; with neither everything
+    /// is in view. True when that changed.
     pub fn update_focus(&mut self, graph: &TwinGraph, selected: Option<&TwinId>) -> bool {
-        let key = (selected.cloned(), self.focus, self.path_to.clone());
+        let group = self.group.as_ref().map(|(name, _)| name.clone());
+        let key = (selected.cloned(), self.focus, self.path_to.clone(), group);
         if self.focused_for.as_ref() == Some(&key) {
             return false;
         }
         self.path_length = None;
-        self.focused = selected.and_then(|id| match self.focus {
+        let origin: Vec<TwinId> = match (selected, &self.group) {
+            (Some(id), _) => vec![id.clone()],
+            (None, Some((_, twins))) => twins.iter().cloned().collect(),
+            (None, None) => Vec::new(),
+        };
+        self.focused = selected.or(origin.first()).and_then(|id| match self.focus {
             Focus::Everything => None,
-            Focus::Neighbourhood(hops) => Some(graph.neighbourhood(id, hops).into_iter().collect()),
+            Focus::Neighbourhood(hops) => Some(origin.iter().flat_map(|id| graph.neighbourhood(id, hops)).collect()),
             Focus::BlastRadius => {
-                let mut twins: BTreeSet<TwinId> = graph.blast_radius(id).into_iter().collect();
-                twins.insert(id.clone());
+                let mut twins: BTreeSet<TwinId> = origin.iter().flat_map(|id| graph.blast_radius(id)).collect();
+                twins.extend(origin.iter().cloned());
                 Some(twins)
             }
             Focus::Path => {
@@ -286,6 +308,7 @@ impl GraphFilter {
     /// Turns the kind, tag, health and finding filters off.
     pub fn clear_filters(&mut self) {
         (self.kind, self.tag, self.health, self.finding) = (None, None, HealthFilter::Any, FindingFilter::Any);
+        self.group = None;
     }
 }
 
@@ -348,7 +371,7 @@ pub fn toolbar_ui(
         if search.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
             pick = find_twin(twins, &filter.search);
         }
-        filters_menu(ui, filter, twins);
+        filters_menu(ui, filter, model, twins);
         egui::ComboBox::from_id_salt("colour-mode")
             .selected_text(format!("Colour: {}", filter.colour.label()))
             .show_ui(ui, |ui| {
@@ -411,11 +434,30 @@ fn path_ui(ui: &mut egui::Ui, filter: &mut GraphFilter, twins: &TwinGraph) {
     }
 }
 
-/// The *Filter* menu: kind, tag, health and finding, each a submenu.
-fn filters_menu(ui: &mut egui::Ui, filter: &mut GraphFilter, twins: &TwinGraph) {
+/// The *Filter* menu: application, kind, tag, health and finding, each a submenu.
+fn filters_menu(ui: &mut egui::Ui, filter: &mut GraphFilter, model: &GraphModel, twins: &TwinGraph) {
     let on = filter.filters_on();
     let title = if on == 0 { "Filter".to_string() } else { format!("Filter ({on})") };
     ui.menu_button(title, |ui| {
+        if model.groups().next().is_some() {
+            let shown = filter.group.as_ref().map_or("all", |(name, _)| name.as_str());
+            ui.menu_button(format!("Application: {shown}"), |ui| {
+                if ui.selectable_label(filter.group.is_none(), "All applications").clicked() {
+                    filter.group = None;
+                }
+                egui::ScrollArea::vertical().max_height(320.0).show(ui, |ui| {
+                    for group in model.groups() {
+                        let chosen = filter.group.as_ref().is_some_and(|(name, _)| name == &group.name);
+                        let label = format!("{} ({})", group.name, group.twins.len());
+                        if ui.selectable_label(chosen, label).clicked() {
+                            filter.group = Some((group.name.clone(), group.twins.iter().cloned().collect()));
+                        }
+                    }
+                });
+            })
+            .response
+            .on_hover_text("Fade the other applications; with no twin selected, Focus works around this one");
+        }
         ui.menu_button(format!("Kind: {}", filter.kind.map_or("all", |k| k.as_str())), |ui| {
             ui.selectable_value(&mut filter.kind, None, "All kinds");
             for kind in TwinKind::ALL {
@@ -528,6 +570,18 @@ mod tests {
         // Without a selection nothing is faded.
         filter.update_focus(&g, None);
         assert!(faded(&filter, &g).is_empty());
+        // An application alone fades the others; with a focus and no selection, the
+        // focus is around the whole application.
+        filter.group = Some(("data".into(), ["batch".into(), "db".into()].into_iter().collect()));
+        filter.focus = Focus::Everything;
+        filter.update_focus(&g, None);
+        assert_eq!(faded(&filter, &g), ["lb", "web"]);
+        filter.focus = Focus::Neighbourhood(1);
+        assert!(filter.update_focus(&g, None));
+        assert_eq!(faded(&filter, &g), ["lb"]);
+        filter.focus = Focus::BlastRadius;
+        filter.update_focus(&g, None);
+        assert!(faded(&filter, &g).is_empty(), "the database's failure reaches the web server and the balancer");
         assert_eq!(find_twin(&g, "WE").as_ref().map(TwinId::as_str), Some("web"));
         assert_eq!(find_twin(&g, "db").as_ref().map(TwinId::as_str), Some("db"));
         assert_eq!(find_twin(&g, " "), None);

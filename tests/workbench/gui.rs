@@ -283,6 +283,16 @@ fn an_estate_is_boxed_by_application_with_a_minimap_that_moves_the_view() {
     let after = harness.state().graph_view().unwrap();
     assert_eq!(after.0, before.0, "the zoom stays");
     assert!(after.1.x > before.1.x + 50.0 && after.1.y > before.1.y + 50.0, "{before:?} → {after:?}");
+
+    // Choosing an application fades the others.
+    let first = harness.state().graph_groups()[0].clone();
+    let members = harness.state().scenario().unwrap().graph.groups()[0].twins.len();
+    click(&mut harness, "Filter");
+    harness.get_by_label_contains("Application: all").click();
+    harness.run_steps(2);
+    click(&mut harness, &format!("{first} ({members})"));
+    let total = harness.state().scenario().unwrap().graph.twin_count();
+    assert_eq!(harness.state().faded_twins().len(), total - members);
 }
 
 /// Opens the combo box showing `shown` and picks `item`.
