@@ -29,11 +29,13 @@
 //! sorted.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
 use super::compliance::CurrentViolation;
 use super::forecast::{Forecast, ForecastConfig, ForecastError, forecast_with};
-use super::par::map_items;
+use super::par::map_items_prioritised;
+use super::scan::wanted_first;
 use crate::model::{SeriesKey, StoreError, TwinId, UnixSecs};
 use crate::policy::{Aggregation, MetricRule, Operator, Policy, Severity, rules_for};
 use crate::scenario::Scenario;
@@ -270,6 +272,23 @@ pub fn predict(
     progress: &(dyn Fn(usize, usize) + Sync),
     cancel: &AtomicBool,
 ) -> Option<Predictions> {
+    predict_prioritised(scenario, policies, current, config, &Mutex::new(Vec::new()), &|_| {}, progress, cancel)
+}
+
+/// [`predict`], forecasting the series of the twins in `wanted` first (the caller may
+/// change the list while it runs) and handing each series' predicted violations to
+/// `sink` as soon as its forecast is done. The result is the same as [`predict`]'s.
+#[allow(clippy::too_many_arguments)]
+pub fn predict_prioritised(
+    scenario: &Scenario,
+    policies: &[Policy],
+    current: &[CurrentViolation],
+    config: &PredictConfig,
+    wanted: &Mutex<Vec<TwinId>>,
+    sink: &(dyn Fn(Vec<PredictedViolation>) + Sync),
+    progress: &(dyn Fn(usize, usize) + Sync),
+    cancel: &AtomicBool,
+) -> Option<Predictions> {
     let mut keys: Vec<SeriesKey> = Vec::new();
     for twin in scenario.graph.twins() {
         for metric in scenario.telemetry.metrics_of(&twin.id) {
@@ -279,7 +298,24 @@ pub fn predict(
         }
     }
     keys.sort();
-    let results = map_items(&keys, progress, cancel, |key| forecast_series(scenario, key, config))?;
+    let refs: Vec<&SeriesKey> = keys.iter().collect();
+    let urgent = wanted_first(&refs, wanted);
+    let results = map_items_prioritised(
+        &keys,
+        &urgent,
+        progress,
+        cancel,
+        |key| forecast_series(scenario, key, config),
+        |i, result| {
+            if let Ok(Some(sf)) = result {
+                let found = series_violations(scenario, policies, current, config, &keys[i], sf);
+                if !found.is_empty() {
+                    sink(found);
+                }
+            }
+        },
+    )?;
+    drop(urgent);
     let mut out = Predictions::default();
     for (key, result) in keys.into_iter().zip(results) {
         match result {
@@ -291,30 +327,7 @@ pub fn predict(
         }
     }
     for (key, sf) in &out.forecasts {
-        let Some(twin) = scenario.graph.twin(&key.twin) else {
-            continue;
-        };
-        for (policy, rule) in rules_for(policies, twin, key.metric.as_str()) {
-            let violated_now = current.iter().any(|v| v.twin == twin.id && v.policy == policy.name && &v.rule == rule);
-            if violated_now {
-                continue;
-            }
-            if let Some((at, probability, expected)) = predict_rule(rule, sf, scenario.end, config.min_probability) {
-                out.violations.push(PredictedViolation {
-                    policy: policy.name.clone(),
-                    severity: policy.severity,
-                    twin: twin.id.clone(),
-                    rule: rule.clone(),
-                    at,
-                    eta_secs: at - scenario.end,
-                    probability,
-                    expected,
-                    value: sf.last_value,
-                    model: sf.forecast.model.clone(),
-                    mase: sf.forecast.mase,
-                });
-            }
-        }
+        out.violations.extend(series_violations(scenario, policies, current, config, key, sf));
     }
     out.violations.sort_by(|a, b| {
         a.at.cmp(&b.at)
@@ -322,6 +335,44 @@ pub fn predict(
             .then_with(|| (&a.twin, &a.policy, a.rule.to_string()).cmp(&(&b.twin, &b.policy, b.rule.to_string())))
     });
     Some(out)
+}
+
+/// The predicted violations of the rules of `policies` on one series' forecast (rules
+/// violated now, in `current`, left out), in the order of the policies and rules.
+fn series_violations(
+    scenario: &Scenario,
+    policies: &[Policy],
+    current: &[CurrentViolation],
+    config: &PredictConfig,
+    key: &SeriesKey,
+    sf: &SeriesForecast,
+) -> Vec<PredictedViolation> {
+    let Some(twin) = scenario.graph.twin(&key.twin) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (policy, rule) in rules_for(policies, twin, key.metric.as_str()) {
+        let violated_now = current.iter().any(|v| v.twin == twin.id && v.policy == policy.name && &v.rule == rule);
+        if violated_now {
+            continue;
+        }
+        if let Some((at, probability, expected)) = predict_rule(rule, sf, scenario.end, config.min_probability) {
+            out.push(PredictedViolation {
+                policy: policy.name.clone(),
+                severity: policy.severity,
+                twin: twin.id.clone(),
+                rule: rule.clone(),
+                at,
+                eta_secs: at - scenario.end,
+                probability,
+                expected,
+                value: sf.last_value,
+                model: sf.forecast.model.clone(),
+                mase: sf.forecast.mase,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -449,5 +500,22 @@ mod tests {
         let again = predict(&s, &s.policies, &current, &config, &|_, _| {}, &AtomicBool::new(false)).unwrap();
         assert_eq!(again, out, "deterministic");
         assert!(predict(&s, &s.policies, &current, &config, &|_, _| {}, &AtomicBool::new(true)).is_none());
+        // Prioritised and streamed: the same result, and every violation streamed.
+        let wanted = Mutex::new(vec![TwinId::new("web"), TwinId::new("db")]);
+        let streamed = Mutex::new(Vec::new());
+        let sink = |found: Vec<PredictedViolation>| streamed.lock().unwrap().extend(found);
+        let first = predict_prioritised(
+            &s,
+            &s.policies,
+            &current,
+            &config,
+            &wanted,
+            &sink,
+            &|_, _| {},
+            &AtomicBool::new(false),
+        );
+        assert_eq!(first.as_ref(), Some(&out));
+        assert_eq!(streamed.into_inner().unwrap(), out.violations);
+        assert!(wanted.lock().unwrap().is_empty(), "wanted twins leave the list once taken");
     }
 }

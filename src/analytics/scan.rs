@@ -154,6 +154,27 @@ pub fn scan(
     scan_prioritised(scenario, &Mutex::new(Vec::new()), &|_, _| {}, progress, cancel)
 }
 
+/// For [`map_items_prioritised`] over `keys` (sorted: a twin's series are one run):
+/// the next series not yet taken of the first twin in `wanted`; twins whose series are
+/// all taken leave the list.
+pub(crate) fn wanted_first<'a>(
+    keys: &'a [&'a SeriesKey],
+    wanted: &'a Mutex<Vec<TwinId>>,
+) -> impl Fn(&[AtomicBool]) -> Option<usize> + Sync + 'a {
+    move |taken: &[AtomicBool]| {
+        let mut wanted = wanted.lock().ok()?;
+        while let Some(twin) = wanted.first() {
+            let first = keys.partition_point(|k| &k.twin < twin);
+            let run = first..first + keys[first..].partition_point(|k| &k.twin == twin);
+            if let Some(i) = run.into_iter().find(|&i| !taken[i].load(Ordering::Relaxed)) {
+                return Some(i);
+            }
+            wanted.remove(0);
+        }
+        None
+    }
+}
+
 /// [`scan`], steered and streamed: `wanted` lists twins whose series should be scanned
 /// first, most wanted first (the workbench puts the selected twin and those on screen
 /// there, and may change it while the scan runs); `sink` receives each series' scan as
@@ -166,24 +187,7 @@ pub fn scan_prioritised(
     cancel: &AtomicBool,
 ) -> Result<AnomalyScans, StoreError> {
     let keys: Vec<&SeriesKey> = scenario.telemetry.keys().collect();
-    // Keys are sorted by twin, then metric: a twin's series are one run.
-    let series_of = |twin: &TwinId| {
-        let first = keys.partition_point(|k| &k.twin < twin);
-        first..first + keys[first..].partition_point(|k| &k.twin == twin)
-    };
-    let urgent = |taken: &[AtomicBool]| -> Option<usize> {
-        let Ok(mut wanted) = wanted.lock() else {
-            return None;
-        };
-        // Twins whose series are all taken leave the list.
-        while let Some(twin) = wanted.first() {
-            if let Some(i) = series_of(twin).find(|&i| !taken[i].load(Ordering::Relaxed)) {
-                return Some(i);
-            }
-            wanted.remove(0);
-        }
-        None
-    };
+    let urgent = wanted_first(&keys, wanted);
     let results = map_items_prioritised(
         &keys,
         &urgent,
@@ -197,7 +201,7 @@ pub fn scan_prioritised(
         },
     )
     .ok_or_else(|| StoreError::Codec("anomaly scan cancelled".into()))?;
-    keys.into_iter().zip(results).map(|(key, result)| Ok((key.clone(), result?))).collect()
+    keys.iter().zip(results).map(|(key, result)| Ok(((*key).clone(), result?))).collect()
 }
 
 /// A twin's anomaly level at `t`: the highest level of its series, with that series'

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use eframe::egui;
 
 use super::jobs::{Job, TwinForecasts, spawn_anomaly_scan, spawn_predictions, spawn_twin_forecasts, spawn_violations};
-use crate::analytics::predict::Predictions;
+use crate::analytics::predict::{PredictedViolation, Predictions};
 use crate::analytics::scan::{AnomalyScans, SeriesAnomalies};
 use crate::model::{SeriesKey, TwinId};
 use crate::policy::Policy;
@@ -25,6 +25,8 @@ pub enum Finished {
     Violations(Result<ViolationHistory, String>),
     /// Predicted violations and the forecasts behind them.
     Predictions(Result<Predictions, String>),
+    /// Predicted violations of some series, streamed while forecasting runs.
+    PredictionsSoFar(Vec<PredictedViolation>),
     /// Forecasts of the selected twin's other series.
     TwinForecasts(Result<TwinForecasts, String>),
 }
@@ -39,6 +41,10 @@ pub struct Analyses {
     scan_streamed: Arc<Mutex<Vec<(SeriesKey, SeriesAnomalies)>>>,
     backtest: Option<Job<ViolationHistory>>,
     predictions: Option<Job<Predictions>>,
+    /// Twins forecasting should do first (most wanted first).
+    predict_wanted: Arc<Mutex<Vec<TwinId>>>,
+    /// Predicted violations found since the last poll.
+    predict_streamed: Arc<Mutex<Vec<PredictedViolation>>>,
     /// Predictions are wanted once the running backtest has the violation history.
     predict_after_backtest: bool,
     twin: Option<(TwinId, Job<TwinForecasts>)>,
@@ -73,15 +79,18 @@ impl Analyses {
         Ok(())
     }
 
-    /// Whether the anomaly scan is running.
-    pub fn is_scanning(&self) -> bool {
-        self.scan.is_some()
+    /// Whether the anomaly scan or forecasting is running.
+    pub fn is_streaming(&self) -> bool {
+        self.scan.is_some() || self.predictions.is_some()
     }
 
-    /// Tells the running scan which twins to do first, most wanted first.
-    pub fn want_scanned(&self, twins: Vec<TwinId>) {
-        if let Ok(mut wanted) = self.scan_wanted.lock() {
-            *wanted = twins;
+    /// Tells the running scan and forecasting which twins to do first, most wanted
+    /// first.
+    pub fn want_first(&self, twins: Vec<TwinId>) {
+        for list in [&self.scan_wanted, &self.predict_wanted] {
+            if let Ok(mut wanted) = list.lock() {
+                wanted.clone_from(&twins);
+            }
         }
     }
 
@@ -113,8 +122,16 @@ impl Analyses {
             self.predict_after_backtest = true;
             return Ok(());
         }
-        let job = spawn_predictions(Arc::clone(scenario), Arc::clone(policies), Arc::clone(violations), ctx)
-            .map_err(|e| format!("Cannot start forecasting: {e}"))?;
+        self.predict_streamed = Arc::default();
+        let job = spawn_predictions(
+            Arc::clone(scenario),
+            Arc::clone(policies),
+            Arc::clone(violations),
+            Arc::clone(&self.predict_wanted),
+            Arc::clone(&self.predict_streamed),
+            ctx,
+        )
+        .map_err(|e| format!("Cannot start forecasting: {e}"))?;
         self.predictions = Some(job);
         Ok(())
     }
@@ -149,6 +166,10 @@ impl Analyses {
         let streamed = self.scan_streamed.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
         if !streamed.is_empty() {
             done.push(Finished::AnomaliesSoFar(streamed));
+        }
+        let predicted = self.predict_streamed.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
+        if !predicted.is_empty() {
+            done.push(Finished::PredictionsSoFar(predicted));
         }
         done.extend(take_finished(&mut self.scan).map(Finished::Anomalies));
         done.extend(take_finished(&mut self.backtest).map(Finished::Violations));

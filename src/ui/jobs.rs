@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use eframe::egui;
 
-use crate::analytics::predict::{PredictConfig, Predictions, SeriesForecast, forecast_series, predict};
+use crate::analytics::predict::{
+    PredictConfig, PredictedViolation, Predictions, SeriesForecast, forecast_series, predict_prioritised,
+};
 use crate::io::scenario::{self, ScenarioDef};
 use crate::policy::spans::{ViolationHistory, violation_history};
 use crate::scenario::Scenario;
@@ -295,17 +297,35 @@ pub const PREDICT_HORIZON_SECS: i64 = 7 * 86_400;
 /// Forecasts every series a threshold rule of `policies` applies to and evaluates the
 /// rules on the forecasts (from the end of history), in the background. `history` is
 /// the policies' violation history (the backtest's result), for what is violated now.
+/// The series of the twins in `wanted` go first; each series' predicted violations are
+/// pushed to `streamed` as soon as they are known.
 pub fn spawn_predictions(
     scenario: Arc<Scenario>,
     policies: Arc<Vec<crate::policy::Policy>>,
     history: Arc<ViolationHistory>,
+    wanted: Arc<Mutex<Vec<TwinId>>>,
+    streamed: Arc<Mutex<Vec<PredictedViolation>>>,
     ctx: &egui::Context,
 ) -> std::io::Result<Job<Predictions>> {
     Job::spawn("forecast", "Forecasting", ctx, move |p| {
         let current = crate::analytics::compliance::current_violations(&scenario, &policies, &history);
         let config = PredictConfig::new(PREDICT_HORIZON_SECS);
-        predict(&scenario, &policies, &current, &config, &|d, t| p.report(d, t), p.cancel_flag())
-            .ok_or_else(|| "forecasting cancelled".to_string())
+        let sink = |found: Vec<PredictedViolation>| {
+            if let Ok(mut out) = streamed.lock() {
+                out.extend(found);
+            }
+        };
+        predict_prioritised(
+            &scenario,
+            &policies,
+            &current,
+            &config,
+            &wanted,
+            &sink,
+            &|d, t| p.report(d, t),
+            p.cancel_flag(),
+        )
+        .ok_or_else(|| "forecasting cancelled".to_string())
     })
 }
 

@@ -60,6 +60,7 @@ impl WorkbenchApp {
             scans_so_far: AnomalyScans::new(),
             violations: Arc::new(violations),
             predictions: None,
+            predicted_so_far: Vec::new(),
             twin_forecasts: BTreeMap::new(),
             history_ready,
             source,
@@ -120,7 +121,21 @@ impl WorkbenchApp {
                     continue;
                 }
                 Finished::Violations(Ok(violations)) => c.violations = Arc::new(violations),
-                Finished::Predictions(Ok(predictions)) => c.predictions = Some(Arc::new(predictions)),
+                Finished::Predictions(Ok(predictions)) => {
+                    c.predictions = Some(Arc::new(predictions));
+                    c.predicted_so_far.clear();
+                }
+                Finished::PredictionsSoFar(found) => {
+                    if c.predictions.is_none() {
+                        c.predicted_so_far.extend(found);
+                    }
+                    // Only the graph's predicted colours change; findings wait for
+                    // every forecast.
+                    if self.filter.colour == ColourMode::Predicted {
+                        self.painted = None;
+                    }
+                    continue;
+                }
                 Finished::TwinForecasts(Ok(forecasts)) => c.twin_forecasts.extend(forecasts),
                 Finished::Anomalies(Err(e)) => self.notifications.error(format!("The anomaly scan failed: {e}")),
                 Finished::Violations(Err(e)) => {
@@ -138,10 +153,11 @@ impl WorkbenchApp {
         }
     }
 
-    /// Tells a running anomaly scan what to do first: the selected twin, its
-    /// neighbours, then the twins in view from the centre out. Twice a second at most.
+    /// Tells a running anomaly scan and forecasting what to do first: the selected
+    /// twin, its neighbours, then the twins in view from the centre out. Twice a second
+    /// at most.
     fn steer_scan(&mut self, now: f64) {
-        if !self.analyses.is_scanning() || now < self.scan_steered + 0.5 {
+        if !self.analyses.is_streaming() || now < self.scan_steered + 0.5 {
             return;
         }
         self.scan_steered = now;
@@ -155,7 +171,7 @@ impl WorkbenchApp {
         }
         let mut seen: std::collections::BTreeSet<TwinId> = wanted.iter().cloned().collect();
         wanted.extend(graph.twins_in_view().into_iter().filter(|id| seen.insert(id.clone())));
-        self.analyses.want_scanned(wanted);
+        self.analyses.want_first(wanted);
     }
 
     /// Starts the anomaly scan of the open scenario.
@@ -468,9 +484,8 @@ impl WorkbenchApp {
                 ColourMode::Drift => {
                     at.drift.twin(id).map_or(unknown, |d| (d.score, theme::score_color(d.score, dark)))
                 }
-                ColourMode::Predicted => current.predictions.as_ref().map_or(unknown, |p| {
-                    let worst =
-                        p.violations.iter().filter(|v| &v.twin == id).map(|v| v.probability).fold(0.0, f64::max);
+                ColourMode::Predicted => current.predicted().map_or(unknown, |found| {
+                    let worst = found.iter().filter(|v| &v.twin == id).map(|v| v.probability).fold(0.0, f64::max);
                     (worst, theme::score_color(worst, dark))
                 }),
                 ColourMode::Anomaly => current.scans().map_or(unknown, |scans| {

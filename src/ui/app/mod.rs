@@ -118,6 +118,9 @@ struct Current {
     violations: Arc<ViolationHistory>,
     /// Predicted violations and the forecasts behind them, once forecasting finished.
     predictions: Option<Arc<Predictions>>,
+    /// The violations predicted so far while forecasting runs (streamed in, the
+    /// selected twin and those on screen first).
+    predicted_so_far: Vec<crate::analytics::predict::PredictedViolation>,
     /// Forecasts of series no rule applies to, made when their twin is selected.
     twin_forecasts: BTreeMap<SeriesKey, Result<SeriesForecast, String>>,
     history_ready: bool,
@@ -153,6 +156,15 @@ impl Current {
             assessment = assessment.with_predictions(Arc::clone(predictions));
         }
         assessment
+    }
+
+    /// The predicted violations to colour by: all of them once forecasting finished,
+    /// else those found so far (`None` before any forecast is done).
+    fn predicted(&self) -> Option<&[crate::analytics::predict::PredictedViolation]> {
+        match &self.predictions {
+            Some(p) => Some(&p.violations),
+            None => (!self.predicted_so_far.is_empty()).then_some(&self.predicted_so_far[..]),
+        }
     }
 
     /// The anomaly scans to colour by: the finished scan, or the series scanned so far.
