@@ -86,10 +86,10 @@ impl Analyses {
 
     /// Tells the running scan and forecasting which twins to do first, most wanted
     /// first.
-    pub fn want_first(&self, twins: Vec<TwinId>) {
+    pub fn want_first(&self, twins: &[TwinId]) {
         for list in [&self.scan_wanted, &self.predict_wanted] {
             if let Ok(mut wanted) = list.lock() {
-                wanted.clone_from(&twins);
+                *wanted = twins.to_vec();
             }
         }
     }

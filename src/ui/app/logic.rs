@@ -171,7 +171,7 @@ impl WorkbenchApp {
         }
         let mut seen: std::collections::BTreeSet<TwinId> = wanted.iter().cloned().collect();
         wanted.extend(graph.twins_in_view().into_iter().filter(|id| seen.insert(id.clone())));
-        self.analyses.want_first(wanted);
+        self.analyses.want_first(&wanted);
     }
 
     /// Starts the anomaly scan of the open scenario.
