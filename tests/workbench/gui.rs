@@ -267,7 +267,18 @@ fn an_estate_is_boxed_by_application_with_a_minimap_that_moves_the_view() {
     wait_ready(&mut harness);
     harness.run_steps(6);
     assert!(harness.state().graph_groups().len() > 1, "{:?}", harness.state().graph_groups());
-    let before = harness.state().graph_view().expect("the graph was drawn");
+    // With everything in view there is nothing to find on a map.
+    assert!(harness.query_by_label("Minimap").is_none());
+    // Zoom in (as Ctrl+scroll or a pinch would) over the graph.
+    let fitted = harness.state().graph_view().expect("the graph was drawn");
+    for _ in 0..12 {
+        harness.event(egui::Event::PointerMoved(egui::pos2(400.0, 450.0)));
+        harness.event(egui::Event::Zoom(1.5));
+        harness.step();
+    }
+    harness.run_steps(2);
+    let before = harness.state().graph_view().unwrap();
+    assert!(before.0 > fitted.0 * 1.5, "zoomed in: {fitted:?} → {before:?}");
     // A click on the map's top-left corner brings that corner to the view's centre.
     let corner = harness.get_by_label("Minimap").rect().min + egui::vec2(2.0, 2.0);
     harness.event(egui::Event::PointerMoved(corner));

@@ -15,7 +15,8 @@ const MARGIN: f32 = 10.0;
 impl GraphModel {
     /// Draws the minimap in the bottom-right corner of the view `rect` (`view_id` is
     /// the graph view's) and moves the view to what is clicked or dragged on it. Only
-    /// for graphs laid out in groups, and not in a view too small to spare the room.
+    /// for graphs laid out in groups, while part of the graph is out of view, and not in
+    /// a view too small to spare the room.
     pub(super) fn minimap_ui(&self, ui: &mut egui::Ui, rect: egui::Rect, view_id: &str) {
         if self.groups.is_empty() {
             return;
@@ -33,11 +34,21 @@ impl GraphModel {
             return;
         }
         let to_map = |p: egui::Pos2| map.min + (p - world.min) * scale;
+        // The part of the canvas in view: the view's corners, unpanned and unzoomed.
+        let meta = MetadataFrame::new(Some(view_id.to_string())).load(ui);
+        let seen_before = egui::Rect::from_min_max(
+            (-meta.pan / meta.zoom).to_pos2(),
+            ((rect.size() - meta.pan) / meta.zoom).to_pos2(),
+        );
+        if seen_before.contains_rect(world) {
+            // Everything is in view: nothing to find.
+            return;
+        }
         let response = ui
             .interact(map, egui::Id::new(view_id).with("minimap"), egui::Sense::click_and_drag())
             .on_hover_text("Minimap: click or drag to move the view");
         response.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Other, true, "Minimap"));
-        let mut meta = MetadataFrame::new(Some(view_id.to_string())).load(ui);
+        let mut meta = meta;
         let (zoom, mut pan) = (meta.zoom, meta.pan);
         if (response.clicked() || response.dragged())
             && let Some(at) = response.interact_pointer_pos()
@@ -61,7 +72,6 @@ impl GraphModel {
             let shown = egui::Rect::from_min_max(to_map(r.min), to_map(r.max)).shrink(0.5);
             painter.rect_filled(shown, 1.0, colour.gamma_multiply(0.75));
         }
-        // The part of the canvas in view: the view's corners, unpanned and unzoomed.
         let seen = egui::Rect::from_min_max((-pan / zoom).to_pos2(), ((rect.size() - pan) / zoom).to_pos2());
         let frame = egui::Rect::from_min_max(to_map(seen.min), to_map(seen.max)).intersect(map.expand(2.0));
         if frame.is_positive() {
