@@ -296,6 +296,23 @@ pub struct PlanArgs {
     /// The plan to write: .json (Terraform-plan-like), .ron or .md (runbook).
     #[arg(long, required = true)]
     pub out: Option<PathBuf>,
+    /// Deliver the plan's approved notifications as alerts to this Alertmanager
+    /// (API v2), e.g. http://127.0.0.1:9093. Credentials go in --auth-env/--auth-file.
+    #[arg(long, value_name = "URL")]
+    pub alertmanager: Option<String>,
+    /// Read the Alertmanager's bearer token (or with --basic-user the password) from
+    /// this environment variable.
+    #[arg(long, value_name = "VAR", requires = "alertmanager", conflicts_with = "auth_file")]
+    pub auth_env: Option<String>,
+    /// Read the Alertmanager's bearer token (or with --basic-user the password) from this file.
+    #[arg(long, value_name = "PATH", requires = "alertmanager")]
+    pub auth_file: Option<PathBuf>,
+    /// Use basic auth as this user with the Alertmanager.
+    #[arg(long, value_name = "NAME", requires = "alertmanager")]
+    pub basic_user: Option<String>,
+    /// Also trust this CA certificate (PEM) for an https Alertmanager.
+    #[arg(long, value_name = "PEM", requires = "alertmanager")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// What `plan` does besides computing a plan.

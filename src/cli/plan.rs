@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use super::check::{Loaded, load_assessment};
+use super::connect::{ca_file, credentials};
 use super::{PlanAction, PlanArgs, PlanShowArgs, VerifyArgs, horizon_secs};
+use crate::io::alertmanager::{self, AlertmanagerConfig};
+use crate::io::prometheus::client::check_server_url;
 use crate::io::{plan as plan_io, policy, scenario};
 use crate::remediation::assessment::AtTime;
 use crate::remediation::plan::{ApproveSpec, PlanContext, plan, staleness};
@@ -35,6 +38,16 @@ pub fn plan_command(args: &PlanArgs) -> Result<ExitCode> {
         bail!("plan needs a SCENARIO and --out PLAN (or: plan show PLAN)");
     };
     let approve = approve_spec(&args.approve)?;
+    // Credentials and the CA are read before the work, so a missing one fails at once.
+    let alertmanager = match &args.alertmanager {
+        Some(url) => Some(AlertmanagerConfig {
+            base_url: check_server_url("Alertmanager", url).map_err(anyhow::Error::msg)?,
+            auth: credentials(args.auth_env.as_deref(), args.auth_file.as_deref(), args.basic_user.as_deref())?,
+            ca_pem: ca_file(args.ca_file.as_deref())?,
+            timeout: std::time::Duration::from_secs(10),
+        }),
+        None => None,
+    };
     let Loaded { assessment, .. } = load_assessment(scenario, &args.policy, horizon_secs(args.horizon)?)?;
     let never = std::sync::atomic::AtomicBool::new(false);
     let scans = crate::analytics::scan::scan(assessment.scenario(), &|_, _| {}, &never)?;
@@ -54,6 +67,23 @@ pub fn plan_command(args: &PlanArgs) -> Result<ExitCode> {
         eprintln!("  {}", plan_io::step_line(step));
     }
     eprintln!("wrote {} (fingerprint {})", out.display(), &plan.fingerprint[..16]);
+    if let Some(config) = alertmanager {
+        let alerts = alertmanager::alerts(&plan);
+        if alerts.is_empty() {
+            eprintln!("no approved notifications: nothing sent to {}", config.base_url);
+        } else {
+            let delivery = alertmanager::deliver(&config, &alerts).map_err(|e| {
+                anyhow::anyhow!("cannot deliver the approved notifications (the plan was written): {e}")
+            })?;
+            eprintln!(
+                "delivered {} alert{} to Alertmanager {} at {}",
+                delivery.sent,
+                if delivery.sent == 1 { "" } else { "s" },
+                delivery.version,
+                config.base_url
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

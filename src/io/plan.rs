@@ -30,6 +30,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::alertmanager::AlertFile;
 use super::time::format_rfc3339;
 use super::{IoError, read_text};
 use crate::model::{ActionKind, ConfigValue, TwinGraph, TwinId};
@@ -61,6 +62,10 @@ pub struct PlanFile {
     pub twin_fingerprints: BTreeMap<String, String>,
     /// The actions, in order.
     pub resource_changes: Vec<ResourceChange>,
+    /// The approved notifications as Alertmanager alerts (`plan --alertmanager` sends
+    /// them; see [`super::alertmanager`]). Empty for a plan read from format 1.0.
+    #[serde(default)]
+    pub alerts: Vec<AlertFile>,
     /// The version of the file read, when it was an older one brought up to this
     /// format (not written).
     #[serde(skip)]
@@ -90,54 +95,30 @@ pub struct ResourceChange {
     pub twinbench: Details,
 }
 
-/// What a step rests on, as written ([`ActionReason`]).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ReasonFile {
-    /// A policy's rule violated now.
-    PolicyViolation,
-    /// A policy's rule forecast to be violated.
-    PredictedViolation,
-    /// A sustained anomaly.
-    Anomaly,
-    /// Configuration drift.
-    Drift,
-    /// Chosen after a what-if.
-    WhatIfRehearsal,
-    /// Taken during a chaos experiment.
-    ChaosRehearsal,
-}
-
-impl From<ActionReason> for ReasonFile {
-    fn from(r: ActionReason) -> Self {
-        match r {
-            ActionReason::PolicyViolation => ReasonFile::PolicyViolation,
-            ActionReason::PredictedViolation => ReasonFile::PredictedViolation,
-            ActionReason::Anomaly => ReasonFile::Anomaly,
-            ActionReason::Drift => ReasonFile::Drift,
-            ActionReason::WhatIfRehearsal => ReasonFile::WhatIfRehearsal,
-            ActionReason::ChaosRehearsal => ReasonFile::ChaosRehearsal,
-        }
-    }
-}
-
-impl From<ReasonFile> for ActionReason {
-    fn from(r: ReasonFile) -> Self {
-        match r {
-            ReasonFile::PolicyViolation => ActionReason::PolicyViolation,
-            ReasonFile::PredictedViolation => ActionReason::PredictedViolation,
-            ReasonFile::Anomaly => ActionReason::Anomaly,
-            ReasonFile::Drift => ActionReason::Drift,
-            ReasonFile::WhatIfRehearsal => ActionReason::WhatIfRehearsal,
-            ReasonFile::ChaosRehearsal => ActionReason::ChaosRehearsal,
-        }
-    }
-}
+/// What a step rests on, as written: the name of an [`ActionReason`]
+/// (`policy_violation`, …); any other name is an error listing the known ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReasonFile(pub ActionReason);
 
 impl ReasonFile {
     /// The name in files.
     pub fn as_str(self) -> &'static str {
-        ActionReason::from(self).as_str()
+        self.0.as_str()
+    }
+}
+
+impl Serialize for ReasonFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ReasonFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ActionReason::parse(&name)
+            .map(ReasonFile)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&name, &ActionReason::NAMES))
     }
 }
 
@@ -297,7 +278,7 @@ pub fn to_file(plan: &Plan, graph: &TwinGraph) -> PlanFile {
                     before: c.changes.iter().map(|f| (f.field.clone(), typed(&f.before))).collect(),
                     after: c.changes.iter().map(|f| (f.field.clone(), typed(&f.after))).collect(),
                 },
-                action_reason: c.finding.reason_kind().into(),
+                action_reason: ReasonFile(c.finding.reason_kind()),
                 reason_text: c.finding.reason(),
                 twinbench: Details {
                     id: c.id.clone(),
@@ -331,6 +312,7 @@ pub fn to_file(plan: &Plan, graph: &TwinGraph) -> PlanFile {
         fingerprint: plan.fingerprint.clone(),
         twin_fingerprints: plan.twin_fingerprints.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
         resource_changes,
+        alerts: super::alertmanager::alerts(plan),
         read_from: None,
     }
 }
@@ -621,6 +603,7 @@ mod v1 {
     use serde_json::Value;
 
     use super::{ApprovalStatus, ReasonFile};
+    use crate::remediation::plan::ActionReason;
 
     #[derive(Deserialize)]
     pub struct PlanFile {
@@ -695,14 +678,14 @@ mod v1 {
     /// the finding, so the start tells).
     fn reason(text: &str) -> Option<ReasonFile> {
         let prefixes = [
-            ("violation of ", ReasonFile::PolicyViolation),
-            ("predicted violation of ", ReasonFile::PredictedViolation),
-            ("sustained anomaly of ", ReasonFile::Anomaly),
-            ("configuration drift from ", ReasonFile::Drift),
-            ("rehearsed in a what-if", ReasonFile::WhatIfRehearsal),
-            ("rehearsed in a chaos experiment", ReasonFile::ChaosRehearsal),
+            ("violation of ", ActionReason::PolicyViolation),
+            ("predicted violation of ", ActionReason::PredictedViolation),
+            ("sustained anomaly of ", ActionReason::Anomaly),
+            ("configuration drift from ", ActionReason::Drift),
+            ("rehearsed in a what-if", ActionReason::WhatIfRehearsal),
+            ("rehearsed in a chaos experiment", ActionReason::ChaosRehearsal),
         ];
-        prefixes.iter().find(|(p, _)| text.starts_with(p)).map(|(_, r)| *r)
+        prefixes.iter().find(|(p, _)| text.starts_with(p)).map(|(_, r)| ReasonFile(*r))
     }
 
     pub fn upgrade(old: PlanFile) -> Result<super::PlanFile, String> {
@@ -761,6 +744,7 @@ mod v1 {
             fingerprint: old.fingerprint,
             twin_fingerprints: old.twin_fingerprints,
             resource_changes: changes,
+            alerts: Vec::new(),
             read_from: Some(super::PLAN_FORMAT_V1.to_string()),
         })
     }

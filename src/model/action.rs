@@ -95,7 +95,7 @@ pub enum ActionKind {
     },
     /// Restart the twin (clears leaks; down for the duration).
     Restart,
-    /// Tell administrators (recorded, not sent).
+    /// Tell administrators: recorded in the plan; `plan --alertmanager` delivers the approved ones.
     Notify {
         /// Who.
         to: String,

@@ -156,16 +156,13 @@ impl ActionReason {
         ActionReason::ChaosRehearsal,
     ];
 
+    /// The names in plan files, in the order of [`ActionReason::ALL`].
+    pub const NAMES: [&'static str; 6] =
+        ["policy_violation", "predicted_violation", "anomaly", "drift", "what_if_rehearsal", "chaos_rehearsal"];
+
     /// The name in plan files.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ActionReason::PolicyViolation => "policy_violation",
-            ActionReason::PredictedViolation => "predicted_violation",
-            ActionReason::Anomaly => "anomaly",
-            ActionReason::Drift => "drift",
-            ActionReason::WhatIfRehearsal => "what_if_rehearsal",
-            ActionReason::ChaosRehearsal => "chaos_rehearsal",
-        }
+        Self::NAMES[self as usize]
     }
 
     /// Parses the name.
@@ -1028,6 +1025,15 @@ mod tests {
         // host-c runs nothing, host-b runs web: the least busy is host-c.
         assert_eq!(migrate(None), row("host-a", "host-c (fewest workloads now)"));
         assert_eq!(migrate(Some("host-b")), row("host-a", "host-b"));
+    }
+
+    #[test]
+    fn reason_names_round_trip() {
+        for reason in ActionReason::ALL {
+            assert_eq!(ActionReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(ActionReason::WhatIfRehearsal.as_str(), "what_if_rehearsal");
+        assert_eq!(ActionReason::parse("manual"), None);
     }
 
     #[test]

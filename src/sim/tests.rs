@@ -451,7 +451,10 @@ fn a_what_ifs_changes_become_plan_proposals_with_its_outcome() {
     let p = plan(PlanContext::of(&s), proposals, &ApproveSpec::All, "ana").unwrap();
     let file = crate::io::plan::to_file(&p, &s.graph);
     assert_eq!(file.resource_changes[0].address, "database.db[0]");
-    assert_eq!(file.resource_changes[0].action_reason, crate::io::plan::ReasonFile::WhatIfRehearsal);
+    assert_eq!(
+        file.resource_changes[0].action_reason,
+        crate::io::plan::ReasonFile(crate::remediation::plan::ActionReason::WhatIfRehearsal)
+    );
     assert!(file.resource_changes[0].reason_text.contains("what-if"));
     assert_eq!(file.resource_changes[1].twinbench.action, "reconfigure");
 }

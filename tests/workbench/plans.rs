@@ -25,19 +25,8 @@ fn the_same_policy_in_yaml_json_and_ron_gives_identical_results() {
 #[test]
 fn json_plan_loads_and_verify_refuses_it_after_one_config_change() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
     let policy = format!("{POLICY}.yaml");
-    let out = twinbench(&[
-        "plan",
-        "scenarios/webshop.ron",
-        "--policy",
-        &policy,
-        "--approve",
-        "all",
-        "--out",
-        plan.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = webshop_plan(dir.path(), "plan.json");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     let changes = v["resource_changes"].as_array().unwrap();
     assert!(!changes.is_empty());
@@ -56,17 +45,7 @@ fn json_plan_loads_and_verify_refuses_it_after_one_config_change() {
     assert_eq!(first["action_reason"], "policy_violation");
     assert!(first["reason_text"].as_str().unwrap().contains("db-disk-headroom"));
     // Same inputs, same bytes.
-    let again = dir.path().join("again.json");
-    twinbench(&[
-        "plan",
-        "scenarios/webshop.ron",
-        "--policy",
-        &policy,
-        "--approve",
-        "all",
-        "--out",
-        again.to_str().unwrap(),
-    ]);
+    let again = webshop_plan(dir.path(), "again.json");
     assert_eq!(std::fs::read(&plan).unwrap(), std::fs::read(&again).unwrap());
 
     let ok = twinbench(&["verify", plan.to_str().unwrap(), "--scenario", "scenarios/webshop.ron", "--policy", &policy]);

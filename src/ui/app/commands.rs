@@ -163,11 +163,11 @@ impl WorkbenchApp {
 
     /// Reads a plan file for review; a malformed one is a notification (`file:line:col`)
     /// and the plan shown before, if any, stays.
-    pub(super) fn open_plan(&mut self, path: PathBuf) {
-        match crate::io::plan::read(&path) {
+    pub(super) fn open_plan(&mut self, path: &std::path::Path) {
+        match crate::io::plan::read(path) {
             Ok(file) => {
                 let steps = file.resource_changes.len();
-                self.opened_plan = Some(OpenedPlan { path: path.clone(), file, stale: None, checked: None });
+                self.opened_plan = Some(OpenedPlan { path: path.to_path_buf(), file, stale: None, checked: None });
                 self.check_opened_plan();
                 let stale = self.opened_plan.as_ref().and_then(|p| p.stale.as_deref());
                 match stale {
@@ -340,7 +340,7 @@ impl WorkbenchApp {
                 )),
                 Err(e) => self.notifications.error(format!("{e:#}")),
             },
-            Command::OpenPlan(path) => self.open_plan(path),
+            Command::OpenPlan(path) => self.open_plan(&path),
             Command::ClosePlan => self.opened_plan = None,
             Command::RunLab(section) => self.request_lab_run(section),
             Command::CancelLab(section) => self.lab.cancel(section),
