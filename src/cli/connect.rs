@@ -14,7 +14,7 @@ use serde_json::json;
 use super::print_json;
 use crate::io::first_sync::FirstSync;
 use crate::io::live::{self, Clock, ConnState, LiveHandle, TelemetryFormat};
-use crate::io::prometheus::auth::{AuthSource, SecretSource};
+use crate::io::prometheus::auth::{Auth, AuthSource, SecretSource};
 use crate::io::prometheus::{self, PrometheusConfig, mapping};
 use crate::io::{Stopwatch, localhost, time};
 use crate::scenario::Scenario;
@@ -144,23 +144,40 @@ pub fn connect(args: &ConnectArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Credentials from `--auth-env VAR` or `--auth-file PATH` (a bearer token, or with
+/// `--basic-user NAME` the password), read now; the same flags for every server
+/// twinbench talks to (Prometheus, Alertmanager).
+pub(crate) fn credentials(
+    auth_env: Option<&str>,
+    auth_file: Option<&std::path::Path>,
+    basic_user: Option<&str>,
+) -> Result<Option<Auth>> {
+    let secret = match (auth_env, auth_file) {
+        (Some(var), _) => Some(SecretSource::Env(var.to_string())),
+        (None, Some(path)) => Some(SecretSource::File(path.to_path_buf())),
+        (None, None) => None,
+    };
+    let auth = match (secret, basic_user) {
+        (Some(s), Some(user)) => Some(AuthSource::Basic { user: user.to_string(), password: s }),
+        (Some(s), None) => Some(AuthSource::Bearer(s)),
+        (None, Some(_)) => bail!("--basic-user needs --auth-env VAR or --auth-file PATH for the password"),
+        (None, None) => None,
+    };
+    auth.map(|a| a.resolve()).transpose().map_err(anyhow::Error::msg)
+}
+
+/// The PEM of `--ca-file`, if given.
+pub(crate) fn ca_file(path: Option<&std::path::Path>) -> Result<Option<Vec<u8>>> {
+    path.map(|path| std::fs::read(path).with_context(|| format!("cannot read the CA file: {}", path.display())))
+        .transpose()
+}
+
 fn remote(args: &ConnectArgs) -> Result<(Scenario, LiveHandle, String)> {
     let (Some(url), Some(mapping_path)) = (&args.prometheus, &args.mapping) else {
         bail!("--prometheus needs --mapping FILE");
     };
     let mut mapping = mapping::load(mapping_path)?;
-    let secret = match (&args.auth_env, &args.auth_file) {
-        (Some(var), _) => Some(SecretSource::Env(var.clone())),
-        (None, Some(path)) => Some(SecretSource::File(path.clone())),
-        (None, None) => None,
-    };
-    let auth = match (secret, &args.basic_user) {
-        (Some(s), Some(user)) => Some(AuthSource::Basic { user: user.clone(), password: s }),
-        (Some(s), None) => Some(AuthSource::Bearer(s)),
-        (None, Some(_)) => bail!("--basic-user needs --auth-env VAR or --auth-file PATH for the password"),
-        (None, None) => None,
-    };
-    let auth = auth.map(|a| a.resolve()).transpose().map_err(anyhow::Error::msg)?;
+    let auth = credentials(args.auth_env.as_deref(), args.auth_file.as_deref(), args.basic_user.as_deref())?;
     let clock = match &args.end {
         Some(text) => {
             let end = time::parse_timestamp(text).map_err(|m| anyhow::anyhow!("--end: {m}"))?;
@@ -170,12 +187,7 @@ fn remote(args: &ConnectArgs) -> Result<(Scenario, LiveHandle, String)> {
         }
         None => Clock::System,
     };
-    let ca_pem = match &args.ca_file {
-        Some(path) => {
-            Some(std::fs::read(path).with_context(|| format!("cannot read the CA file: {}", path.display()))?)
-        }
-        None => None,
-    };
+    let ca_pem = ca_file(args.ca_file.as_deref())?;
     let step = mapping.step_secs;
     let config = PrometheusConfig {
         auth,

@@ -272,9 +272,14 @@ pub struct ChaosArgs {
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct PlanArgs {
+    /// `show PLAN`: print a plan file for review instead of computing one.
+    #[command(subcommand)]
+    pub action: Option<PlanAction>,
     /// Scenario file (.ron).
-    pub scenario: PathBuf,
+    #[arg(required = true)]
+    pub scenario: Option<PathBuf>,
     /// Extra policy files (.yaml, .json, .ron, or a Prometheus rule file), added to the
     /// scenario's own.
     #[arg(long, value_name = "FILE")]
@@ -289,8 +294,40 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 168.0)]
     pub horizon: f64,
     /// The plan to write: .json (Terraform-plan-like), .ron or .md (runbook).
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required = true)]
+    pub out: Option<PathBuf>,
+    /// Deliver the plan's approved notifications as alerts to this Alertmanager
+    /// (API v2), e.g. http://127.0.0.1:9093. Credentials go in --auth-env/--auth-file.
+    #[arg(long, value_name = "URL")]
+    pub alertmanager: Option<String>,
+    /// Read the Alertmanager's bearer token (or with --basic-user the password) from
+    /// this environment variable.
+    #[arg(long, value_name = "VAR", requires = "alertmanager", conflicts_with = "auth_file")]
+    pub auth_env: Option<String>,
+    /// Read the Alertmanager's bearer token (or with --basic-user the password) from this file.
+    #[arg(long, value_name = "PATH", requires = "alertmanager")]
+    pub auth_file: Option<PathBuf>,
+    /// Use basic auth as this user with the Alertmanager.
+    #[arg(long, value_name = "NAME", requires = "alertmanager")]
+    pub basic_user: Option<String>,
+    /// Also trust this CA certificate (PEM) for an https Alertmanager.
+    #[arg(long, value_name = "PEM", requires = "alertmanager")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// What `plan` does besides computing a plan.
+#[derive(Debug, Subcommand)]
+pub enum PlanAction {
+    /// Print a plan (.json or .ron, format 2 or 1.0) for review: what it was computed
+    /// on, and each step with its address, action, before → after, reason and approval.
+    Show(PlanShowArgs),
+}
+
+/// Arguments of `plan show`.
+#[derive(Debug, Args)]
+pub struct PlanShowArgs {
+    /// The plan file (.json or .ron).
+    pub plan: PathBuf,
 }
 
 /// Arguments of `verify`.
@@ -555,10 +592,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>, open_window: OpenWindow) ->
 /// A closed pipe (`twinbench … --json | head`) is not an error: the reader has what it
 /// wanted.
 pub(crate) fn print_json(value: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    print_text(&text)
+}
+
+/// Prints text on stdout; a closed pipe (`… | head`) is not an error.
+pub(crate) fn print_text(text: &str) -> Result<()> {
     use std::io::Write;
-    let text = serde_json::to_string_pretty(value)?;
     let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }

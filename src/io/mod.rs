@@ -4,6 +4,7 @@
 //! this machine) on named background threads. Every error that comes from a file names
 //! it, with line and column where the format has them.
 
+pub mod alertmanager;
 pub mod audit;
 mod error;
 pub mod experiment;

@@ -95,7 +95,7 @@ pub enum ActionKind {
     },
     /// Restart the twin (clears leaks; down for the duration).
     Restart,
-    /// Tell administrators (recorded, not sent).
+    /// Tell administrators: recorded in the plan; `plan --alertmanager` delivers the approved ones.
     Notify {
         /// Who.
         to: String,
@@ -212,14 +212,18 @@ impl ActionKind {
     }
 
     /// Applies the action's state change to a twin (configuration and capacity).
-    /// Returns what changed as (field, before, after) rows for plans and audit logs.
-    pub fn apply(&self, twin: &mut Twin) -> Vec<(String, String, String)> {
+    /// Returns what changed, field by field with typed values, for plans.
+    pub fn apply(&self, twin: &mut Twin) -> Vec<FieldChange> {
         let mut changes = Vec::new();
         let mut scale = |name: &str, value: &mut Option<f64>, factor: f64, default: f64| {
             let before = value.unwrap_or(default);
             let after = (before * factor * 100.0).round() / 100.0;
             *value = Some(after);
-            changes.push((format!("capacity.{name}"), format!("{before}"), format!("{after}")));
+            changes.push(FieldChange::new(
+                format!("capacity.{name}"),
+                Some(ConfigValue::Float(before)),
+                Some(ConfigValue::Float(after)),
+            ));
         };
         match self {
             ActionKind::ScaleUp { resource, factor } | ActionKind::ScaleDown { resource, factor } => {
@@ -239,29 +243,54 @@ impl ActionKind {
                     before.saturating_sub(*replicas).max(1)
                 };
                 twin.capacity.replicas = Some(after);
-                changes.push(("capacity.replicas".into(), before.to_string(), after.to_string()));
+                changes.push(FieldChange::new(
+                    "capacity.replicas",
+                    Some(ConfigValue::Int(i64::from(before))),
+                    Some(ConfigValue::Int(i64::from(after))),
+                ));
             }
             ActionKind::Reconfigure { set } => {
                 for (key, value) in set {
                     let before = twin.config.insert(key.clone(), value.clone());
-                    changes.push((
-                        format!("config.{key}"),
-                        before.map_or("(absent)".into(), |v| v.to_string()),
-                        value.to_string(),
-                    ));
+                    changes.push(FieldChange::new(format!("config.{key}"), before, Some(value.clone())));
                 }
             }
-            ActionKind::Migrate { to } => {
-                changes.push((
-                    "placement".into(),
-                    "current host".into(),
-                    to.as_ref().map_or("least loaded host".into(), ToString::to_string),
-                ));
+            ActionKind::Migrate { to } => changes.push(FieldChange::text(
+                "placement",
+                Some("current host"),
+                &to.as_ref().map_or("least loaded host".into(), ToString::to_string),
+            )),
+            ActionKind::Restart => changes.push(FieldChange::text("process", Some("running"), "restarted")),
+            ActionKind::Notify { to } => {
+                changes.push(FieldChange::text("notification", None, &format!("sent to {to}")))
             }
-            ActionKind::Restart => changes.push(("process".into(), "running".into(), "restarted".into())),
-            ActionKind::Notify { to } => changes.push(("notification".into(), String::new(), format!("sent to {to}"))),
         }
         changes
+    }
+}
+
+/// One field an action changes on a twin, with typed values: capacities are numbers
+/// (`Float` cores and GiB, `Int` replicas), configuration keys keep their own type,
+/// and what is not a setting (placement, the process, a notification) is text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldChange {
+    /// `capacity.disk_gib`, `config.max_connections`, `placement`, `process`, `notification`.
+    pub field: String,
+    /// The value before (`None`: the field was absent).
+    pub before: Option<ConfigValue>,
+    /// The value after (`None`: the field is absent afterwards).
+    pub after: Option<ConfigValue>,
+}
+
+impl FieldChange {
+    /// A change of `field` from `before` to `after`.
+    pub fn new(field: impl Into<String>, before: Option<ConfigValue>, after: Option<ConfigValue>) -> Self {
+        Self { field: field.into(), before, after }
+    }
+
+    /// A change between two texts.
+    pub fn text(field: &str, before: Option<&str>, after: &str) -> Self {
+        Self::new(field, before.map(|b| ConfigValue::Str(b.into())), Some(ConfigValue::Str(after.into())))
     }
 }
 
@@ -305,7 +334,8 @@ mod tests {
         assert_eq!(up.monthly_cost(&twin), 25.0);
         let inverse = up.inverse(&twin, None).unwrap();
         let changes = up.apply(&mut twin);
-        assert_eq!(changes, vec![("capacity.disk_gib".to_string(), "1000".to_string(), "1250".to_string())]);
+        let disk = |gib| Some(ConfigValue::Float(gib));
+        assert_eq!(changes, vec![FieldChange::new("capacity.disk_gib", disk(1000.0), disk(1250.0))]);
         inverse.apply(&mut twin);
         assert_eq!(twin.capacity.disk_gib, Some(1000.0));
     }

@@ -13,7 +13,7 @@ pub mod telemetry;
 pub mod twin;
 pub mod workload;
 
-pub use action::{ActionKind, Resource};
+pub use action::{ActionKind, FieldChange, Resource};
 pub use graph::{Dependency, EdgeKind, GraphError, TwinGraph, TwinGroup};
 pub use ids::{MetricName, SeriesKey, TwinId};
 pub use telemetry::{Bucket, RetentionPolicy, SeriesData, StoreError, StoreStats, TelemetryStore};

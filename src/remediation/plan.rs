@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use crate::model::{
-    ActionKind, ConfigValue, EdgeKind, MetricName, Resource, SeriesKey, Twin, TwinGraph, TwinId, TwinKind, UnixSecs,
+    ActionKind, ConfigValue, EdgeKind, FieldChange, MetricName, Resource, SeriesKey, Twin, TwinGraph, TwinId, TwinKind,
+    UnixSecs,
 };
 
 use super::priority::{ScoreBreakdown, Urgency, Weights, score};
@@ -104,6 +105,8 @@ pub enum Finding {
     Rehearsed {
         /// The twin.
         twin: TwinId,
+        /// Which kind of rehearsal.
+        kind: Rehearsal,
         /// The rehearsal, e.g. `what-if over 24 h (seed 42)`.
         rehearsal: String,
         /// What the rehearsal measured, in one line.
@@ -113,6 +116,60 @@ pub enum Finding {
 
 /// The policy name of rehearsed findings (no policy raised them).
 pub const REHEARSAL: &str = "rehearsal";
+
+/// The kind of rehearsal an action was chosen in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rehearsal {
+    /// A what-if: the twins forked, changed and run forward against a baseline.
+    WhatIf,
+    /// A chaos experiment whose remediation took the action.
+    Chaos,
+}
+
+/// What a plan step rests on, as a closed set a tool can match on (plan files write
+/// it as `action_reason`, the sentence beside it as `reason_text`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ActionReason {
+    /// A policy's metric rule is violated now (also when the violation is the symptom
+    /// of a failed dependency: the text then names the cause).
+    PolicyViolation,
+    /// A policy's metric rule is forecast to be violated within the horizon.
+    PredictedViolation,
+    /// A policy's anomaly rule: a sustained anomaly.
+    Anomaly,
+    /// Configuration off the desired values of a policy.
+    Drift,
+    /// Chosen by a person after a what-if on the twins.
+    WhatIfRehearsal,
+    /// Taken by the remediation during a chaos experiment and chosen by a person.
+    ChaosRehearsal,
+}
+
+impl ActionReason {
+    /// Every reason, in the order documented.
+    pub const ALL: [ActionReason; 6] = [
+        ActionReason::PolicyViolation,
+        ActionReason::PredictedViolation,
+        ActionReason::Anomaly,
+        ActionReason::Drift,
+        ActionReason::WhatIfRehearsal,
+        ActionReason::ChaosRehearsal,
+    ];
+
+    /// The names in plan files, in the order of [`ActionReason::ALL`].
+    pub const NAMES: [&'static str; 6] =
+        ["policy_violation", "predicted_violation", "anomaly", "drift", "what_if_rehearsal", "chaos_rehearsal"];
+
+    /// The name in plan files.
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// Parses the name.
+    pub fn parse(s: &str) -> Option<ActionReason> {
+        ActionReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
 
 impl Finding {
     /// The twin concerned.
@@ -158,6 +215,18 @@ impl Finding {
         match self {
             Finding::Violation { cause, .. } => cause.as_ref(),
             _ => None,
+        }
+    }
+
+    /// What kind of evidence the finding is.
+    pub fn reason_kind(&self) -> ActionReason {
+        match self {
+            Finding::Violation { .. } => ActionReason::PolicyViolation,
+            Finding::Predicted { .. } => ActionReason::PredictedViolation,
+            Finding::Anomaly { .. } => ActionReason::Anomaly,
+            Finding::Drift { .. } => ActionReason::Drift,
+            Finding::Rehearsed { kind: Rehearsal::WhatIf, .. } => ActionReason::WhatIfRehearsal,
+            Finding::Rehearsed { kind: Rehearsal::Chaos, .. } => ActionReason::ChaosRehearsal,
         }
     }
 
@@ -383,8 +452,8 @@ pub struct Candidate {
     pub duration_secs: i64,
     /// The action that undoes it, if any.
     pub rollback: Option<ActionKind>,
-    /// What changes on the twin: (field, before, after).
-    pub changes: Vec<(String, String, String)>,
+    /// What changes on the twin, field by field.
+    pub changes: Vec<FieldChange>,
     /// The modeled effect, in words.
     pub predicted_effect: String,
     /// What the proposal rests on.
@@ -592,7 +661,7 @@ fn proposal(
             None => migration_target(graph, &twin.id)
                 .map_or_else(|| "(no other host)".to_string(), |h| format!("{h} (fewest workloads now)")),
         };
-        changes = vec![("placement".into(), from, target)];
+        changes = vec![FieldChange::text("placement", Some(&from), &target)];
     }
     let risk = kind.risk();
     let monthly_cost = kind.monthly_cost(twin);
@@ -616,21 +685,26 @@ fn proposal(
 }
 
 /// A proposal for an action rehearsed on the twins: `kind` on `target`, justified by
-/// the rehearsal and what it measured (`outcome`, which is also its predicted effect),
-/// with `evidence` after that. `None` when the twin does not exist or the action is
-/// not valid.
+/// the rehearsal (of kind `what`, described by `rehearsal`) and what it measured
+/// (`outcome`, which is also its predicted effect), with `evidence` after that. `None`
+/// when the twin does not exist or the action is not valid.
 pub fn rehearsed(
     graph: &TwinGraph,
     target: &TwinId,
     kind: ActionKind,
+    what: Rehearsal,
     rehearsal: &str,
     outcome: &str,
     evidence: &[String],
 ) -> Option<Candidate> {
     let twin = graph.twin(target)?;
     kind.validate().ok()?;
-    let finding =
-        Finding::Rehearsed { twin: twin.id.clone(), rehearsal: rehearsal.to_string(), outcome: outcome.to_string() };
+    let finding = Finding::Rehearsed {
+        twin: twin.id.clone(),
+        kind: what,
+        rehearsal: rehearsal.to_string(),
+        outcome: outcome.to_string(),
+    };
     let mut c = proposal(graph, twin, kind, finding, Severity::Medium, &Weights::default(), outcome.to_string());
     c.evidence.extend(evidence.iter().cloned());
     Some(c)
@@ -784,9 +858,33 @@ pub fn changed_twins(old: &BTreeMap<TwinId, String>, new: &BTreeMap<TwinId, Stri
     ids
 }
 
-/// A kind's address in Terraform style, e.g. `database.db-primary`.
-pub fn address(kind: TwinKind, id: &TwinId) -> String {
-    format!("{}.{}", kind.as_str(), id)
+/// Why a plan computed on (`planned`, `planned_twins`) no longer matches the twins
+/// and policies now, or `None` when it does: the twins whose fingerprint changed, or
+/// that the policies or dependencies changed.
+pub fn staleness(
+    planned: &str,
+    planned_twins: &BTreeMap<TwinId, String>,
+    graph: &TwinGraph,
+    policies: &[Policy],
+) -> Option<String> {
+    let (now, now_twins) = fingerprint(graph, policies);
+    if now == planned {
+        return None;
+    }
+    let changed = changed_twins(planned_twins, &now_twins);
+    Some(if changed.is_empty() {
+        "the policies or dependencies changed".to_string()
+    } else {
+        let names: Vec<&str> = changed.iter().map(|t| t.as_str()).collect();
+        format!("twins changed since it was computed: {}", names.join(", "))
+    })
+}
+
+/// A plan step's address in Terraform's indexed style, `KIND.ID[INDEX]`, e.g.
+/// `database.db-primary[1]`: `index` counts the plan's steps on the same twin from 0,
+/// in plan order, so the address is unique in a plan and the same for the same inputs.
+pub fn address(kind: &str, id: &TwinId, index: usize) -> String {
+    format!("{kind}.{id}[{index}]")
 }
 
 #[cfg(test)]
@@ -866,7 +964,8 @@ mod tests {
         assert!(kinds.contains(&"web add 1 replica(s)".to_string()), "cpu default for a replicated twin");
         assert!(kinds.contains(&"db reconfigure max_connections = 500".to_string()));
         let scale = c.iter().find(|c| matches!(c.kind, ActionKind::ScaleUp { .. })).unwrap();
-        assert_eq!(scale.changes, vec![("capacity.disk_gib".to_string(), "100".to_string(), "150".to_string())]);
+        let disk = |gib| Some(ConfigValue::Float(gib));
+        assert_eq!(scale.changes, vec![FieldChange::new("capacity.disk_gib", disk(100.0), disk(150.0))]);
         assert!(scale.predicted_effect.contains("disk_usage 85.0 to about 56.7"), "{}", scale.predicted_effect);
         assert!(matches!(scale.rollback, Some(ActionKind::ScaleDown { .. })));
         let primaries: Vec<f64> =
@@ -918,12 +1017,23 @@ mod tests {
         s.graph.add_dependency(&"web".into(), &"host-b".into(), runs_on()).unwrap();
         let migrate = |to: Option<&str>| {
             let kind = ActionKind::Migrate { to: to.map(TwinId::new) };
-            rehearsed(&s.graph, &"db".into(), kind, "what-if", "less contention", &[]).unwrap().changes
+            rehearsed(&s.graph, &"db".into(), kind, Rehearsal::WhatIf, "what-if", "less contention", &[])
+                .unwrap()
+                .changes
         };
-        let row = |from: &str, to: &str| vec![("placement".to_string(), from.to_string(), to.to_string())];
+        let row = |from: &str, to: &str| vec![FieldChange::text("placement", Some(from), to)];
         // host-c runs nothing, host-b runs web: the least busy is host-c.
         assert_eq!(migrate(None), row("host-a", "host-c (fewest workloads now)"));
         assert_eq!(migrate(Some("host-b")), row("host-a", "host-b"));
+    }
+
+    #[test]
+    fn reason_names_round_trip() {
+        for reason in ActionReason::ALL {
+            assert_eq!(ActionReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(ActionReason::WhatIfRehearsal.as_str(), "what_if_rehearsal");
+        assert_eq!(ActionReason::parse("manual"), None);
     }
 
     #[test]

@@ -138,7 +138,16 @@ mod tests {
     }
 
     fn restart_web(g: &TwinGraph) -> Candidate {
-        rehearsed(g, &"web".into(), ActionKind::Restart, "what-if", "errors fell", &[]).unwrap()
+        rehearsed(
+            g,
+            &"web".into(),
+            ActionKind::Restart,
+            crate::remediation::plan::Rehearsal::WhatIf,
+            "what-if",
+            "errors fell",
+            &[],
+        )
+        .unwrap()
     }
 
     #[test]

@@ -256,6 +256,7 @@ impl ChaosReport {
                 graph,
                 &a.twin,
                 a.kind.clone(),
+                crate::remediation::plan::Rehearsal::Chaos,
                 &rehearsal,
                 &outcome,
                 &evidence,

@@ -443,14 +443,19 @@ fn a_what_ifs_changes_become_plan_proposals_with_its_outcome() {
         "{:?}",
         scale.evidence
     );
-    assert_eq!(scale.changes, vec![("capacity.cpu_cores".to_string(), "4".to_string(), "8".to_string())]);
+    let cores = |n| Some(ConfigValue::Float(n));
+    assert_eq!(scale.changes, vec![crate::model::FieldChange::new("capacity.cpu_cores", cores(4.0), cores(8.0))]);
     assert_ne!(scale.id, config.id);
     // The same rehearsal gives the same ids (a plan can be re-exported), another does not.
     assert_eq!(r.rehearsed_actions(&s.graph), proposals);
     let p = plan(PlanContext::of(&s), proposals, &ApproveSpec::All, "ana").unwrap();
     let file = crate::io::plan::to_file(&p, &s.graph);
-    assert_eq!(file.resource_changes[0].address, "database.db");
-    assert!(file.resource_changes[0].action_reason.contains("what-if"));
+    assert_eq!(file.resource_changes[0].address, "database.db[0]");
+    assert_eq!(
+        file.resource_changes[0].action_reason,
+        crate::io::plan::ReasonFile(crate::remediation::plan::ActionReason::WhatIfRehearsal)
+    );
+    assert!(file.resource_changes[0].reason_text.contains("what-if"));
     assert_eq!(file.resource_changes[1].twinbench.action, "reconfigure");
 }
 
@@ -463,6 +468,7 @@ fn a_chaos_experiments_remediation_becomes_plan_proposals() {
     let proposals = r.rehearsed_actions(&s.graph);
     assert_eq!(proposals.len(), 1, "one restart of db, however often the loop started it: {proposals:?}");
     assert_eq!((proposals[0].target.as_str(), &proposals[0].kind), ("db", &ActionKind::Restart));
+    assert_eq!(proposals[0].finding.reason_kind(), crate::remediation::plan::ActionReason::ChaosRehearsal);
     assert!(
         proposals[0].predicted_effect.starts_with("it deviated and recovered in"),
         "{}",

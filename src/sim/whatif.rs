@@ -214,7 +214,8 @@ impl WhatIfReport {
             evidence
                 .extend(moved.iter().take(3).map(|(m, b, v, _)| format!("{twin} {} mean {b:.2} → {v:.2}", m.metric)));
             let kind = change.action();
-            if let Some(c) = plan::rehearsed(graph, twin, kind, &rehearsal, &outcome, &evidence)
+            if let Some(c) =
+                plan::rehearsed(graph, twin, kind, plan::Rehearsal::WhatIf, &rehearsal, &outcome, &evidence)
                 && !out.iter().any(|o| o.id == c.id)
             {
                 out.push(c);

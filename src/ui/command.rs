@@ -79,6 +79,10 @@ pub enum Command {
     ExportPlan(PathBuf),
     /// Append the decision log to this JSON-lines file.
     SaveAuditLog(PathBuf),
+    /// Read a plan file (.json or .ron) and show it in the Remediation tab for review.
+    OpenPlan(PathBuf),
+    /// Stop showing the opened plan.
+    ClosePlan,
 
     // The lab.
     /// Start a lab run (or keep it waiting while the twins' models are learned).

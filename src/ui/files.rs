@@ -23,6 +23,8 @@ pub enum FilePurpose {
     Lab(LabFile),
     /// Where to save the scenario with its learned models.
     SaveLearned,
+    /// A plan file to review in the Remediation tab.
+    Plan,
 }
 
 impl FilePurpose {
@@ -44,6 +46,7 @@ impl FilePurpose {
                 dialog.set_title("Open policies").add_filter("Policies", &["yaml", "yml", "json", "ron"])
             }
             FilePurpose::Mapping => dialog.set_title("Prometheus mapping").add_filter("Mapping", &["yaml", "yml"]),
+            FilePurpose::Plan => dialog.set_title("Open plan").add_filter("Plan", &["json", "ron"]),
             FilePurpose::Lab(which) => {
                 dialog.set_title(which.title()).add_filter(which.title(), &["ron", "yaml", "yml", "json"])
             }

@@ -1,12 +1,16 @@
 //! The Remediation tab: the actions proposed for the findings at the time cursor and
 //! those rehearsed in the lab, with their score breakdowns, approve/reject, the
-//! orchestration loop, the log of decisions and plan export. The tab pushes commands;
-//! the decisions themselves are kept by the core's [`Review`].
+//! orchestration loop, the log of decisions, plan export, and a plan file re-opened for
+//! review (*Open plan…*: its steps with their approvals, and whether it still matches
+//! the twins). The tab pushes commands; the decisions themselves are kept by the core's
+//! [`Review`].
 
 use eframe::egui::{self, RichText};
 
 use super::command::{Command, Commands};
+use super::files::FilePurpose;
 use super::theme;
+use crate::io::plan::{ApprovalStatus, PlanFile, value_text};
 use crate::io::time::format_short;
 use crate::model::UnixSecs;
 use crate::remediation::orchestrate::Mode;
@@ -20,6 +24,21 @@ pub struct RemediationPrompts {
     pub export_path: Option<String>,
     /// *Save log…*: the log file's path.
     pub audit_path: Option<String>,
+    /// *Open plan…* where no file dialog can be shown: the plan file's path.
+    pub open_path: Option<String>,
+}
+
+/// A plan file opened for review.
+#[derive(Clone, Debug)]
+pub struct OpenedPlan {
+    /// Where it was read from.
+    pub path: std::path::PathBuf,
+    /// The plan as read (version 1.0 files brought up to the current format).
+    pub file: PlanFile,
+    /// Why it no longer matches the open twins and policies (`None`: it does).
+    pub stale: Option<String>,
+    /// The paint generation `stale` was computed at (recomputed when the data changes).
+    pub checked: Option<u64>,
 }
 
 /// What the Remediation tab shows.
@@ -32,6 +51,8 @@ pub struct RemediationInput<'a> {
     pub user: &'a str,
     /// The time cursor.
     pub time: UnixSecs,
+    /// A plan file opened for review, if any.
+    pub opened: Option<&'a OpenedPlan>,
 }
 
 /// A one-line path prompt shown while `slot` holds text: the path when `action` is
@@ -166,7 +187,17 @@ pub fn remediation_ui(
         {
             prompts.export_path = Some(prompts.export_path.clone().unwrap_or_else(|| "plan.json".into()));
         }
+        if ui.button("Open plan…").on_hover_text("Review a plan file (.json or .ron) against the open twins").clicked()
+        {
+            commands.push(Command::PickFile(FilePurpose::Plan));
+        }
     });
+    if let Some(path) = path_prompt(ui, &mut prompts.open_path, "Plan to open", "Open") {
+        commands.push(Command::OpenPlan(path));
+    }
+    if let Some(opened) = input.opened {
+        opened_plan_ui(ui, opened, commands);
+    }
     ui.horizontal(|ui| {
         let mode = state.orchestrator.config.mode;
         egui::ComboBox::from_id_salt("orchestrator-mode").selected_text(format!("Mode: {}", mode_label(mode))).show_ui(
@@ -243,6 +274,78 @@ pub fn remediation_ui(
                     .monospace()
                     .small(),
                 );
+            }
+        });
+    });
+}
+
+/// A plan file opened for review: where it came from, whether it still matches the
+/// twins (a stale plan is shown with a warning, not hidden), and its steps with their
+/// addresses, changes, reasons and approvals.
+fn opened_plan_ui(ui: &mut egui::Ui, opened: &OpenedPlan, commands: &mut Commands) {
+    let file = &opened.file;
+    let dark = ui.visuals().dark_mode;
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            let name = opened
+                .path
+                .file_name()
+                .map_or_else(|| opened.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            ui.strong(format!("Plan {name}: {} steps", file.resource_changes.len()));
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button("Close plan").clicked() {
+                    commands.push(Command::ClosePlan);
+                }
+            });
+        });
+        ui.label(
+            RichText::new(format!(
+                "{} at {} · fingerprint {}",
+                file.scenario,
+                file.computed_for,
+                &file.fingerprint[..16.min(file.fingerprint.len())]
+            ))
+            .small(),
+        );
+        match &opened.stale {
+            Some(why) => {
+                ui.colored_label(
+                    theme::status_color(crate::model::Status::Degraded, dark),
+                    format!("⚠ Stale plan: {why}. Its steps may no longer fit the twins; compute a new plan."),
+                );
+            }
+            None => {
+                ui.colored_label(
+                    theme::status_color(crate::model::Status::Healthy, dark),
+                    "✔ Current: computed on the twins and policies open now.",
+                );
+            }
+        }
+        egui::ScrollArea::vertical().id_salt("opened-plan").max_height(220.0).show(ui, |ui| {
+            for r in &file.resource_changes {
+                let d = &r.twinbench;
+                let approval = match &d.approval.by {
+                    Some(by) => format!("{} by {by}", d.approval.status.as_str()),
+                    None => d.approval.status.as_str().to_string(),
+                };
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new(format!("{}.", d.order)).strong());
+                    ui.label(RichText::new(&r.address).monospace());
+                    ui.label(&d.description);
+                    let tone = match d.approval.status {
+                        ApprovalStatus::Approved => crate::model::Status::Healthy,
+                        ApprovalStatus::Rejected => crate::model::Status::Down,
+                        ApprovalStatus::Pending => crate::model::Status::Unknown,
+                    };
+                    ui.colored_label(theme::status_color(tone, dark), approval);
+                });
+                for (field, before) in &r.change.before {
+                    let after = r.change.after.get(field).map_or_else(String::new, value_text);
+                    ui.label(
+                        RichText::new(format!("    {field}: {} → {after}", value_text(before))).monospace().small(),
+                    );
+                }
+                ui.label(RichText::new(format!("    {}: {}", r.action_reason.as_str(), r.reason_text)).small());
             }
         });
     });

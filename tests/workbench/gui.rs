@@ -504,3 +504,68 @@ fn sustained_anomalies_are_findings_with_proposals_in_the_workbench() {
     harness.run_steps(2);
     harness.get_by_label_contains("sustained anomaly of latency_ms");
 }
+
+#[test]
+fn a_plan_file_is_reopened_for_review_and_a_stale_one_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let out = crate::support::twinbench(&[
+        "plan",
+        "scenarios/webshop.ron",
+        "--approve",
+        "all",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let mut harness = open("scenarios/webshop.ron");
+    harness.get_by_label_contains("Remediation (").click();
+    harness.run_steps(2);
+    click(&mut harness, "Open plan…");
+    // No file dialog here (no D-Bus session): the path is typed.
+    wait_until(&mut harness, "the path prompt", |app| {
+        app.notification_texts().iter().any(|t| t.contains("type the plan's path"))
+    });
+    fill_path(&mut harness, "Plan to open", &plan, "Open");
+    let opened = harness.state().opened_plan().unwrap_or_else(|| panic!("{:?}", harness.state().notification_texts()));
+    assert_eq!(opened.stale, None, "computed on the estate open now");
+    let steps = opened.file.resource_changes.len();
+    assert!(steps > 1);
+    harness.get_by_label("✔ Current: computed on the twins and policies open now.");
+    harness.get_by_label(&format!("Plan plan.json: {steps} steps"));
+    let addresses: Vec<String> = opened.file.resource_changes.iter().map(|r| r.address.clone()).collect();
+    for address in &addresses {
+        harness.get_by_label(address);
+    }
+    assert!(addresses.contains(&"cache.cache-redis[1]".to_string()), "two steps on one twin: {addresses:?}");
+    assert_eq!(harness.get_all_by_label("approved by cli --approve all").count(), steps);
+    assert_eq!(harness.get_all_by_label_contains("capacity.disk_gib: 2000.0 → 2500.0").count(), 2);
+    harness.get_by_label_contains("config.eviction: noeviction → allkeys-lru");
+
+    // The same plan after db-primary changed: shown, with a warning naming it.
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["fingerprint"] = "0".repeat(64).into();
+    doc["twin_fingerprints"]["db-primary"] = "changed".into();
+    let stale = write(dir.path(), "stale.json", &serde_json::to_string_pretty(&doc).unwrap());
+    harness.state_mut().push_command(Command::OpenPlan(stale.clone()));
+    harness.run_steps(3);
+    let opened = harness.state().opened_plan().unwrap();
+    assert_eq!(opened.stale.as_deref(), Some("twins changed since it was computed: db-primary"));
+    harness.get_by_label(
+        "⚠ Stale plan: twins changed since it was computed: db-primary. Its steps may no longer fit the twins; \
+         compute a new plan.",
+    );
+    assert!(harness.state().notification_texts().iter().any(|t| t.contains("stale.json is stale")));
+
+    // A truncated file: a located notification; the plan shown stays.
+    let broken = write(dir.path(), "broken.json", &text[..text.len() / 3]);
+    harness.state_mut().push_command(Command::OpenPlan(broken));
+    harness.run_steps(3);
+    let texts = harness.state().notification_texts();
+    assert!(texts.iter().any(|t| t.starts_with("Cannot open the plan: ") && t.contains("broken.json:")), "{texts:?}");
+    assert_eq!(harness.state().opened_plan().map(|p| p.path.clone()), Some(stale));
+
+    click(&mut harness, "Close plan");
+    assert!(harness.state().opened_plan().is_none());
+}

@@ -70,13 +70,14 @@ fn a_rehearsed_change_approved_in_the_lab_is_exported_in_the_plan() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let changes = v["resource_changes"].as_array().unwrap();
     let rehearsed: Vec<&serde_json::Value> =
-        changes.iter().filter(|c| c["action_reason"].as_str().unwrap().starts_with("rehearsed in a what-if")).collect();
+        changes.iter().filter(|c| c["action_reason"] == "what_if_rehearsal").collect();
     assert_eq!(rehearsed.len(), 1, "{changes:?}");
     let step = rehearsed[0];
     assert_eq!((&step["name"], &step["twinbench"]["action"]), (&"db".into(), &"scale_up".into()));
     assert_eq!(step["twinbench"]["approval"]["status"], "approved");
     assert!(step["twinbench"]["predicted_effect"].as_str().unwrap().starts_with("violation minutes"), "{step}");
-    assert!(step["change"]["after"]["capacity.cpu_cores"].is_string(), "{step}");
+    assert!(step["reason_text"].as_str().unwrap().starts_with("rehearsed in a what-if"), "{step}");
+    assert!(step["change"]["after"]["capacity.cpu_cores"].is_f64(), "a number: {step}");
 
     // Taken out again, it leaves the plan.
     click(&mut harness, "Remove");

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test binary: failing loudly is the point
 
+mod alertmanager;
 mod architecture;
 mod check;
 mod cli;

@@ -25,41 +25,27 @@ fn the_same_policy_in_yaml_json_and_ron_gives_identical_results() {
 #[test]
 fn json_plan_loads_and_verify_refuses_it_after_one_config_change() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
     let policy = format!("{POLICY}.yaml");
-    let out = twinbench(&[
-        "plan",
-        "scenarios/webshop.ron",
-        "--policy",
-        &policy,
-        "--approve",
-        "all",
-        "--out",
-        plan.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = webshop_plan(dir.path(), "plan.json");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     let changes = v["resource_changes"].as_array().unwrap();
     assert!(!changes.is_empty());
+    assert_eq!(v["twinbench_plan_version"], 2);
+    assert!(v.get("format_version").is_none(), "not Terraform's version: {v}");
     let first = &changes[0];
-    assert_eq!(first["address"], "database.db-primary");
+    assert_eq!(first["address"], "database.db-primary[0]");
+    assert_eq!(
+        (&first["type"], &first["name"], &first["index"]),
+        (&"database".into(), &"db-primary".into(), &0.into())
+    );
     assert_eq!(first["change"]["actions"][0], "update");
-    assert_eq!(first["change"]["before"]["capacity.disk_gib"], "2000");
-    assert_eq!(first["change"]["after"]["capacity.disk_gib"], "2500");
+    assert_eq!(first["change"]["before"]["capacity.disk_gib"], 2000.0);
+    assert_eq!(first["change"]["after"]["capacity.disk_gib"], 2500.0);
     assert_eq!(first["twinbench"]["approval"]["status"], "approved");
-    assert!(first["action_reason"].as_str().unwrap().contains("db-disk-headroom"));
+    assert_eq!(first["action_reason"], "policy_violation");
+    assert!(first["reason_text"].as_str().unwrap().contains("db-disk-headroom"));
     // Same inputs, same bytes.
-    let again = dir.path().join("again.json");
-    twinbench(&[
-        "plan",
-        "scenarios/webshop.ron",
-        "--policy",
-        &policy,
-        "--approve",
-        "all",
-        "--out",
-        again.to_str().unwrap(),
-    ]);
+    let again = webshop_plan(dir.path(), "again.json");
     assert_eq!(std::fs::read(&plan).unwrap(), std::fs::read(&again).unwrap());
 
     let ok = twinbench(&["verify", plan.to_str().unwrap(), "--scenario", "scenarios/webshop.ron", "--policy", &policy]);
@@ -115,12 +101,17 @@ fn predicted_violations_become_proposals_ranked_by_urgency() {
     let out = twinbench(&["plan", "scenarios/webshop.ron", "--approve", "none", "--out", plan.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
-    let reasons: Vec<&str> =
-        v["resource_changes"].as_array().unwrap().iter().map(|c| c["action_reason"].as_str().unwrap()).collect();
-    let predicted = reasons
+    let reasons: Vec<(&str, &str)> = v["resource_changes"]
+        .as_array()
+        .unwrap()
         .iter()
-        .find(|r| r.starts_with("predicted violation of disk-space"))
+        .map(|c| (c["action_reason"].as_str().unwrap(), c["reason_text"].as_str().unwrap()))
+        .collect();
+    let (kind, predicted) = reasons
+        .iter()
+        .find(|(_, r)| r.starts_with("predicted violation of disk-space"))
         .unwrap_or_else(|| panic!("{reasons:?}"));
+    assert_eq!(*kind, "predicted_violation");
     assert!(predicted.contains("probability"), "{predicted}");
     // Shorter horizons see less: a day ahead, nothing about the disk is predicted.
     let out = twinbench(&[
@@ -299,4 +290,172 @@ fn a_plan_acts_on_the_root_cause_and_explains_the_symptoms() {
 fn plan_with(scenario: &std::path::Path, policy: &std::path::Path, out: &std::path::Path) -> std::process::Output {
     let arg = |p: &std::path::Path| p.to_str().unwrap().to_string();
     twinbench(&["plan", &arg(scenario), "--policy", &arg(policy), "--out", &arg(out)])
+}
+
+/// `twinbench plan scenarios/webshop.ron --policy webshop-remediation.yaml --approve all --out DIR/NAME`.
+fn webshop_plan(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let out_path = dir.join(name);
+    let policy = format!("{POLICY}.yaml");
+    let out = twinbench(&[
+        "plan",
+        "scenarios/webshop.ron",
+        "--policy",
+        &policy,
+        "--approve",
+        "all",
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    out_path
+}
+
+const REASONS: [&str; 6] =
+    ["policy_violation", "predicted_violation", "anomaly", "drift", "what_if_rehearsal", "chaos_rehearsal"];
+
+#[test]
+fn plan_addresses_are_unique_and_values_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = webshop_plan(dir.path(), "plan.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let changes = v["resource_changes"].as_array().unwrap();
+    let mut addresses = std::collections::BTreeSet::new();
+    let mut per_twin: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for c in changes {
+        let address = c["address"].as_str().unwrap();
+        assert!(addresses.insert(address), "{address} repeats");
+        let name = c["name"].as_str().unwrap();
+        let index = per_twin.entry(name).or_insert(0);
+        assert_eq!(c["index"], *index, "the index counts the steps on the twin in plan order: {c}");
+        assert_eq!(address, format!("{}.{name}[{index}]", c["type"].as_str().unwrap()));
+        *index += 1;
+        assert!(REASONS.contains(&c["action_reason"].as_str().unwrap()), "{c}");
+        assert!(!c["reason_text"].as_str().unwrap().is_empty());
+        for side in ["before", "after"] {
+            for (field, value) in c["change"][side].as_object().unwrap() {
+                if field.starts_with("capacity.") {
+                    assert!(value.is_number(), "{field}: {value}");
+                }
+                if field == "capacity.replicas" {
+                    assert!(value.is_u64(), "replicas are whole: {value}");
+                }
+                assert!(!value.as_str().is_some_and(|s| s.starts_with('"')), "no quoted strings: {field} {value}");
+            }
+        }
+    }
+    // A twin with two steps is addressed [0] and [1] (v1 repeated the address).
+    assert!(per_twin.values().any(|n| *n >= 2), "{per_twin:?}");
+    assert!(addresses.contains("database.db-primary[1]"), "{addresses:?}");
+    // Configuration keys keep their type: numbers where the twin holds numbers.
+    let config_numbers = changes
+        .iter()
+        .flat_map(|c| c["change"]["after"].as_object().unwrap().iter())
+        .filter(|(k, v)| k.starts_with("config.") && v.is_number())
+        .count();
+    assert!(config_numbers > 0, "drift restores numeric keys as numbers: {changes:?}");
+    assert!(changes.iter().any(|c| c["action_reason"] == "drift"));
+}
+
+#[test]
+fn plan_show_prints_json_and_ron_plans_alike_for_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = webshop_plan(dir.path(), "plan.json");
+    let ron = webshop_plan(dir.path(), "plan.ron");
+    let shown: Vec<String> = [&json, &ron]
+        .iter()
+        .map(|p| {
+            let out = twinbench(&["plan", "show", p.to_str().unwrap()]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            stdout(&out)
+        })
+        .collect();
+    assert_eq!(shown[0], shown[1], "the RON plan holds the same, typed");
+    let text = &shown[0];
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(text.contains(v["fingerprint"].as_str().unwrap()), "{text}");
+    assert!(text.starts_with("plan for webshop at "), "{text}");
+    assert!(text.contains("database.db-primary[0]  scale disk up ×1.25  [approved by cli --approve all]"), "{text}");
+    assert!(text.contains("change   capacity.disk_gib: 2000.0 → 2500.0"), "{text}");
+    assert!(text.contains("reason   policy_violation: violation of db-disk-headroom"), "{text}");
+    assert!(text.contains("database.db-primary[1]"), "{text}");
+    // The runbook is for people: `show` says which file to read instead.
+    let md = webshop_plan(dir.path(), "plan.md");
+    let out = twinbench(&["plan", "show", md.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("read the .json or .ron plan"), "{}", stderr(&out));
+    let runbook = std::fs::read_to_string(&md).unwrap();
+    assert!(runbook.contains("- **Address:** `database.db-primary[1]`"), "{runbook}");
+    assert!(runbook.contains("- **Why** (`policy_violation`): violation of db-disk-headroom"), "{runbook}");
+    assert!(runbook.contains("| `capacity.disk_gib` | 2000.0 | 2500.0 |"), "{runbook}");
+    assert!(runbook.starts_with("<!-- twinbench-plan {\"fingerprint\""), "{runbook}");
+}
+
+/// A plan written by twinbench before plan format 2 (`format_version: "1.0"`, repeated
+/// addresses, string values) of the same inputs as [`webshop_plan`].
+const V1_PLAN: &str = "tests/fixtures/plans/webshop-v1.json";
+
+#[test]
+fn version_1_plans_are_still_read() {
+    let ok =
+        twinbench(&["verify", V1_PLAN, "--scenario", "scenarios/webshop.ron", "--policy", &format!("{POLICY}.yaml")]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let old = twinbench(&["plan", "show", V1_PLAN]);
+    assert!(old.status.success(), "{}", stderr(&old));
+    // Brought up to format 2 it reads like the plan written now (only the tool's
+    // version and the format line may differ).
+    let dir = tempfile::tempdir().unwrap();
+    let new = twinbench(&["plan", "show", webshop_plan(dir.path(), "plan.json").to_str().unwrap()]);
+    let body = |text: &str| text.lines().filter(|l| !l.contains("written by")).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&stdout(&old)), body(&stdout(&new)));
+}
+
+#[test]
+fn malformed_plans_are_located_errors_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = webshop_plan(dir.path(), "plan.json");
+    let good = std::fs::read_to_string(&plan).unwrap();
+    let show = |name: &str, text: &str| {
+        let path = write(dir.path(), name, text);
+        let out = twinbench(&["plan", "show", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(err.lines().count(), 1, "one message: {err}");
+        err
+    };
+    // Cut anywhere: a located parse error.
+    for cut in (0..good.len() - 2).step_by(good.len() / 17) {
+        let err = show("cut.json", &good[..good.floor_char_boundary(cut)]);
+        assert!(err.contains("cut.json:") && err.contains("not a twinbench plan"), "{cut}: {err}");
+    }
+    let ron = std::fs::read_to_string(webshop_plan(dir.path(), "plan.ron")).unwrap();
+    let err = show("cut.ron", &ron[..ron.len() / 2]);
+    assert!(err.contains("cut.ron:"), "{err}");
+    // A repeated address points at the repeat.
+    let first = "\"address\": \"database.db-primary[0]\"";
+    let dup = good.replacen("\"address\": \"database.db-primary[1]\"", first, 1);
+    assert_ne!(dup, good);
+    let err = show("dup.json", &dup);
+    let line = dup.match_indices(first).nth(1).map(|(i, _)| dup[..i].lines().count()).unwrap();
+    assert!(err.contains(&format!("dup.json:{line}:")), "{err}");
+    assert!(err.contains("repeats resource_changes["), "{err}");
+    // Versions this twinbench does not read are named.
+    let err = show("v3.json", &good.replacen("\"twinbench_plan_version\": 2", "\"twinbench_plan_version\": 3", 1));
+    assert!(err.contains("plan format version 3"), "{err}");
+    let err = show("tf.json", &good.replacen("\"twinbench_plan_version\": 2", "\"format_version\": \"0.9\"", 1));
+    assert!(err.contains("format_version \"0.9\""), "{err}");
+    // Values outside the documented sets: at their line.
+    let err = show("reason.json", &good.replacen("\"policy_violation\"", "\"because\"", 1));
+    assert!(err.contains("reason.json:") && err.contains("unknown variant `because`"), "{err}");
+    let err = show("approval.json", &good.replacen("\"approved\"", "\"maybe\"", 1));
+    assert!(err.contains("approval.json:") && err.contains("`maybe`"), "{err}");
+    let err = show("empty.json", "");
+    assert!(err.contains("empty.json:1:"), "{err}");
+    let err = show("number.json", "42");
+    assert!(err.contains("number.json:1:"), "{err}");
+    // Verify reads the same way.
+    let out =
+        twinbench(&["verify", dir.path().join("dup.json").to_str().unwrap(), "--scenario", "scenarios/webshop.ron"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("repeats"), "{}", stderr(&out));
 }

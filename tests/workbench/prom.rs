@@ -346,6 +346,11 @@ impl Responder {
         Responder { url, seen, stop }
     }
 
+    /// Every request seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
     /// The `query_range` requests seen so far.
     pub fn queries(&self) -> Vec<Seen> {
         let seen = self.seen.lock().unwrap();

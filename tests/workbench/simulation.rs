@@ -215,14 +215,15 @@ fn a_what_if_writes_its_changes_as_a_plan_that_verifies() {
     let steps = v["resource_changes"].as_array().unwrap();
     assert_eq!(steps.len(), 2);
     // Configuration changes come first, then actions (as `whatif` applies them).
-    assert_eq!(steps[0]["address"], "service.api-orders");
+    assert_eq!(steps[0]["address"], "service.api-orders[0]");
     assert_eq!(steps[0]["twinbench"]["action"], "reconfigure");
-    assert_eq!(steps[0]["change"]["after"]["config.log_level"], "\"warn\"");
-    assert_eq!(steps[1]["address"], "database.db-primary");
+    assert_eq!(steps[0]["change"]["after"]["config.log_level"], "warn");
+    assert_eq!(steps[1]["address"], "database.db-primary[0]");
     assert_eq!(steps[1]["twinbench"]["action"], "scale_up");
     assert_eq!(steps[1]["twinbench"]["approval"]["by"], "ana");
     for s in steps {
-        assert!(s["action_reason"].as_str().unwrap().starts_with("rehearsed in a what-if over 6 h"), "{s}");
+        assert_eq!(s["action_reason"], "what_if_rehearsal", "{s}");
+        assert!(s["reason_text"].as_str().unwrap().starts_with("rehearsed in a what-if over 6 h"), "{s}");
     }
     // Computed on the scenario as it is: it verifies.
     let out = twinbench(&["verify", plan_arg, "--scenario", "scenarios/webshop.ron"]);

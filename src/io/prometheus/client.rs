@@ -130,63 +130,75 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// Checks a server URL: http or https, a host, no credentials, no query or fragment.
-/// Returns it without a trailing slash.
+/// Checks a Prometheus server URL ([`check_server_url`]).
 pub fn check_url(url: &str) -> Result<String, String> {
+    check_server_url("Prometheus", url)
+}
+
+/// Checks the URL of a `server` (Prometheus, Alertmanager): http or https, a host, no
+/// credentials, no query or fragment. Returns it without a trailing slash.
+pub fn check_server_url(server: &str, url: &str) -> Result<String, String> {
     let url = url.trim();
     let rest = if let Some(r) = url.strip_prefix("http://") {
         r
     } else if let Some(r) = url.strip_prefix("https://") {
         r
     } else {
-        return Err(format!("the Prometheus URL must start with http:// or https://, not {:?}", cut(url, 40)));
+        return Err(format!("the {server} URL must start with http:// or https://, not {:?}", cut(url, 40)));
     };
     let authority = rest.split('/').next().unwrap_or("");
     if authority.contains('@') {
         // Do not echo the URL: it holds credentials.
-        return Err("the Prometheus URL must not contain credentials; use --auth-env or --auth-file".into());
+        return Err(format!("the {server} URL must not contain credentials; use --auth-env or --auth-file"));
     }
     if authority.is_empty() {
-        return Err(format!("the Prometheus URL has no host: {url}"));
+        return Err(format!("the {server} URL has no host: {url}"));
     }
     if rest.contains(['?', '#']) {
-        return Err(format!("the Prometheus URL must not have a query or fragment: {url}"));
+        return Err(format!("the {server} URL must not have a query or fragment: {url}"));
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("the Prometheus URL contains a space or control character: {url:?}"));
+        return Err(format!("the {server} URL contains a space or control character: {url:?}"));
     }
     Ok(url.trim_end_matches('/').to_string())
+}
+
+/// The HTTP agent every twinbench client uses: rustls with the web PKI roots (or only
+/// the certificates of `ca_pem`), a limit per request, no redirects, HTTP error
+/// statuses as answers (the caller classifies them), DNS failures tagged.
+pub(crate) fn agent(ca_pem: Option<&[u8]>, timeout: Duration) -> Result<Agent, String> {
+    let roots = match ca_pem {
+        None => RootCerts::WebPki,
+        Some(pem) => {
+            let mut certs = Vec::new();
+            for item in ureq::tls::parse_pem(pem) {
+                match item {
+                    Ok(ureq::tls::PemItem::Certificate(cert)) => certs.push(cert),
+                    Ok(_) => {}
+                    Err(e) => return Err(format!("cannot read the CA file: {e}")),
+                }
+            }
+            if certs.is_empty() {
+                return Err("the CA file holds no PEM certificate".into());
+            }
+            RootCerts::new_with_certs(&certs)
+        }
+    };
+    let agent_config = Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .max_redirects(0)
+        .user_agent(concat!("twinbench/", env!("CARGO_PKG_VERSION")))
+        .tls_config(TlsConfig::builder().root_certs(roots).build())
+        .build();
+    Ok(Agent::with_parts(agent_config, DefaultConnector::default(), TaggedResolver::default()))
 }
 
 impl Client {
     /// A client for `config`. Fails on a bad URL or CA file (no network here).
     pub fn new(config: ClientConfig) -> Result<Client, String> {
         let base = check_url(&config.base_url)?;
-        let roots = match &config.ca_pem {
-            None => RootCerts::WebPki,
-            Some(pem) => {
-                let mut certs = Vec::new();
-                for item in ureq::tls::parse_pem(pem) {
-                    match item {
-                        Ok(ureq::tls::PemItem::Certificate(cert)) => certs.push(cert),
-                        Ok(_) => {}
-                        Err(e) => return Err(format!("cannot read the CA file: {e}")),
-                    }
-                }
-                if certs.is_empty() {
-                    return Err("the CA file holds no PEM certificate".into());
-                }
-                RootCerts::new_with_certs(&certs)
-            }
-        };
-        let agent_config = Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(config.timeout))
-            .max_redirects(0)
-            .user_agent(concat!("twinbench/", env!("CARGO_PKG_VERSION")))
-            .tls_config(TlsConfig::builder().root_certs(roots).build())
-            .build();
-        let agent = Agent::with_parts(agent_config, DefaultConnector::default(), TaggedResolver::default());
+        let agent = agent(config.ca_pem.as_deref(), config.timeout)?;
         let redactions = config.auth.as_ref().map(Auth::redactions).unwrap_or_default();
         Ok(Client { agent, base, auth: config.auth, redactions, timeout: config.timeout })
     }
@@ -404,7 +416,7 @@ impl Client {
 
 /// Classifies a transport failure (no HTTP answer, or a body cut off) by `ureq`'s
 /// error type; `text` is the error's message, already scrubbed of secrets.
-fn classify_transport(e: &ureq::Error, text: &str, timeout: Duration, url: &str) -> ApiError {
+pub(crate) fn classify_transport(e: &ureq::Error, text: &str, timeout: Duration, url: &str) -> ApiError {
     use std::io::ErrorKind;
     let secs = crate::io::time::format_duration(timeout);
     match e {
@@ -516,7 +528,7 @@ struct RangeResult<'a> {
 }
 
 /// The start of a body for a message: printable, one line, at most 120 characters.
-fn excerpt(body: &[u8]) -> String {
+pub(crate) fn excerpt(body: &[u8]) -> String {
     if body.is_empty() {
         return "empty body".into();
     }
@@ -526,7 +538,7 @@ fn excerpt(body: &[u8]) -> String {
     format!("body starts {:?}", cut(&line, 120))
 }
 
-fn cut(s: &str, n: usize) -> String {
+pub(crate) fn cut(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
 }
 

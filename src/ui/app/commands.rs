@@ -11,7 +11,7 @@ use crate::analytics::learn::needs_learning;
 use crate::model::TwinId;
 use crate::policy::Policy;
 use crate::policy::spans::ViolationHistory;
-use crate::remediation::plan::{ApproveSpec, PlanContext, plan};
+use crate::remediation::plan::{ApproveSpec, PlanContext, plan, staleness};
 use crate::ui::command::Command;
 use crate::ui::connect::{ConnectRequest, SyncAction};
 use crate::ui::files::{FilePurpose, Picked};
@@ -19,6 +19,7 @@ use crate::ui::jobs::{LoadJob, Source};
 use crate::ui::lab::Section;
 use crate::ui::learn::{LearnReason, default_save_path};
 use crate::ui::policy_editor::effective;
+use crate::ui::remediation::OpenedPlan;
 use crate::ui::theme;
 
 impl WorkbenchApp {
@@ -158,6 +159,40 @@ impl WorkbenchApp {
             )),
             Err(e) => self.notifications.error(format!("Cannot export the plan: {e}")),
         }
+    }
+
+    /// Reads a plan file for review; a malformed one is a notification (`file:line:col`)
+    /// and the plan shown before, if any, stays.
+    pub(super) fn open_plan(&mut self, path: &std::path::Path) {
+        match crate::io::plan::read(path) {
+            Ok(file) => {
+                let steps = file.resource_changes.len();
+                self.opened_plan = Some(OpenedPlan { path: path.to_path_buf(), file, stale: None, checked: None });
+                self.check_opened_plan();
+                let stale = self.opened_plan.as_ref().and_then(|p| p.stale.as_deref());
+                match stale {
+                    Some(why) => self.notifications.error(format!("Plan {} is stale: {why}", path.display())),
+                    None => self.notifications.info(format!("Opened plan {} ({steps} steps)", path.display())),
+                }
+                self.right_tab = RightTab::Remediation;
+            }
+            Err(e) => self.notifications.error(format!("Cannot open the plan: {e:#}")),
+        }
+    }
+
+    /// Compares the opened plan's fingerprint with the open twins and policies, when
+    /// they changed since it was last compared.
+    pub(super) fn check_opened_plan(&mut self) {
+        let (Some(opened), Some(current)) = (&mut self.opened_plan, &self.current) else {
+            return;
+        };
+        if opened.checked == Some(self.paint_generation) {
+            return;
+        }
+        opened.checked = Some(self.paint_generation);
+        let planned_twins = opened.file.twin_fingerprints.iter().map(|(k, v)| (TwinId::new(k.clone()), v.clone()));
+        opened.stale =
+            staleness(&opened.file.fingerprint, &planned_twins.collect(), &current.scenario.graph, &current.policies);
     }
 
     pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
@@ -305,6 +340,8 @@ impl WorkbenchApp {
                 )),
                 Err(e) => self.notifications.error(format!("{e:#}")),
             },
+            Command::OpenPlan(path) => self.open_plan(&path),
+            Command::ClosePlan => self.opened_plan = None,
             Command::RunLab(section) => self.request_lab_run(section),
             Command::CancelLab(section) => self.lab.cancel(section),
             Command::LearnTwins => {
@@ -356,6 +393,7 @@ impl WorkbenchApp {
             (Some(path), FilePurpose::Mapping) => self.live.dialog.mapping = path.display().to_string(),
             (Some(path), FilePurpose::Lab(which)) => self.lab.set_path(which, &path),
             (Some(path), FilePurpose::SaveLearned) => self.commands.push(Command::SaveLearned(path)),
+            (Some(path), FilePurpose::Plan) => self.commands.push(Command::OpenPlan(path)),
             (None, _) if !quick => {}
             (None, FilePurpose::Mapping) => {
                 self.notifications.info("No file picker is available here; type the mapping file's path.");
@@ -371,6 +409,11 @@ impl WorkbenchApp {
             (None, FilePurpose::Scenario) => {
                 self.notifications.info("No file picker is available here; type the path instead.");
                 self.dialogs.open_path = Some(String::new());
+            }
+            (None, FilePurpose::Plan) => {
+                self.notifications.info("No file picker is available here; type the plan's path.");
+                self.remediation_prompts.open_path =
+                    Some(self.remediation_prompts.open_path.take().unwrap_or_default());
             }
             (None, FilePurpose::Policy) => {
                 self.notifications.info(

@@ -545,6 +545,7 @@ impl WorkbenchApp {
             }
         }
         self.refresh_cursor();
+        self.check_opened_plan();
         if let Some(c) = &self.current
             && self.filter.update_focus(&c.scenario.graph, self.selected.as_ref())
         {

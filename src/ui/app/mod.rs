@@ -34,7 +34,7 @@ use super::learn::{Learning, ModelCounts};
 use super::notify::Notifications;
 use super::plot_cache::PlotCache;
 use super::policy_editor::PolicyEditor;
-use super::remediation::RemediationPrompts;
+use super::remediation::{OpenedPlan, RemediationPrompts};
 use super::theme;
 use super::timeline::Timeline;
 use crate::analytics::predict::{Predictions, SeriesForecast};
@@ -236,6 +236,8 @@ pub struct WorkbenchApp {
     remediation: Review,
     /// The Remediation tab's path prompts.
     remediation_prompts: RemediationPrompts,
+    /// A plan file opened for review (*Open plan…*).
+    opened_plan: Option<OpenedPlan>,
     user: String,
     ctx: egui::Context,
     /// The assessment at the time cursor (recomputed when it or the data changes).
@@ -302,6 +304,7 @@ impl WorkbenchApp {
             editor_policies: Vec::new(),
             remediation: Review::default(),
             remediation_prompts: RemediationPrompts::default(),
+            opened_plan: None,
             user: std::env::var("USER")
                 .ok()
                 .filter(|u| !u.trim().is_empty())
@@ -446,6 +449,11 @@ impl WorkbenchApp {
     /// Queues a command, as a panel would.
     pub fn push_command(&mut self, command: Command) {
         self.commands.push(command);
+    }
+
+    /// The plan file opened for review in the Remediation tab, if any.
+    pub fn opened_plan(&self) -> Option<&OpenedPlan> {
+        self.opened_plan.as_ref()
     }
 
     /// The decision log of the Remediation tab (approvals, rejections, loop decisions).

@@ -308,6 +308,7 @@ impl WorkbenchApp {
                         state: &self.remediation,
                         user: &self.user,
                         time: self.timeline.time,
+                        opened: self.opened_plan.as_ref(),
                     },
                     &mut self.remediation_prompts,
                     &mut self.commands,
