@@ -272,23 +272,12 @@ pub fn predict(
     progress: &(dyn Fn(usize, usize) + Sync),
     cancel: &AtomicBool,
 ) -> Option<Predictions> {
-    predict_prioritised(scenario, policies, current, config, &Mutex::new(Vec::new()), &|_| {}, progress, cancel)
+    predict_prioritised(scenario, policies, current, config, &Mutex::new(Vec::new()), &|_, _| {}, progress, cancel)
 }
 
-/// [`predict`], forecasting the series of the twins in `wanted` first (the caller may
-/// change the list while it runs) and handing each series' predicted violations to
-/// `sink` as soon as its forecast is done. The result is the same as [`predict`]'s.
-#[allow(clippy::too_many_arguments)]
-pub fn predict_prioritised(
-    scenario: &Scenario,
-    policies: &[Policy],
-    current: &[CurrentViolation],
-    config: &PredictConfig,
-    wanted: &Mutex<Vec<TwinId>>,
-    sink: &(dyn Fn(Vec<PredictedViolation>) + Sync),
-    progress: &(dyn Fn(usize, usize) + Sync),
-    cancel: &AtomicBool,
-) -> Option<Predictions> {
+/// The series [`predict`] forecasts: those a predictable rule of `policies` applies
+/// to, sorted.
+pub fn predictable_series(scenario: &Scenario, policies: &[Policy]) -> Vec<SeriesKey> {
     let mut keys: Vec<SeriesKey> = Vec::new();
     for twin in scenario.graph.twins() {
         for metric in scenario.telemetry.metrics_of(&twin.id) {
@@ -298,6 +287,25 @@ pub fn predict_prioritised(
         }
     }
     keys.sort();
+    keys
+}
+
+/// [`predict`], forecasting the series of the twins in `wanted` first (the caller may
+/// change the list while it runs) and handing each series, with its predicted
+/// violations (none when it has none or could not be forecast), to `sink` as soon as
+/// its forecast is done. The result is the same as [`predict`]'s.
+#[allow(clippy::too_many_arguments)]
+pub fn predict_prioritised(
+    scenario: &Scenario,
+    policies: &[Policy],
+    current: &[CurrentViolation],
+    config: &PredictConfig,
+    wanted: &Mutex<Vec<TwinId>>,
+    sink: &(dyn Fn(&SeriesKey, Vec<PredictedViolation>) + Sync),
+    progress: &(dyn Fn(usize, usize) + Sync),
+    cancel: &AtomicBool,
+) -> Option<Predictions> {
+    let keys = predictable_series(scenario, policies);
     let refs: Vec<&SeriesKey> = keys.iter().collect();
     let urgent = wanted_first(&refs, wanted);
     let results = map_items_prioritised(
@@ -307,12 +315,11 @@ pub fn predict_prioritised(
         cancel,
         |key| forecast_series(scenario, key, config),
         |i, result| {
-            if let Ok(Some(sf)) = result {
-                let found = series_violations(scenario, policies, current, config, &keys[i], sf);
-                if !found.is_empty() {
-                    sink(found);
-                }
-            }
+            let found = match result {
+                Ok(Some(sf)) => series_violations(scenario, policies, current, config, &keys[i], sf),
+                _ => Vec::new(),
+            };
+            sink(&keys[i], found);
         },
     )?;
     drop(urgent);
@@ -503,7 +510,11 @@ mod tests {
         // Prioritised and streamed: the same result, and every violation streamed.
         let wanted = Mutex::new(vec![TwinId::new("web"), TwinId::new("db")]);
         let streamed = Mutex::new(Vec::new());
-        let sink = |found: Vec<PredictedViolation>| streamed.lock().unwrap().extend(found);
+        let done = Mutex::new(Vec::new());
+        let sink = |key: &SeriesKey, found: Vec<PredictedViolation>| {
+            done.lock().unwrap().push(key.clone());
+            streamed.lock().unwrap().extend(found);
+        };
         let first = predict_prioritised(
             &s,
             &s.policies,
@@ -516,6 +527,9 @@ mod tests {
         );
         assert_eq!(first.as_ref(), Some(&out));
         assert_eq!(streamed.into_inner().unwrap(), out.violations);
+        let mut done = done.into_inner().unwrap();
+        done.sort();
+        assert_eq!(done, predictable_series(&s, &s.policies), "every series is reported done");
         assert!(wanted.lock().unwrap().is_empty(), "wanted twins leave the list once taken");
     }
 }

@@ -41,11 +41,25 @@ pub enum Format {
 impl Format {
     /// The format of a path by its extension.
     pub fn of(path: &Path) -> Option<Format> {
-        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        Format::parse(path.extension()?.to_str()?)
+    }
+
+    /// The format named like its extension (`yaml`, `yml`, `json`, `ron`, any case).
+    pub fn parse(name: &str) -> Option<Format> {
+        match name.to_ascii_lowercase().as_str() {
             "yaml" | "yml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
             "ron" => Some(Format::Ron),
             _ => None,
+        }
+    }
+
+    /// Its name: `yaml`, `json` or `ron`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Yaml => "yaml",
+            Format::Json => "json",
+            Format::Ron => "ron",
         }
     }
 }

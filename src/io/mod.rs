@@ -54,6 +54,37 @@ pub fn write_bytes(path: &std::path::Path, what: &'static str, bytes: &[u8]) -> 
     std::fs::write(path, bytes).map_err(|error| IoError::Write { what, path: path.to_path_buf(), error })
 }
 
+/// The first `max` bytes of a file as text (lossy), to tell file types apart by their
+/// content; `None` when it cannot be read.
+pub fn read_head(path: &std::path::Path, max: usize) -> Option<String> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(max);
+    std::fs::File::open(path).ok()?.take(max as u64).read_to_end(&mut head).ok()?;
+    Some(String::from_utf8_lossy(&head).into_owned())
+}
+
+/// Writes `bytes` to `path` atomically: into a temporary file beside it, flushed to
+/// disk, then renamed over `path`, so a crash or a full disk never leaves a half-written
+/// file where a good one was.
+pub fn write_atomic(path: &std::path::Path, what: &'static str, bytes: &[u8]) -> Result<(), IoError> {
+    use std::io::Write as _;
+    let err = |error| IoError::Write { what, path: path.to_path_buf(), error };
+    let name = path.file_name().ok_or_else(|| err(std::io::Error::other("not a file name")))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".tmp-{}", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    let written = std::fs::File::create(&temp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&temp, path)) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(err(e));
+    }
+    Ok(())
+}
+
 /// CPU time consumed by the calling thread in seconds (Linux
 /// `/proc/thread-self/schedstat`, nanosecond resolution), when the platform reports it.
 pub fn thread_cpu_secs() -> Option<f64> {

@@ -217,6 +217,60 @@ fn one() -> u32 {
     1
 }
 
+impl From<&ActionKind> for ActionFile {
+    fn from(a: &ActionKind) -> Self {
+        match a {
+            ActionKind::Reconfigure { set } => ActionFile::Reconfigure {
+                set: set.iter().map(|(k, v)| (k.clone(), ConfigValueFile::from(v))).collect(),
+            },
+            ActionKind::ScaleUp { resource, factor } => {
+                ActionFile::ScaleUp { resource: resource.as_str().to_string(), factor: *factor }
+            }
+            ActionKind::ScaleDown { resource, factor } => {
+                ActionFile::ScaleDown { resource: resource.as_str().to_string(), factor: *factor }
+            }
+            ActionKind::ScaleOut { replicas } => ActionFile::ScaleOut { replicas: *replicas },
+            ActionKind::ScaleIn { replicas } => ActionFile::ScaleIn { replicas: *replicas },
+            ActionKind::Migrate { to } => ActionFile::Migrate { to: to.as_ref().map(|t| t.as_str().to_string()) },
+            ActionKind::Restart => ActionFile::Restart,
+            ActionKind::Notify { to } => ActionFile::Notify { to: to.clone() },
+        }
+    }
+}
+
+impl ActionFile {
+    /// The action it describes, checked; the message names what is wrong.
+    pub fn kind(&self) -> Result<ActionKind, String> {
+        let kind = self.unchecked()?;
+        kind.validate()?;
+        Ok(kind)
+    }
+
+    /// The action it describes, its parameters not checked yet.
+    fn unchecked(&self) -> Result<ActionKind, String> {
+        let resource = |r: &str| {
+            Resource::parse(r).ok_or_else(|| format!("unknown resource {r:?} (expected cpu, memory or disk)"))
+        };
+        let kind = match self {
+            ActionFile::Reconfigure { set } => {
+                ActionKind::Reconfigure { set: set.iter().map(|(k, v)| (k.clone(), ConfigValue::from(v))).collect() }
+            }
+            ActionFile::ScaleUp { resource: r, factor } => {
+                ActionKind::ScaleUp { resource: resource(r)?, factor: *factor }
+            }
+            ActionFile::ScaleDown { resource: r, factor } => {
+                ActionKind::ScaleDown { resource: resource(r)?, factor: *factor }
+            }
+            ActionFile::ScaleOut { replicas } => ActionKind::ScaleOut { replicas: *replicas },
+            ActionFile::ScaleIn { replicas } => ActionKind::ScaleIn { replicas: *replicas },
+            ActionFile::Migrate { to } => ActionKind::Migrate { to: to.as_ref().map(TwinId::new) },
+            ActionFile::Restart => ActionKind::Restart,
+            ActionFile::Notify { to } => ActionKind::Notify { to: to.clone() },
+        };
+        Ok(kind)
+    }
+}
+
 /// Reads the policies of a file and validates them against the scenario's twins.
 pub fn load_policies(path: &Path, graph: &TwinGraph) -> Result<Vec<Policy>, IoError> {
     let src = read_text(path, "policy file")?;
@@ -645,34 +699,19 @@ impl<'a> PolicyConverter<'a> {
         let field = format!("policy {policy}: actions[{i}]");
         let mut path = ctx.to_vec();
         path.push("actions");
-        let resource = |r: &str| {
-            Resource::parse(r).ok_or_else(|| {
-                self.err_value(&path, r, 0, format!("{field}: unknown resource {r:?} (expected cpu, memory or disk)"))
-            })
-        };
-        let kind = match a {
-            ActionFile::Reconfigure { set } => {
-                ActionKind::Reconfigure { set: set.iter().map(|(k, v)| (k.clone(), ConfigValue::from(v))).collect() }
+        match a {
+            ActionFile::ScaleUp { resource: r, .. } | ActionFile::ScaleDown { resource: r, .. }
+                if Resource::parse(r).is_none() =>
+            {
+                let message = format!("{field}: unknown resource {r:?} (expected cpu, memory or disk)");
+                return Err(self.err_value(&path, r, 0, message));
             }
-            ActionFile::ScaleUp { resource: r, factor } => {
-                ActionKind::ScaleUp { resource: resource(r)?, factor: *factor }
+            ActionFile::Migrate { to: Some(to) } if graph.is_some_and(|g| g.twin(&TwinId::new(to)).is_none()) => {
+                return Err(self.err_value(&path, to, 0, format!("{field}: migrate.to: unknown twin {to:?}")));
             }
-            ActionFile::ScaleDown { resource: r, factor } => {
-                ActionKind::ScaleDown { resource: resource(r)?, factor: *factor }
-            }
-            ActionFile::ScaleOut { replicas } => ActionKind::ScaleOut { replicas: *replicas },
-            ActionFile::ScaleIn { replicas } => ActionKind::ScaleIn { replicas: *replicas },
-            ActionFile::Migrate { to } => {
-                if let Some(to) = to
-                    && graph.is_some_and(|g| g.twin(&TwinId::new(to)).is_none())
-                {
-                    return Err(self.err_value(&path, to, 0, format!("{field}: migrate.to: unknown twin {to:?}")));
-                }
-                ActionKind::Migrate { to: to.as_ref().map(TwinId::new) }
-            }
-            ActionFile::Restart => ActionKind::Restart,
-            ActionFile::Notify { to } => ActionKind::Notify { to: to.clone() },
-        };
+            _ => {}
+        }
+        let kind = a.unchecked().map_err(|m| self.err(&path, "actions", format!("{field}: {m}")))?;
         kind.validate().map_err(|m| self.err(&path, kind.name(), format!("{field}: {m}")))?;
         Ok(kind)
     }

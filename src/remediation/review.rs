@@ -48,8 +48,14 @@ impl Review {
     /// Runs one tick of the orchestration loop on the findings at `time`: in automatic
     /// mode what passes the guards is approved (for the plan) in the loop's name, in
     /// dry-run mode decisions are only logged, in approve-each mode proposals are queued.
-    /// Returns how many proposals the loop approved.
-    pub fn run_loop(&mut self, time: UnixSecs, findings: &[Finding], graph: &TwinGraph, policies: &[Policy]) -> usize {
+    /// Returns the ids of the proposals the loop approved.
+    pub fn run_loop(
+        &mut self,
+        time: UnixSecs,
+        findings: &[Finding],
+        graph: &TwinGraph,
+        policies: &[Policy],
+    ) -> Vec<String> {
         let mut approved = Vec::new();
         self.orchestrator.tick(time, findings, graph, policies, &mut |c| {
             approved.push(c.id.clone());
@@ -59,7 +65,7 @@ impl Review {
             self.decisions.insert(id.clone(), true);
         }
         self.audit.extend(self.orchestrator.drain_audit());
-        approved.len()
+        approved
     }
 
     /// Adds actions from a rehearsal, approved by `by` (an action already added is
@@ -171,14 +177,14 @@ mod tests {
         let (g, p) = estate();
         let mut review = Review::default();
         review.orchestrator.config.mode = Mode::DryRun;
-        assert_eq!(review.run_loop(0, &disk_full(), &g, &p), 0);
+        assert!(review.run_loop(0, &disk_full(), &g, &p).is_empty());
         assert!(review.decisions.is_empty());
         assert_eq!(review.audit.last().map(|a| &a.decision), Some(&Decision::DryRun));
         let mut review = Review {
             orchestrator: Orchestrator::new(OrchestratorConfig { mode: Mode::Automatic, ..Default::default() }),
             ..Review::default()
         };
-        assert_eq!(review.run_loop(0, &disk_full(), &g, &p), 1);
+        assert_eq!(review.run_loop(0, &disk_full(), &g, &p).len(), 1);
         let proposals = candidates(&g, &p, &disk_full(), &Weights::default());
         assert_eq!(review.approved_ids(&proposals), [proposals[0].id.clone()]);
         assert_eq!(review.audit.last().map(|a| &a.decision), Some(&Decision::Executed));

@@ -60,15 +60,28 @@ pub enum FaultKind {
 impl FaultKind {
     /// The kind's name in files and reports.
     pub fn name(&self) -> &'static str {
+        FaultType::of(self).name()
+    }
+
+    /// The one number of the fault, in its type's unit ([`FaultType::magnitude`]);
+    /// `None` for a crash, a partition and a dependency outage.
+    pub fn magnitude(&self) -> Option<f64> {
         match self {
-            FaultKind::Crash => "crash",
-            FaultKind::CpuHog { .. } => "cpu_hog",
-            FaultKind::MemoryLeak { .. } => "memory_leak",
-            FaultKind::Latency { .. } => "latency",
-            FaultKind::Partition => "partition",
-            FaultKind::DiskFill { .. } => "disk_fill",
-            FaultKind::DependencyOutage { .. } => "dependency_outage",
-            FaultKind::TrafficSpike { .. } => "traffic_spike",
+            FaultKind::CpuHog { percent } => Some(*percent),
+            FaultKind::MemoryLeak { percent_per_hour } | FaultKind::DiskFill { percent_per_hour } => {
+                Some(*percent_per_hour)
+            }
+            FaultKind::Latency { ms } => Some(*ms),
+            FaultKind::TrafficSpike { factor } => Some(*factor),
+            FaultKind::Crash | FaultKind::Partition | FaultKind::DependencyOutage { .. } => None,
+        }
+    }
+
+    /// The dependency a dependency outage cuts.
+    pub fn dependency(&self) -> Option<&TwinId> {
+        match self {
+            FaultKind::DependencyOutage { dependency } => Some(dependency),
+            _ => None,
         }
     }
 
@@ -172,6 +185,25 @@ impl FaultType {
             FaultKind::DiskFill { .. } => FaultType::DiskFill,
             FaultKind::DependencyOutage { .. } => FaultType::DependencyOutage,
             FaultKind::TrafficSpike { .. } => FaultType::TrafficSpike,
+        }
+    }
+
+    /// The type named as in files (`crash`, `cpu_hog`, …; [`FaultKind::name`]).
+    pub fn parse(name: &str) -> Option<FaultType> {
+        FaultType::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The name in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultType::Crash => "crash",
+            FaultType::CpuHog => "cpu_hog",
+            FaultType::MemoryLeak => "memory_leak",
+            FaultType::Latency => "latency",
+            FaultType::Partition => "partition",
+            FaultType::DiskFill => "disk_fill",
+            FaultType::DependencyOutage => "dependency_outage",
+            FaultType::TrafficSpike => "traffic_spike",
         }
     }
 

@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use eframe::egui;
 
-use super::jobs::{Job, TwinForecasts, spawn_anomaly_scan, spawn_predictions, spawn_twin_forecasts, spawn_violations};
-use crate::analytics::predict::{PredictedViolation, Predictions};
+use super::jobs::{
+    ForecastDone, Job, TwinForecasts, spawn_anomaly_scan, spawn_predictions, spawn_twin_forecasts, spawn_violations,
+};
+use crate::analytics::predict::Predictions;
 use crate::analytics::scan::{AnomalyScans, SeriesAnomalies};
 use crate::model::{SeriesKey, TwinId};
 use crate::policy::Policy;
@@ -25,8 +27,9 @@ pub enum Finished {
     Violations(Result<ViolationHistory, String>),
     /// Predicted violations and the forecasts behind them.
     Predictions(Result<Predictions, String>),
-    /// Predicted violations of some series, streamed while forecasting runs.
-    PredictionsSoFar(Vec<PredictedViolation>),
+    /// Series forecast so far with their predicted violations, streamed while
+    /// forecasting runs.
+    PredictionsSoFar(Vec<ForecastDone>),
     /// Forecasts of the selected twin's other series.
     TwinForecasts(Result<TwinForecasts, String>),
 }
@@ -43,8 +46,8 @@ pub struct Analyses {
     predictions: Option<Job<Predictions>>,
     /// Twins forecasting should do first (most wanted first).
     predict_wanted: Arc<Mutex<Vec<TwinId>>>,
-    /// Predicted violations found since the last poll.
-    predict_streamed: Arc<Mutex<Vec<PredictedViolation>>>,
+    /// Series forecast since the last poll, with their predicted violations.
+    predict_streamed: Arc<Mutex<Vec<ForecastDone>>>,
     /// Predictions are wanted once the running backtest has the violation history.
     predict_after_backtest: bool,
     twin: Option<(TwinId, Job<TwinForecasts>)>,

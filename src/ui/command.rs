@@ -47,6 +47,17 @@ pub enum Command {
     /// Close the window.
     Quit,
 
+    // Workspaces and undo.
+    /// Save the workspace: to this file, or (`None`) to the file it was opened from or
+    /// last saved to, asking for one when there is none.
+    SaveWorkspace(Option<PathBuf>),
+    /// Open a workspace file: its scenario, decisions, edits and view.
+    OpenWorkspace(PathBuf),
+    /// Take back the last decision or edit.
+    Undo,
+    /// Do again what was last taken back.
+    Redo,
+
     // Policies.
     /// Show the policy editor.
     EditPolicies,
@@ -107,6 +118,27 @@ pub enum Command {
     Sync(SyncAction),
     /// Write the open scenario with its history as a snapshot to this file.
     SaveSnapshot(PathBuf),
+}
+
+impl Command {
+    /// The name an undo step of this command has, and whether quick repeats of it are
+    /// one step; `None` for commands that change nothing undoable.
+    pub fn undo_name(&self) -> Option<(String, bool)> {
+        let name = match self {
+            Command::Decide { candidate, approved } => {
+                let verb = if *approved { "Approve" } else { "Reject" };
+                format!("{verb} {} on {}", candidate.kind, candidate.target)
+            }
+            Command::ApproveAll(candidates) => format!("Approve all ({})", candidates.len()),
+            Command::RemoveRehearsed(_) => "Remove rehearsed action".into(),
+            Command::AddRehearsed(actions) => format!("Add {} rehearsed action(s) to the plan", actions.len()),
+            Command::SetLoopMode(mode) => format!("Set loop mode to {}", mode.as_str()),
+            Command::RunLoop => "Run the orchestration loop".into(),
+            Command::ApplyPolicies(_) => return Some(("Edit policies".into(), true)),
+            _ => return None,
+        };
+        Some((name, false))
+    }
 }
 
 /// The commands pushed in one frame, run in order after the UI pass.

@@ -23,9 +23,10 @@ use eframe::egui::{self, Color32};
 use super::command::{Command, Commands};
 use super::files::FilePurpose;
 use super::jobs::Job;
+use crate::io::alertmanager::{self, AlertFile, AlertmanagerConfig, Delivery};
 use crate::io::first_sync::FirstSync;
 use crate::io::live::{self, ConnState, LiveHandle, SnapshotSummary, TelemetryFormat};
-use crate::io::prometheus::auth::{AuthSource, SecretSource};
+use crate::io::prometheus::auth::{Auth, AuthSource, SecretSource};
 use crate::io::prometheus::{self, PrometheusConfig, mapping};
 use crate::io::{Stopwatch, localhost, time};
 use crate::scenario::Scenario;
@@ -52,6 +53,22 @@ pub enum AuthChoice {
     File,
 }
 
+impl AuthChoice {
+    /// Its name in workspace files: `none`, `env` or `file`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthChoice::None => "none",
+            AuthChoice::Env => "env",
+            AuthChoice::File => "file",
+        }
+    }
+
+    /// The choice of that name.
+    pub fn parse(name: &str) -> Option<AuthChoice> {
+        [AuthChoice::None, AuthChoice::Env, AuthChoice::File].into_iter().find(|a| a.name() == name)
+    }
+}
+
 /// The Connect dialog. Only where secrets are is kept, never a secret.
 pub struct ConnectDialogState {
     /// Shown.
@@ -74,6 +91,9 @@ pub struct ConnectDialogState {
     pub backfill: String,
     /// Sampling interval of this machine, e.g. `5s`.
     pub interval: String,
+    /// Where the automatic loop's approved notifications go (empty: nowhere); the
+    /// Prometheus credentials are used for it too.
+    pub alertmanager: String,
     /// Result of the last "Test connection", while the dialog is open.
     pub test_result: Option<Result<String, String>>,
     /// A problem with the fields, shown under them.
@@ -113,6 +133,7 @@ impl Default for ConnectDialogState {
             basic_user: String::new(),
             backfill: "6h".into(),
             interval: "2s".into(),
+            alertmanager: String::new(),
             test_result: None,
             error: None,
             connecting: None,
@@ -154,28 +175,51 @@ impl ConnectDialogState {
                 }
                 let mapping = mapping::load(&path).map_err(|e| format!("{e:#}"))?;
                 let backfill = time::parse_duration(&self.backfill).map_err(|m| format!("Backfill: {m}"))?;
-                let secret = match self.auth {
-                    AuthChoice::None => None,
-                    AuthChoice::Env if self.auth_env.trim().is_empty() => {
-                        return Err("Auth: name the environment variable".into());
-                    }
-                    AuthChoice::Env => Some(SecretSource::Env(self.auth_env.trim().into())),
-                    AuthChoice::File if self.auth_file.trim().is_empty() => {
-                        return Err("Auth: name the file".into());
-                    }
-                    AuthChoice::File => Some(SecretSource::File(PathBuf::from(self.auth_file.trim()))),
-                };
-                let auth = match secret {
-                    None => None,
-                    Some(s) if self.basic_user.trim().is_empty() => Some(AuthSource::Bearer(s).resolve()?),
-                    Some(s) => Some(AuthSource::Basic { user: self.basic_user.trim().into(), password: s }.resolve()?),
-                };
+                let auth = self.credentials()?;
+                self.alertmanager_config().map_err(|e| format!("Alertmanager URL: {e}"))?;
                 let mut config = PrometheusConfig::new(&self.url, mapping);
                 config.auth = auth;
                 config.backfill = backfill;
                 Ok(ConnectRequest::Prometheus(Box::new(config)))
             }
         }
+    }
+}
+
+impl ConnectDialogState {
+    /// The credentials the fields name, read now (from the variable or the file).
+    fn credentials(&self) -> Result<Option<Auth>, String> {
+        let secret = match self.auth {
+            AuthChoice::None => None,
+            AuthChoice::Env if self.auth_env.trim().is_empty() => {
+                return Err("Auth: name the environment variable".into());
+            }
+            AuthChoice::Env => Some(SecretSource::Env(self.auth_env.trim().into())),
+            AuthChoice::File if self.auth_file.trim().is_empty() => {
+                return Err("Auth: name the file".into());
+            }
+            AuthChoice::File => Some(SecretSource::File(PathBuf::from(self.auth_file.trim()))),
+        };
+        Ok(match secret {
+            None => None,
+            Some(s) if self.basic_user.trim().is_empty() => Some(AuthSource::Bearer(s).resolve()?),
+            Some(s) => Some(AuthSource::Basic { user: self.basic_user.trim().into(), password: s }.resolve()?),
+        })
+    }
+
+    /// The Alertmanager the automatic loop's approved notifications go to (with the
+    /// Prometheus credentials), `None` when no URL is given.
+    pub fn alertmanager_config(&self) -> Result<Option<AlertmanagerConfig>, String> {
+        let url = self.alertmanager.trim();
+        if url.is_empty() || self.source != SourceChoice::Prometheus {
+            return Ok(None);
+        }
+        Ok(Some(AlertmanagerConfig {
+            base_url: prometheus::client::check_server_url("Alertmanager", url)?,
+            auth: self.credentials()?,
+            ca_pem: None,
+            timeout: Duration::from_secs(10),
+        }))
     }
 }
 
@@ -214,6 +258,7 @@ pub fn connect_dialog_ui(ctx: &egui::Context, state: &mut ConnectDialogState, co
                     });
                     ui.end_row();
                     field(ui, "Backfill", &mut state.backfill, 80.0, "6h");
+                    field(ui, "Alertmanager URL", &mut state.alertmanager, 320.0, "optional: http://127.0.0.1:9093");
                     ui.label("Credentials");
                     ui.horizontal(|ui| {
                         ui.selectable_value(&mut state.auth, AuthChoice::None, "None");
@@ -405,6 +450,10 @@ pub struct LiveState {
     /// The snapshot path dialog (Some while shown).
     pub snapshot_path: Option<String>,
     snapshot_job: Option<Job<SnapshotSummary>>,
+    /// Where the automatic loop's approved notifications go, while connected.
+    pub alertmanager: Option<AlertmanagerConfig>,
+    /// Alerts being delivered.
+    alert_job: Option<Job<Delivery>>,
     last_state: Option<ConnState>,
 }
 
@@ -414,8 +463,10 @@ impl LiveState {
     pub fn start(&mut self, ctx: &egui::Context, request: ConnectRequest) -> Result<Scenario, String> {
         let repaint = ctx.clone();
         let notify: live::Notify = Arc::new(move || repaint.request_repaint());
+        self.alertmanager = None;
         let (handle, step) = match request {
             ConnectRequest::Prometheus(mut config) => {
+                self.alertmanager = self.dialog.alertmanager_config()?;
                 config.notify = Some(notify);
                 let step = config.mapping.step_secs;
                 (prometheus::start(*config)?, step)
@@ -432,6 +483,19 @@ impl LiveState {
         Ok(scenario)
     }
 
+    /// Sends `alerts` to the Alertmanager set in the Connect dialog, in the background
+    /// (the answer comes as a message of [`LiveState::logic`]). Returns false when
+    /// there is none to send to.
+    pub fn send_alerts(&mut self, ctx: &egui::Context, alerts: Vec<AlertFile>) -> Result<bool, String> {
+        let Some(config) = self.alertmanager.clone() else {
+            return Ok(false);
+        };
+        let job = Job::spawn("alertmanager", "Sending alerts", ctx, move |_| alertmanager::deliver(&config, &alerts))
+            .map_err(|e| format!("cannot start sending the alerts: {e}"))?;
+        self.alert_job = Some(job);
+        Ok(true)
+    }
+
     /// Drains the source into `scenario` (never blocks). With `None` (the open scenario
     /// is not this source's, e.g. while another file loads) events wait in the channel.
     pub fn logic(&mut self, scenario: Option<&mut Arc<Scenario>>) -> LiveTick {
@@ -439,6 +503,22 @@ impl LiveState {
         if let Some(result) = self.dialog.test.as_ref().and_then(Job::poll) {
             self.dialog.test_result = Some(result);
             self.dialog.test = None;
+        }
+        if let Some(result) = self.alert_job.as_ref().and_then(Job::poll) {
+            self.alert_job = None;
+            let url = self.alertmanager.as_ref().map_or_else(String::new, |c| c.base_url.clone());
+            tick.messages.push(match result {
+                Ok(d) => (
+                    false,
+                    format!(
+                        "Sent {} alert{} to Alertmanager {} at {url}",
+                        d.sent,
+                        if d.sent == 1 { "" } else { "s" },
+                        d.version
+                    ),
+                ),
+                Err(e) => (true, format!("Cannot deliver the approved notifications: {e}")),
+            });
         }
         if let Some(result) = self.snapshot_job.as_ref().and_then(Job::poll) {
             self.snapshot_job = None;
@@ -577,7 +657,7 @@ impl LiveState {
             self.dialog.test_result = None;
         }
         if ui.add_enabled(have_scenario, egui::Button::new("Save snapshot…")).clicked() {
-            self.snapshot_path = Some("live-snapshot.ron".into());
+            commands.push(Command::PickFile(crate::ui::files::FilePurpose::SaveSnapshot));
         }
         if self.handle.is_some() && ui.button("Disconnect").clicked() {
             commands.push(Command::Sync(SyncAction::Disconnect));

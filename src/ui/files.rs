@@ -25,21 +25,41 @@ pub enum FilePurpose {
     SaveLearned,
     /// A plan file to review in the Remediation tab.
     Plan,
+    /// A workspace to open.
+    OpenWorkspace,
+    /// Where to save the workspace.
+    SaveWorkspace,
+    /// Where to write the plan of the approved actions.
+    SavePlan,
+    /// The JSON-lines file the decision log is appended to.
+    SaveAuditLog,
+    /// Where to write a snapshot of the open scenario with its history.
+    SaveSnapshot,
+    /// Where to write the policy editor's text.
+    SavePolicies,
 }
 
 impl FilePurpose {
     /// True when the dialog chooses where to write rather than what to read.
     pub fn saves(self) -> bool {
-        self == FilePurpose::SaveLearned
+        matches!(
+            self,
+            FilePurpose::SaveLearned
+                | FilePurpose::SaveWorkspace
+                | FilePurpose::SavePlan
+                | FilePurpose::SaveAuditLog
+                | FilePurpose::SaveSnapshot
+                | FilePurpose::SavePolicies
+        )
     }
 
     /// The native dialog for this purpose; `suggested` is where a save dialog starts.
     fn dialog(self, suggested: Option<&Path>) -> rfd::FileDialog {
         let dialog = rfd::FileDialog::new();
-        match self {
+        let dialog = match self {
             FilePurpose::Scenario => dialog
-                .set_title("Open scenario, telemetry or log mapping")
-                .add_filter("Scenario", &["ron"])
+                .set_title("Open scenario, workspace, telemetry or log mapping")
+                .add_filter("Scenario or workspace", &["ron"])
                 .add_filter("Telemetry", &["csv", "parquet"])
                 .add_filter("Log mapping", &["yaml", "yml"]),
             FilePurpose::Policy => {
@@ -50,20 +70,74 @@ impl FilePurpose {
             FilePurpose::Lab(which) => {
                 dialog.set_title(which.title()).add_filter(which.title(), &["ron", "yaml", "yml", "json"])
             }
-            FilePurpose::SaveLearned => {
-                let mut dialog = dialog.set_title("Save learned scenario").add_filter("Scenario", &["ron"]);
-                if let Some(path) = suggested {
-                    if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-                        dialog = dialog.set_file_name(name);
-                    }
-                    if let Some(dir) = path.parent().filter(|d| d.is_dir()) {
-                        dialog = dialog.set_directory(dir);
-                    }
+            FilePurpose::OpenWorkspace => dialog.set_title("Open workspace").add_filter("Workspace", &["ron"]),
+            FilePurpose::SaveLearned => dialog.set_title("Save learned scenario").add_filter("Scenario", &["ron"]),
+            FilePurpose::SaveWorkspace => dialog.set_title("Save workspace").add_filter("Workspace", &["ron"]),
+            FilePurpose::SavePlan => dialog
+                .set_title("Export plan")
+                .add_filter("Plan (JSON)", &["json"])
+                .add_filter("Plan (RON)", &["ron"])
+                .add_filter("Plan for review (Markdown)", &["md"]),
+            FilePurpose::SaveAuditLog => {
+                dialog.set_title("Append the decision log").add_filter("JSON lines", &["jsonl"])
+            }
+            FilePurpose::SaveSnapshot => dialog.set_title("Save snapshot").add_filter("Scenario", &["ron"]),
+            FilePurpose::SavePolicies => {
+                dialog.set_title("Save policies").add_filter("Policies", &["yaml", "yml", "json", "ron"])
+            }
+        };
+        match suggested {
+            Some(path) if self.saves() => {
+                let mut dialog = dialog;
+                if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                    dialog = dialog.set_file_name(name);
+                }
+                if let Some(dir) = path.parent().filter(|d| d.is_dir()) {
+                    dialog = dialog.set_directory(dir);
                 }
                 dialog
             }
+            _ => dialog,
         }
     }
+}
+
+/// `path` with extension `ext` added when it has none (a name typed into a save
+/// dialog without one).
+pub fn with_extension(path: PathBuf, ext: &str) -> PathBuf {
+    if path.extension().is_some() { path } else { path.with_extension(ext) }
+}
+
+/// A small window asking for a path to write to, shown while `text` holds one: the
+/// path when the `action` button is clicked (or Enter pressed), `None` otherwise. For where no
+/// native dialog can be shown.
+pub fn save_path_window(
+    ctx: &egui::Context,
+    title: &str,
+    help: &str,
+    label: &str,
+    action: &str,
+    text: &mut Option<String>,
+) -> Option<PathBuf> {
+    let mut current = text.take()?;
+    let mut open = true;
+    let mut submit = false;
+    egui::Window::new(title).collapsible(false).resizable(false).open(&mut open).show(ctx, |ui| {
+        ui.weak(help);
+        ui.horizontal(|ui| {
+            let name = ui.label(label);
+            let edit = ui.add(egui::TextEdit::singleline(&mut current).desired_width(360.0)).labelled_by(name.id);
+            submit = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        });
+        submit |= ui.button(action).clicked();
+    });
+    if submit && !current.trim().is_empty() {
+        return Some(PathBuf::from(current.trim()));
+    }
+    if open {
+        *text = Some(current);
+    }
+    None
 }
 
 /// Whether a file dialog can be shown: on Linux only with a session bus to reach the

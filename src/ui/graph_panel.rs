@@ -86,6 +86,8 @@ pub struct GraphModel {
     selected: Option<TwinId>,
     /// A twin to bring into view once the view is fitted.
     reveal: Option<TwinId>,
+    /// A zoom and pan to put the view at once it is fitted (a restored workspace).
+    restore: Option<(f32, egui::Vec2)>,
 }
 
 /// Graphs of more twins than this are laid out and boxed by group (application,
@@ -260,6 +262,7 @@ impl GraphModel {
             last_view: None,
             selected: None,
             reveal: None,
+            restore: None,
         }
     }
 
@@ -453,6 +456,12 @@ impl GraphModel {
         self.last_view.map(|(_, zoom, pan)| (zoom, pan))
     }
 
+    /// Puts the view at `zoom` and `pan` (from its corner) once it is fitted, in place
+    /// of bringing the selection into view.
+    pub fn restore_view(&mut self, zoom: f32, pan: egui::Vec2) {
+        self.restore = Some((zoom, pan));
+    }
+
     /// Fits the whole graph into view.
     pub fn fit(&mut self) {
         self.fit_frames = 2;
@@ -547,6 +556,13 @@ pub fn graph_ui(
         let mut meta = MetadataFrame::new(Some(view_id.clone())).load(ui);
         meta.pan = centre - (centre - meta.pan) * motion.zoom + motion.pan;
         meta.zoom *= motion.zoom;
+        meta.save(ui);
+    }
+    if !fitting && let Some((zoom, pan)) = model.restore.take() {
+        model.reveal = None;
+        let mut meta = MetadataFrame::new(Some(view_id.clone())).load(ui);
+        meta.zoom = zoom;
+        meta.pan = pan;
         meta.save(ui);
     }
     if !fitting && let Some(id) = model.reveal.take() {

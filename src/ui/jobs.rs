@@ -294,25 +294,28 @@ pub fn spawn_violations(
 /// How far ahead the workbench predicts violations.
 pub const PREDICT_HORIZON_SECS: i64 = 7 * 86_400;
 
+/// A series whose forecast is done, with the violations predicted on it.
+pub type ForecastDone = (crate::model::SeriesKey, Vec<PredictedViolation>);
+
 /// Forecasts every series a threshold rule of `policies` applies to and evaluates the
 /// rules on the forecasts (from the end of history), in the background. `history` is
 /// the policies' violation history (the backtest's result), for what is violated now.
-/// The series of the twins in `wanted` go first; each series' predicted violations are
-/// pushed to `streamed` as soon as they are known.
+/// The series of the twins in `wanted` go first; each series, with its predicted
+/// violations, is pushed to `streamed` as soon as its forecast is done.
 pub fn spawn_predictions(
     scenario: Arc<Scenario>,
     policies: Arc<Vec<crate::policy::Policy>>,
     history: Arc<ViolationHistory>,
     wanted: Arc<Mutex<Vec<TwinId>>>,
-    streamed: Arc<Mutex<Vec<PredictedViolation>>>,
+    streamed: Arc<Mutex<Vec<ForecastDone>>>,
     ctx: &egui::Context,
 ) -> std::io::Result<Job<Predictions>> {
     Job::spawn("forecast", "Forecasting", ctx, move |p| {
         let current = crate::analytics::compliance::current_violations(&scenario, &policies, &history);
         let config = PredictConfig::new(PREDICT_HORIZON_SECS);
-        let sink = |found: Vec<PredictedViolation>| {
+        let sink = |key: &crate::model::SeriesKey, found: Vec<PredictedViolation>| {
             if let Ok(mut out) = streamed.lock() {
-                out.extend(found);
+                out.push((key.clone(), found));
             }
         };
         predict_prioritised(

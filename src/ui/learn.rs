@@ -504,25 +504,14 @@ pub fn spawn_save(
 /// The typed-path window for *Save learned scenario…* (when no file picker is
 /// available). Returns the path when the user confirms.
 pub fn save_dialog_ui(ctx: &egui::Context, path: &mut Option<String>) -> Option<PathBuf> {
-    let mut text = path.take()?;
-    let mut open = true;
-    let mut submit = false;
-    egui::Window::new("Save learned scenario").collapsible(false).resizable(false).open(&mut open).show(ctx, |ui| {
-        ui.weak("A scenario file (.ron) with the learned models; it names the same history.");
-        ui.horizontal(|ui| {
-            let label = ui.label("Learned scenario file");
-            let edit = ui.add(egui::TextEdit::singleline(&mut text).desired_width(360.0).hint_text("learned.ron"));
-            edit.labelled_by(label.id);
-        });
-        submit = ui.button("Save").clicked();
-    });
-    if submit && !text.trim().is_empty() {
-        return Some(PathBuf::from(text.trim()));
-    }
-    if open {
-        *path = Some(text);
-    }
-    None
+    crate::ui::files::save_path_window(
+        ctx,
+        "Save learned scenario",
+        "A scenario file (.ron) with the learned models; it names the same history.",
+        "Learned scenario file",
+        "Save",
+        path,
+    )
 }
 
 #[cfg(test)]

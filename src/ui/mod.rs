@@ -24,6 +24,8 @@ mod policy_editor;
 mod remediation;
 mod theme;
 mod timeline;
+pub mod undo;
+pub mod workspace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +47,10 @@ pub fn run(args: &GuiArgs) -> Result<ExitCode> {
     };
     if let Some(Automation::Screenshot(path)) = &automation {
         check_writable(path)?;
+    }
+    // A workspace is read here first: a corrupt one is an error on the command line.
+    if let Some(path) = args.scenario.as_deref().filter(|p| workspace::is_workspace(p)) {
+        workspace::read(path)?;
     }
     // A live source is checked here (URL, mapping file, credentials), so bad input is
     // an error on the command line rather than in a window.

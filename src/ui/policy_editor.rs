@@ -97,6 +97,18 @@ impl PolicyEditor {
         })
     }
 
+    /// Puts back a text whose policies were in force (undo, a workspace): the editor
+    /// shows it and its status; returns its policies (none when it no longer parses)
+    /// without a new *apply* of its own.
+    pub fn restore(&mut self, text: String, graph: &TwinGraph) -> Vec<Policy> {
+        if text != self.text {
+            self.undo.push(std::mem::replace(&mut self.text, text));
+            self.redo.clear();
+        }
+        self.checked = None;
+        self.check(graph).unwrap_or_default()
+    }
+
     /// Parses the text if it changed; returns the policies to apply when it is valid.
     pub fn check(&mut self, graph: &TwinGraph) -> Option<Vec<Policy>> {
         if self.checked.as_deref() == Some(self.text.as_str()) {
@@ -163,8 +175,7 @@ pub fn editor_ui(ctx: &egui::Context, editor: &mut PolicyEditor, graph: &TwinGra
                 commands.push(Command::SavePolicies(path.clone()));
             }
             if ui.button("Save as…").clicked() {
-                editor.save_as =
-                    Some(editor.path.as_ref().map_or_else(|| "policies.yaml".into(), |p| p.display().to_string()));
+                commands.push(Command::PickFile(FilePurpose::SavePolicies));
             }
             ui.separator();
             if ui.add_enabled(!editor.undo.is_empty(), egui::Button::new("Undo")).clicked()

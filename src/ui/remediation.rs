@@ -185,7 +185,7 @@ pub fn remediation_ui(
         }
         if ui.button("Export plan…").on_hover_text("Write the approved actions as a plan: .json, .ron or .md").clicked()
         {
-            prompts.export_path = Some(prompts.export_path.clone().unwrap_or_else(|| "plan.json".into()));
+            commands.push(Command::PickFile(FilePurpose::SavePlan));
         }
         if ui.button("Open plan…").on_hover_text("Review a plan file (.json or .ron) against the open twins").clicked()
         {
@@ -226,7 +226,7 @@ pub fn remediation_ui(
             commands.push(Command::RunLoop);
         }
         if ui.button("Save log…").on_hover_text("Append the decision log to a JSON-lines file").clicked() {
-            prompts.audit_path = Some(prompts.audit_path.clone().unwrap_or_else(|| "audit.jsonl".into()));
+            commands.push(Command::PickFile(FilePurpose::SaveAuditLog));
         }
     });
     if let Some(path) = path_prompt(ui, &mut prompts.audit_path, "Log file", "Append") {

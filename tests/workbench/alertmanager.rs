@@ -252,3 +252,84 @@ fn server_errors_are_clear_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("the Alertmanager URL must start with http:// or https://"), "{}", stderr(&out));
 }
+
+/// The GUI's automatic loop on a live Prometheus sends the notifications it approves
+/// to the Alertmanager named in the Connect dialog (egui_kittest; a real Prometheus
+/// and a real Alertmanager on loopback).
+#[cfg(feature = "gui")]
+mod gui {
+    use eframe::egui;
+    use egui::accesskit::Role;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use twinbench::io::live::Clock;
+    use twinbench::remediation::orchestrate::Mode;
+    use twinbench::ui::command::Command;
+    use twinbench::ui::{Launch, WorkbenchApp};
+
+    use super::Alertmanager;
+    use crate::gui::{click, wait_until};
+    use crate::live::gui::set_field;
+    use crate::prom::{Prometheus, Written, write_in};
+
+    const PAGE: &str = "policies:\n  - name: cpu-page\n    severity: high\n    selector: {kinds: [database]}\n    \
+                        rules: [{metric: cpu_usage, operator: \">\", threshold: 80}]\n    actions: [{notify: {to: on-call}}]\n";
+
+    #[test]
+    fn the_automatic_loop_of_a_live_session_sends_its_notifications() {
+        let Some(alertmanager) = Alertmanager::start() else { return };
+        // An hour of a busy database up to now, at 5 s.
+        let now = Clock::System.now();
+        let end = now - now.rem_euclid(5) - 5;
+        let samples = (0..721).map(|i| (end - 3600 + i * 5, 95.0)).collect();
+        let written = [Written::new("twin_cpu_usage", &[("instance", "db-1")], samples)];
+        let Some(prometheus) = Prometheus::start(&written) else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let mapping = write_in(
+            dir.path(),
+            "m.yaml",
+            "step: 5s\nsettle: 0s\nsync_interval: 1h\n\
+             series: [{query: twin_cpu_usage, metric: cpu_usage, twin_label: instance, kind: database}]\n",
+        );
+        let launch = Launch {
+            scenario: Some(crate::support::root().join("scenarios/teaching-minimal.ron")),
+            ..Launch::default()
+        };
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1400.0, 900.0))
+            .build_eframe(move |cc| WorkbenchApp::new(cc, launch));
+        wait_until(&mut h, "the scenario", WorkbenchApp::is_ready);
+        // The policy that pages, in force (as the editor puts it), and the loop automatic.
+        let graph = h.state().scenario().unwrap().graph.clone();
+        let page = twinbench::io::policy::parse_policies(&dir.path().join("page.yaml"), PAGE, &graph).unwrap();
+        h.state_mut().push_command(Command::ApplyPolicies(page));
+        h.state_mut().push_command(Command::SetLoopMode(Mode::Automatic));
+        click(&mut h, "File");
+        click(&mut h, "Connect…");
+        click(&mut h, "Prometheus");
+        set_field(&mut h, "Server URL", &prometheus.url());
+        set_field(&mut h, "Mapping file", mapping.to_str().unwrap());
+        set_field(&mut h, "Backfill", "2h");
+        set_field(&mut h, "Alertmanager URL", &alertmanager.url());
+        h.get_by_role_and_label(Role::Button, "Connect").click();
+        h.run_steps(2);
+        wait_until(&mut h, "the busy database's violation", |app| {
+            app.findings().iter().any(|f| f.twin().as_str() == "db-1")
+        });
+        h.state_mut().push_command(Command::RunLoop);
+        wait_until(&mut h, "the delivery", |app| {
+            app.notification_texts().iter().any(|t| t.contains("alert") && t.contains(&alertmanager.url()))
+        });
+        let texts = h.state().notification_texts();
+        assert!(texts.iter().any(|t| t.starts_with("Sent 1 alert to Alertmanager 0.")), "{texts:?}");
+        let alerts = alertmanager.alerts();
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        let labels = &alerts[0]["labels"];
+        assert_eq!(
+            (labels["alertname"].as_str(), labels["twin"].as_str(), labels["notify"].as_str()),
+            (Some("cpu-page"), Some("db-1"), Some("on-call")),
+            "{alerts:?}"
+        );
+        assert!(h.state().decision_log().iter().any(|e| e.decision.name() == "executed"));
+    }
+}

@@ -320,6 +320,16 @@ pub fn click(harness: &mut Harness<'static, WorkbenchApp>, label: &str) {
     harness.run_steps(2);
 }
 
+/// Clicks a save button: with no file dialog here (no D-Bus session), the app asks
+/// for a typed path instead.
+pub fn click_save(harness: &mut Harness<'static, WorkbenchApp>, label: &str) {
+    harness.get_by_label(label).click();
+    wait_until(harness, "the typed-path prompt", |app| {
+        app.notification_texts().iter().any(|t| t.starts_with("No file picker is available here"))
+    });
+    harness.run_steps(1);
+}
+
 pub fn wait_until(harness: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
     for _ in 0..6000 {
         harness.step();
@@ -358,7 +368,7 @@ fn findings_remediation_and_plan_export_on_the_default_scenario() {
     click(&mut harness, "Approve all");
     let proposed = harness.state().findings().len();
     assert!(proposed > 0 && harness.state().approved_count() >= proposed);
-    click(&mut harness, "Export plan…");
+    click_save(&mut harness, "Export plan…");
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("gui-plan.json");
     fill_path(&mut harness, "Plan file", &plan, "Write");
@@ -479,8 +489,7 @@ fn the_orchestration_loop_runs_in_each_mode_and_its_log_can_be_saved() {
     // Save the log as JSON lines.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
-    harness.get_by_label("Save log…").click();
-    harness.run_steps(1);
+    click_save(&mut harness, "Save log…");
     fill_path(&mut harness, "Log file", &path, "Append");
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}; {:?}", harness.state().notification_texts()));

@@ -12,7 +12,7 @@ use twinbench::ui::command::Command;
 use twinbench::ui::lab::{ChaosMark, LabFile, Section};
 use twinbench::ui::{Launch, WorkbenchApp};
 
-use crate::gui::{click, estate_csv, fill_path, open_learned, wait_until};
+use crate::gui::{click, click_save, estate_csv, fill_path, open_learned, wait_until};
 use crate::support::root;
 
 fn open_lab(scenario: &str, select: &str) -> Harness<'static, WorkbenchApp> {
@@ -61,7 +61,7 @@ fn a_rehearsed_change_approved_in_the_lab_is_exported_in_the_plan() {
     harness.get_by_label("From rehearsals (1)");
     harness.get_by_label_contains("and 1 from rehearsals, 1 approved");
     harness.get_by_label_contains("rehearsed in a what-if over 24 h (seed");
-    click(&mut harness, "Export plan…");
+    click_save(&mut harness, "Export plan…");
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("rehearsed.json");
     fill_path(&mut harness, "Plan file", &plan, "Write");

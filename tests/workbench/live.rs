@@ -1076,7 +1076,7 @@ fn connect_local_snapshots_this_machine() {
 /// The workbench's File → Connect… with this machine, the status line, pause, and a
 /// "Test connection" that reports a refused connection (egui_kittest, no GPU).
 #[cfg(feature = "gui")]
-mod gui {
+pub(crate) mod gui {
     use eframe::egui;
     use egui::accesskit::Role;
     use egui_kittest::Harness;
@@ -1086,7 +1086,7 @@ mod gui {
     use twinbench::ui::{Launch, WorkbenchApp};
 
     use super::{ONE_QUERY, bits, history};
-    use crate::gui::click;
+    use crate::gui::{click, click_save};
     use crate::prom::{Prometheus, Reply, Responder, Written, write_in};
 
     fn step_until(
@@ -1204,7 +1204,7 @@ mod gui {
     }
 
     /// Replaces a text field's content, as a user would.
-    fn set_field(h: &mut Harness<'static, WorkbenchApp>, label: &str, text: &str) {
+    pub(crate) fn set_field(h: &mut Harness<'static, WorkbenchApp>, label: &str, text: &str) {
         h.get_by_label(label).click();
         h.run_steps(1);
         h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
@@ -1300,7 +1300,7 @@ mod gui {
         // File → Save snapshot… writes what arrived as a scenario that loads like any other.
         let snap = dir.path().join("snap.ron");
         click(&mut h, "File");
-        click(&mut h, "Save snapshot…");
+        click_save(&mut h, "Save snapshot…");
         set_field(&mut h, "Scenario file", snap.to_str().unwrap());
         h.get_by_role_and_label(Role::Button, "Save").click();
         step_until(&mut h, "the snapshot", |h| h.state().notification_texts().iter().any(|t| t.starts_with("Saved ")));

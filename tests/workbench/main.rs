@@ -26,3 +26,5 @@ mod sim_files;
 mod simulation;
 mod support;
 mod telemetry;
+#[cfg(feature = "gui")]
+mod workspace;

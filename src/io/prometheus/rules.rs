@@ -43,7 +43,7 @@ use super::promql::{self, MatchOp};
 use crate::io::IoError;
 use crate::io::format::{ConfigValueFile, DurationFile};
 use crate::io::policy::{ActionFile, AnomalyRuleFile, ConfigRuleFile, PolicyFile, RuleFile, SelectorFile};
-use crate::model::{ActionKind, TwinGraph, TwinId};
+use crate::model::{TwinGraph, TwinId};
 use crate::policy::{Aggregation, MissingData, Policy, Severity};
 
 /// The annotation carrying a rule's missing-data behaviour.
@@ -477,7 +477,7 @@ pub fn export(
                     for_duration: Some(DurationFile::Text(promql::format_prometheus_duration(a.for_secs))),
                 })
                 .collect(),
-            actions: p.actions.iter().map(action_file).collect(),
+            actions: p.actions.iter().map(ActionFile::from).collect(),
         };
         let mut rules = Vec::new();
         for (ri, r) in p.rules.iter().enumerate() {
@@ -589,25 +589,6 @@ fn is_prometheus_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-fn action_file(a: &ActionKind) -> ActionFile {
-    match a {
-        ActionKind::Reconfigure { set } => {
-            ActionFile::Reconfigure { set: set.iter().map(|(k, v)| (k.clone(), ConfigValueFile::from(v))).collect() }
-        }
-        ActionKind::ScaleUp { resource, factor } => {
-            ActionFile::ScaleUp { resource: resource.as_str().to_string(), factor: *factor }
-        }
-        ActionKind::ScaleDown { resource, factor } => {
-            ActionFile::ScaleDown { resource: resource.as_str().to_string(), factor: *factor }
-        }
-        ActionKind::ScaleOut { replicas } => ActionFile::ScaleOut { replicas: *replicas },
-        ActionKind::ScaleIn { replicas } => ActionFile::ScaleIn { replicas: *replicas },
-        ActionKind::Migrate { to } => ActionFile::Migrate { to: to.as_ref().map(|t| t.as_str().to_string()) },
-        ActionKind::Restart => ActionFile::Restart,
-        ActionKind::Notify { to } => ActionFile::Notify { to: to.clone() },
-    }
 }
 
 #[cfg(test)]

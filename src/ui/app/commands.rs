@@ -11,6 +11,7 @@ use crate::analytics::learn::needs_learning;
 use crate::model::TwinId;
 use crate::policy::Policy;
 use crate::policy::spans::ViolationHistory;
+use crate::remediation::orchestrate::Mode;
 use crate::remediation::plan::{ApproveSpec, PlanContext, plan, staleness};
 use crate::ui::command::Command;
 use crate::ui::connect::{ConnectRequest, SyncAction};
@@ -32,10 +33,45 @@ impl WorkbenchApp {
 
     pub(super) fn remember(&mut self, source: &Source) {
         if let Source::File(path) | Source::Telemetry(path) = source {
-            self.settings.recent.retain(|p| p != path);
-            self.settings.recent.insert(0, path.clone());
-            self.settings.recent.truncate(8);
+            self.remember_path(path);
         }
+    }
+
+    /// Puts a scenario, telemetry or workspace file first in *Open recent*.
+    pub(super) fn remember_path(&mut self, path: &std::path::Path) {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        self.settings.recent.retain(|p| std::path::absolute(p).is_ok_and(|p| p != path));
+        self.settings.recent.insert(0, path);
+        self.settings.recent.truncate(8);
+    }
+
+    /// Shows the native file dialog for `purpose`, starting where it makes sense.
+    pub(super) fn pick_file(&mut self, ctx: &egui::Context, purpose: FilePurpose) {
+        let suggested = match purpose {
+            FilePurpose::SaveLearned => self.current.as_ref().map(|c| default_save_path(&c.source)),
+            FilePurpose::SaveWorkspace => self.workspace_path.clone().or_else(|| self.suggested_workspace_path()),
+            FilePurpose::SavePlan => Some(PathBuf::from("plan.json")),
+            FilePurpose::SaveAuditLog => Some(PathBuf::from("audit.jsonl")),
+            FilePurpose::SaveSnapshot => Some(PathBuf::from("live-snapshot.ron")),
+            FilePurpose::SavePolicies => Some(self.editor.path.clone().unwrap_or_else(|| "policies.yaml".into())),
+            _ => None,
+        };
+        let now = ctx.input(|i| i.time);
+        if let Err(e) = self.files.start(ctx, purpose, suggested, now) {
+            self.notifications.error(e);
+        }
+    }
+
+    /// Where a new workspace is offered to be saved: beside its scenario, named after it.
+    fn suggested_workspace_path(&self) -> Option<PathBuf> {
+        let c = self.current.as_ref()?;
+        let (dir, stem) = match &c.source {
+            Source::File(p) | Source::Telemetry(p) => {
+                (p.parent().map(PathBuf::from).unwrap_or_default(), p.file_stem()?.to_string_lossy().into_owned())
+            }
+            Source::Default | Source::Live(_) => (PathBuf::new(), c.scenario.name.clone()),
+        };
+        Some(dir.join(format!("{stem}.workspace.ron")))
     }
 
     pub(super) fn select(&mut self, id: Option<TwinId>) {
@@ -119,7 +155,9 @@ impl WorkbenchApp {
         }
     }
 
-    /// One tick of the orchestration loop on the findings at the cursor.
+    /// One tick of the orchestration loop on the findings at the cursor. In automatic
+    /// mode on a live source with an Alertmanager (Connect dialog), the notifications
+    /// it approves are sent as alerts, as `plan --alertmanager` sends a plan's.
     pub(super) fn run_loop(&mut self) {
         let (Some(current), Some(at)) = (&self.current, &self.at_cursor) else {
             return;
@@ -128,10 +166,37 @@ impl WorkbenchApp {
         let approved =
             self.remediation.run_loop(self.timeline.time, &at.findings, &current.scenario.graph, &current.policies);
         let logged = self.remediation.audit.len() - before;
+        let mode = self.remediation.orchestrator.config.mode;
         self.notifications.info(format!(
-            "Orchestration loop ({}): {logged} decisions logged, {approved} actions approved",
-            self.remediation.orchestrator.config.mode.as_str()
+            "Orchestration loop ({}): {logged} decisions logged, {} actions approved",
+            mode.as_str(),
+            approved.len()
         ));
+        let live = matches!(current.source, Source::Live(_));
+        if mode != Mode::Automatic || !live || self.live.alertmanager.is_none() || approved.is_empty() {
+            return;
+        }
+        let candidates: Vec<_> = at.candidates.iter().filter(|c| approved.contains(&c.id)).cloned().collect();
+        let ids = candidates.iter().map(|c| c.id.clone()).collect();
+        let context = PlanContext {
+            scenario: &current.scenario.name,
+            computed_for: self.timeline.time,
+            graph: &current.scenario.graph,
+            policies: &current.policies,
+        };
+        let alerts = match plan(context, candidates, &ApproveSpec::Ids(ids), "the automatic loop") {
+            Ok(plan) => crate::io::alertmanager::alerts(&plan),
+            Err(e) => {
+                self.notifications.error(format!("Cannot make the alerts: {e}"));
+                return;
+            }
+        };
+        if alerts.is_empty() {
+            return;
+        }
+        if let Err(e) = self.live.send_alerts(&self.ctx, alerts) {
+            self.notifications.error(e);
+        }
     }
 
     pub(super) fn export_plan(&mut self, path: &std::path::Path) {
@@ -201,6 +266,24 @@ impl WorkbenchApp {
         let mut focus_search = false;
         ctx.input_mut(|i| {
             use egui::{Key, KeyboardShortcut, Modifiers};
+            // Shift variants first: a plain Ctrl shortcut also matches with Shift held.
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::S)) {
+                self.commands.push(Command::PickFile(FilePurpose::SaveWorkspace));
+            }
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::S)) {
+                self.commands.push(Command::SaveWorkspace(None));
+            }
+            if !typing {
+                // In a text field these are the field's own undo and redo.
+                if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z))
+                    || i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Y))
+                {
+                    self.commands.push(Command::Redo);
+                }
+                if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Z)) {
+                    self.commands.push(Command::Undo);
+                }
+            }
             if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::O)) {
                 self.commands.push(Command::PickFile(FilePurpose::Scenario));
             }
@@ -264,7 +347,14 @@ impl WorkbenchApp {
         match self.live.start(ctx, request) {
             Ok(scenario) => {
                 let source = Source::Live(scenario.name.clone());
+                // A workspace saved on a live source waited for this connection.
+                let pending = self
+                    .pending_workspace
+                    .take_if(|p| matches!(p.file.source, crate::ui::workspace::SourceFile::Live(_)));
                 self.install(scenario, ViolationHistory::new(), true, source);
+                if let Some(pending) = pending {
+                    self.apply_workspace(pending);
+                }
             }
             Err(e) => self.notifications.error(format!("Cannot connect: {e}")),
         }
@@ -279,6 +369,15 @@ impl WorkbenchApp {
     }
 
     fn run_command(&mut self, ctx: &egui::Context, command: Command) {
+        // What changes decisions, policies or the plan is one undo step.
+        let undo = command.undo_name().map(|(name, merge)| (name, merge, self.doc()));
+        self.carry_out(ctx, command);
+        if let Some((name, merge, before)) = undo {
+            self.record_undo(&name, before, merge);
+        }
+    }
+
+    fn carry_out(&mut self, ctx: &egui::Context, command: Command) {
         match command {
             Command::Select(id) => self.select(id),
             Command::Inspect(id) => {
@@ -291,17 +390,15 @@ impl WorkbenchApp {
                     self.timeline.playing = false;
                 }
             }
-            Command::Open(source) => self.open(&source, ctx),
-            Command::PickFile(purpose) => {
-                let suggested = match purpose {
-                    FilePurpose::SaveLearned => self.current.as_ref().map(|c| default_save_path(&c.source)),
-                    _ => None,
-                };
-                let now = ctx.input(|i| i.time);
-                if let Err(e) = self.files.start(ctx, purpose, suggested, now) {
-                    self.notifications.error(e);
-                }
+            Command::Open(Source::File(path)) if crate::ui::workspace::is_workspace(&path) => {
+                self.open_workspace(ctx, &path);
             }
+            Command::Open(source) => self.open(&source, ctx),
+            Command::PickFile(purpose) => self.pick_file(ctx, purpose),
+            Command::SaveWorkspace(path) => self.save_workspace(ctx, path),
+            Command::OpenWorkspace(path) => self.open_workspace(ctx, &path),
+            Command::Undo => self.undo(),
+            Command::Redo => self.redo(),
             Command::OpenPathDialog => self.dialogs.open_path = Some(String::new()),
             Command::ToggleTheme => {
                 self.settings.dark_mode = !self.settings.dark_mode;
@@ -312,7 +409,10 @@ impl WorkbenchApp {
             Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
             Command::EditPolicies => self.editor.open = true,
             Command::OpenPolicyFile(path) => self.open_policy_file(&path),
-            Command::ApplyPolicies(policies) => self.apply_editor_policies(policies),
+            Command::ApplyPolicies(policies) => {
+                self.applied_policies = Some(self.editor.text.clone());
+                self.apply_editor_policies(policies);
+            }
             Command::SavePolicies(path) => self.save_policies(&path),
             Command::Decide { candidate, approved } => {
                 self.remediation.decide(&candidate, approved, &self.user, self.timeline.time);
@@ -394,6 +494,12 @@ impl WorkbenchApp {
             (Some(path), FilePurpose::Lab(which)) => self.lab.set_path(which, &path),
             (Some(path), FilePurpose::SaveLearned) => self.commands.push(Command::SaveLearned(path)),
             (Some(path), FilePurpose::Plan) => self.commands.push(Command::OpenPlan(path)),
+            (Some(path), FilePurpose::OpenWorkspace) => self.commands.push(Command::OpenWorkspace(path)),
+            (Some(path), FilePurpose::SaveWorkspace) => self.commands.push(Command::SaveWorkspace(Some(path))),
+            (Some(path), FilePurpose::SavePlan) => self.commands.push(Command::ExportPlan(path)),
+            (Some(path), FilePurpose::SaveAuditLog) => self.commands.push(Command::SaveAuditLog(path)),
+            (Some(path), FilePurpose::SaveSnapshot) => self.commands.push(Command::SaveSnapshot(path)),
+            (Some(path), FilePurpose::SavePolicies) => self.commands.push(Command::SavePolicies(path)),
             (None, _) if !quick => {}
             (None, FilePurpose::Mapping) => {
                 self.notifications.info("No file picker is available here; type the mapping file's path.");
@@ -414,6 +520,34 @@ impl WorkbenchApp {
                 self.notifications.info("No file picker is available here; type the plan's path.");
                 self.remediation_prompts.open_path =
                     Some(self.remediation_prompts.open_path.take().unwrap_or_default());
+            }
+            (None, FilePurpose::OpenWorkspace) => {
+                self.notifications.info("No file picker is available here; type the workspace's path.");
+                self.dialogs.open_path = Some(String::new());
+            }
+            (None, FilePurpose::SaveWorkspace) => {
+                self.notifications.info("No file picker is available here; type where to save the workspace.");
+                let suggested = self.workspace_path.clone().or_else(|| self.suggested_workspace_path());
+                self.dialogs.save_workspace = Some(suggested.map(|p| p.display().to_string()).unwrap_or_default());
+            }
+            (None, FilePurpose::SavePlan) => {
+                self.notifications.info("No file picker is available here; type the plan file's path.");
+                self.remediation_prompts.export_path =
+                    Some(self.remediation_prompts.export_path.take().unwrap_or_else(|| "plan.json".into()));
+            }
+            (None, FilePurpose::SaveAuditLog) => {
+                self.notifications.info("No file picker is available here; type the log file's path.");
+                self.remediation_prompts.audit_path =
+                    Some(self.remediation_prompts.audit_path.take().unwrap_or_else(|| "audit.jsonl".into()));
+            }
+            (None, FilePurpose::SaveSnapshot) => {
+                self.notifications.info("No file picker is available here; type the snapshot's path.");
+                self.live.snapshot_path = Some("live-snapshot.ron".into());
+            }
+            (None, FilePurpose::SavePolicies) => {
+                self.notifications.info("No file picker is available here; type where to save the policies.");
+                self.editor.save_as =
+                    Some(self.editor.path.as_ref().map_or_else(|| "policies.yaml".into(), |p| p.display().to_string()));
             }
             (None, FilePurpose::Policy) => {
                 self.notifications.info(

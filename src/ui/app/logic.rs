@@ -43,6 +43,11 @@ impl WorkbenchApp {
             self.filter = GraphFilter::default();
             self.selected = None;
             self.lab.reset_for(&scenario);
+            self.lab_seen = self.lab.inputs();
+            // Another scenario: another piece of work (a workspace being opened sets
+            // its own path once applied).
+            self.history.clear();
+            self.workspace_path = None;
         }
         self.plot_cache.clear();
         self.paint_generation += 1;
@@ -61,6 +66,7 @@ impl WorkbenchApp {
             violations: Arc::new(violations),
             predictions: None,
             predicted_so_far: Vec::new(),
+            forecast_pending: None,
             twin_forecasts: BTreeMap::new(),
             history_ready,
             source,
@@ -125,9 +131,14 @@ impl WorkbenchApp {
                     c.predictions = Some(Arc::new(predictions));
                     c.predicted_so_far.clear();
                 }
-                Finished::PredictionsSoFar(found) => {
+                Finished::PredictionsSoFar(done) => {
                     if c.predictions.is_none() {
-                        c.predicted_so_far.extend(found);
+                        for (key, found) in done {
+                            if let Some(n) = c.forecast_pending.as_mut().and_then(|p| p.get_mut(&key.twin)) {
+                                *n = n.saturating_sub(1);
+                            }
+                            c.predicted_so_far.extend(found);
+                        }
                     }
                     // Only the graph's predicted colours change; findings wait for
                     // every forecast.
@@ -197,9 +208,11 @@ impl WorkbenchApp {
     /// Forecasts the series the policies in force apply to and predicts violations —
     /// once the backtest, when one is running, has their violation history.
     pub(super) fn start_predictions(&mut self) {
-        let Some(c) = &self.current else {
+        let Some(c) = &mut self.current else {
             return;
         };
+        c.predicted_so_far.clear();
+        c.expect_forecasts();
         if let Err(e) = self.analyses.start_predictions(&c.scenario, &c.policies, &c.violations, &self.ctx) {
             self.notifications.error(e);
         }
@@ -316,6 +329,14 @@ impl WorkbenchApp {
         while let Some(event) = self.job.as_ref().and_then(LoadJob::poll) {
             match event {
                 LoadEvent::Defined(scenario) => {
+                    // A workspace is opened only on the twins it was saved on.
+                    if let Some(pending) = self.pending_workspace.take() {
+                        if !self.workspace_fits(&pending, &scenario) {
+                            self.job = None;
+                            return;
+                        }
+                        self.pending_workspace = Some(pending);
+                    }
                     self.previous = self.current.take();
                     self.install(*scenario, ViolationHistory::new(), false, source.clone());
                 }
@@ -327,19 +348,25 @@ impl WorkbenchApp {
                         self.live.act(crate::ui::connect::SyncAction::Disconnect);
                         self.notifications.info(format!("Disconnected from {name}"));
                     }
+                    let pending = self.pending_workspace.take();
+                    if let Some(p) = &pending
+                        && !self.workspace_fits(p, &scenario)
+                    {
+                        self.job = None;
+                        self.restore_previous();
+                        return;
+                    }
                     self.install(scenario, violations, true, source.clone());
                     self.remember(&source);
                     self.job = None;
+                    if let Some(pending) = pending {
+                        self.apply_workspace(pending);
+                    }
                 }
                 LoadEvent::Failed(message) => {
                     self.job = None;
-                    if let Some(previous) = self.previous.take() {
-                        // Back to what was open: same graph, same selection and time.
-                        self.graph = Some(GraphModel::build(&previous.scenario.graph));
-                        self.paint_generation += 1;
-                        self.current = Some(previous);
-                        self.learn_missing();
-                    }
+                    self.pending_workspace = None;
+                    self.restore_previous();
                     let kept = if self.current.is_some() { " The open scenario is unchanged." } else { "" };
                     self.notifications.error(format!("Cannot open {}: {message}.{kept}", source.label()));
                     if let Some(auto) = &mut self.automation {
@@ -348,6 +375,17 @@ impl WorkbenchApp {
                     }
                 }
             }
+        }
+    }
+
+    /// Back to what was open before a load that failed or was refused: same graph,
+    /// same selection and time.
+    fn restore_previous(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            self.graph = Some(GraphModel::build(&previous.scenario.graph));
+            self.paint_generation += 1;
+            self.current = Some(previous);
+            self.learn_missing();
         }
     }
 
@@ -484,10 +522,13 @@ impl WorkbenchApp {
                 ColourMode::Drift => {
                     at.drift.twin(id).map_or(unknown, |d| (d.score, theme::score_color(d.score, dark)))
                 }
-                ColourMode::Predicted => current.predicted().map_or(unknown, |found| {
+                // Grey until every forecast of the twin is done.
+                ColourMode::Predicted if !current.forecast_known(id) => unknown,
+                ColourMode::Predicted => {
+                    let found = current.predicted();
                     let worst = found.iter().filter(|v| &v.twin == id).map(|v| v.probability).fold(0.0, f64::max);
                     (worst, theme::score_color(worst, dark))
-                }),
+                }
                 ColourMode::Anomaly => current.scans().map_or(unknown, |scans| {
                     let level = twin_level(scans, id, t).0;
                     (level, theme::score_color(level, dark))
@@ -534,6 +575,7 @@ impl WorkbenchApp {
         self.poll_file_pick(ctx.input(|i| i.time));
         self.dropped_files(ctx);
         self.shortcuts(ctx);
+        self.track_lab_inputs();
         self.run_commands(ctx);
         self.live_logic(ctx.input(|i| i.time)); // live connect (src/ui/connect.rs)
         if let Some(c) = &self.current {

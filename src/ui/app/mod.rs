@@ -12,6 +12,7 @@ mod automation;
 mod commands;
 mod logic;
 mod panels;
+mod workspace;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,7 +51,7 @@ use crate::scenario::Scenario;
 /// How the app starts.
 #[derive(Clone, Debug, Default)]
 pub struct Launch {
-    /// Scenario to open; `None` opens the default scenario.
+    /// Scenario, telemetry file or workspace to open; `None` opens the default scenario.
     pub scenario: Option<PathBuf>,
     /// Automation, if any.
     pub automation: Option<Automation>,
@@ -121,6 +122,9 @@ struct Current {
     /// The violations predicted so far while forecasting runs (streamed in, the
     /// selected twin and those on screen first).
     predicted_so_far: Vec<crate::analytics::predict::PredictedViolation>,
+    /// While forecasting runs: how many of each twin's forecast series are not done
+    /// yet (`None` before forecasting started).
+    forecast_pending: Option<BTreeMap<TwinId, usize>>,
     /// Forecasts of series no rule applies to, made when their twin is selected.
     twin_forecasts: BTreeMap<SeriesKey, Result<SeriesForecast, String>>,
     history_ready: bool,
@@ -159,12 +163,24 @@ impl Current {
     }
 
     /// The predicted violations to colour by: all of them once forecasting finished,
-    /// else those found so far (`None` before any forecast is done).
-    fn predicted(&self) -> Option<&[crate::analytics::predict::PredictedViolation]> {
-        match &self.predictions {
-            Some(p) => Some(&p.violations),
-            None => (!self.predicted_so_far.is_empty()).then_some(&self.predicted_so_far[..]),
+    /// else those found so far.
+    fn predicted(&self) -> &[crate::analytics::predict::PredictedViolation] {
+        self.predictions.as_ref().map_or(&self.predicted_so_far, |p| &p.violations)
+    }
+
+    /// Whether twin `id`'s predicted violations are known: forecasting finished, or
+    /// every series of it that is forecast is done.
+    fn forecast_known(&self, id: &TwinId) -> bool {
+        self.predictions.is_some() || self.forecast_pending.as_ref().is_some_and(|p| p.get(id).is_none_or(|n| *n == 0))
+    }
+
+    /// Counts the series forecasting is about to do, per twin.
+    fn expect_forecasts(&mut self) {
+        let mut pending = BTreeMap::new();
+        for key in crate::analytics::predict::predictable_series(&self.scenario, &self.policies) {
+            *pending.entry(key.twin).or_insert(0) += 1;
         }
+        self.forecast_pending = Some(pending);
     }
 
     /// The anomaly scans to colour by: the finished scan, or the series scanned so far.
@@ -201,6 +217,8 @@ struct Dialogs {
     help: bool,
     /// *Save learned scenario* as a typed path (Some while shown).
     save_learned: Option<String>,
+    /// *Save workspace* as a typed path (Some while shown).
+    save_workspace: Option<String>,
 }
 
 /// The workbench.
@@ -260,6 +278,16 @@ pub struct WorkbenchApp {
     learning: Learning,
     /// Writing a learned scenario (*Save learned scenario…*).
     save_job: Option<Job<String>>,
+    /// Undo and redo of decisions, policy edits and lab inputs (src/ui/undo.rs).
+    history: super::undo::History,
+    /// The lab's inputs as of the last frame (their widgets edit them in place).
+    lab_seen: super::lab::LabInputs,
+    /// The policy editor's text whose policies are in force, if any.
+    applied_policies: Option<String>,
+    /// The workspace file the work was opened from or last saved to.
+    workspace_path: Option<PathBuf>,
+    /// A workspace being opened, until its scenario is loaded and checked.
+    pending_workspace: Option<workspace::PendingWorkspace>,
 }
 
 impl WorkbenchApp {
@@ -322,6 +350,11 @@ impl WorkbenchApp {
             live_analysed_at: None,
             learning: Learning::default(),
             save_job: None,
+            history: super::undo::History::default(),
+            lab_seen: super::lab::LabInputs::default(),
+            applied_policies: None,
+            workspace_path: None,
+            pending_workspace: None,
         };
         app.right_tab = match launch.tab.as_deref() {
             Some("findings") => RightTab::Findings,
@@ -332,10 +365,18 @@ impl WorkbenchApp {
         if let Some(path) = launch.policies {
             app.open_policy_file(&path);
         }
-        match launch.live {
-            Some(request) => app.connect(&cc.egui_ctx, request),
-            None => {
-                let source = launch.scenario.map_or(Source::Default, Source::from_path);
+        match (launch.live, launch.scenario) {
+            (Some(request), _) => app.connect(&cc.egui_ctx, request),
+            (None, Some(path)) if super::workspace::is_workspace(&path) => {
+                app.open_workspace(&cc.egui_ctx, &path);
+                // A workspace that cannot be opened leaves nothing open: the default
+                // scenario then, with the message about the workspace.
+                if app.job.is_none() && app.current.is_none() && !app.live.dialog.open {
+                    app.open(&Source::Default, &cc.egui_ctx);
+                }
+            }
+            (None, scenario) => {
+                let source = scenario.map_or(Source::Default, Source::from_path);
                 app.open(&source, &cc.egui_ctx);
             }
         }
@@ -429,6 +470,11 @@ impl WorkbenchApp {
     /// The graph view's zoom and pan (from its corner) in the last frame drawn.
     pub fn graph_view(&self) -> Option<(f32, egui::Vec2)> {
         self.graph.as_ref().and_then(GraphModel::view)
+    }
+
+    /// The graph's colour mode, by its menu label (`Health`, `Drift`, …).
+    pub fn colour_mode(&self) -> &'static str {
+        self.filter.colour.label()
     }
 
     /// The time cursor.

@@ -46,6 +46,24 @@ impl WorkbenchApp {
                 if ui.button("Open default scenario").clicked() {
                     self.commands.push(Command::Open(Source::Default));
                 }
+                ui.separator();
+                if ui.button("Open workspace…").clicked() {
+                    self.commands.push(Command::PickFile(FilePurpose::OpenWorkspace));
+                }
+                let have = self.current.is_some();
+                let save = egui::Button::new("Save workspace").shortcut_text("Ctrl+S");
+                let hint = self.workspace_path.as_ref().map_or_else(
+                    || "Save the decisions, edits, lab inputs and view to a workspace file".to_string(),
+                    |p| format!("Save to {}", p.display()),
+                );
+                if ui.add_enabled(have, save).on_hover_text(hint).clicked() {
+                    self.commands.push(Command::SaveWorkspace(None));
+                }
+                if ui.add_enabled(have, egui::Button::new("Save workspace as…").shortcut_text("Ctrl+Shift+S")).clicked()
+                {
+                    self.commands.push(Command::PickFile(FilePurpose::SaveWorkspace));
+                }
+                ui.separator();
                 self.live.file_menu_ui(ui, self.current.is_some(), &mut self.commands);
                 let learned = self.current.as_ref().is_some_and(|c| c.models.learned > 0);
                 let save = ui.add_enabled(learned, egui::Button::new("Save learned scenario…")).on_hover_text(
@@ -57,6 +75,17 @@ impl WorkbenchApp {
                 ui.separator();
                 if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
                     self.commands.push(Command::Quit);
+                }
+            });
+            ui.menu_button("Edit", |ui| {
+                let (undo, redo) = (self.history.undo_name(), self.history.redo_name());
+                let label = undo.map_or_else(|| "Undo".to_string(), |n| format!("Undo {n}"));
+                if ui.add_enabled(undo.is_some(), egui::Button::new(label).shortcut_text("Ctrl+Z")).clicked() {
+                    self.commands.push(Command::Undo);
+                }
+                let label = redo.map_or_else(|| "Redo".to_string(), |n| format!("Redo {n}"));
+                if ui.add_enabled(redo.is_some(), egui::Button::new(label).shortcut_text("Ctrl+Shift+Z")).clicked() {
+                    self.commands.push(Command::Redo);
                 }
             });
             ui.menu_button("Policies", |ui| {
@@ -163,11 +192,22 @@ impl WorkbenchApp {
         if let Some(path) = save_dialog_ui(ctx, &mut self.dialogs.save_learned) {
             self.commands.push(Command::SaveLearned(path));
         }
+        if let Some(path) = crate::ui::files::save_path_window(
+            ctx,
+            "Save workspace as",
+            "A workspace file (.ron): the scenario's path, policy edits, decisions, rehearsed plan entries, lab \
+             inputs and the view.",
+            "Workspace file",
+            "Save workspace",
+            &mut self.dialogs.save_workspace,
+        ) {
+            self.commands.push(Command::SaveWorkspace(Some(path)));
+        }
         if let Some(mut text) = self.dialogs.open_path.take() {
             let mut open = true;
             let mut submit = false;
             egui::Window::new("Open path").collapsible(false).resizable(false).open(&mut open).show(ctx, |ui| {
-                ui.label("Scenario (.ron) or telemetry (.csv, .parquet) file:");
+                ui.label("Scenario or workspace (.ron), telemetry (.csv, .parquet) or log mapping (.yaml) file:");
                 let edit = ui
                     .add(egui::TextEdit::singleline(&mut text).desired_width(420.0).hint_text("scenarios/webshop.ron"));
                 edit.request_focus();
@@ -187,7 +227,9 @@ impl WorkbenchApp {
             egui::Window::new("Keyboard shortcuts").open(&mut open).resizable(false).show(ctx, |ui| {
                 egui::Grid::new("shortcuts").num_columns(2).striped(true).show(ui, |ui| {
                     for (keys, what) in [
-                        ("Ctrl+O", "Open a scenario or telemetry file"),
+                        ("Ctrl+O", "Open a scenario, workspace or telemetry file"),
+                        ("Ctrl+S", "Save the workspace (Ctrl+Shift+S: save as)"),
+                        ("Ctrl+Z", "Undo a decision, policy edit or lab input (Ctrl+Shift+Z: redo)"),
                         ("Ctrl+L", "Open a file by typing its path"),
                         ("Ctrl+T", "Toggle dark/light theme"),
                         ("Ctrl+F", "Search twins in the graph"),

@@ -14,10 +14,10 @@ use crate::ui::command::Commands;
 
 /// The A/B test's inputs, its run and its last result.
 pub struct AbLab {
-    a_path: String,
-    b_path: String,
-    runs: u32,
-    ab_hours: f64,
+    pub(super) a_path: String,
+    pub(super) b_path: String,
+    pub(super) runs: u32,
+    pub(super) ab_hours: f64,
     /// The run and its last report.
     pub run: Run<AbReport>,
 }

@@ -33,17 +33,17 @@ pub enum ChaosMark {
 
 /// The chaos section's inputs, its run, its last result and the replay of it.
 pub struct ChaosLab {
-    use_file: bool,
-    experiment_path: String,
+    pub(super) use_file: bool,
+    pub(super) experiment_path: String,
     fault_choice: FaultType,
     magnitude: f64,
     at_min: u32,
     duration_min: u32,
     until_rollback: bool,
-    composed: Vec<ComposedFault>,
-    chaos_hours: f64,
-    remediate: bool,
-    strategy_path: String,
+    pub(super) composed: Vec<ComposedFault>,
+    pub(super) chaos_hours: f64,
+    pub(super) remediate: bool,
+    pub(super) strategy_path: String,
     /// The run and its last report.
     pub run: Run<ChaosReport>,
     /// The last report's remediation actions as plan proposals (made when first shown).

@@ -15,6 +15,7 @@
 
 mod ab;
 mod chaos;
+mod inputs;
 mod whatif;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use eframe::egui;
 
 pub use self::ab::AbLab;
 pub use self::chaos::{ChaosLab, ChaosMark};
+pub use self::inputs::LabInputs;
 pub use self::whatif::WhatIfLab;
 use super::command::{Command, Commands};
 use super::files::FilePurpose;
@@ -139,7 +141,7 @@ impl<T: Send + 'static> Run<T> {
 pub struct LabState {
     /// Which part is shown.
     pub section: Section,
-    seed: u64,
+    pub(super) seed: u64,
     /// The what-if.
     pub whatif: WhatIfLab,
     /// The A/B test.
@@ -149,6 +151,8 @@ pub struct LabState {
     error: Option<String>,
     /// A run waiting for the twins' models to be learned.
     waiting: Option<Section>,
+    /// The results a restored workspace had, shown until a run gives new ones.
+    restored: Vec<String>,
 }
 
 impl Default for LabState {
@@ -161,6 +165,7 @@ impl Default for LabState {
             chaos: ChaosLab::default(),
             error: None,
             waiting: None,
+            restored: Vec::new(),
         }
     }
 }
@@ -234,6 +239,7 @@ impl LabState {
 
     /// Starts a run of `section` with the lab's current settings on `scenario`.
     pub fn run(&mut self, section: Section, scenario: &Arc<Scenario>, ctx: &egui::Context) {
+        self.restored.clear();
         let started = match section {
             Section::WhatIf => self.whatif.start(scenario, self.seed, ctx),
             Section::Ab => self.ab.start(scenario, self.seed, ctx),
@@ -399,6 +405,14 @@ pub fn lab_ui(ui: &mut egui::Ui, state: &mut LabState, context: &LabContext<'_>,
         ui.add(egui::DragValue::new(&mut state.seed));
     });
     twins_ui(ui, context.twins, commands);
+    if !state.restored.is_empty() {
+        egui::CollapsingHeader::new("Results when the workspace was saved").default_open(true).show(ui, |ui| {
+            for line in &state.restored {
+                ui.label(line);
+            }
+            ui.weak("Run again to see them in full.");
+        });
+    }
     if let Some(e) = &state.error {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
