@@ -130,14 +130,19 @@ pub fn convert(args: &ConvertArgs) -> Result<ExitCode> {
                 (Err(e), None) => return Err(e.into()),
             };
             let (exported, _) = rules::export(&args.input, &policies, graph, &labels, interval)?;
-            for why in &exported.skipped {
-                eprintln!("not exported: {why}");
-            }
             write_bytes(&args.out, "rule file", exported.text.as_bytes())?;
+            let carried = match exported.carried.len() {
+                0 => String::new(),
+                n => format!(
+                    " and {n} policy carrier{} (no metric rule to alert on: {})",
+                    if n == 1 { "" } else { "s" },
+                    exported.carried.join(", ")
+                ),
+            };
             eprintln!(
-                "wrote {} alerting rules of {} policies to {}",
+                "wrote {} alerting rules{carried} of {} policies to {}",
                 exported.rules,
-                policies.len() - exported.skipped.len(),
+                policies.len(),
                 args.out.display()
             );
         }

@@ -54,14 +54,37 @@ fn exported_rule_files_pass_promtool_and_round_trip_to_the_same_check() {
             assert!(ok && text.contains("SUCCESS: 5 rules found"), "{text}");
         }
     }
-    // The scenario's own policies: the config-only ones are reported, not written.
+    // The scenario's own policies: those without metric rules travel in policy carriers.
     let own = format!("{d}/own.yml");
     let o = twinbench(&["convert", webshop, "--to", "prometheus", "--out", &own]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("not exported: policy \"postgres-baseline\" has no metric rule"), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("wrote 6 alerting rules and 5 policy carriers (no metric rule to alert on: postgres-baseline,"),
+        "{}",
+        stderr(&o)
+    );
     if tools_available() {
         let (ok, text) = promtool(&["check", "rules", &own], dir.path());
-        assert!(ok && text.contains("SUCCESS: 6 rules found"), "{text}");
+        assert!(ok && text.contains("SUCCESS: 11 rules found"), "{text}");
+    }
+    // A desired configuration and an anomaly rule, selected by kind: the same check
+    // from the policy file and from its rule file.
+    let config_only = crate::support::write(
+        dir.path(),
+        "config-only.yaml",
+        "policies:\n  - name: db-settings\n    severity: high\n    selector: {kinds: [database]}\n    config:\n      \
+         - {key: max_connections, expected: 400}\n      - {key: ssl, expected: true}\n    rules:\n      \
+         - anomaly: {metric: latency_ms, min_score: 0.9, for: 10m}\n    actions:\n      - reconfigure: {}\n",
+    );
+    let config_only = config_only.to_str().unwrap();
+    let carried = format!("{d}/carried.yml");
+    let o = twinbench(&["convert", config_only, "--to", "prometheus", "--scenario", webshop, "--out", &carried]);
+    assert!(o.status.success() && stderr(&o).contains("1 policy carrier"), "{}", stderr(&o));
+    assert_eq!(check(&carried), check(config_only), "the carrier reads back as the same policy");
+    if tools_available() {
+        let (ok, text) = promtool(&["check", "rules", &carried], dir.path());
+        assert!(ok && text.contains("SUCCESS: 1 rules found"), "{text}");
     }
     // Selectors by kind need the scenario's twins.
     let o = twinbench(&[
@@ -105,11 +128,11 @@ fn backtest_agrees_with_promtool_test_rules_at_every_evaluation() {
     std::fs::write(&rules_path, &exported.text).unwrap();
     assert_eq!(alerts.len(), 11, "every metric rule of the scenario and the bundled file");
 
-    // Import direction: the rule file read back as policies gives the same spans.
+    // Import direction: the rule file read back as policies (those without metric rules
+    // from their carriers) gives the same spans.
     let imported = parse_policies(&rules_path, &exported.text, &s.graph).unwrap();
-    let metric_policies: Vec<&Policy> = policies.iter().filter(|p| !p.rules.is_empty()).collect();
-    assert_eq!(imported.len(), metric_policies.len());
-    for (back, original) in imported.iter().zip(&metric_policies) {
+    assert_eq!(imported.len(), policies.len());
+    for (back, original) in imported.iter().zip(&policies) {
         assert_eq!((&back.name, &back.rules, back.severity), (&original.name, &original.rules, original.severity));
         assert_eq!((&back.config_rules, &back.actions), (&original.config_rules, &original.actions));
         assert_eq!(selected(back, &s.graph), selected(original, &s.graph), "{}", back.name);

@@ -13,8 +13,9 @@
 //! policy's starts one of its own). `labels.severity` is a twinbench
 //! severity (`info`, `low`, `medium`, `high`, `critical`; `warning` reads as medium and
 //! `page` as critical; none is medium); `annotations.description` is the policy's
-//! description. Recording rules are skipped (they define series, not violations);
-//! other labels and annotations are not kept.
+//! description. Recording rules are skipped (they define series, not violations),
+//! except twinbench's policy carriers (below); other labels and annotations are not
+//! kept.
 //!
 //! **Out.** Each policy with metric rules becomes a group named after it, each metric
 //! rule an alerting rule `alert: POLICY` with `labels: {severity}` and static
@@ -24,8 +25,13 @@
 //! annotations twinbench reads back, so a round trip loses nothing:
 //! `twinbench_missing` (a rule's missing-data behaviour other than `ok`; Prometheus
 //! itself treats no data as `ok`) and `twinbench_policy` (JSON of the policy's desired
-//! configuration, anomaly rules and bound actions). A policy without metric rules has
-//! no alerting rule to carry it and is reported as not exported.
+//! configuration, anomaly rules and bound actions). A policy without metric rules (a
+//! desired configuration, anomaly rules) has no alerting rule to carry it: it travels
+//! in a *policy carrier*, a recording rule `record: twinbench:policy_carrier` with
+//! `expr: vector(0) < 0` — valid PromQL that yields no series, so Prometheus records
+//! nothing and alerts on nothing — whose label `twinbench_policy` holds the policy as
+//! JSON (`name`, `description`, `severity`, twin `ids`, and under `policy` the
+//! configuration, anomaly rules and actions). twinbench reads it back as that policy.
 //!
 //! With the same evaluation interval (the group's `interval`, written as the scenario's
 //! resolution when one is given), such a rule fires in Prometheus at the evaluations at
@@ -50,6 +56,12 @@ use crate::policy::{Aggregation, MissingData, Policy, Severity};
 pub const MISSING_ANNOTATION: &str = "twinbench_missing";
 /// The annotation carrying a policy's desired configuration, anomaly rules and actions.
 pub const POLICY_ANNOTATION: &str = "twinbench_policy";
+
+/// The recording rule name of a policy carrier (see the module docs).
+pub const CARRIER_RECORD: &str = "twinbench:policy_carrier";
+
+/// A carrier's expression: valid PromQL that yields no series.
+const CARRIER_EXPR: &str = "vector(0) < 0";
 
 /// Which label names the twin in a metric's series: the mapping's `twin_label` for the
 /// metric, else `twin`.
@@ -132,6 +144,60 @@ struct Extras {
     actions: Vec<ActionFile>,
 }
 
+/// A policy without metric rules, as a carrier's `twinbench_policy` label holds it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Carrier {
+    name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    description: String,
+    severity: String,
+    /// The twins (none: every twin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ids: Option<Vec<String>>,
+    /// Its desired configuration, anomaly rules and actions.
+    #[serde(default)]
+    policy: Extras,
+}
+
+/// The policy a carrier recording rule holds; `None` for any other recording rule.
+fn carried_policy(
+    path: &Path,
+    rule: &RuleDoc,
+    record: &Spanned<String>,
+    graph: Option<&TwinGraph>,
+) -> Result<Option<PolicyFile>, IoError> {
+    if record.value != CARRIER_RECORD {
+        return Ok(None);
+    }
+    let at = |loc: &serde_saphyr::Location, message: String| {
+        IoError::at(path, (loc.line().max(1) as usize, loc.column().max(1) as usize), message)
+    };
+    let label = rule.labels.get(POLICY_ANNOTATION).ok_or_else(|| {
+        at(
+            &record.referenced,
+            format!("record {CARRIER_RECORD}: the label {POLICY_ANNOTATION} (the policy) is missing"),
+        )
+    })?;
+    let carrier: Carrier = serde_json::from_str(&label.value)
+        .map_err(|e| at(&label.referenced, format!("record {CARRIER_RECORD}: labels.{POLICY_ANNOTATION}: {e}")))?;
+    if let (Some(graph), Some(ids)) = (graph, &carrier.ids)
+        && let Some(unknown) = ids.iter().find(|id| graph.twin(&TwinId::new(id.as_str())).is_none())
+    {
+        return Err(at(&label.referenced, format!("policy {:?}: unknown twin {unknown:?}", carrier.name)));
+    }
+    let Carrier { name, description, severity, ids, policy: Extras { config, anomaly, actions } } = carrier;
+    Ok(Some(PolicyFile {
+        name,
+        description,
+        severity: Some(severity),
+        selector: ids.map(|ids| SelectorFile { ids, ..SelectorFile::default() }),
+        rules: anomaly.into_iter().map(|a| RuleFile { anomaly: Some(a), ..RuleFile::default() }).collect(),
+        config,
+        actions,
+    }))
+}
+
 /// Reads a rule file into policy DTOs. With a graph, twin ids in matchers must be its
 /// twins. Errors carry the file, line and column.
 pub fn import(
@@ -159,8 +225,11 @@ pub fn import(
         }
         for rule in &group.rules {
             let Some(alert) = &rule.alert else {
-                if rule.record.is_none() {
+                let Some(record) = &rule.record else {
                     return Err(at(&rule.expr.referenced, "a rule needs `alert` (or `record`)".into()));
+                };
+                if let Some(policy) = carried_policy(path, rule, record, graph)? {
+                    policies.push((format!("\u{0}carrier\u{0}{}", policies.len()), policy, None));
                 }
                 continue;
             };
@@ -387,15 +456,15 @@ fn words(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// A rule file written from policies, and what could not be written.
+/// A rule file written from policies.
 #[derive(Debug)]
 pub struct ExportedRules {
     /// The YAML text.
     pub text: String,
     /// Alerting rules written.
     pub rules: usize,
-    /// Policies not exported and why (no metric rules).
-    pub skipped: Vec<String>,
+    /// The policies without metric rules, written as policy carriers.
+    pub carried: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -413,11 +482,15 @@ struct OutGroup {
 
 #[derive(Serialize)]
 struct OutRule {
-    alert: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert: Option<String>,
     expr: String,
     #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
     for_duration: Option<String>,
     labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     annotations: BTreeMap<String, String>,
 }
 
@@ -448,15 +521,8 @@ pub fn export(
 ) -> Result<(ExportedRules, Vec<ExportedAlert>), IoError> {
     let mut groups = Vec::new();
     let mut alerts = Vec::new();
-    let mut skipped = Vec::new();
+    let mut carried = Vec::new();
     for (pi, p) in policies.iter().enumerate() {
-        if p.rules.is_empty() {
-            skipped.push(format!(
-                "policy {:?} has no metric rule, so no alerting rule to carry it (its desired configuration and anomaly rules stay in twinbench)",
-                p.name
-            ));
-            continue;
-        }
         let ids = twin_ids(path, p, graph)?;
         let extras = Extras {
             config: p
@@ -479,6 +545,31 @@ pub fn export(
                 .collect(),
             actions: p.actions.iter().map(ActionFile::from).collect(),
         };
+        if p.rules.is_empty() {
+            let carrier = Carrier {
+                name: p.name.clone(),
+                description: p.description.clone(),
+                severity: p.severity.as_str().to_string(),
+                ids,
+                policy: extras,
+            };
+            let json = serde_json::to_string(&carrier)
+                .map_err(|e| IoError::invalid(path, format!("policy {:?}: {e}", p.name)))?;
+            carried.push(p.name.clone());
+            groups.push(OutGroup {
+                name: p.name.clone(),
+                interval: interval_secs.map(promql::format_prometheus_duration),
+                rules: vec![OutRule {
+                    record: Some(CARRIER_RECORD.to_string()),
+                    alert: None,
+                    expr: CARRIER_EXPR.to_string(),
+                    for_duration: None,
+                    labels: BTreeMap::from([(POLICY_ANNOTATION.to_string(), json)]),
+                    annotations: BTreeMap::new(),
+                }],
+            });
+            continue;
+        }
         let mut rules = Vec::new();
         for (ri, r) in p.rules.iter().enumerate() {
             let metric = r.metric.as_str();
@@ -526,7 +617,8 @@ pub fn export(
                 annotations: annotations.clone(),
             });
             rules.push(OutRule {
-                alert: p.name.clone(),
+                record: None,
+                alert: Some(p.name.clone()),
                 expr: format!("{vector} {} {}", r.operator.symbol(), r.threshold),
                 for_duration: (r.for_secs > 0).then(|| promql::format_prometheus_duration(r.for_secs)),
                 labels,
@@ -542,7 +634,7 @@ pub fn export(
     let count = alerts.len();
     let text = serde_saphyr::to_string(&OutFile { groups })
         .map_err(|e| IoError::invalid(path, format!("cannot write the rule file: {e}")))?;
-    Ok((ExportedRules { text, rules: count, skipped }, alerts))
+    Ok((ExportedRules { text, rules: count, carried }, alerts))
 }
 
 /// The twin ids a policy's selector stands for (`None`: every twin, no matcher).
@@ -635,6 +727,29 @@ mod tests {
         );
         let back = crate::io::policy::parse_policies(Path::new("r.yml"), &out.text, &g).unwrap();
         assert_eq!(back, policies, "{}", out.text);
+    }
+
+    #[test]
+    fn a_policy_without_metric_rules_travels_in_a_carrier_that_records_nothing() {
+        let g = graph();
+        let yaml = "policies:\n  - name: baseline\n    description: desired settings\n    severity: high\n    selector: {ids: [web]}\n    rules:\n      - anomaly: {metric: latency_ms, min_score: 0.9}\n    config:\n      - {key: max_connections, operator: \">=\", expected: 200}\n    actions:\n      - reconfigure: {}\n  - name: fleet\n    config:\n      - {key: ssl, expected: true}\n";
+        let policies = crate::io::policy::parse_policies(Path::new("p.yaml"), yaml, &g).unwrap();
+        let (out, alerts) = export(Path::new("p.yaml"), &policies, Some(&g), &TwinLabels::default(), None).unwrap();
+        assert_eq!((out.rules, alerts.len()), (0, 0));
+        assert_eq!(out.carried, ["baseline", "fleet"]);
+        assert!(out.text.contains("record: twinbench:policy_carrier") && out.text.contains("expr: vector(0) < 0"));
+        let back = crate::io::policy::parse_policies(Path::new("r.yml"), &out.text, &g).unwrap();
+        assert_eq!(back, policies, "{}", out.text);
+        // A carrier naming a twin that is not there, or holding garbage: located errors.
+        let bad = out.text.replace("web", "gone");
+        let e = crate::io::policy::parse_policies(Path::new("r.yml"), &bad, &g).unwrap_err().to_string();
+        assert!(e.starts_with("r.yml:") && e.contains("unknown twin \"gone\""), "{e}");
+        let garbage = "groups:\n- name: g\n  rules:\n  - record: twinbench:policy_carrier\n    expr: vector(0) < 0\n    labels: {twinbench_policy: '{\"name\": 3}'}\n";
+        let e = crate::io::policy::parse_policies(Path::new("r.yml"), garbage, &g).unwrap_err().to_string();
+        assert!(e.starts_with("r.yml:6:") && e.contains("labels.twinbench_policy"), "{e}");
+        // Other recording rules are still skipped.
+        let other = "groups:\n- name: g\n  rules:\n  - record: job:up:sum\n    expr: sum(up)\n";
+        assert!(crate::io::policy::parse_policies(Path::new("r.yml"), other, &g).unwrap().is_empty());
     }
 
     #[test]
