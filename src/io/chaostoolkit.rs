@@ -23,21 +23,22 @@
 //! the extension only, and `convert` says so.
 //!
 //! **In** (a `.json` experiment whose top-level object has a `steady-state-hypothesis`,
-//! or whose `method` entries have a `type`: [`is_chaostoolkit`]). The native part is
-//! always read, through the same table backwards: probes must be
+//! or whose `method` entries have a `type`: [`is_chaostoolkit`]). When the extension is
+//! present and its `native` digest matches the native part, the extension's experiment
+//! is used as written — so twinbench → Chaos Toolkit → twinbench is lossless (and it is
+//! validated against the twins like any experiment). Otherwise the native part is read
+//! through the same table backwards: probes must be
 //! `chaosprometheus.probes.query` with the "no series" tolerance and a query in the
 //! PromQL subset of [`super::prometheus::promql`] (probes of one name make one policy);
 //! actions must be the table's faults or undos, on `twin=ID` selectors (or the table's
 //! resource names); anything else is an error at the activity's line and column naming
 //! it. Times are the running sum of pauses; the experiment lasts until the end of the
 //! method's pauses; undo actions at one time make one rollback (of every fault when they
-//! cover every faulted twin). When the extension is present and its `native` digest
-//! matches the native part, the extension's experiment is used as written — so
-//! twinbench → Chaos Toolkit → twinbench is lossless. When the native part was edited
-//! (or there is no extension), the experiment is what the native part says, with these
-//! defaults: a 15-minute final window, no remediation, faults lasting until a
-//! rollback, and magnitudes as the provider arguments give them (the disk-fill rate,
-//! which no argument carries, is the catalogue's default 20 %/h).
+//! cover every faulted twin). So a native part edited in Chaos Toolkit (or written
+//! without the extension) is the experiment it says, with these defaults: a 15-minute
+//! final window, no remediation, faults lasting until a rollback, and magnitudes as the
+//! provider arguments give them (the disk-fill rate, which no argument carries, is the
+//! catalogue's default 20 %/h).
 //!
 //! **Journals** (`twinbench chaos … --journal FILE`): [`journal`] writes a run in the
 //! shape of a Chaos Toolkit journal (chaoslib's keys), with simulated times, so a
@@ -230,7 +231,7 @@ pub struct CtkExperiment {
     pub configuration: Map<String, Value>,
     /// Extensions; twinbench's is named [`EXTENSION_NAME`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub extensions: Vec<Value>,
+    pub extensions: Vec<Extension>,
     /// The steady-state hypothesis.
     #[serde(rename = "steady-state-hypothesis", default, skip_serializing_if = "Option::is_none")]
     pub steady_state_hypothesis: Option<CtkHypothesis>,
@@ -297,10 +298,21 @@ pub struct CtkPauses {
     pub after: Option<f64>,
 }
 
-/// twinbench's extension entry.
+/// An entry of `extensions`: twinbench's, or another tool's (kept as it is).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Extension {
+    /// twinbench's.
+    Twinbench(Box<TwinbenchExtension>),
+    /// Another (or a twinbench entry that does not read: [`import`] says why).
+    Other(Value),
+}
+
+/// twinbench's extension entry: the experiment as written, and the digest of the
+/// native part it was written with.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-struct TwinbenchExtension {
+pub struct TwinbenchExtension {
     name: String,
     /// Digest of the native part as written.
     native: String,
@@ -480,9 +492,7 @@ pub fn export(
         rollbacks,
     };
     let ext = TwinbenchExtension { name: EXTENSION_NAME.into(), native: native_digest(&doc), experiment: written };
-    doc.extensions.push(
-        serde_json::to_value(&ext).map_err(|e| IoError::invalid(path, format!("cannot write the extension: {e}")))?,
-    );
+    doc.extensions.push(Extension::Twinbench(Box::new(ext)));
     let probes = doc.steady_state_hypothesis.as_ref().map_or(0, |h| h.probes.len());
     let mut text = serde_json::to_string_pretty(&doc)
         .map_err(|e| IoError::invalid(path, format!("cannot write the experiment: {e}")))?;
@@ -691,24 +701,31 @@ enum Read {
 pub fn import(path: &Path, src: &str, graph: &TwinGraph) -> Result<ExperimentFile, IoError> {
     let doc: CtkExperiment = parse_doc(path, src, Format::Json)?;
     let locator = Locator::new(src);
-    let native = read_native(path, &locator, &doc, graph)?;
     let digest = native_digest(&doc);
     for (i, e) in doc.extensions.iter().enumerate() {
-        if e.get("name").and_then(Value::as_str) != Some(EXTENSION_NAME) {
-            continue;
-        }
-        let ext: TwinbenchExtension = serde_json::from_value(e.clone()).map_err(|err| {
-            IoError::at(
-                path,
-                locator.find_value_nth(&["extensions"], EXTENSION_NAME, 0),
-                format!("extensions[{i}] ({EXTENSION_NAME}): {err}"),
-            )
-        })?;
+        let ext = match e {
+            Extension::Twinbench(ext) if ext.name == EXTENSION_NAME => ext.as_ref().clone(),
+            Extension::Twinbench(_) => continue,
+            Extension::Other(v) if v.get("name").and_then(Value::as_str) == Some(EXTENSION_NAME) => {
+                // Named twinbench but not shaped like it: say why.
+                let err = serde_json::from_value::<TwinbenchExtension>(v.clone()).err();
+                return Err(IoError::at(
+                    path,
+                    locator.find_value_nth(&["extensions"], EXTENSION_NAME, 0),
+                    format!(
+                        "extensions[{i}] ({EXTENSION_NAME}): {}",
+                        err.map_or("unreadable".to_string(), |e| e.to_string())
+                    ),
+                ));
+            }
+            Extension::Other(_) => continue,
+        };
+        // Unchanged since twinbench wrote it: the experiment as written.
         if ext.native == digest {
             return Ok(ext.experiment);
         }
     }
-    Ok(native)
+    read_native(path, &locator, &doc, graph)
 }
 
 fn read_native(
@@ -798,6 +815,7 @@ fn read_native(
         let at = clock.round() as i64;
         match read_action(a, graph).map_err(|m| at_activity("method", &a.name, m))? {
             Read::Fault(kind, twin) => {
+                fault_kind(&kind).validate().map_err(|m| at_activity("method", &a.name, m))?;
                 faulted.insert(twin.clone());
                 method.push(MethodFile::Fault {
                     kind,
@@ -856,6 +874,22 @@ fn read_native(
         rollbacks,
         remediation: None,
     })
+}
+
+/// The model fault of a fault as read (the dependency's id is checked by the caller).
+fn fault_kind(f: &FaultFile) -> FaultKind {
+    match f {
+        FaultFile::Crash => FaultKind::Crash,
+        FaultFile::CpuHog { percent } => FaultKind::CpuHog { percent: *percent },
+        FaultFile::MemoryLeak { percent_per_hour } => FaultKind::MemoryLeak { percent_per_hour: *percent_per_hour },
+        FaultFile::Latency { ms } => FaultKind::Latency { ms: *ms },
+        FaultFile::Partition => FaultKind::Partition,
+        FaultFile::DiskFill { percent_per_hour } => FaultKind::DiskFill { percent_per_hour: *percent_per_hour },
+        FaultFile::DependencyOutage { dependency } => {
+            FaultKind::DependencyOutage { dependency: TwinId::new(dependency.as_str()) }
+        }
+        FaultFile::TrafficSpike { factor } => FaultKind::TrafficSpike { factor: *factor },
+    }
 }
 
 /// A metric rule and its twins (`None`: every twin) from a probe's query.

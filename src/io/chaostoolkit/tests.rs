@@ -175,3 +175,37 @@ fn malformed_experiments_are_located_and_name_the_activity() {
     let e = err(&tolerance);
     assert!(e.contains("activity \"web-ok\"") && e.contains("tolerance"), "{e}");
 }
+
+#[test]
+fn random_faults_travel_in_the_extension_only() {
+    let src = r#"(
+    title: "random",
+    duration: "2h",
+    steady_state: (policies: [(name: "ok", rules: [(metric: "error_rate", operator: ">", threshold: 5)])]),
+    method: [random(kinds: [latency(ms: 200)], rate_per_hour: 2, selector: (kinds: ["service"]), duration: "5m")],
+)"#;
+    let g = graph();
+    let (out, doc) = exported(src);
+    assert!(doc.method.is_empty());
+    assert!(out.notes.iter().any(|n| n.contains("random faults")), "{:?}", out.notes);
+    let original: ExperimentFile = crate::io::format::parse_ron(Path::new("e.ron"), src).unwrap();
+    assert_eq!(import(Path::new("x.json"), &out.text, &g).unwrap(), original);
+    // Without the extension there is nothing to run, and the error says so.
+    let e = parse_experiment(Path::new("x.json"), &strip_extension(&out.text), &g).unwrap_err().to_string();
+    assert!(e.contains("the method has no fault action"), "{e}");
+}
+
+#[test]
+fn magnitudes_and_extensions_are_checked_at_the_activity() {
+    let g = graph();
+    let (out, _) = exported(RON);
+    let native = strip_extension(&out.text);
+    let e = parse_experiment(Path::new("x.json"), &native.replacen("\"workers\": 2", "\"workers\": 0", 1), &g)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("activity \"cpu_hog web\"") && e.contains("percent must be above 0"), "{e}");
+    let broken = out.text.replacen("\"native\":", "\"nativ\":", 1);
+    let e = parse_experiment(Path::new("x.json"), &broken, &g).unwrap_err().to_string();
+    assert!(e.contains("extensions[0] (twinbench)") && e.contains("nativ"), "{e}");
+    assert!(e.starts_with("x.json:"), "{e}");
+}
