@@ -173,6 +173,21 @@ fn journals_have_chaos_toolkit_keys_and_are_deterministic() {
     assert!(start.ends_with("15:20:00Z"), "{start}");
     assert_eq!(j["rollbacks"].as_array().unwrap().len(), 1);
     assert_eq!(j["experiment"]["title"], "The orders database primary dies");
+
+    // Hands off, the steady state stays broken: deviated, with the failing series.
+    let path = dir.path().join("hands-off.json");
+    let o = twinbench(&["chaos", SCENARIO, EXPERIMENT, "--no-remediation", "--journal", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let j: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(j["status"], "completed");
+    assert_eq!(j["deviated"], true);
+    let after = &j["steady_states"]["after"];
+    assert_eq!(after["steady_state_met"], false);
+    let failing: Vec<&Value> =
+        after["probes"].as_array().unwrap().iter().filter(|p| p["tolerance_met"] == false).collect();
+    assert!(!failing.is_empty());
+    let series = failing[0]["output"]["data"]["result"].as_array().unwrap();
+    assert!(series.iter().all(|s| s["metric"]["twin"].is_string()) && !series.is_empty(), "{series:?}");
 }
 
 #[test]
