@@ -100,19 +100,23 @@ pub enum ConvertTarget {
     Json,
     /// Policies in RON.
     Ron,
+    /// A Chaos Toolkit experiment (JSON, passes `chaos validate`) from a twinbench
+    /// experiment file.
+    Chaostoolkit,
 }
 
 /// Arguments of `convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Policy file (.yaml, .json, .ron), Prometheus rule file, or (with --to prometheus)
-    /// a scenario, for its own policies.
+    /// Policy file (.yaml, .json, .ron), Prometheus rule file, (with --to prometheus)
+    /// a scenario, for its own policies, or (with --to chaostoolkit) an experiment file.
     pub input: PathBuf,
     /// The format to write.
     #[arg(long, value_enum)]
     pub to: ConvertTarget,
-    /// Scenario whose twins selectors by kind or tag stand for (--to prometheus); its
-    /// resolution becomes the groups' evaluation interval.
+    /// Scenario whose twins selectors by kind or tag stand for (--to prometheus, --to
+    /// chaostoolkit: default the bundled webshop); its resolution becomes the groups'
+    /// evaluation interval.
     #[arg(long, value_name = "SCENARIO")]
     pub scenario: Option<PathBuf>,
     /// Live-connect mapping file: the twin label of each metric's series (default `twin`).
@@ -254,7 +258,7 @@ pub struct AbArgs {
 pub struct ChaosArgs {
     /// Scenario file (.ron).
     pub scenario: PathBuf,
-    /// Experiment file (.ron, .yaml, .json).
+    /// Experiment file (.ron, .yaml, .json), or a Chaos Toolkit experiment (.json).
     pub experiment: PathBuf,
     /// Seed (default: the scenario's).
     #[arg(long)]
@@ -265,6 +269,9 @@ pub struct ChaosArgs {
     /// Run hands off, whatever the experiment says.
     #[arg(long, conflicts_with = "strategy")]
     pub no_remediation: bool,
+    /// Also write the run as a Chaos Toolkit journal (JSON, simulated times).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,

@@ -14,7 +14,7 @@ use crate::io::format::Format;
 use crate::io::prometheus::mapping;
 use crate::io::prometheus::rules::{self, TwinLabels};
 use crate::io::time::format_rfc3339;
-use crate::io::{Stopwatch, policy, scenario, write_bytes};
+use crate::io::{Stopwatch, chaostoolkit, experiment, policy, scenario, write_bytes};
 use crate::policy::spans::violation_history;
 
 /// Spans, the twins they were on, and seconds firing in all.
@@ -143,6 +143,30 @@ pub fn convert(args: &ConvertArgs) -> Result<ExitCode> {
                 "wrote {} alerting rules{carried} of {} policies to {}",
                 exported.rules,
                 policies.len(),
+                args.out.display()
+            );
+        }
+        ConvertTarget::Chaostoolkit => {
+            let def = match &args.scenario {
+                Some(path) => scenario::load_def(path)?,
+                None => {
+                    eprintln!("(twins of the bundled webshop scenario; --scenario names another)");
+                    scenario::default_def()?
+                }
+            };
+            let graph = &def.scenario.graph;
+            let file = experiment::load_file(&args.input, graph)?;
+            let validated = experiment::load_experiment(&args.input, graph)?;
+            let exported = chaostoolkit::export(&args.input, &file, &validated, graph, &args.out)?;
+            for note in &exported.notes {
+                eprintln!("note: {note}");
+            }
+            write_bytes(&args.out, "Chaos Toolkit experiment", exported.text.as_bytes())?;
+            eprintln!(
+                "wrote a Chaos Toolkit experiment ({} probes, {} actions; extensions: {}) to {}",
+                exported.probes,
+                exported.actions,
+                chaostoolkit::packages().join(", "),
                 args.out.display()
             );
         }

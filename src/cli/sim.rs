@@ -12,6 +12,7 @@ use anyhow::{Result, anyhow, bail};
 use serde_json::{Value, json};
 
 use super::{AbArgs, ChaosArgs, SimulateArgs, WhatIfArgs, print_json};
+use crate::io::chaostoolkit;
 use crate::io::experiment::load_experiment;
 use crate::io::strategy::load_strategy;
 use crate::io::time::format_rfc3339;
@@ -565,6 +566,16 @@ pub fn chaos(args: &ChaosArgs) -> Result<ExitCode> {
     }
     let seed = args.seed.unwrap_or(s.seed);
     let report = run_experiment(&s, &experiment, seed, &|_, _| {}, &AtomicBool::new(false))?;
+    if let Some(path) = &args.journal {
+        let file = crate::io::experiment::load_file(&args.experiment, &s.graph)?;
+        let exported = chaostoolkit::export(&args.experiment, &file, &experiment, &s.graph, path)?;
+        let as_ctk: Value = serde_json::from_str(&exported.text)?;
+        let journal = chaostoolkit::journal(&as_ctk, &experiment, &report, &s.graph);
+        let mut text = serde_json::to_string_pretty(&journal)?;
+        text.push('\n');
+        crate::io::write_bytes(path, "journal", text.as_bytes())?;
+        eprintln!("wrote the run as a Chaos Toolkit journal to {}", path.display());
+    }
     if args.json {
         print_json(&chaos_json(&s, &experiment, &report))?;
     } else {

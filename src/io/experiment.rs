@@ -28,7 +28,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::format::{DurationFile, parse_doc, parse_kind};
+use super::format::{DurationFile, Format, parse_doc, parse_kind};
 use super::located::Locator;
 use super::policy::{PolicyConverter, PolicyFile, SelectorFile, load_policies};
 use super::strategy::{format_of, load_strategy, relative_to};
@@ -186,10 +186,37 @@ pub fn load_experiment(path: &Path, graph: &TwinGraph) -> Result<Experiment, IoE
     parse_experiment(path, &src, graph)
 }
 
-/// Parses experiment text in the format of `path`'s extension and validates it.
+/// Parses experiment text in the format of `path`'s extension and validates it. A JSON
+/// file shaped like a Chaos Toolkit experiment ([`super::chaostoolkit::is_chaostoolkit`])
+/// is read through the provider table of [`super::chaostoolkit`].
 pub fn parse_experiment(path: &Path, src: &str, graph: &TwinGraph) -> Result<Experiment, IoError> {
+    let file = parse_file(path, src, graph)?;
+    experiment_of(path, src, &file, graph)
+}
+
+/// Reads an experiment file as written (a Chaos Toolkit experiment as the twinbench
+/// experiment it stands for), without validating it against the twins.
+pub fn load_file(path: &Path, graph: &TwinGraph) -> Result<ExperimentFile, IoError> {
+    let src = read_text(path, "experiment file")?;
+    parse_file(path, &src, graph)
+}
+
+fn parse_file(path: &Path, src: &str, graph: &TwinGraph) -> Result<ExperimentFile, IoError> {
     let format = format_of(path, "experiment")?;
-    let file: ExperimentFile = parse_doc(path, src, format)?;
+    if format == Format::Json && super::chaostoolkit::is_chaostoolkit(src) {
+        return super::chaostoolkit::import(path, src, graph);
+    }
+    parse_doc(path, src, format)
+}
+
+/// Validates an experiment as written against the twins; `src` is the text it was read
+/// from, for error positions.
+pub(crate) fn experiment_of(
+    path: &Path,
+    src: &str,
+    file: &ExperimentFile,
+    graph: &TwinGraph,
+) -> Result<Experiment, IoError> {
     let locator = Locator::new(src);
     let at = |ctx: &[&str], needle: &str, message: String| IoError::at(path, locator.find(ctx, needle, 0), message);
     let at_value =

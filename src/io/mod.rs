@@ -6,6 +6,7 @@
 
 pub mod alertmanager;
 pub mod audit;
+pub mod chaostoolkit;
 mod error;
 pub mod experiment;
 pub mod first_sync;

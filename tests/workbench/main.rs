@@ -4,6 +4,7 @@
 
 mod alertmanager;
 mod architecture;
+mod chaostoolkit;
 mod check;
 mod cli;
 mod detect;
