@@ -56,7 +56,7 @@ use super::format::{DurationFile, Format, parse_doc};
 use super::located::Locator;
 use super::policy::{PolicyFile, RuleFile, SelectorFile};
 use super::prometheus::promql::{self, MatchOp};
-use super::prometheus::rules::TwinLabels;
+use super::prometheus::rules::{self, TwinLabels};
 use super::strategy::relative_to;
 use super::time::format_rfc3339;
 use crate::model::{TwinGraph, TwinId};
@@ -518,25 +518,7 @@ fn alert_expr(p: &Policy, ri: usize, graph: &TwinGraph) -> Result<String, String
         }
         Some(ids)
     };
-    let metric = r.metric.as_str();
-    let selector = match ids.as_deref() {
-        None => metric.to_string(),
-        Some([one]) => format!("{metric}{{{TWIN_LABEL}={}}}", promql::quote(one)),
-        Some(many) => format!(
-            "{metric}{{{TWIN_LABEL}=~{}}}",
-            promql::quote(&promql::alternation(&many.iter().map(String::as_str).collect::<Vec<_>>()))
-        ),
-    };
-    let vector = if r.aggregation == Aggregation::Last || r.window_secs == 0 {
-        selector
-    } else {
-        let range = promql::format_prometheus_duration(r.window_secs);
-        match r.aggregation {
-            Aggregation::P95 => format!("quantile_over_time(0.95, {selector}[{range}])"),
-            other => format!("{}_over_time({selector}[{range}])", other.as_str()),
-        }
-    };
-    Ok(format!("{vector} {} {}", r.operator.symbol(), r.threshold))
+    Ok(rules::alert_expr(r, TWIN_LABEL, ids.as_deref()))
 }
 
 fn python<const N: usize>(module: &str, func: &str, args: [(&str, Value); N]) -> CtkProvider {

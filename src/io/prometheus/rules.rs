@@ -50,7 +50,7 @@ use crate::io::IoError;
 use crate::io::format::{ConfigValueFile, DurationFile};
 use crate::io::policy::{ActionFile, AnomalyRuleFile, ConfigRuleFile, PolicyFile, RuleFile, SelectorFile};
 use crate::model::{TwinGraph, TwinId};
-use crate::policy::{Aggregation, MissingData, Policy, Severity};
+use crate::policy::{Aggregation, MetricRule, MissingData, Policy, Severity};
 
 /// The annotation carrying a rule's missing-data behaviour.
 pub const MISSING_ANNOTATION: &str = "twinbench_missing";
@@ -579,24 +579,7 @@ pub fn export(
                     format!("policy {:?}: rules[{ri}]: metric {metric:?} is not a Prometheus metric name", p.name),
                 ));
             }
-            let label = labels.of(metric);
-            let selector = match ids.as_deref() {
-                None => metric.to_string(),
-                Some([one]) => format!("{metric}{{{label}={}}}", promql::quote(one)),
-                Some(many) => format!(
-                    "{metric}{{{label}=~{}}}",
-                    promql::quote(&promql::alternation(&many.iter().map(String::as_str).collect::<Vec<_>>()))
-                ),
-            };
-            let vector = if r.aggregation == Aggregation::Last || r.window_secs == 0 {
-                selector
-            } else {
-                let range = promql::format_prometheus_duration(r.window_secs);
-                match r.aggregation {
-                    Aggregation::P95 => format!("quantile_over_time(0.95, {selector}[{range}])"),
-                    other => format!("{}_over_time({selector}[{range}])", other.as_str()),
-                }
-            };
+            let expr = alert_expr(r, labels.of(metric), ids.as_deref());
             let mut annotations = BTreeMap::new();
             annotations.insert("summary".to_string(), r.to_string());
             if !p.description.is_empty() {
@@ -619,7 +602,7 @@ pub fn export(
             rules.push(OutRule {
                 record: None,
                 alert: Some(p.name.clone()),
-                expr: format!("{vector} {} {}", r.operator.symbol(), r.threshold),
+                expr,
                 for_duration: (r.for_secs > 0).then(|| promql::format_prometheus_duration(r.for_secs)),
                 labels,
                 annotations,
@@ -635,6 +618,31 @@ pub fn export(
     let text = serde_saphyr::to_string(&OutFile { groups })
         .map_err(|e| IoError::invalid(path, format!("cannot write the rule file: {e}")))?;
     Ok((ExportedRules { text, rules: count, carried }, alerts))
+}
+
+/// The alert expression of a metric rule in the documented PromQL subset: the rule's
+/// metric, matched on `label` against `ids` (every series when `None`), under its range
+/// function, compared with its threshold. [`import`] reads it back.
+pub(crate) fn alert_expr(r: &MetricRule, label: &str, ids: Option<&[String]>) -> String {
+    let metric = r.metric.as_str();
+    let selector = match ids {
+        None => metric.to_string(),
+        Some([one]) => format!("{metric}{{{label}={}}}", promql::quote(one)),
+        Some(many) => format!(
+            "{metric}{{{label}=~{}}}",
+            promql::quote(&promql::alternation(&many.iter().map(String::as_str).collect::<Vec<_>>()))
+        ),
+    };
+    let vector = if r.aggregation == Aggregation::Last || r.window_secs == 0 {
+        selector
+    } else {
+        let range = promql::format_prometheus_duration(r.window_secs);
+        match r.aggregation {
+            Aggregation::P95 => format!("quantile_over_time(0.95, {selector}[{range}])"),
+            other => format!("{}_over_time({selector}[{range}])", other.as_str()),
+        }
+    };
+    format!("{vector} {} {}", r.operator.symbol(), r.threshold)
 }
 
 /// The twin ids a policy's selector stands for (`None`: every twin, no matcher).
