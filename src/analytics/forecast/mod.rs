@@ -414,10 +414,20 @@ struct Selection {
 /// Tests the seasons, fits every candidate they allow and keeps the one with the lowest
 /// in-sample multi-step MAE (the earlier, simpler candidate on a tie).
 fn select(y: &[f64], step_secs: i64, config: &ForecastConfig) -> Result<Selection, ForecastError> {
+    select_keeping(y, step_secs, config).map(|(selection, _)| selection)
+}
+
+/// [`select`], also handing back every candidate it fitted, in candidate order (a
+/// backtest scores each of them without fitting them again).
+fn select_keeping(
+    y: &[f64],
+    step_secs: i64,
+    config: &ForecastConfig,
+) -> Result<(Selection, Vec<Fitted>), ForecastError> {
     let horizon = config.horizon;
     let seasons = Seasonality::of(y, step_secs);
     let allowed = allowed_periods(&seasons, step_secs, config.require_season_evidence);
-    let mut fitted = fit_candidates(y, horizon, allowed);
+    let fitted = fit_candidates(y, horizon, allowed);
     let (daily, _) = periods(step_secs);
     let scores: Vec<CandidateScore> = fitted
         .iter()
@@ -432,10 +442,11 @@ fn select(y: &[f64], step_secs: i64, config: &ForecastConfig) -> Result<Selectio
     let Some((index, _)) = best else {
         return Err(ForecastError::TooShort { samples: y.len(), min: MIN_SAMPLES });
     };
-    let chosen = fitted.swap_remove(index);
+    let chosen = &fitted[index];
     let mut offsets = IntervalOffsets::from_errors(&chosen.errors, horizon, day_steps(step_secs));
     offsets.widen(resolution(y) / 2.0);
-    Ok(Selection { kind: chosen.kind, offsets, model: chosen.model, scores, seasons })
+    let selection = Selection { kind: chosen.kind, offsets, model: chosen.model.clone(), scores, seasons };
+    Ok((selection, fitted))
 }
 
 /// The resolution of the recorded values: the smallest positive difference between two
@@ -491,6 +502,12 @@ impl Forecaster {
     /// Fits a series that is already regular (as [`regularize`] makes it; a
     /// hand-built one is checked for a positive step and finite values).
     pub fn fit_regular(series: &RegularSeries, config: ForecastConfig) -> Result<Self, ForecastError> {
+        Ok(Self::fit_keeping(series, config)?.0)
+    }
+
+    /// [`Self::fit_regular`], also handing back every candidate it fitted (in candidate
+    /// order) and whether the history was trimmed to `max_history`.
+    fn fit_keeping(series: &RegularSeries, config: ForecastConfig) -> Result<(Self, Vec<Fitted>, bool), ForecastError> {
         config.validate()?;
         if series.step_secs <= 0 {
             return Err(ForecastError::InvalidConfig(format!("step_secs must be positive, not {}", series.step_secs)));
@@ -504,8 +521,8 @@ impl Forecaster {
         }
         let skip = n.saturating_sub(config.max_history);
         let history = series.values[skip..].to_vec();
-        let selection = select(&history, series.step_secs, &config)?;
-        Ok(Forecaster {
+        let (selection, fitted) = select_keeping(&history, series.step_secs, &config)?;
+        let forecaster = Forecaster {
             step_secs: series.step_secs,
             start: series.start + skip as i64 * series.step_secs,
             history,
@@ -517,7 +534,8 @@ impl Forecaster {
             since_refit: 0,
             repairs: series.repairs,
             config,
-        })
+        };
+        Ok((forecaster, fitted, skip > 0))
     }
 
     /// Full re-fit on the (trimmed) history: model choice, parameters, intervals.
@@ -788,7 +806,7 @@ pub fn backtest_regular(
             values: train.to_vec(),
             repairs: Repairs::default(),
         };
-        let f = Forecaster::fit_regular(&part, config.clone())?;
+        let (f, fitted, trimmed) = Forecaster::fit_keeping(&part, config.clone())?;
         let p = f.predict(horizon)?;
         chosen.push(p.model.clone());
         for (i, a) in test.iter().enumerate() {
@@ -806,9 +824,16 @@ pub fn backtest_regular(
             snaive_sum += mae(test, &baseline) / scale;
             snaive_count += 1;
         }
-        // Every candidate forced, from the fits this origin's forecaster compared.
-        let allowed = allowed_periods(f.seasons(), series.step_secs, config.require_season_evidence);
-        for fitted in fit_candidates(train, horizon, allowed) {
+        // Every candidate forced: the fits this origin's forecaster compared (fitted
+        // again on the whole training part when the forecaster saw only its latest
+        // `max_history` samples).
+        let candidates = if trimmed {
+            let allowed = allowed_periods(f.seasons(), series.step_secs, config.require_season_evidence);
+            fit_candidates(train, horizon, allowed)
+        } else {
+            fitted
+        };
+        for fitted in candidates {
             let name = fitted.kind.name(daily);
             let median = IntervalOffsets::from_errors(&fitted.errors, horizon, day_steps(series.step_secs)).median;
             let mean: Vec<f64> = fitted.model.forecast(horizon).iter().zip(&median).map(|(f, m)| f + m).collect();
