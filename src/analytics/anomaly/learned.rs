@@ -25,7 +25,7 @@
 
 use std::collections::VecDeque;
 
-use super::stats::{SortedWindow, TailCalibrator, median_of};
+use super::stats::{SortedWindow, TailCalibrator, lane_sum, median_in_place};
 use super::{AnomalyError, Cause, Detector, RuleDetector, Score};
 use crate::model::UnixSecs;
 
@@ -236,7 +236,7 @@ impl LearnedDetector {
             let step = (x - last).abs();
             let recent: f64 = self.short_steps.iter().skip(self.short_steps.len() + 1 - m).sum::<f64>() + step;
             let recent = recent / m as f64;
-            let usual = self.reference_steps.iter().sum::<f64>() / self.reference_steps.len() as f64;
+            let usual = lane_sum(self.reference_steps.iter().copied()) / self.reference_steps.len() as f64;
             let eps = (0.01 * usual).max(floor);
             let ratio = (recent + eps) / (usual + eps);
             out[VARIABILITY] = Some((ratio.ln().abs(), Cause::Variability { ratio: recent / usual.max(floor) }));
@@ -316,7 +316,7 @@ impl Detector for LearnedDetector {
         let rule_score = self.rules.as_mut().map(|r| r.update(ts, value));
         // The seasonal expectation is the median of earlier cycles' values, which
         // scoring and learning both need: computed once.
-        let seasonal_expected = self.seasonal.as_ref().and_then(|s| s.expected(ts));
+        let seasonal_expected = self.seasonal.as_mut().and_then(|s| s.expected(ts));
         let stats = self.statistics(value, seasonal_expected);
         let mut best: Option<(f64, Cause)> = None;
         let mut in_use = 0usize;
@@ -408,6 +408,8 @@ struct SeasonalBaseline {
     /// (cycle number, value), oldest first, per bucket.
     buckets: Vec<VecDeque<(i64, f64)>>,
     residuals: SortedWindow,
+    /// Scratch space for [`Self::expected`] (kept to spare an allocation per sample).
+    scratch: Vec<f64>,
 }
 
 impl SeasonalBaseline {
@@ -421,6 +423,7 @@ impl SeasonalBaseline {
             per_bucket: cycles * samples_per_bucket,
             buckets: vec![VecDeque::new(); n],
             residuals: SortedWindow::new(residual_window),
+            scratch: Vec::new(),
         })
     }
 
@@ -430,25 +433,20 @@ impl SeasonalBaseline {
         (index, ts.div_euclid(self.season_secs))
     }
 
-    /// Values of earlier cycles in the bucket of `ts` and its two neighbours.
-    fn earlier_values(&self, ts: UnixSecs) -> Vec<f64> {
+    /// The expected value at `ts`: the median of earlier cycles' values in the bucket
+    /// of `ts` and its two neighbours, once there are at least six of them.
+    fn expected(&mut self, ts: UnixSecs) -> Option<f64> {
         let (index, cycle) = self.bucket(ts);
         let n = self.buckets.len();
-        let mut values = Vec::new();
+        let values = &mut self.scratch;
+        values.clear();
         for i in [(index + n - 1) % n, index, (index + 1) % n] {
             values.extend(self.buckets[i].iter().filter(|(c, _)| *c < cycle).map(|(_, v)| *v));
         }
-        values
-    }
-
-    /// The expected value at `ts` (the median of earlier cycles' values around it),
-    /// once there are at least six of them.
-    fn expected(&self, ts: UnixSecs) -> Option<f64> {
-        let values = self.earlier_values(ts);
         if values.len() < 6 {
             return None;
         }
-        median_of(&values)
+        median_in_place(values)
     }
 
     /// The robust σ of past residuals, once there are enough of them.

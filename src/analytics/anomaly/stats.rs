@@ -33,15 +33,25 @@ impl SortedWindow {
     /// Adds a value, evicting the oldest when full; returns the evicted value.
     pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
         let evicted = if self.fifo.len() == self.capacity { self.fifo.pop_front() } else { None };
+        self.fifo.push_back(x);
+        let at = self.sorted.partition_point(|v| v.total_cmp(&x) != Ordering::Greater);
         if let Some(old) = evicted {
             let i = self.sorted.partition_point(|v| v.total_cmp(&old) == Ordering::Less);
             if i < self.sorted.len() {
-                self.sorted.remove(i);
+                // Remove `old` and insert `x` in one shift of the values between them
+                // (the same order as removing, then inserting).
+                if i < at {
+                    let at = at - 1;
+                    self.sorted.copy_within(i + 1..=at, i);
+                    self.sorted[at] = x;
+                } else {
+                    self.sorted.copy_within(at..i, at + 1);
+                    self.sorted[at] = x;
+                }
+                return evicted;
             }
         }
-        let i = self.sorted.partition_point(|v| v.total_cmp(&x) != Ordering::Greater);
-        self.sorted.insert(i, x);
-        self.fifo.push_back(x);
+        self.sorted.insert(at, x);
         evicted
     }
 
@@ -77,7 +87,7 @@ impl SortedWindow {
         let median = self.median()?;
         let iqr = self.quantile(0.75)? - self.quantile(0.25)?;
         let d80 = self.quantile(0.9)? - self.quantile(0.1)?;
-        let mean_abs_dev = self.sorted.iter().map(|v| (v - median).abs()).sum::<f64>() / self.sorted.len() as f64;
+        let mean_abs_dev = lane_sum_abs_dev(&self.sorted, median) / self.sorted.len() as f64;
         Some((iqr / 1.349).max(d80 / 2.563).max(mean_abs_dev / 0.798).max(floor))
     }
 }
@@ -185,11 +195,59 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * frac)
 }
 
+/// The sum of `values` in four interleaved partial sums (value `i` goes to sum
+/// `i mod 4`, then `(s0 + s1) + (s2 + s3)`): a function of the values and their order
+/// alone, like a plain sum, but four additions run at once instead of one after the
+/// other (the detector sums windows of hundreds of values per sample).
+pub(crate) fn lane_sum(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    for (i, v) in values.into_iter().enumerate() {
+        lanes[i % 4] += v;
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+}
+
+/// `lane_sum(values.iter().map(|v| (v - m).abs()))`, the same number, in a form the
+/// compiler turns into vector instructions.
+pub(crate) fn lane_sum_abs_dev(values: &[f64], m: f64) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    let chunks = values.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..4 {
+            lanes[k] += (c[k] - m).abs();
+        }
+    }
+    for (k, v) in rest.iter().enumerate() {
+        lanes[k] += (v - m).abs();
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+}
+
 /// The median of a small slice (copied and sorted); `None` when empty.
+#[cfg(test)]
 pub(crate) fn median_of(values: &[f64]) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     quantile_sorted(&v, 0.5)
+}
+
+/// The median of `values` as [`median_of`] gives it (the same number), reordering
+/// them in place instead of sorting a copy; `None` when empty.
+pub(crate) fn median_in_place(values: &mut [f64]) -> Option<f64> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    // The positions `quantile_sorted` reads at q = 0.5, found by selection.
+    let pos = 0.5 * (n - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    let frac = pos - lo as f64;
+    let (_, at_lo, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let at_lo = *at_lo;
+    let at_hi = if hi == lo { at_lo } else { above.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo) };
+    Some(at_lo + (at_hi - at_lo) * frac)
 }
 
 /// Turns a raw surprise statistic (larger = more unusual) into a tail probability
@@ -286,6 +344,47 @@ fn fit_gpd(ascending: &[f64], u: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lane_sums_agree_with_each_other() {
+        for len in 0..19 {
+            let v: Vec<f64> = (0..len).map(|i| (i as f64 * 0.37).sin() * 10.0 + 0.1).collect();
+            let plain = lane_sum(v.iter().map(|x| (x - 1.5).abs()));
+            assert_eq!(lane_sum_abs_dev(&v, 1.5).to_bits(), plain.to_bits(), "{len}");
+            let exact: f64 = v.iter().map(|x| (x - 1.5).abs()).sum();
+            assert!((plain - exact).abs() <= 1e-12 * exact.abs().max(1.0));
+        }
+    }
+
+    #[test]
+    fn median_in_place_is_the_sorted_median_bit_for_bit() {
+        // Odd and even lengths, ties, signed zeros and wide magnitudes, from a fixed
+        // xorshift stream.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in 0..40 {
+            for _ in 0..50 {
+                let v: Vec<f64> = (0..len)
+                    .map(|_| match next() % 6 {
+                        0 => 0.0,
+                        1 => -0.0,
+                        2 => (next() % 5) as f64,
+                        3 => -1e300 * (next() % 3) as f64,
+                        _ => (next() % 1_000_000) as f64 / 7.0 - 70_000.0,
+                    })
+                    .collect();
+                let expected = median_of(&v);
+                let mut work = v.clone();
+                let got = median_in_place(&mut work);
+                assert_eq!(got.map(f64::to_bits), expected.map(f64::to_bits), "{v:?}");
+            }
+        }
+    }
 
     #[test]
     fn sorted_window_slides_and_orders() {
