@@ -394,21 +394,22 @@ impl GraphModel {
                     egui::Stroke::new(1.5, colour),
                     egui::StrokeKind::Inside,
                 );
-                // Name over counts, each on its own line, cut to the box's width.
+                // The name, then each count on a line of its own while the box has
+                // room, each cut to the box's width.
                 let width = (screen.width() - 8.0).max(40.0);
-                let mut lines = text.splitn(2, " · ");
-                let name = lines.next().unwrap_or_default().to_string();
-                let rest = lines.next().map(str::to_string);
                 let mut y = screen.top() + 3.0;
-                for (line, strong) in [(Some(name), true), (rest, false)] {
-                    let Some(line) = line else { continue };
+                for (i, line) in text.split(" · ").enumerate() {
+                    let strong = i == 0;
                     let mut job = egui::text::LayoutJob::simple_singleline(
-                        line,
+                        line.to_string(),
                         font.clone(),
                         if strong { ink } else { ink.gamma_multiply(0.8) },
                     );
                     job.wrap = egui::text::TextWrapping::truncate_at_width(width);
                     let galley = painter.layout_job(job);
+                    if !strong && y + galley.size().y > screen.bottom() - 1.0 {
+                        break;
+                    }
                     let at = egui::pos2(screen.center().x - galley.size().x / 2.0, y);
                     y += galley.size().y;
                     painter.galley(at, galley, ink);
