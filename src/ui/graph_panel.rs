@@ -300,6 +300,11 @@ impl GraphModel {
         self.groups.iter().map(|(g, _)| g)
     }
 
+    /// What each group's box says, in group order.
+    pub fn group_texts(&self) -> Vec<String> {
+        self.summaries.iter().map(|s| s.text.clone()).collect()
+    }
+
     /// Sets what the group boxes say, in [`GraphModel::groups`] order.
     pub fn set_group_summaries(&mut self, summaries: Vec<GroupSummary>) {
         self.summaries = summaries;

@@ -267,6 +267,22 @@ fn an_estate_is_boxed_by_application_with_a_minimap_that_moves_the_view() {
     wait_ready(&mut harness);
     harness.run_steps(6);
     assert!(harness.state().graph_groups().len() > 1, "{:?}", harness.state().graph_groups());
+    // Each box names its application and size; one with findings names its worst: the
+    // finding behind its best-ranked proposal, on one of its own twins.
+    let texts = harness.state().graph_group_texts();
+    let groups = harness.state().scenario().unwrap().graph.groups();
+    assert_eq!(texts.len(), groups.len());
+    let mut worst_named = 0;
+    for (text, group) in texts.iter().zip(&groups) {
+        assert!(text.starts_with(&format!("{} · {} twins", group.name, group.twins.len())), "{text}");
+        if text.contains(" finding") {
+            let worst = text.split(" · ").find_map(|part| part.strip_prefix("worst: ")).expect(text);
+            let (_, twin) = worst.rsplit_once(" on ").expect(text);
+            assert!(group.twins.iter().any(|t| t.as_str() == twin), "{text}");
+            worst_named += 1;
+        }
+    }
+    assert!(worst_named > 0, "the generated estate has findings: {texts:?}");
     // With everything in view there is nothing to find on a map.
     assert!(harness.query_by_label("Minimap").is_none());
     // Zoom in (as Ctrl+scroll or a pinch would) over the graph.

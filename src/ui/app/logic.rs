@@ -607,8 +607,8 @@ impl WorkbenchApp {
     }
 }
 
-/// What each group's box says (name, size, twins down or degraded, findings at the
-/// cursor) and its colour: the colour of its worst twin by `tone` (the colour mode's).
+/// What each group's box says (name, size, twins down or degraded, its worst finding and
+/// the number of findings at the cursor) and its colour: the colour of its worst twin by `tone` (the colour mode's).
 fn group_summaries(
     graph: &GraphModel,
     at: &AtTime,
@@ -638,11 +638,17 @@ fn group_summaries(
                 }
             }
             let mut text = format!("{} · {} twins", group.name, group.twins.len());
-            let findings = if found == 1 { "finding" } else { "findings" };
-            for (n, what) in [(down, "down"), (degraded, "degraded"), (found, findings)] {
+            for (n, what) in [(down, "down"), (degraded, "degraded")] {
                 if n > 0 {
                     text.push_str(&format!(" · {n} {what}"));
                 }
+            }
+            // The worst finding: the one behind the group's best-ranked proposal.
+            if let Some(c) = at.candidates.iter().find(|c| group.twins.binary_search(c.finding.twin()).is_ok()) {
+                text.push_str(&format!(" · worst: {} on {}", c.finding.policy(), c.finding.twin()));
+            }
+            if found > 0 {
+                text.push_str(&format!(" · {found} {}", if found == 1 { "finding" } else { "findings" }));
             }
             GroupSummary { text, colour: worst.map_or(Color32::GRAY, |w| w.1) }
         })

@@ -467,6 +467,11 @@ impl WorkbenchApp {
         self.graph.as_ref().map_or_else(Vec::new, |g| g.groups().map(|group| group.name.clone()).collect())
     }
 
+    /// What each application box of the graph says, in group order.
+    pub fn graph_group_texts(&self) -> Vec<String> {
+        self.graph.as_ref().map_or_else(Vec::new, GraphModel::group_texts)
+    }
+
     /// The graph view's zoom and pan (from its corner) in the last frame drawn.
     pub fn graph_view(&self) -> Option<(f32, egui::Vec2)> {
         self.graph.as_ref().and_then(GraphModel::view)
